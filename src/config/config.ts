@@ -1,0 +1,79 @@
+// Typed configuration, read once from the environment at start. A malformed value stops the process
+// with a message naming the variable; every value has a default that runs locally with no setup.
+import { resolve } from 'node:path';
+
+export type Mode = 'development' | 'production';
+
+export interface Config {
+  mode: Mode;
+  port: number;
+  host: string;
+  /** Folder of the embedded database and of development files. */
+  dataDir: string;
+  /** postgres:// URL; when absent the embedded database (PGlite) is used. */
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  ledger: {
+    /** Transfers per group commit at most. */
+    batchTransfersMax: number;
+    /** Group commits in flight at once per process (PostgreSQL only; PGlite has one connection). */
+    batchesInFlightMax: number;
+    /** Transfers waiting for a commit beyond which callers are refused with `ledger_overloaded`. */
+    queueTransfersMax: number;
+    holdExpiryIntervalMs: number;
+    holdExpiryBatchMax: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!allowed.includes(raw as T)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+  const mode = oneOf(env, 'MICROPAY_MODE', ['development', 'production'] as const, 'development');
+  if (mode === 'production' && databaseUrl === undefined) {
+    throw new ConfigError('DATABASE_URL', 'is required in production mode (the embedded database is for development)');
+  }
+  return {
+    mode,
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    dataDir: resolve(env.MICROPAY_DATA_DIR || '.micropay'),
+    databaseUrl,
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    ledger: {
+      batchTransfersMax: integer(env, 'LEDGER_BATCH_TRANSFERS_MAX', 8190, 1, 8190),
+      batchesInFlightMax: integer(env, 'LEDGER_BATCHES_IN_FLIGHT_MAX', 1, 1, 16),
+      queueTransfersMax: integer(env, 'LEDGER_QUEUE_TRANSFERS_MAX', 200_000, 1, 10_000_000),
+      holdExpiryIntervalMs: integer(env, 'LEDGER_HOLD_EXPIRY_INTERVAL_MS', 1000, 10, 3_600_000),
+      holdExpiryBatchMax: integer(env, 'LEDGER_HOLD_EXPIRY_BATCH_MAX', 1000, 1, 8190),
+    },
+  };
+}

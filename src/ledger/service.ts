@@ -1,0 +1,250 @@
+// The ledger service: the one interface through which every feature of Micropay moves money.
+import { v5 as uuidv5 } from 'uuid';
+import type { Database } from '../store/database.ts';
+import { createCommitPipeline, type CommitPipeline, type CommitPipelineOptions } from '../store/commit-pipeline.ts';
+import {
+  ACCOUNT_KINDS,
+  BATCH_TRANSFERS_MAX,
+  type Account,
+  type AccountInput,
+  type Asset,
+  type Balance,
+  type CreateAccountResult,
+  type CreateTransferResult,
+  type HistoryEntry,
+  type Page,
+  type Transfer,
+  type TransferInput,
+  type VerifyReport,
+} from './model.ts';
+import * as store from './store.ts';
+import { createUnitOfWorkExecutor, type UnitOfWork, type UnitWriter } from './unit-of-work.ts';
+import { canonicalJson, checkMetadata, isAssetCode, isUuid, validateAccount } from './validate.ts';
+import { verifyLedger } from './verify.ts';
+
+export const HISTORY_PAGE_MAX = 100;
+const EXPIRY_NAMESPACE = '6f1c2d0e-8b1a-4c59-9f3e-2a7d5e4b9c01';
+
+export interface LedgerService {
+  listAssets(): Promise<Asset[]>;
+  /** Registers a non-currency asset (or a currency not seeded); idempotent. */
+  createAsset(asset: Asset): Promise<{ ok: true; asset: Asset } | { ok: false; code: 'asset_invalid' | 'asset_exists_with_different_fields' }>;
+  createAccounts(accounts: AccountInput[]): Promise<CreateAccountResult[]>;
+  getAccount(id: string): Promise<Account | null>;
+  getBalance(id: string): Promise<Balance | null>;
+  /** The balance as it stood at `at`, computed from the transfers committed up to then. */
+  getBalanceAt(id: string, at: Date): Promise<Balance | null>;
+  createTransfers(transfers: TransferInput[]): Promise<CreateTransferResult[]>;
+  /** Commits a unit of work (transfers plus the caller's own rows) in the next group commit. */
+  commit<V>(unit: UnitOfWork<V>): Promise<V>;
+  registerWriter(name: string, writer: UnitWriter): void;
+  getTransfer(id: string): Promise<Transfer | null>;
+  listAccountTransfers(accountId: string, options?: { limit?: number; startingAfter?: string }): Promise<Page<HistoryEntry>>;
+  /** Expires up to `limit` holds whose timeout has passed; returns how many it expired. */
+  expireDueHolds(limit: number): Promise<number>;
+  verify(): Promise<VerifyReport>;
+  pipelineStats(): ReturnType<CommitPipeline<unknown, unknown>['stats']>;
+  close(): Promise<void>;
+}
+
+export interface LedgerDependencies {
+  db: Database;
+  pipeline?: Partial<CommitPipelineOptions>;
+}
+
+export const DEFAULT_PIPELINE_OPTIONS: CommitPipelineOptions = {
+  batchWeightMax: BATCH_TRANSFERS_MAX,
+  queueWeightMax: 200_000,
+  batchesInFlightMax: 1,
+  retriesMax: 4,
+};
+
+export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDependencies): LedgerService {
+  const writers = new Map<string, UnitWriter>();
+  const pipeline = createCommitPipeline(db, createUnitOfWorkExecutor(writers), {
+    ...DEFAULT_PIPELINE_OPTIONS,
+    ...(db.kind === 'pglite' ? { batchesInFlightMax: 1 } : {}),
+    ...pipelineOptions,
+  });
+
+  async function getAccount(id: string): Promise<Account | null> {
+    if (!isUuid(id)) return null;
+    return (await store.getAccounts(db, [id]))[0] ?? null;
+  }
+
+  return {
+    listAssets: () => store.listAssets(db),
+
+    async createAsset(asset) {
+      const valid =
+        isAssetCode(asset.code) &&
+        ['currency', 'points', 'other'].includes(asset.kind) &&
+        Number.isInteger(asset.exponent) &&
+        asset.exponent >= 0 &&
+        asset.exponent <= 18;
+      if (!valid) return { ok: false, code: 'asset_invalid' };
+      await store.insertAsset(db, asset);
+      const stored = (await store.listAssets(db)).find((candidate) => candidate.code === asset.code)!;
+      if (stored.kind !== asset.kind || stored.exponent !== asset.exponent) {
+        return { ok: false, code: 'asset_exists_with_different_fields' };
+      }
+      return { ok: true, asset: stored };
+    },
+
+    createAccounts: (accounts) => createAccounts(db, accounts),
+    getAccount,
+
+    async getBalance(id) {
+      const account = await getAccount(id);
+      return account ? balanceOf(account) : null;
+    },
+
+    async getBalanceAt(id, at) {
+      if (!isUuid(id)) return null;
+      return db.transaction(async (tx) => {
+        const account = (await store.getAccounts(tx, [id]))[0];
+        if (!account) return null;
+        const later = await tx.query<{
+          debits_pending: bigint;
+          debits_posted: bigint;
+          credits_pending: bigint;
+          credits_posted: bigint;
+        }>(store.balanceEffectsSql(`ACCOUNT = $1::uuid AND created_at > $2::timestamptz`), [id, at.toISOString()]);
+        const effects = later.rows[0];
+        if (effects) {
+          account.debitsPending -= effects.debits_pending;
+          account.debitsPosted -= effects.debits_posted;
+          account.creditsPending -= effects.credits_pending;
+          account.creditsPosted -= effects.credits_posted;
+        }
+        return balanceOf(account);
+      });
+    },
+
+    async createTransfers(transfers) {
+      if (transfers.length > BATCH_TRANSFERS_MAX) {
+        return transfers.map((transfer) => ({ id: transfer.id, result: 'batch_too_large' as const }));
+      }
+      return pipeline.submit({ transfers }) as Promise<CreateTransferResult[]>;
+    },
+
+    commit<V>(unit: UnitOfWork<V>) {
+      return pipeline.submit(unit as UnitOfWork<unknown>) as Promise<V>;
+    },
+
+    registerWriter(name, writer) {
+      if (writers.has(name)) throw new Error(`a unit writer named ${name} is already registered`);
+      writers.set(name, writer);
+    },
+
+    async getTransfer(id) {
+      if (!isUuid(id)) return null;
+      return (await store.loadTransfers(db, [id])).get(id) ?? null;
+    },
+
+    async listAccountTransfers(accountId, options = {}) {
+      const limit = Math.min(Math.max(1, Math.trunc(options.limit ?? 20)), HISTORY_PAGE_MAX);
+      if (!isUuid(accountId)) return { data: [], nextCursor: null };
+      let beforeSeq: bigint | null = null;
+      if (options.startingAfter !== undefined) {
+        beforeSeq = /^\d{1,19}$/.test(options.startingAfter) ? BigInt(options.startingAfter) : 0n;
+      }
+      const rows = await store.accountHistory(db, accountId, beforeSeq, limit + 1);
+      const page = rows.slice(0, limit).map((row) => ({ cursor: row.seq.toString(), transfer: row.transfer }));
+      return { data: page, nextCursor: rows.length > limit ? page[page.length - 1]!.cursor : null };
+    },
+
+    async expireDueHolds(limit) {
+      const due = await store.dueHolds(db, limit);
+      if (due.length === 0) return 0;
+      const results = await pipeline.submit({
+        transfers: due.map((pendingId) => ({ id: expiryIdFor(pendingId), expirePendingId: pendingId, code: 1 })),
+      });
+      return (results as CreateTransferResult[]).filter((result) => result.result === 'created').length;
+    },
+
+    verify: () => verifyLedger(db),
+    pipelineStats: () => pipeline.stats(),
+    close: () => pipeline.close(),
+  };
+}
+
+/** The id of a hold's expiry is derived from the hold's (UUID v5), so that two workers expiring it collide. */
+export function expiryIdFor(pendingId: string): string {
+  return uuidv5(pendingId, EXPIRY_NAMESPACE);
+}
+
+export function normalSideOf(account: Account): 'credit' | 'debit' {
+  if (account.flags.creditsMustNotExceedDebits) return 'debit';
+  if (account.flags.debitsMustNotExceedCredits) return 'credit';
+  return ACCOUNT_KINDS[account.kind] ?? 'credit';
+}
+
+export function balanceOf(account: Account): Balance {
+  const creditNormal = normalSideOf(account) === 'credit';
+  const posted = creditNormal ? account.creditsPosted - account.debitsPosted : account.debitsPosted - account.creditsPosted;
+  const outgoingPending = creditNormal ? account.debitsPending : account.creditsPending;
+  const incomingPending = creditNormal ? account.creditsPending : account.debitsPending;
+  const limited = account.flags.debitsMustNotExceedCredits || account.flags.creditsMustNotExceedDebits;
+  return {
+    accountId: account.id,
+    asset: account.asset,
+    posted,
+    pending: incomingPending - outgoingPending,
+    available: posted - outgoingPending + (limited ? account.overdraftLimit : 0n),
+  };
+}
+
+async function createAccounts(db: Database, inputs: AccountInput[]): Promise<CreateAccountResult[]> {
+  if (inputs.length > BATCH_TRANSFERS_MAX) {
+    return inputs.map((input) => ({ id: String(input.id), result: 'batch_too_large' as const }));
+  }
+  const failures = new Map<number, CreateAccountResult>();
+  const assets = new Set((await store.listAssets(db)).map((asset) => asset.code));
+  const rows: Parameters<typeof store.insertAccounts>[1] = [];
+  inputs.forEach((input, index) => {
+    const failure = validateAccount(input) ?? (assets.has(input.asset) ? null : ('asset_not_found' as const));
+    if (failure) {
+      failures.set(index, { id: String(input.id), result: failure });
+      return;
+    }
+    rows.push({
+      id: input.id,
+      asset: input.asset,
+      kind: input.kind,
+      flags: input.flags?.debitsMustNotExceedCredits
+        ? store.FLAG_DEBITS_MUST_NOT_EXCEED_CREDITS
+        : input.flags?.creditsMustNotExceedDebits
+          ? store.FLAG_CREDITS_MUST_NOT_EXCEED_DEBITS
+          : 0,
+      overdraftLimit: input.overdraftLimit ?? 0n,
+      metadata: (checkMetadata(input.metadata) as { json: string | null }).json,
+    });
+  });
+  const inserted = await store.insertAccounts(db, rows);
+  const stored = new Map((await store.getAccounts(db, rows.map((row) => row.id))).map((account) => [account.id, account]));
+  return inputs.map((input, index) => {
+    const failure = failures.get(index);
+    if (failure) return failure;
+    const account = stored.get(input.id)!;
+    if (inserted.has(input.id)) return { id: input.id, result: 'created', account };
+    const difference = compareAccount(input, account);
+    return difference ? { id: input.id, result: difference } : { id: input.id, result: 'exists', account };
+  });
+}
+
+function compareAccount(input: AccountInput, account: Account) {
+  if (input.asset !== account.asset) return 'exists_with_different_asset' as const;
+  if (input.kind !== account.kind) return 'exists_with_different_kind' as const;
+  if (Boolean(input.flags?.debitsMustNotExceedCredits) !== account.flags.debitsMustNotExceedCredits) {
+    return 'exists_with_different_flags' as const;
+  }
+  if (Boolean(input.flags?.creditsMustNotExceedDebits) !== account.flags.creditsMustNotExceedDebits) {
+    return 'exists_with_different_flags' as const;
+  }
+  if ((input.overdraftLimit ?? 0n) !== account.overdraftLimit) return 'exists_with_different_overdraft_limit' as const;
+  if (canonicalJson(input.metadata ?? null) !== canonicalJson(account.metadata)) {
+    return 'exists_with_different_metadata' as const;
+  }
+  return null;
+}

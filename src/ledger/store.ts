@@ -1,0 +1,314 @@
+// SQL of the ledger. Batched statements take parallel arrays through unnest(), so one statement
+// carries a whole batch whatever its size. Values are passed as text where a driver might otherwise
+// guess a type, and cast in SQL.
+import type { SqlClient } from '../store/database.ts';
+import type { Account, AccountKind, Asset, AssetKind, Transfer, TransferKind } from './model.ts';
+
+const KIND_CODES: Record<TransferKind, number> = {
+  posted: 0,
+  pending: 1,
+  post_pending: 2,
+  void_pending: 3,
+  expire_pending: 4,
+};
+const KIND_NAMES = Object.fromEntries(Object.entries(KIND_CODES).map(([name, code]) => [code, name])) as Record<
+  number,
+  TransferKind
+>;
+
+export const FLAG_DEBITS_MUST_NOT_EXCEED_CREDITS = 1;
+export const FLAG_CREDITS_MUST_NOT_EXCEED_DEBITS = 2;
+
+export const TRANSFER_COLUMNS = `id, debit_account_id, credit_account_id, asset, amount, kind, pending_id, pending_amount,
+  timeout_seconds, expires_at, code, metadata, created_at`;
+const ACCOUNT_COLUMNS = `id, asset, kind, flags, overdraft_limit, debits_pending, debits_posted, credits_pending,
+  credits_posted, metadata, created_at`;
+
+export interface TransferRow {
+  id: string;
+  debit_account_id: string;
+  credit_account_id: string;
+  asset: string;
+  amount: bigint;
+  kind: number;
+  pending_id: string | null;
+  pending_amount: bigint | null;
+  timeout_seconds: number;
+  expires_at: Date | null;
+  code: number;
+  metadata: Record<string, unknown> | null;
+  created_at: Date;
+}
+
+interface AccountRow {
+  id: string;
+  asset: string;
+  kind: string;
+  flags: number;
+  overdraft_limit: bigint;
+  debits_pending: bigint;
+  debits_posted: bigint;
+  credits_pending: bigint;
+  credits_posted: bigint;
+  metadata: Record<string, unknown> | null;
+  created_at: Date;
+}
+
+export function transferFromRow(row: TransferRow): Transfer {
+  return {
+    id: row.id,
+    debitAccountId: row.debit_account_id,
+    creditAccountId: row.credit_account_id,
+    asset: row.asset,
+    amount: row.amount,
+    kind: KIND_NAMES[row.kind]!,
+    pendingId: row.pending_id,
+    pendingAmount: row.pending_amount,
+    timeoutSeconds: row.timeout_seconds,
+    expiresAt: row.expires_at,
+    code: row.code,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+  };
+}
+
+function accountFromRow(row: AccountRow): Account {
+  return {
+    id: row.id,
+    asset: row.asset,
+    kind: row.kind as AccountKind,
+    flags: {
+      debitsMustNotExceedCredits: row.flags === FLAG_DEBITS_MUST_NOT_EXCEED_CREDITS,
+      creditsMustNotExceedDebits: row.flags === FLAG_CREDITS_MUST_NOT_EXCEED_DEBITS,
+    },
+    overdraftLimit: row.overdraft_limit,
+    debitsPending: row.debits_pending,
+    debitsPosted: row.debits_posted,
+    creditsPending: row.credits_pending,
+    creditsPosted: row.credits_posted,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+  };
+}
+
+export async function loadTransfers(tx: SqlClient, ids: string[]): Promise<Map<string, Transfer>> {
+  const found = new Map<string, Transfer>();
+  if (ids.length === 0) return found;
+  const result = await tx.query<TransferRow>(
+    `SELECT ${TRANSFER_COLUMNS} FROM ledger_transfers WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
+  for (const row of result.rows) found.set(row.id, transferFromRow(row));
+  return found;
+}
+
+export async function findExistingIds(tx: SqlClient, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const result = await tx.query<{ id: string }>('SELECT id FROM ledger_transfers WHERE id = ANY($1::uuid[])', [ids]);
+  return result.rows.map((row) => row.id);
+}
+
+/** Locks the accounts in id order (so that concurrent batches never deadlock) and reads the clock. */
+export async function lockAccounts(
+  tx: SqlClient,
+  ids: string[],
+): Promise<{ now: Date; accounts: Map<string, Account> }> {
+  const accounts = new Map<string, Account>();
+  const clock = await tx.query<{ now: Date }>('SELECT now() AS now');
+  if (ids.length > 0) {
+    const result = await tx.query<AccountRow>(
+      `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      [ids],
+    );
+    for (const row of result.rows) accounts.set(row.id, accountFromRow(row));
+  }
+  return { now: clock.rows[0]!.now, accounts };
+}
+
+export async function loadResolutions(tx: SqlClient, pendingIds: string[]): Promise<Map<string, TransferKind>> {
+  const found = new Map<string, TransferKind>();
+  if (pendingIds.length === 0) return found;
+  const result = await tx.query<{ pending_id: string; kind: number }>(
+    'SELECT pending_id, kind FROM ledger_transfers WHERE pending_id = ANY($1::uuid[])',
+    [pendingIds],
+  );
+  for (const row of result.rows) found.set(row.pending_id, KIND_NAMES[row.kind]!);
+  return found;
+}
+
+/** Inserts transfers, skipping any id or hold resolution already stored; returns how many were new. */
+export async function insertTransfers(tx: SqlClient, transfers: Transfer[], createdAt: Date): Promise<number> {
+  if (transfers.length === 0) return 0;
+  const columns = transferColumns(transfers);
+  const result = await tx.query(
+    `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, pending_id,
+       pending_amount, timeout_seconds, expires_at, code, metadata, created_at)
+     SELECT t.id, t.debit_account_id, t.credit_account_id, t.asset, t.amount, t.kind, t.pending_id,
+       t.pending_amount, t.timeout_seconds, t.expires_at, t.code, t.metadata::jsonb, $12::timestamptz
+     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::int8[], $6::int2[], $7::uuid[], $8::int8[],
+       $9::int4[], $10::timestamptz[], $11::int4[], $13::text[])
+       AS t(id, debit_account_id, credit_account_id, asset, amount, kind, pending_id, pending_amount,
+            timeout_seconds, expires_at, code, metadata)
+     ON CONFLICT DO NOTHING`,
+    [...columns.slice(0, 11), createdAt.toISOString(), columns[11]],
+  );
+  return result.rowCount;
+}
+
+/** Column arrays for unnest(), in the order of TRANSFER_COLUMNS less created_at. */
+export function transferColumns(transfers: Transfer[]): unknown[][] {
+  const n = transfers.length;
+  const columns: unknown[][] = Array.from({ length: 12 }, () => new Array(n));
+  for (let i = 0; i < n; i += 1) {
+    const t = transfers[i]!;
+    columns[0]![i] = t.id;
+    columns[1]![i] = t.debitAccountId;
+    columns[2]![i] = t.creditAccountId;
+    columns[3]![i] = t.asset;
+    columns[4]![i] = t.amount.toString();
+    columns[5]![i] = KIND_CODES[t.kind];
+    columns[6]![i] = t.pendingId;
+    columns[7]![i] = t.pendingAmount === null ? null : t.pendingAmount.toString();
+    columns[8]![i] = t.timeoutSeconds;
+    columns[9]![i] = t.expiresAt === null ? null : t.expiresAt.toISOString();
+    columns[10]![i] = t.code;
+    columns[11]![i] = t.metadata === null ? null : JSON.stringify(t.metadata);
+  }
+  return columns;
+}
+
+/** Writes the final balances of the accounts a batch touched (they are locked by this transaction). */
+export async function updateBalances(tx: SqlClient, accounts: Account[]): Promise<void> {
+  if (accounts.length === 0) return;
+  const ids = accounts.map((account) => account.id);
+  const field = (pick: (account: Account) => bigint) => accounts.map((account) => pick(account).toString());
+  await tx.query(
+    `UPDATE ledger_accounts AS a
+     SET debits_pending = u.debits_pending, debits_posted = u.debits_posted,
+         credits_pending = u.credits_pending, credits_posted = u.credits_posted
+     FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[])
+       AS u(id, debits_pending, debits_posted, credits_pending, credits_posted)
+     WHERE a.id = u.id`,
+    [
+      ids,
+      field((a) => a.debitsPending),
+      field((a) => a.debitsPosted),
+      field((a) => a.creditsPending),
+      field((a) => a.creditsPosted),
+    ],
+  );
+}
+
+export async function openHolds(tx: SqlClient, holds: Transfer[]): Promise<void> {
+  if (holds.length === 0) return;
+  await tx.query(
+    `INSERT INTO ledger_open_holds (pending_id, expires_at)
+     SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) ON CONFLICT DO NOTHING`,
+    [holds.map((hold) => hold.id), holds.map((hold) => hold.expiresAt!.toISOString())],
+  );
+}
+
+export async function closeHolds(tx: SqlClient, pendingIds: string[]): Promise<void> {
+  if (pendingIds.length === 0) return;
+  await tx.query('DELETE FROM ledger_open_holds WHERE pending_id = ANY($1::uuid[])', [pendingIds]);
+}
+
+export async function dueHolds(db: SqlClient, limit: number): Promise<string[]> {
+  const result = await db.query<{ pending_id: string }>(
+    'SELECT pending_id FROM ledger_open_holds WHERE expires_at <= now() ORDER BY expires_at LIMIT $1',
+    [limit],
+  );
+  return result.rows.map((row) => row.pending_id);
+}
+
+export async function getAccounts(db: SqlClient, ids: string[]): Promise<Account[]> {
+  if (ids.length === 0) return [];
+  const result = await db.query<AccountRow>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
+  const byId = new Map(result.rows.map((row) => [row.id, accountFromRow(row)]));
+  return ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
+}
+
+/** Inserts accounts that do not exist yet; returns the ids it inserted. */
+export async function insertAccounts(
+  db: SqlClient,
+  rows: Array<{ id: string; asset: string; kind: string; flags: number; overdraftLimit: bigint; metadata: string | null }>,
+): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const result = await db.query<{ id: string }>(
+    `INSERT INTO ledger_accounts (id, asset, kind, flags, overdraft_limit, metadata)
+     SELECT a.id, a.asset, a.kind, a.flags, a.overdraft_limit, a.metadata::jsonb
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::int8[], $6::text[])
+       AS a(id, asset, kind, flags, overdraft_limit, metadata)
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [
+      rows.map((row) => row.id),
+      rows.map((row) => row.asset),
+      rows.map((row) => row.kind),
+      rows.map((row) => row.flags),
+      rows.map((row) => row.overdraftLimit.toString()),
+      rows.map((row) => row.metadata),
+    ],
+  );
+  return new Set(result.rows.map((row) => row.id));
+}
+
+export async function listAssets(db: SqlClient): Promise<Asset[]> {
+  const result = await db.query<{ code: string; kind: AssetKind; exponent: number }>(
+    'SELECT code, kind, exponent FROM ledger_assets ORDER BY code',
+  );
+  return result.rows.map((row) => ({ code: row.code, kind: row.kind, exponent: row.exponent }));
+}
+
+export async function insertAsset(db: SqlClient, asset: Asset): Promise<void> {
+  await db.query('INSERT INTO ledger_assets (code, kind, exponent) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING', [
+    asset.code,
+    asset.kind,
+    asset.exponent,
+  ]);
+}
+
+/** One page of an account's transfers, newest first, after the transfer whose seq is `beforeSeq`. */
+export async function accountHistory(
+  db: SqlClient,
+  accountId: string,
+  beforeSeq: bigint | null,
+  limit: number,
+): Promise<Array<{ seq: bigint; transfer: Transfer }>> {
+  const bound = beforeSeq === null ? '9223372036854775807' : beforeSeq.toString();
+  const result = await db.query<TransferRow & { seq: bigint }>(
+    `(SELECT seq, ${TRANSFER_COLUMNS} FROM ledger_transfers
+       WHERE debit_account_id = $1 AND seq < $2::int8 ORDER BY seq DESC LIMIT $3)
+     UNION ALL
+     (SELECT seq, ${TRANSFER_COLUMNS} FROM ledger_transfers
+       WHERE credit_account_id = $1 AND seq < $2::int8 ORDER BY seq DESC LIMIT $3)
+     ORDER BY seq DESC LIMIT $3`,
+    [accountId, bound, limit],
+  );
+  return result.rows.map((row) => ({ seq: row.seq, transfer: transferFromRow(row) }));
+}
+
+export async function transferSeq(db: SqlClient, id: string): Promise<bigint | null> {
+  const result = await db.query<{ seq: bigint }>('SELECT seq FROM ledger_transfers WHERE id = $1::uuid', [id]);
+  return result.rows[0]?.seq ?? null;
+}
+
+// How each kind of transfer moves the four balance fields of its debit and credit accounts.
+const PENDING_DELTA = `CASE kind WHEN 1 THEN amount WHEN 0 THEN 0 WHEN 2 THEN -pending_amount ELSE -pending_amount END`;
+const POSTED_DELTA = `CASE kind WHEN 0 THEN amount WHEN 2 THEN amount ELSE 0 END`;
+
+/** Balances computed from the transfers alone, per account; `after` restricts to transfers newer than it. */
+export function balanceEffectsSql(filter: string): string {
+  return `SELECT account_id, sum(debits_pending)::int8 AS debits_pending, sum(debits_posted)::int8 AS debits_posted,
+      sum(credits_pending)::int8 AS credits_pending, sum(credits_posted)::int8 AS credits_posted
+    FROM (
+      SELECT debit_account_id AS account_id, ${PENDING_DELTA} AS debits_pending, ${POSTED_DELTA} AS debits_posted,
+        0 AS credits_pending, 0 AS credits_posted
+      FROM ledger_transfers WHERE ${filter.replaceAll('ACCOUNT', 'debit_account_id')}
+      UNION ALL
+      SELECT credit_account_id, 0, 0, ${PENDING_DELTA}, ${POSTED_DELTA}
+      FROM ledger_transfers WHERE ${filter.replaceAll('ACCOUNT', 'credit_account_id')}
+    ) AS effects GROUP BY account_id`;
+}

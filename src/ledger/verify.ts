@@ -1,0 +1,74 @@
+// `micropay ledger verify`: recomputes every balance from the transfers and compares it with the
+// balances the accounts store, checks that debits equal credits per asset and that no limited account
+// crosses its limit. Runs in one REPEATABLE READ snapshot so that concurrent commits cannot fool it.
+import type { Database } from '../store/database.ts';
+import type { VerifyReport } from './model.ts';
+import { balanceEffectsSql } from './store.ts';
+
+const FIELDS = ['debits_pending', 'debits_posted', 'credits_pending', 'credits_posted'] as const;
+
+export async function verifyLedger(db: Database): Promise<VerifyReport> {
+  return db.transaction(async (tx) => {
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const drift = await tx.query<{ account_id: string; field: string; stored: bigint; computed: bigint }>(
+      `WITH computed AS (${balanceEffectsSql('true')}),
+       compared AS (
+         SELECT a.id AS account_id,
+           ${FIELDS.map((field) => `a.${field} AS stored_${field}, coalesce(c.${field}, 0)::int8 AS computed_${field}`).join(', ')}
+         FROM ledger_accounts a FULL OUTER JOIN computed c ON c.account_id = a.id)
+       SELECT account_id, field, stored, computed FROM compared
+       CROSS JOIN LATERAL (VALUES
+         ${FIELDS.map((field) => `('${field}', coalesce(stored_${field}, 0)::int8, computed_${field})`).join(',\n         ')}
+       ) AS v(field, stored, computed)
+       WHERE stored IS DISTINCT FROM computed OR account_id IS NULL`,
+    );
+    const imbalance = await tx.query<{ asset: string; debits_minus_credits: bigint }>(
+      `SELECT asset, (sum(debits_posted) - sum(credits_posted))::int8 + (sum(debits_pending) - sum(credits_pending))::int8
+         AS debits_minus_credits
+       FROM ledger_accounts GROUP BY asset
+       HAVING sum(debits_posted) <> sum(credits_posted) OR sum(debits_pending) <> sum(credits_pending)`,
+    );
+    const crossMismatch = await tx.query<{ count: bigint }>(
+      `SELECT count(*)::int8 AS count FROM ledger_transfers t
+       JOIN ledger_accounts d ON d.id = t.debit_account_id
+       JOIN ledger_accounts c ON c.id = t.credit_account_id
+       WHERE d.asset <> t.asset OR c.asset <> t.asset`,
+    );
+    const violations = await tx.query<{ id: string }>(
+      `SELECT id FROM ledger_accounts
+       WHERE (flags = 1 AND debits_pending + debits_posted > credits_posted + overdraft_limit)
+          OR (flags = 2 AND credits_pending + credits_posted > debits_posted + overdraft_limit)`,
+    );
+    const totals = await tx.query<{ asset: string; posted: bigint; pending: bigint; transfers: bigint }>(
+      `SELECT asset, coalesce(sum(amount) FILTER (WHERE kind IN (0, 2)), 0)::int8 AS posted,
+         (coalesce(sum(amount) FILTER (WHERE kind = 1), 0) - coalesce(sum(pending_amount) FILTER (WHERE kind IN (2, 3, 4)), 0))::int8 AS pending,
+         count(*)::int8 AS transfers
+       FROM ledger_transfers GROUP BY asset ORDER BY asset`,
+    );
+    const accounts = await tx.query<{ count: bigint }>('SELECT count(*)::int8 AS count FROM ledger_accounts');
+    const assetImbalance = imbalance.rows.map((row) => ({ asset: row.asset, debitsMinusCredits: row.debits_minus_credits }));
+    const mismatched = Number(crossMismatch.rows[0]!.count);
+    if (mismatched > 0) assetImbalance.push({ asset: '*transfers_across_assets*', debitsMinusCredits: BigInt(mismatched) });
+    const report: VerifyReport = {
+      accountsChecked: Number(accounts.rows[0]!.count),
+      transfersChecked: totals.rows.reduce((sum, row) => sum + Number(row.transfers), 0),
+      drift: drift.rows.map((row) => ({
+        accountId: row.account_id ?? '(missing account)',
+        field: row.field,
+        stored: row.stored,
+        computed: row.computed,
+      })),
+      assetImbalance,
+      limitViolations: violations.rows.map((row) => row.id),
+      totals: totals.rows.map((row) => ({
+        asset: row.asset,
+        posted: row.posted,
+        pending: row.pending,
+        transfers: Number(row.transfers),
+      })),
+      ok: false,
+    };
+    report.ok = report.drift.length === 0 && report.assetImbalance.length === 0 && report.limitViolations.length === 0;
+    return report;
+  });
+}

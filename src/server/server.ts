@@ -1,0 +1,30 @@
+// Starts the HTTP server on the configured port and shuts it down cleanly on SIGINT or SIGTERM:
+// stop accepting requests, let the commit pipeline drain, close the store.
+import type { Config } from '../config/config.ts';
+import { buildApp } from './app.ts';
+import { openRuntime } from './runtime.ts';
+
+export async function startServer(config: Config): Promise<{ url: string; stop: () => Promise<void> }> {
+  const runtime = await openRuntime(config);
+  const app = await buildApp(runtime);
+  const url = await app.listen({ port: config.port, host: config.host });
+  runtime.logger.info(
+    { url, store: runtime.db.kind, dataDir: runtime.db.kind === 'pglite' ? config.dataDir : undefined },
+    'Micropay is listening',
+  );
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      await app.close();
+      await runtime.close();
+    })();
+    return stopping;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      runtime.logger.info({ signal }, 'shutting down');
+      void stop().then(() => process.exit(0));
+    });
+  }
+  return { url, stop };
+}

@@ -1,0 +1,157 @@
+// Group commit: units of work from many concurrent callers are gathered into batches, and each batch
+// is carried out in ONE database transaction. A caller's promise settles only after its batch has
+// committed, so an acknowledgement always means durable.
+//
+// Failures are handled by the batch's executor classifying them:
+// - `retry`: run the same batch again in a new transaction (deadlock, a concurrent writer of the same
+//   id, a fast path that needs the slow one), at most `retriesMax` times;
+// - otherwise the batch is split and each unit runs alone, so one bad unit cannot fail its neighbours.
+import type { Database, SqlClient } from './database.ts';
+
+export interface BatchExecutor<U, R> {
+  /** Carries out the units inside `tx`; returns one result per unit, in order. */
+  execute(tx: SqlClient, units: U[], attempt: number): Promise<R[]>;
+  /** Whether an error thrown by `execute` is worth retrying the whole batch for. */
+  isRetryable(error: unknown): boolean;
+  /** The size of a unit, counted against `batchWeightMax` (for the ledger: its transfers). */
+  weight(unit: U): number;
+}
+
+export interface CommitPipelineOptions {
+  batchWeightMax: number;
+  /** Weight waiting in the queue beyond which new units are refused at once. */
+  queueWeightMax: number;
+  /** Batches committing at the same time (on distinct connections). */
+  batchesInFlightMax: number;
+  retriesMax: number;
+}
+
+export class PipelineOverloadedError extends Error {
+  readonly code = 'ledger_overloaded';
+  constructor() {
+    super('the commit pipeline queue is full; retry later');
+  }
+}
+
+export class PipelineClosedError extends Error {
+  readonly code = 'ledger_closed';
+  constructor() {
+    super('the commit pipeline is closed');
+  }
+}
+
+interface Waiting<U, R> {
+  unit: U;
+  weight: number;
+  resolve: (result: R) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface CommitPipeline<U, R> {
+  submit(unit: U): Promise<R>;
+  /** Waits for every queued unit to commit, then refuses new ones. */
+  close(): Promise<void>;
+  stats(): { batches: number; units: number; retries: number; splits: number; queued: number };
+}
+
+export function createCommitPipeline<U, R>(
+  db: Database,
+  executor: BatchExecutor<U, R>,
+  options: CommitPipelineOptions,
+): CommitPipeline<U, R> {
+  const queue: Array<Waiting<U, R>> = [];
+  let queuedWeight = 0;
+  let inFlight = 0;
+  let closed = false;
+  let drained: (() => void) | null = null;
+  let scheduled = false;
+  const counters = { batches: 0, units: 0, retries: 0, splits: 0 };
+
+  function schedule(): void {
+    while (inFlight < options.batchesInFlightMax && queue.length > 0) {
+      const batch = takeBatch();
+      inFlight += 1;
+      void runBatch(batch).finally(() => {
+        inFlight -= 1;
+        schedule();
+        if (inFlight === 0 && queue.length === 0 && drained) drained();
+      });
+    }
+  }
+
+  function takeBatch(): Array<Waiting<U, R>> {
+    const batch: Array<Waiting<U, R>> = [];
+    let weight = 0;
+    while (queue.length > 0 && (batch.length === 0 || weight + queue[0]!.weight <= options.batchWeightMax)) {
+      const next = queue.shift()!;
+      weight += next.weight;
+      batch.push(next);
+    }
+    queuedWeight -= weight;
+    return batch;
+  }
+
+  async function runBatch(batch: Array<Waiting<U, R>>): Promise<void> {
+    counters.batches += 1;
+    counters.units += batch.length;
+    try {
+      const results = await executeWithRetries(batch.map((waiting) => waiting.unit));
+      batch.forEach((waiting, index) => waiting.resolve(results[index]!));
+    } catch (error) {
+      if (batch.length === 1) {
+        batch[0]!.reject(error);
+        return;
+      }
+      counters.splits += 1;
+      for (const waiting of batch) {
+        try {
+          const [result] = await executeWithRetries([waiting.unit]);
+          waiting.resolve(result!);
+        } catch (unitError) {
+          waiting.reject(unitError);
+        }
+      }
+    }
+  }
+
+  async function executeWithRetries(units: U[]): Promise<R[]> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await db.transaction((tx) => executor.execute(tx, units, attempt));
+      } catch (error) {
+        if (attempt >= options.retriesMax || !executor.isRetryable(error)) throw error;
+        counters.retries += 1;
+      }
+    }
+  }
+
+  return {
+    submit(unit: U): Promise<R> {
+      if (closed) return Promise.reject(new PipelineClosedError());
+      const weight = executor.weight(unit);
+      if (queuedWeight + weight > options.queueWeightMax && queue.length > 0) {
+        return Promise.reject(new PipelineOverloadedError());
+      }
+      return new Promise<R>((resolve, reject) => {
+        queue.push({ unit, weight, resolve, reject });
+        queuedWeight += weight;
+        // Callers that submit in the same tick share the next batch instead of the first one running alone.
+        if (!scheduled) {
+          scheduled = true;
+          queueMicrotask(() => {
+            scheduled = false;
+            schedule();
+          });
+        }
+      });
+    },
+    async close(): Promise<void> {
+      closed = true;
+      if (inFlight === 0 && queue.length === 0) return;
+      await new Promise<void>((resolve) => {
+        drained = resolve;
+      });
+    },
+    stats: () => ({ ...counters, queued: queue.length }),
+  };
+}

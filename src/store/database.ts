@@ -1,0 +1,105 @@
+// One interface over the two stores: PGlite (embedded, in process) and PostgreSQL (through `pg`).
+// Both parse int8 to bigint, uuid to string, jsonb to objects and timestamptz to Date.
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface SqlClient {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+}
+
+export type StoreKind = 'pglite' | 'postgres';
+
+export interface Database extends SqlClient {
+  readonly kind: StoreKind;
+  /** Runs `work` in one database transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** A postgres:// URL selects PostgreSQL; otherwise the embedded database lives in `dataDir`. */
+  databaseUrl?: string;
+  dataDir?: string;
+  /** Connections in the PostgreSQL pool. */
+  poolSize?: number;
+}
+
+const INT8_OID = 20;
+const parseInt8 = (value: string): bigint => BigInt(value);
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
+  if (!options.dataDir) throw new Error('openDatabase needs a databaseUrl or a dataDir');
+  return openPglite(options.dataDir);
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  mkdirSync(dataDir, { recursive: true });
+  const lite = await PGlite.create(`${dataDir}/pgdata`, { parsers: { [INT8_OID]: parseInt8 } });
+  const asResult = <R>(result: { rows: unknown[]; affectedRows?: number }): QueryResult<R> => ({
+    rows: result.rows as R[],
+    rowCount: result.affectedRows ?? result.rows.length,
+  });
+  return {
+    kind: 'pglite',
+    async query<R>(sql: string, params?: unknown[]) {
+      return asResult<R>(await lite.query(sql, params));
+    },
+    transaction<T>(work: (tx: SqlClient) => Promise<T>) {
+      return lite.transaction(async (tx) =>
+        work({ query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await tx.query(sql, params)) }),
+      );
+    },
+    close: () => lite.close(),
+  };
+}
+
+async function openPostgres(databaseUrl: string, poolSize: number): Promise<Database> {
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format),
+  };
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, types: types as pg.CustomTypesConfig });
+  // A broken idle connection must not crash the process; the next query gets a fresh one.
+  pool.on('error', () => undefined);
+  const asResult = <R>(result: pg.QueryResult): QueryResult<R> => ({
+    rows: result.rows as R[],
+    rowCount: result.rowCount ?? result.rows.length,
+  });
+  await pool.query('SELECT 1');
+  return {
+    kind: 'postgres',
+    async query<R>(sql: string, params?: unknown[]) {
+      return asResult<R>(await pool.query(sql, params));
+    },
+    async transaction<T>(work: (tx: SqlClient) => Promise<T>) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const value = await work({
+          query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await client.query(sql, params)),
+        });
+        await client.query('COMMIT');
+        return value;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** PostgreSQL's SQLSTATE of a driver error, when it has one. */
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
