@@ -1,0 +1,67 @@
+// The `micropay` command as a user runs it: a real child process on a fresh embedded database.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const BIN = fileURLToPath(new URL('../../bin/micropay.js', import.meta.url));
+const run = promisify(execFile);
+
+describe('micropay command', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'micropay-cli-'));
+  const env = { ...process.env, MICROPAY_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'info' };
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('migrates, then reports the database up to date', async () => {
+    const first = await run(process.execPath, [BIN, 'migrate'], { env });
+    assert.match(first.stdout, /applied migrations 1/);
+    const second = await run(process.execPath, [BIN, 'migrate'], { env });
+    assert.match(second.stdout, /database is up to date/);
+  });
+
+  it('verifies the ledger and exits 0 when it balances', async () => {
+    const result = await run(process.execPath, [BIN, 'ledger', 'verify'], { env });
+    assert.match(result.stdout, /drift: 0/);
+    assert.match(result.stdout, /ledger OK/);
+    const json = await run(process.execPath, [BIN, 'ledger', 'verify', '--json'], { env });
+    assert.equal(JSON.parse(json.stdout).ok, true);
+  });
+
+  it('starts the server on PORT and serves /healthz', async () => {
+    const child = spawn(process.execPath, [BIN, 'start'], { env: { ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let output = '';
+        const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 30_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          const match = /"url":"(http:\/\/[^"]+)".*Micropay is listening/.exec(output);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]!);
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+      });
+      const response = await fetch(`${url}/healthz`);
+      assert.equal(response.status, 200);
+      assert.deepEqual(await response.json(), { status: 'ok', store: 'pglite' });
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('fails fast with the variable named on a malformed setting', async () => {
+    await assert.rejects(run(process.execPath, [BIN, 'migrate'], { env: { ...env, PORT: 'x' } }), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 2);
+      assert.match(error.stderr, /PORT must be a whole number/);
+      return true;
+    });
+  });
+});

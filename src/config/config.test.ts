@@ -1,0 +1,37 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('configuration', () => {
+  it('runs locally with no settings: port 3000, embedded database under ./.micropay', () => {
+    const config = loadConfig({});
+    assert.equal(config.port, 3000);
+    assert.equal(config.databaseUrl, undefined);
+    assert.equal(config.dataDir, resolve('.micropay'));
+    assert.equal(config.mode, 'development');
+  });
+
+  it('reads PORT, MICROPAY_DATA_DIR and DATABASE_URL', () => {
+    const config = loadConfig({ PORT: '8080', MICROPAY_DATA_DIR: '/tmp/mp', DATABASE_URL: 'postgres://u@h/db' });
+    assert.equal(config.port, 8080);
+    assert.equal(config.dataDir, '/tmp/mp');
+    assert.equal(config.databaseUrl, 'postgres://u@h/db');
+  });
+
+  it('fails fast naming the variable on a malformed value', () => {
+    assert.throws(() => loadConfig({ PORT: 'eighty' }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /PORT must be a whole number/);
+      return true;
+    });
+    assert.throws(() => loadConfig({ PORT: '70000' }), /PORT must be between 0 and 65535/);
+    assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL must start with postgres/);
+    assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of/);
+    assert.throws(() => loadConfig({ LEDGER_BATCH_TRANSFERS_MAX: '0' }), /LEDGER_BATCH_TRANSFERS_MAX must be between/);
+  });
+
+  it('refuses production mode without PostgreSQL', () => {
+    assert.throws(() => loadConfig({ MICROPAY_MODE: 'production' }), /DATABASE_URL is required in production/);
+  });
+});
