@@ -16,6 +16,10 @@ const KIND_NAMES = Object.fromEntries(Object.entries(KIND_CODES).map(([name, cod
   TransferKind
 >;
 
+// Timestamps are kept to the millisecond, the precision of a JavaScript Date, so that what a caller is
+// told and what is stored are the same instant.
+const NOW_MS = `date_trunc('milliseconds', now())`;
+
 export const FLAG_DEBITS_MUST_NOT_EXCEED_CREDITS = 1;
 export const FLAG_CREDITS_MUST_NOT_EXCEED_DEBITS = 2;
 
@@ -114,7 +118,7 @@ export async function lockAccounts(
   ids: string[],
 ): Promise<{ now: Date; accounts: Map<string, Account> }> {
   const accounts = new Map<string, Account>();
-  const clock = await tx.query<{ now: Date }>('SELECT now() AS now');
+  const clock = await tx.query<{ now: Date }>(`SELECT ${NOW_MS} AS now`);
   if (ids.length > 0) {
     const result = await tx.query<AccountRow>(
       `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
@@ -136,23 +140,93 @@ export async function loadResolutions(tx: SqlClient, pendingIds: string[]): Prom
   return found;
 }
 
-/** Inserts transfers, skipping any id or hold resolution already stored; returns how many were new. */
-export async function insertTransfers(tx: SqlClient, transfers: Transfer[], createdAt: Date): Promise<number> {
+/** Inserts transfers, skipping any id or hold resolution already stored; returns how many were new.
+ * The creation and expiry times come from the database clock at the start of the transaction. */
+export async function insertTransfers(tx: SqlClient, transfers: Transfer[]): Promise<number> {
   if (transfers.length === 0) return 0;
   const columns = transferColumns(transfers);
   const result = await tx.query(
     `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, pending_id,
        pending_amount, timeout_seconds, expires_at, code, metadata, created_at)
      SELECT t.id, t.debit_account_id, t.credit_account_id, t.asset, t.amount, t.kind, t.pending_id,
-       t.pending_amount, t.timeout_seconds, t.expires_at, t.code, t.metadata::jsonb, $12::timestamptz
+       t.pending_amount, t.timeout_seconds,
+       CASE WHEN t.kind = 1 AND t.timeout_seconds > 0 THEN ${NOW_MS} + t.timeout_seconds * interval '1 second' END,
+       t.code, t.metadata::jsonb, ${NOW_MS}
      FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::int8[], $6::int2[], $7::uuid[], $8::int8[],
-       $9::int4[], $10::timestamptz[], $11::int4[], $13::text[])
+       $9::int4[], $10::int4[], $11::text[])
        AS t(id, debit_account_id, credit_account_id, asset, amount, kind, pending_id, pending_amount,
-            timeout_seconds, expires_at, code, metadata)
+            timeout_seconds, code, metadata)
      ON CONFLICT DO NOTHING`,
-    [...columns.slice(0, 11), createdAt.toISOString(), columns[11]],
+    [...columns.slice(0, 9), columns[10], columns[11]],
   );
   return result.rowCount;
+}
+
+export async function selectNow(tx: SqlClient): Promise<Date> {
+  return (await tx.query<{ now: Date }>(`SELECT ${NOW_MS} AS now`)).rows[0]!.now;
+}
+
+/** The fields of accounts that never change (everything but balances), with zero balances. */
+export async function loadAccountStatics(tx: SqlClient, ids: string[]): Promise<Account[]> {
+  if (ids.length === 0) return [];
+  const result = await tx.query<AccountRow>(
+    `SELECT id, asset, kind, flags, overdraft_limit, 0::int8 AS debits_pending, 0::int8 AS debits_posted,
+       0::int8 AS credits_pending, 0::int8 AS credits_posted, metadata, created_at
+     FROM ledger_accounts WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return result.rows.map(accountFromRow);
+}
+
+export interface BalanceDelta {
+  id: string;
+  debitsPending: bigint;
+  debitsPosted: bigint;
+  creditsPending: bigint;
+  creditsPosted: bigint;
+}
+
+/** Adds deltas to balances in one statement and returns the new balances and the transaction's clock.
+ * Rows are joined in id order, so concurrent batches lock accounts in the same order; the CHECK
+ * constraints refuse a limited account pushed past its limit (SQLSTATE 23514). */
+export async function addBalanceDeltas(
+  tx: SqlClient,
+  deltas: BalanceDelta[],
+): Promise<{ now: Date; balances: Map<string, BalanceDelta> }> {
+  const result = await tx.query<{
+    id: string;
+    debits_pending: bigint;
+    debits_posted: bigint;
+    credits_pending: bigint;
+    credits_posted: bigint;
+    now: Date;
+  }>(
+    `UPDATE ledger_accounts AS a
+     SET debits_pending = a.debits_pending + u.debits_pending, debits_posted = a.debits_posted + u.debits_posted,
+         credits_pending = a.credits_pending + u.credits_pending, credits_posted = a.credits_posted + u.credits_posted
+     FROM (SELECT * FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[])
+             AS d(id, debits_pending, debits_posted, credits_pending, credits_posted) ORDER BY id) AS u
+     WHERE a.id = u.id
+     RETURNING a.id, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, ${NOW_MS} AS now`,
+    [
+      deltas.map((delta) => delta.id),
+      deltas.map((delta) => delta.debitsPending.toString()),
+      deltas.map((delta) => delta.debitsPosted.toString()),
+      deltas.map((delta) => delta.creditsPending.toString()),
+      deltas.map((delta) => delta.creditsPosted.toString()),
+    ],
+  );
+  const balances = new Map<string, BalanceDelta>();
+  for (const row of result.rows) {
+    balances.set(row.id, {
+      id: row.id,
+      debitsPending: row.debits_pending,
+      debitsPosted: row.debits_posted,
+      creditsPending: row.credits_pending,
+      creditsPosted: row.credits_posted,
+    });
+  }
+  return { now: result.rows[0]?.now ?? (await selectNow(tx)), balances };
 }
 
 /** Column arrays for unnest(), in the order of TRANSFER_COLUMNS less created_at. */

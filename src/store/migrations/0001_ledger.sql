@@ -56,7 +56,7 @@ CREATE TABLE ledger_transfers (
   CHECK (kind NOT IN (3, 4) OR amount = pending_amount)
 );
 
-CREATE UNIQUE INDEX ledger_transfers_pending_id ON ledger_transfers (pending_id);
+CREATE UNIQUE INDEX ledger_transfers_pending_id ON ledger_transfers (pending_id) WHERE pending_id IS NOT NULL;
 CREATE INDEX ledger_transfers_debit_account ON ledger_transfers (debit_account_id, seq);
 CREATE INDEX ledger_transfers_credit_account ON ledger_transfers (credit_account_id, seq);
 
