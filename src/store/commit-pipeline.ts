@@ -69,7 +69,10 @@ export function createCommitPipeline<U, R>(
 
   function schedule(): void {
     while (inFlight < options.batchesInFlightMax && queue.length > 0) {
-      const batch = takeBatch();
+      // Share what waits across the free slots: callers that wait for their answer before sending more
+      // would otherwise fall into one batch at a time, with nothing overlapping its commit.
+      const freeSlots = options.batchesInFlightMax - inFlight;
+      const batch = takeBatch(Math.min(options.batchWeightMax, Math.ceil(queuedWeight / freeSlots)));
       inFlight += 1;
       void runBatch(batch).finally(() => {
         inFlight -= 1;
@@ -79,10 +82,10 @@ export function createCommitPipeline<U, R>(
     }
   }
 
-  function takeBatch(): Array<Waiting<U, R>> {
+  function takeBatch(weightMax: number): Array<Waiting<U, R>> {
     const batch: Array<Waiting<U, R>> = [];
     let weight = 0;
-    while (queue.length > 0 && (batch.length === 0 || weight + queue[0]!.weight <= options.batchWeightMax)) {
+    while (queue.length > 0 && (batch.length === 0 || weight + queue[0]!.weight <= weightMax)) {
       const next = queue.shift()!;
       weight += next.weight;
       batch.push(next);

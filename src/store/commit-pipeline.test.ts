@@ -1,0 +1,80 @@
+// The group-commit queue on its own, over a real embedded database: batching, backpressure, retries
+// and the split that keeps one bad unit from failing its neighbours.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestStore, type TestStore } from '../../test/support/stores.ts';
+import { createCommitPipeline, PipelineClosedError, PipelineOverloadedError, type BatchExecutor } from './commit-pipeline.ts';
+
+interface Unit {
+  value: number;
+  fail?: boolean;
+}
+
+describe('commit pipeline', () => {
+  let store: TestStore;
+  before(async () => {
+    store = await createTestStore('pglite');
+    await store.db.query('CREATE TABLE pipeline_rows (value integer PRIMARY KEY)');
+  });
+  after(() => store.drop());
+
+  function executor(log: number[][], options: { retryOnce?: boolean } = {}): BatchExecutor<Unit, number> {
+    let retried = false;
+    return {
+      weight: () => 1,
+      isRetryable: (error) => (error as Error).message === 'transient',
+      async execute(tx, units) {
+        log.push(units.map((unit) => unit.value));
+        if (options.retryOnce && !retried) {
+          retried = true;
+          throw new Error('transient');
+        }
+        await tx.query('INSERT INTO pipeline_rows SELECT unnest($1::int[])', [units.map((unit) => unit.value)]);
+        if (units.some((unit) => unit.fail)) throw new Error('bad unit');
+        return units.map((unit) => unit.value * 2);
+      },
+    };
+  }
+
+  const options = { batchWeightMax: 100, queueWeightMax: 1000, batchesInFlightMax: 1, retriesMax: 2 };
+
+  it('groups concurrent units into few transactions and answers each', async () => {
+    const log: number[][] = [];
+    const pipeline = createCommitPipeline(store.db, executor(log), options);
+    const results = await Promise.all(Array.from({ length: 250 }, (_, i) => pipeline.submit({ value: i + 1 })));
+    assert.deepEqual(results, Array.from({ length: 250 }, (_, i) => (i + 1) * 2));
+    assert.ok(log.length <= 4, `250 units took ${log.length} batches`);
+    assert.ok(log.every((batch) => batch.length <= 100));
+    const stored = await store.db.query<{ count: bigint }>('SELECT count(*)::int8 AS count FROM pipeline_rows');
+    assert.equal(stored.rows[0]!.count, 250n);
+    await pipeline.close();
+  });
+
+  it('splits a failing batch so that only the bad unit fails, and writes nothing of it', async () => {
+    const log: number[][] = [];
+    const pipeline = createCommitPipeline(store.db, executor(log), options);
+    const outcomes = await Promise.allSettled([1001, 1002, 1003].map((value) => pipeline.submit({ value, fail: value === 1002 })));
+    assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled']);
+    const stored = await store.db.query<{ value: number }>('SELECT value FROM pipeline_rows WHERE value > 1000 ORDER BY value');
+    assert.deepEqual(stored.rows.map((row) => row.value), [1001, 1003]);
+  });
+
+  it('retries a retryable failure in a new transaction', async () => {
+    const log: number[][] = [];
+    const pipeline = createCommitPipeline(store.db, executor(log, { retryOnce: true }), options);
+    assert.equal(await pipeline.submit({ value: 2001 }), 4002);
+    assert.equal(pipeline.stats().retries, 1);
+  });
+
+  it('refuses work beyond the queue bound at once, and after close', async () => {
+    const log: number[][] = [];
+    const pipeline = createCommitPipeline(store.db, executor(log), { ...options, queueWeightMax: 10 });
+    const submitted = Array.from({ length: 30 }, (_, i) => pipeline.submit({ value: 3001 + i }));
+    const outcomes = await Promise.allSettled(submitted);
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
+    assert.ok(refused.length > 0);
+    assert.ok(refused.every((outcome) => (outcome as PromiseRejectedResult).reason instanceof PipelineOverloadedError));
+    await pipeline.close();
+    await assert.rejects(pipeline.submit({ value: 1 }), PipelineClosedError);
+  });
+});
