@@ -1,0 +1,111 @@
+// Env-gated (BENCH_TIMING=1) breakdown of where a batch's time goes: wraps a Database so that every
+// statement run inside a transaction is timed, together with the gaps around the statements:
+// - "(connect + BEGIN)": from transaction() being called to the first statement being sent,
+// - "(JS between statements)": the engine and the driver's encoding/decoding between two statements,
+// - "(COMMIT + release)": from the last statement's result to the transaction's promise settling.
+// Statement times are measured by the client, so they include the driver encoding the parameters and
+// decoding the rows. With BENCH_EXPLAIN=1 one transaction of each phase (the 10th) also runs every
+// statement first under EXPLAIN (ANALYZE, BUFFERS, WAL) inside a savepoint that is rolled back, and
+// prints the plans: the server's own time for each statement, to compare with the client's.
+import { performance } from 'node:perf_hooks';
+import type { Database, QueryResult, SqlClient } from '../src/store/database.ts';
+
+interface Bucket {
+  count: number;
+  ms: number;
+}
+
+export interface StatementTimer {
+  db: Database;
+  reset(): void;
+  /** A table of the buckets, slowest first, with the share of the wall time given. */
+  report(wallMs: number): string;
+}
+
+function clip(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 3)}...` : text;
+}
+
+function label(sql: string): string {
+  return clip(sql.replace(/\s+/g, ' ').trim(), 90);
+}
+
+const EXPLAIN_TRANSACTION = 10;
+
+export function timeStatements(db: Database, options: { explain?: (text: string) => void } = {}): StatementTimer {
+  let transactions = 0;
+  const buckets = new Map<string, Bucket>();
+  const add = (name: string, ms: number) => {
+    const bucket = buckets.get(name) ?? { count: 0, ms: 0 };
+    bucket.count += 1;
+    bucket.ms += ms;
+    buckets.set(name, bucket);
+  };
+
+  const wrapped: Database = {
+    kind: db.kind,
+    async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+      const start = performance.now();
+      try {
+        return await db.query<R>(sql, params);
+      } finally {
+        add(`[outside tx] ${label(sql)}`, performance.now() - start);
+      }
+    },
+    async transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T> {
+      transactions += 1;
+      const explain = options.explain && transactions === EXPLAIN_TRANSACTION ? options.explain : null;
+      const start = performance.now();
+      let lastEnd = start;
+      let first = true;
+      try {
+        return await db.transaction((tx) =>
+          work({
+            async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+              if (explain && !/^\s*SET\b/i.test(sql)) {
+                await tx.query('SAVEPOINT bench_explain');
+                const plan = await tx.query<Record<string, string>>(`EXPLAIN (ANALYZE, BUFFERS, WAL) ${sql}`, params);
+                await tx.query('ROLLBACK TO SAVEPOINT bench_explain');
+                explain(
+                  [`  EXPLAIN ANALYZE of: ${label(sql)}`, ...plan.rows.map((row) => `    ${clip(String(Object.values(row)[0]), 160)}`)].join('\n'),
+                );
+                lastEnd = performance.now();
+              }
+              const sent = performance.now();
+              add(first ? '(connect + BEGIN)' : '(JS between statements)', sent - lastEnd);
+              first = false;
+              try {
+                return await tx.query<R>(sql, params);
+              } finally {
+                lastEnd = performance.now();
+                add(label(sql), lastEnd - sent);
+              }
+            },
+          }),
+        );
+      } finally {
+        const end = performance.now();
+        add('(COMMIT + release)', end - lastEnd);
+        add('== transaction total', end - start);
+      }
+    },
+    close: () => db.close(),
+  };
+
+  return {
+    db: wrapped,
+    reset: () => {
+      buckets.clear();
+      transactions = 0;
+    },
+    report(wallMs) {
+      const rows = [...buckets.entries()].sort((a, b) => b[1].ms - a[1].ms);
+      const lines = rows.map(
+        ([name, bucket]) =>
+          `  ${bucket.ms.toFixed(0).padStart(8)} ms ${((bucket.ms / wallMs) * 100).toFixed(1).padStart(5)}%` +
+          ` ${String(bucket.count).padStart(7)}x ${(bucket.ms / bucket.count).toFixed(3).padStart(8)} ms/each  ${name}`,
+      );
+      return [`  statement timing over ${wallMs.toFixed(0)} ms of wall time:`, ...lines].join('\n');
+    },
+  };
+}
