@@ -104,18 +104,17 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
       return db.transaction(async (tx) => {
         const account = (await store.getAccounts(tx, [id]))[0];
         if (!account) return null;
-        const later = await tx.query<{
-          debits_pending: bigint;
-          debits_posted: bigint;
-          credits_pending: bigint;
-          credits_posted: bigint;
-        }>(store.balanceEffectsSql(`ACCOUNT = $1::uuid AND created_at > $2::timestamptz`), [id, at.toISOString()]);
+        const later = await tx.query<Record<'debits_pending' | 'debits_posted' | 'credits_pending' | 'credits_posted', string>>(
+          `SELECT debits_pending::text, debits_posted::text, credits_pending::text, credits_posted::text
+           FROM (${store.balanceEffectsSql(`ACCOUNT = $1::uuid AND created_at > $2::timestamptz`)}) AS effects`,
+          [id, at.toISOString()],
+        );
         const effects = later.rows[0];
         if (effects) {
-          account.debitsPending -= effects.debits_pending;
-          account.debitsPosted -= effects.debits_posted;
-          account.creditsPending -= effects.credits_pending;
-          account.creditsPosted -= effects.credits_posted;
+          account.debitsPending -= BigInt(effects.debits_pending);
+          account.debitsPosted -= BigInt(effects.debits_posted);
+          account.creditsPending -= BigInt(effects.credits_pending);
+          account.creditsPosted -= BigInt(effects.credits_posted);
         }
         return balanceOf(account);
       });
@@ -227,7 +226,8 @@ async function createAccounts(db: Database, inputs: AccountInput[]): Promise<Cre
     const failure = failures.get(index);
     if (failure) return failure;
     const account = stored.get(input.id)!;
-    if (inserted.has(input.id)) return { id: input.id, result: 'created', account };
+    // Only the first occurrence of an id in the call was inserted; later ones compare with it.
+    if (inserted.delete(input.id)) return { id: input.id, result: 'created', account };
     const difference = compareAccount(input, account);
     return difference ? { id: input.id, result: difference } : { id: input.id, result: 'exists', account };
   });

@@ -373,10 +373,11 @@ export async function transferSeq(db: SqlClient, id: string): Promise<bigint | n
 const PENDING_DELTA = `CASE kind WHEN 1 THEN amount WHEN 0 THEN 0 WHEN 2 THEN -pending_amount ELSE -pending_amount END`;
 const POSTED_DELTA = `CASE kind WHEN 0 THEN amount WHEN 2 THEN amount ELSE 0 END`;
 
-/** Balances computed from the transfers alone, per account; `after` restricts to transfers newer than it. */
+/** Balances computed from the transfers alone, per account, as numeric sums (which cannot overflow);
+ * `filter` selects the transfers, with ACCOUNT standing for the account column of each side. */
 export function balanceEffectsSql(filter: string): string {
-  return `SELECT account_id, sum(debits_pending)::int8 AS debits_pending, sum(debits_posted)::int8 AS debits_posted,
-      sum(credits_pending)::int8 AS credits_pending, sum(credits_posted)::int8 AS credits_posted
+  return `SELECT account_id, sum(debits_pending) AS debits_pending, sum(debits_posted) AS debits_posted,
+      sum(credits_pending) AS credits_pending, sum(credits_posted) AS credits_posted
     FROM (
       SELECT debit_account_id AS account_id, ${PENDING_DELTA} AS debits_pending, ${POSTED_DELTA} AS debits_posted,
         0 AS credits_pending, 0 AS credits_posted

@@ -60,6 +60,7 @@ export function checkMetadata(
   if (typeof metadata !== 'object' || Array.isArray(metadata)) return { ok: false, code: 'metadata_invalid' };
   let json: string;
   try {
+    if (!storableStrings(metadata, 0)) return { ok: false, code: 'metadata_invalid' };
     json = canonicalJson(metadata);
     JSON.parse(json);
   } catch {
@@ -67,6 +68,18 @@ export function checkMetadata(
   }
   if (Buffer.byteLength(json, 'utf8') > METADATA_BYTES_MAX) return { ok: false, code: 'metadata_too_large' };
   return { ok: true, json };
+}
+
+const METADATA_DEPTH_MAX = 16;
+
+/** PostgreSQL's jsonb stores neither the NUL character nor unpaired UTF-16 surrogates; keys count too. */
+function storableStrings(value: unknown, depth: number): boolean {
+  if (depth > METADATA_DEPTH_MAX) return false;
+  if (typeof value === 'string') return value.isWellFormed() && !value.includes('\u0000');
+  if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') return false;
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return value.every((item) => storableStrings(item, depth + 1));
+  return Object.entries(value).every(([key, item]) => storableStrings(key, depth) && storableStrings(item, depth + 1));
 }
 
 function checkAmount(amount: unknown): TransferFailureCode | null {

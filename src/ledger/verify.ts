@@ -10,20 +10,20 @@ const FIELDS = ['debits_pending', 'debits_posted', 'credits_pending', 'credits_p
 export async function verifyLedger(db: Database): Promise<VerifyReport> {
   return db.transaction(async (tx) => {
     await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const drift = await tx.query<{ account_id: string; field: string; stored: bigint; computed: bigint }>(
+    const drift = await tx.query<{ account_id: string; field: string; stored: string; computed: string }>(
       `WITH computed AS (${balanceEffectsSql('true')}),
        compared AS (
          SELECT a.id AS account_id,
-           ${FIELDS.map((field) => `a.${field} AS stored_${field}, coalesce(c.${field}, 0)::int8 AS computed_${field}`).join(', ')}
+           ${FIELDS.map((field) => `a.${field}::numeric AS stored_${field}, coalesce(c.${field}, 0) AS computed_${field}`).join(', ')}
          FROM ledger_accounts a FULL OUTER JOIN computed c ON c.account_id = a.id)
-       SELECT account_id, field, stored, computed FROM compared
+       SELECT account_id, field, stored::text, computed::text FROM compared
        CROSS JOIN LATERAL (VALUES
-         ${FIELDS.map((field) => `('${field}', coalesce(stored_${field}, 0)::int8, computed_${field})`).join(',\n         ')}
+         ${FIELDS.map((field) => `('${field}', coalesce(stored_${field}, 0), computed_${field})`).join(',\n         ')}
        ) AS v(field, stored, computed)
        WHERE stored IS DISTINCT FROM computed OR account_id IS NULL`,
     );
-    const imbalance = await tx.query<{ asset: string; debits_minus_credits: bigint }>(
-      `SELECT asset, (sum(debits_posted) - sum(credits_posted))::int8 + (sum(debits_pending) - sum(credits_pending))::int8
+    const imbalance = await tx.query<{ asset: string; debits_minus_credits: string }>(
+      `SELECT asset, ((sum(debits_posted) - sum(credits_posted)) + (sum(debits_pending) - sum(credits_pending)))::text
          AS debits_minus_credits
        FROM ledger_accounts GROUP BY asset
        HAVING sum(debits_posted) <> sum(credits_posted) OR sum(debits_pending) <> sum(credits_pending)`,
@@ -36,17 +36,17 @@ export async function verifyLedger(db: Database): Promise<VerifyReport> {
     );
     const violations = await tx.query<{ id: string }>(
       `SELECT id FROM ledger_accounts
-       WHERE (flags = 1 AND debits_pending + debits_posted > credits_posted + overdraft_limit)
-          OR (flags = 2 AND credits_pending + credits_posted > debits_posted + overdraft_limit)`,
+       WHERE (flags = 1 AND debits_pending::numeric + debits_posted > credits_posted::numeric + overdraft_limit)
+          OR (flags = 2 AND credits_pending::numeric + credits_posted > debits_posted::numeric + overdraft_limit)`,
     );
-    const totals = await tx.query<{ asset: string; posted: bigint; pending: bigint; transfers: bigint }>(
-      `SELECT asset, coalesce(sum(amount) FILTER (WHERE kind IN (0, 2)), 0)::int8 AS posted,
-         (coalesce(sum(amount) FILTER (WHERE kind = 1), 0) - coalesce(sum(pending_amount) FILTER (WHERE kind IN (2, 3, 4)), 0))::int8 AS pending,
+    const totals = await tx.query<{ asset: string; posted: string; pending: string; transfers: bigint }>(
+      `SELECT asset, coalesce(sum(amount) FILTER (WHERE kind IN (0, 2)), 0)::text AS posted,
+         (coalesce(sum(amount) FILTER (WHERE kind = 1), 0) - coalesce(sum(pending_amount) FILTER (WHERE kind IN (2, 3, 4)), 0))::text AS pending,
          count(*)::int8 AS transfers
        FROM ledger_transfers GROUP BY asset ORDER BY asset`,
     );
     const accounts = await tx.query<{ count: bigint }>('SELECT count(*)::int8 AS count FROM ledger_accounts');
-    const assetImbalance = imbalance.rows.map((row) => ({ asset: row.asset, debitsMinusCredits: row.debits_minus_credits }));
+    const assetImbalance = imbalance.rows.map((row) => ({ asset: row.asset, debitsMinusCredits: BigInt(row.debits_minus_credits) }));
     const mismatched = Number(crossMismatch.rows[0]!.count);
     if (mismatched > 0) assetImbalance.push({ asset: '*transfers_across_assets*', debitsMinusCredits: BigInt(mismatched) });
     const report: VerifyReport = {
@@ -55,15 +55,15 @@ export async function verifyLedger(db: Database): Promise<VerifyReport> {
       drift: drift.rows.map((row) => ({
         accountId: row.account_id ?? '(missing account)',
         field: row.field,
-        stored: row.stored,
-        computed: row.computed,
+        stored: BigInt(row.stored),
+        computed: BigInt(row.computed),
       })),
       assetImbalance,
       limitViolations: violations.rows.map((row) => row.id),
       totals: totals.rows.map((row) => ({
         asset: row.asset,
-        posted: row.posted,
-        pending: row.pending,
+        posted: BigInt(row.posted),
+        pending: BigInt(row.pending),
         transfers: Number(row.transfers),
       })),
       ok: false,

@@ -27,10 +27,12 @@ CREATE TABLE ledger_accounts (
   credits_posted bigint NOT NULL DEFAULT 0 CHECK (credits_posted >= 0),
   metadata jsonb,
   created_at timestamptz NOT NULL DEFAULT now(),
+  -- Written so that no intermediate sum can pass the bigint range: each side's own total is at most
+  -- 2^63 - 1 (the ledger refuses more), and subtracting the other side only brings it down.
   CONSTRAINT debits_must_not_exceed_credits CHECK (
-    flags <> 1 OR debits_pending + debits_posted <= credits_posted + overdraft_limit),
+    flags <> 1 OR (debits_pending + debits_posted) - credits_posted <= overdraft_limit),
   CONSTRAINT credits_must_not_exceed_debits CHECK (
-    flags <> 2 OR credits_pending + credits_posted <= debits_posted + overdraft_limit)
+    flags <> 2 OR (credits_pending + credits_posted) - debits_posted <= overdraft_limit)
 ) WITH (fillfactor = 50);
 
 -- kind: 0 posted, 1 pending (a hold), 2 post_pending, 3 void_pending, 4 expire_pending.
