@@ -1,14 +1,16 @@
 // Env-gated (BENCH_TIMING=1) breakdown of where a batch's time goes: wraps a Database so that every
 // statement run inside a transaction is timed, together with the gaps around the statements:
-// - "(connect + BEGIN)": from transaction() being called to the first statement being sent,
-// - "(JS between statements)": the engine and the driver's encoding/decoding between two statements,
-// - "(COMMIT + release)": from the last statement's result to the transaction's promise settling.
+// - "(before 1st statement: connect, BEGIN, JS)": from transaction() being called to the first
+//   statement being sent (the pool's connect, BEGIN and whatever JS the batch runs first),
+// - "(JS between statements)": the engine's work between one statement's result and the next,
+// - "(after last statement: JS, COMMIT, release)": from the last statement's result to the transaction's
+//   promise settling (JS run after the last statement, then COMMIT and its WAL flush).
 // Statement times are measured by the client, so they include the driver encoding the parameters and
 // decoding the rows. With BENCH_EXPLAIN=1 one transaction of each phase (the 10th) also runs every
 // statement first under EXPLAIN (ANALYZE, BUFFERS, WAL) inside a savepoint that is rolled back, and
 // prints the plans: the server's own time for each statement, to compare with the client's.
 import { performance } from 'node:perf_hooks';
-import type { Database, QueryResult, SqlClient } from '../src/store/database.ts';
+import type { Database, SqlClient } from '../src/store/database.ts';
 
 interface Bucket {
   count: number;
@@ -32,6 +34,28 @@ function label(sql: string): string {
 
 const EXPLAIN_TRANSACTION = 10;
 
+/** Whether a client's method sends a statement (query, queryArrays, ...): its first argument is SQL. */
+const isStatementMethod = (name: string | symbol): name is string => typeof name === 'string' && name.startsWith('query');
+
+type AnyMethod = (sql: string, ...rest: unknown[]) => Promise<unknown>;
+
+/**
+ * A stand-in for `client` whose statement methods (every method named query...) are passed through
+ * `around`; everything else is the client's own. A Proxy rather than an object literal, so that it
+ * keeps up with whatever methods the store's SqlClient has.
+ */
+function intercept<C extends object>(client: C, around: (sql: string, params: unknown, run: () => Promise<unknown>) => Promise<unknown>): C {
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (!isStatementMethod(property)) return (value as (...args: unknown[]) => unknown).bind(target);
+      const method = value as AnyMethod;
+      return (sql: string, ...rest: unknown[]) => around(sql, rest[0], () => method.call(target, sql, ...rest));
+    },
+  });
+}
+
 export function timeStatements(db: Database, options: { explain?: (text: string) => void } = {}): StatementTimer {
   let transactions = 0;
   const buckets = new Map<string, Bucket>();
@@ -42,55 +66,63 @@ export function timeStatements(db: Database, options: { explain?: (text: string)
     buckets.set(name, bucket);
   };
 
-  const wrapped: Database = {
-    kind: db.kind,
-    async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const start = performance.now();
-      try {
-        return await db.query<R>(sql, params);
-      } finally {
-        add(`[outside tx] ${label(sql)}`, performance.now() - start);
-      }
+  const outside = intercept(db, async (sql, _params, run) => {
+    const start = performance.now();
+    try {
+      return await run();
+    } finally {
+      add(`[outside tx] ${label(sql)}`, performance.now() - start);
+    }
+  });
+
+  const wrapped: Database = new Proxy(outside, {
+    get(target, property) {
+      if (property !== 'transaction') return Reflect.get(target, property, target);
+      return async <T>(work: (tx: SqlClient) => Promise<T>): Promise<T> => {
+        transactions += 1;
+        const explain = options.explain && transactions === EXPLAIN_TRANSACTION ? options.explain : null;
+        const start = performance.now();
+        let lastEnd = start;
+        let first = true;
+        try {
+          return await db.transaction((tx) =>
+            work(
+              intercept(tx, async (sql, params, run) => {
+                if (explain && !/^\s*SET\b/i.test(sql)) {
+                  await tx.query('SAVEPOINT bench_explain');
+                  const plan = await tx.query<Record<string, string>>(
+                    `EXPLAIN (ANALYZE, BUFFERS, WAL) ${sql}`,
+                    params as unknown[] | undefined,
+                  );
+                  await tx.query('ROLLBACK TO SAVEPOINT bench_explain');
+                  explain(
+                    [
+                      `  EXPLAIN ANALYZE of: ${label(sql)}`,
+                      ...plan.rows.map((row) => `    ${clip(String(Object.values(row)[0]), 160)}`),
+                    ].join('\n'),
+                  );
+                  lastEnd = performance.now();
+                }
+                const sent = performance.now();
+                add(first ? '(before 1st statement: connect, BEGIN, JS)' : '(JS between statements)', sent - lastEnd);
+                first = false;
+                try {
+                  return await run();
+                } finally {
+                  lastEnd = performance.now();
+                  add(label(sql), lastEnd - sent);
+                }
+              }),
+            ),
+          );
+        } finally {
+          const end = performance.now();
+          add('(after last statement: JS, COMMIT, release)', end - lastEnd);
+          add('== transaction total', end - start);
+        }
+      };
     },
-    async transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T> {
-      transactions += 1;
-      const explain = options.explain && transactions === EXPLAIN_TRANSACTION ? options.explain : null;
-      const start = performance.now();
-      let lastEnd = start;
-      let first = true;
-      try {
-        return await db.transaction((tx) =>
-          work({
-            async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-              if (explain && !/^\s*SET\b/i.test(sql)) {
-                await tx.query('SAVEPOINT bench_explain');
-                const plan = await tx.query<Record<string, string>>(`EXPLAIN (ANALYZE, BUFFERS, WAL) ${sql}`, params);
-                await tx.query('ROLLBACK TO SAVEPOINT bench_explain');
-                explain(
-                  [`  EXPLAIN ANALYZE of: ${label(sql)}`, ...plan.rows.map((row) => `    ${clip(String(Object.values(row)[0]), 160)}`)].join('\n'),
-                );
-                lastEnd = performance.now();
-              }
-              const sent = performance.now();
-              add(first ? '(connect + BEGIN)' : '(JS between statements)', sent - lastEnd);
-              first = false;
-              try {
-                return await tx.query<R>(sql, params);
-              } finally {
-                lastEnd = performance.now();
-                add(label(sql), lastEnd - sent);
-              }
-            },
-          }),
-        );
-      } finally {
-        const end = performance.now();
-        add('(COMMIT + release)', end - lastEnd);
-        add('== transaction total', end - start);
-      }
-    },
-    close: () => db.close(),
-  };
+  });
 
   return {
     db: wrapped,

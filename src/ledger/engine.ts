@@ -29,9 +29,6 @@ export interface BatchState {
   resolutions: Map<string, TransferKind>;
   /** Stored transfers with the ids of this batch, or null when the caller did not look them up. */
   existing: Map<string, Transfer> | null;
-  /** Accounts whose balances are only guessed: the fast path does not check their limits (the exact
-   * replay that follows does). */
-  limitsUnchecked?: Set<string>;
 }
 
 export interface BatchOutcome {
@@ -215,7 +212,7 @@ export function applyBatch(units: LedgerCommand[][], state: BatchState): BatchOu
       nextDebit[debitField] += delta;
       nextCredit[creditField] += delta;
     }
-    const failure = checkBalances(nextDebit, nextCredit, debit, credit, state.limitsUnchecked);
+    const failure = checkBalances(nextDebit, nextCredit, debit, credit);
     if (failure) return { ok: false, code: failure };
     const previousDebit = balancesOf(debit);
     const previousCredit = balancesOf(credit);
@@ -260,9 +257,7 @@ function checkBalances(
   credit: Record<BalanceField, bigint>,
   debitAccount: Account,
   creditAccount: Account,
-  unchecked: Set<string> | undefined,
 ): TransferFailureCode | null {
-  if (unchecked?.has(debitAccount.id) || unchecked?.has(creditAccount.id)) return null;
   if (debit.debitsPending > AMOUNT_MAX) return 'overflows_debits_pending';
   if (credit.creditsPending > AMOUNT_MAX) return 'overflows_credits_pending';
   if (debit.debitsPosted > AMOUNT_MAX) return 'overflows_debits_posted';

@@ -112,21 +112,20 @@ export async function findExistingIds(tx: SqlClient, ids: string[]): Promise<str
   return result.rows.map((row) => row.id);
 }
 
-/** Locks the accounts in id order (so that concurrent batches never deadlock) and reads the clock. */
-export async function lockAccounts(
-  tx: SqlClient,
-  ids: string[],
-): Promise<{ now: Date; accounts: Map<string, Account> }> {
-  const accounts = new Map<string, Account>();
-  const clock = await tx.query<{ now: Date }>(`SELECT ${NOW_MS} AS now`);
-  if (ids.length > 0) {
-    const result = await tx.query<AccountRow>(
-      `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-      [ids],
-    );
-    for (const row of result.rows) accounts.set(row.id, accountFromRow(row));
+/** Locks the accounts in id order (so that concurrent batches never deadlock) and reads their balances;
+ * the fields that never change come from the caller's cache. */
+export async function lockBalances(tx: SqlClient, ids: string[]): Promise<Map<string, BalanceDelta>> {
+  const balances = new Map<string, BalanceDelta>();
+  if (ids.length === 0) return balances;
+  const rows = await tx.queryArrays<[string, bigint, bigint, bigint, bigint]>(
+    `SELECT id, debits_pending, debits_posted, credits_pending, credits_posted
+     FROM ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    [ids],
+  );
+  for (const [id, debitsPending, debitsPosted, creditsPending, creditsPosted] of rows) {
+    balances.set(id, { id, debitsPending, debitsPosted, creditsPending, creditsPosted });
   }
-  return { now: clock.rows[0]!.now, accounts };
+  return balances;
 }
 
 export async function loadResolutions(tx: SqlClient, pendingIds: string[]): Promise<Map<string, TransferKind>> {
@@ -184,49 +183,6 @@ export interface BalanceDelta {
   debitsPosted: bigint;
   creditsPending: bigint;
   creditsPosted: bigint;
-}
-
-/** Adds deltas to balances in one statement and returns the new balances and the transaction's clock.
- * Rows are joined in id order, so concurrent batches lock accounts in the same order; the CHECK
- * constraints refuse a limited account pushed past its limit (SQLSTATE 23514). */
-export async function addBalanceDeltas(
-  tx: SqlClient,
-  deltas: BalanceDelta[],
-): Promise<{ now: Date; balances: Map<string, BalanceDelta> }> {
-  const result = await tx.query<{
-    id: string;
-    debits_pending: bigint;
-    debits_posted: bigint;
-    credits_pending: bigint;
-    credits_posted: bigint;
-    now: Date;
-  }>(
-    `UPDATE ledger_accounts AS a
-     SET debits_pending = a.debits_pending + u.debits_pending, debits_posted = a.debits_posted + u.debits_posted,
-         credits_pending = a.credits_pending + u.credits_pending, credits_posted = a.credits_posted + u.credits_posted
-     FROM (SELECT * FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[])
-             AS d(id, debits_pending, debits_posted, credits_pending, credits_posted) ORDER BY id) AS u
-     WHERE a.id = u.id
-     RETURNING a.id, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, ${NOW_MS} AS now`,
-    [
-      deltas.map((delta) => delta.id),
-      deltas.map((delta) => delta.debitsPending.toString()),
-      deltas.map((delta) => delta.debitsPosted.toString()),
-      deltas.map((delta) => delta.creditsPending.toString()),
-      deltas.map((delta) => delta.creditsPosted.toString()),
-    ],
-  );
-  const balances = new Map<string, BalanceDelta>();
-  for (const row of result.rows) {
-    balances.set(row.id, {
-      id: row.id,
-      debitsPending: row.debits_pending,
-      debitsPosted: row.debits_posted,
-      creditsPending: row.credits_pending,
-      creditsPosted: row.credits_posted,
-    });
-  }
-  return { now: result.rows[0]?.now ?? (await selectNow(tx)), balances };
 }
 
 /** Column arrays for unnest(), in the order of TRANSFER_COLUMNS less created_at. */

@@ -29,16 +29,9 @@ export class ExistingTransfersError extends Error {
   }
 }
 
-/** Thrown to redo a batch on the slow path: decided in order, the batch differs from the fast guess. */
-export class OptimisticBatchError extends Error {
-  constructor() {
-    super('the batch crosses a balance limit part-way; it is redone with accounts locked first');
-  }
-}
-
-// Deadlock, serialization failure, unique violation (a concurrent writer of the same id), a CHECK
-// constraint (a limit crossed by the fast path's deltas), numeric overflow (ditto): redo on the slow path.
-const RETRYABLE_SQL_STATES = new Set(['40P01', '40001', '23505', '23514', '22003']);
+// Deadlock and serialization failure (not expected: locks are taken in id order), unique violation (a
+// concurrent writer of the same id): redo the batch with every id looked up.
+const RETRYABLE_SQL_STATES = new Set(['40P01', '40001', '23505']);
 
 const ACCOUNT_CACHE_SIZE_MAX = 1_000_000;
 
@@ -49,9 +42,7 @@ export function createUnitOfWorkExecutor(
   return {
     weight: (unit) => Math.max(1, unit.transfers.length),
     isRetryable: (error) =>
-      error instanceof ExistingTransfersError ||
-      error instanceof OptimisticBatchError ||
-      RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
+      error instanceof ExistingTransfersError || RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
     async execute(tx, units, attempt) {
       // The first attempt assumes new ids (the common case) and lets the insert detect a duplicate;
       // a retry looks every id up first, as a duplicate or a concurrent writer was seen.
@@ -82,50 +73,26 @@ export function createUnitOfWorkExecutor(
   };
 }
 
-/** Per process: the fields of accounts that never change, and the balances this process last saw.
- * Balances here are only a guess (another process may have moved them since); the fast path uses them
- * to predict its decisions and checks every prediction against the real balances before committing. */
+/** Per process: the fields of accounts that never change (asset, kind, flags, limit, metadata), so that
+ * a batch reads and locks only the balances. Accounts are never deleted, so an entry never goes stale. */
 class AccountCache {
-  private readonly accounts = new Map<string, { account: Account; balancesKnown: boolean }>();
+  private readonly accounts = new Map<string, Account>();
   constructor(private readonly sizeMax: number) {}
 
-  async load(tx: SqlClient, ids: string[]): Promise<{ accounts: Map<string, Account>; unknown: Set<string> }> {
+  /** The batch's accounts with zero balances; an id that does not exist is absent. */
+  async load(tx: SqlClient, ids: string[]): Promise<Map<string, Account>> {
     const missing = ids.filter((id) => !this.accounts.has(id));
     if (missing.length > 0) {
       if (this.accounts.size + missing.length > this.sizeMax) this.accounts.clear();
-      for (const account of await store.loadAccountStatics(tx, missing)) {
-        this.accounts.set(account.id, { account, balancesKnown: false });
-      }
+      for (const account of await store.loadAccountStatics(tx, missing)) this.accounts.set(account.id, account);
     }
-    const accounts = new Map<string, Account>();
-    const unknown = new Set<string>();
+    const found = new Map<string, Account>();
     for (const id of ids) {
-      const entry = this.accounts.get(id);
-      if (!entry) continue;
-      accounts.set(id, { ...entry.account, flags: { ...entry.account.flags } });
-      if (!entry.balancesKnown) unknown.add(id);
+      const account = this.accounts.get(id);
+      if (account) found.set(id, { ...account });
     }
-    return { accounts, unknown };
+    return found;
   }
-
-  remember(accounts: Iterable<Account>): void {
-    for (const account of accounts) {
-      const entry = this.accounts.get(account.id);
-      if (entry) {
-        Object.assign(entry.account, balancesOf(account));
-        entry.balancesKnown = true;
-      }
-    }
-  }
-}
-
-function balancesOf(account: Account | store.BalanceDelta): Omit<store.BalanceDelta, 'id'> {
-  return {
-    debitsPending: account.debitsPending,
-    debitsPosted: account.debitsPosted,
-    creditsPending: account.creditsPending,
-    creditsPosted: account.creditsPosted,
-  };
 }
 
 interface BatchInputs {
@@ -153,6 +120,9 @@ async function gatherInputs(tx: SqlClient, units: LedgerCommand[][]): Promise<Ba
   return { units, transferIds, pendingIds, pendings, accountIds: [...accountIds].sort() };
 }
 
+/** One batch: lock its accounts in id order and read their balances, decide every transfer in order,
+ * insert the created ones, write the balances. The first attempt does not look the ids up (new ids are
+ * the common case); the insert finds any that exists, and the batch is then redone with the lookup. */
 async function applyLedger(
   tx: SqlClient,
   units: LedgerCommand[][],
@@ -161,19 +131,18 @@ async function applyLedger(
 ): Promise<CreateTransferResult[][]> {
   if (units.every((unit) => unit.length === 0)) return units.map(() => []);
   const inputs = await gatherInputs(tx, units);
-  return checkExisting ? applySlow(tx, inputs, cache) : applyFast(tx, inputs, cache);
-}
-
-/** The slow path: lock every account first (in id order), look every id up, then decide in order. */
-async function applySlow(tx: SqlClient, inputs: BatchInputs, cache: AccountCache): Promise<CreateTransferResult[][]> {
-  const { now, accounts } = await store.lockAccounts(tx, inputs.accountIds);
+  const accounts = await cache.load(tx, inputs.accountIds);
+  const now = await store.selectNow(tx);
+  const balances = await store.lockBalances(tx, [...accounts.keys()]);
+  for (const [id, account] of accounts) Object.assign(account, balances.get(id));
   const outcome = applyBatch(inputs.units, {
     now,
     accounts,
     pendings: inputs.pendings,
     resolutions: await store.loadResolutions(tx, inputs.pendingIds),
-    existing: await store.loadTransfers(tx, inputs.transferIds),
+    existing: checkExisting ? await store.loadTransfers(tx, inputs.transferIds) : null,
   });
+  if (!checkExisting) await assertNoHiddenDuplicates(tx, outcome.results.flat());
   const inserted = await store.insertTransfers(tx, outcome.created);
   if (inserted !== outcome.created.length) throw new ExistingTransfersError();
   await store.openHolds(tx, outcome.openedHolds);
@@ -182,72 +151,7 @@ async function applySlow(tx: SqlClient, inputs: BatchInputs, cache: AccountCache
     tx,
     [...outcome.touchedAccounts].sort().map((id) => accounts.get(id)!),
   );
-  cache.remember(accounts.values());
   return outcome.results;
-}
-
-/** The fast path, for the common batch of new ids. It decides from the balances this process last saw
- * (limits unchecked for accounts it has not seen), inserts, adds the balance deltas in one statement
- * that locks the accounts in id order and returns their new balances, then replays the batch in order
- * from the real balances as they were before it. If the replay decides anything differently (another
- * process moved a balance, an id existed), the transaction is rolled back and the batch is redone on
- * the slow path; the CHECK constraints stop any limit crossed by the deltas before that. */
-async function applyFast(tx: SqlClient, inputs: BatchInputs, cache: AccountCache): Promise<CreateTransferResult[][]> {
-  const guess = await cache.load(tx, inputs.accountIds);
-  const resolutions = await store.loadResolutions(tx, inputs.pendingIds);
-  // Expiry decisions need the database clock; other batches take it from the balance update.
-  const clock = inputs.pendingIds.length > 0 ? await store.selectNow(tx) : new Date();
-  const guessed = new Map([...guess.accounts].map(([id, account]) => [id, balancesOf(account)]));
-  const optimistic = applyBatch(inputs.units, {
-    now: clock,
-    accounts: guess.accounts,
-    pendings: inputs.pendings,
-    resolutions,
-    existing: null,
-    limitsUnchecked: guess.unknown,
-  });
-  await assertNoHiddenDuplicates(tx, optimistic.results.flat());
-  const inserted = await store.insertTransfers(tx, optimistic.created);
-  if (inserted !== optimistic.created.length) throw new ExistingTransfersError();
-  // Every account of the batch is updated (by zero when the guess moved nothing on it), so the update
-  // locks them all and returns the real balance of each, and the replay below is exact.
-  const deltas = [...guess.accounts.keys()].sort().map((id) => {
-    const final = guess.accounts.get(id)!;
-    const start = guessed.get(id)!;
-    return {
-      id,
-      debitsPending: final.debitsPending - start.debitsPending,
-      debitsPosted: final.debitsPosted - start.debitsPosted,
-      creditsPending: final.creditsPending - start.creditsPending,
-      creditsPosted: final.creditsPosted - start.creditsPosted,
-    };
-  });
-  const { now, balances } =
-    deltas.length > 0 ? await store.addBalanceDeltas(tx, deltas) : { now: clock, balances: new Map<string, store.BalanceDelta>() };
-  const real = await cache.load(tx, inputs.accountIds);
-  for (const delta of deltas) {
-    const after = balances.get(delta.id)!;
-    Object.assign(real.accounts.get(delta.id)!, {
-      debitsPending: after.debitsPending - delta.debitsPending,
-      debitsPosted: after.debitsPosted - delta.debitsPosted,
-      creditsPending: after.creditsPending - delta.creditsPending,
-      creditsPosted: after.creditsPosted - delta.creditsPosted,
-    });
-  }
-  const exact = applyBatch(inputs.units, { now, accounts: real.accounts, pendings: inputs.pendings, resolutions, existing: null });
-  if (!sameResults(exact.results, optimistic.results)) throw new OptimisticBatchError();
-  for (const transfer of optimistic.created) {
-    transfer.createdAt = now;
-    if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
-  }
-  await store.openHolds(tx, optimistic.openedHolds);
-  await store.closeHolds(tx, optimistic.closedHolds);
-  cache.remember(real.accounts.values());
-  return optimistic.results;
-}
-
-function sameResults(a: CreateTransferResult[][], b: CreateTransferResult[][]): boolean {
-  return a.every((unit, i) => unit.every((result, j) => result.result === b[i]![j]!.result));
 }
 
 /** On the fast path a failed transfer might be the retry of a stored one, which must answer `exists`. */

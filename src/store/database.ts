@@ -11,6 +11,8 @@ export interface QueryResult<R> {
 
 export interface SqlClient {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+  /** Rows as arrays in column order: cheaper to parse than objects, for the ledger's hot statements. */
+  queryArrays<R extends unknown[] = unknown[]>(sql: string, params?: unknown[]): Promise<R[]>;
 }
 
 export type StoreKind = 'pglite' | 'postgres';
@@ -51,9 +53,16 @@ async function openPglite(dataDir: string): Promise<Database> {
     async query<R>(sql: string, params?: unknown[]) {
       return asResult<R>(await lite.query(sql, params));
     },
+    async queryArrays<R extends unknown[]>(sql: string, params?: unknown[]) {
+      return (await lite.query(sql, params, { rowMode: 'array' })).rows as R[];
+    },
     transaction<T>(work: (tx: SqlClient) => Promise<T>) {
       return lite.transaction(async (tx) =>
-        work({ query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await tx.query(sql, params)) }),
+        work({
+          query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await tx.query(sql, params)),
+          queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
+            (await tx.query(sql, params, { rowMode: 'array' })).rows as R[],
+        }),
       );
     },
     close: () => lite.close(),
@@ -78,12 +87,17 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     async query<R>(sql: string, params?: unknown[]) {
       return asResult<R>(await pool.query(sql, params));
     },
+    async queryArrays<R extends unknown[]>(sql: string, params?: unknown[]) {
+      return (await pool.query({ text: sql, values: params, rowMode: 'array' })).rows as R[];
+    },
     async transaction<T>(work: (tx: SqlClient) => Promise<T>) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
         const value = await work({
           query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await client.query(sql, params)),
+          queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
+            (await client.query({ text: sql, values: params, rowMode: 'array' })).rows as R[],
         });
         await client.query('COMMIT');
         return value;
