@@ -43,7 +43,7 @@ const USAGE = `usage: npm run bench:ledger -- [options]
   --naive-pool N            PostgreSQL connections of the naive baseline's pool (default 16)
   --accounts N              accounts per phase (default 10000; half are funded buyer wallets)
   --ceiling N --cold N --hot N --naive N    transfers per phase (override the defaults)
-  --phase-seconds N         time budget per phase (default 8 with --quick, else 60): a phase that
+  --phase-seconds N         time budget per phase (default 8 with --quick, else 45): a phase that
                             reaches it stops and reports the rate of the transfers done within it
   --drop-any-database       allow DATABASE_URL to name a database whose name lacks "bench"
   BENCH_TIMING=1            print a per-statement time breakdown of each ledger phase to stderr
@@ -96,7 +96,7 @@ const EXPLAIN = process.env.BENCH_EXPLAIN === '1';
 const DEFAULT_COUNTS = {
   postgres: QUICK
     ? { ceiling: 100_000, cold: 40_000, hot: 40_000, naive: 3_000 }
-    : { ceiling: 1_000_000, cold: 400_000, hot: 400_000, naive: 20_000 },
+    : { ceiling: 600_000, cold: 300_000, hot: 300_000, naive: 15_000 },
   pglite: QUICK
     ? { ceiling: 50_000, cold: 20_000, hot: 20_000, naive: 3_000 }
     : { ceiling: 400_000, cold: 150_000, hot: 150_000, naive: 20_000 },
@@ -119,7 +119,7 @@ const COUNTS = {
 };
 // A time budget per phase, so that a slow machine still finishes: a phase that reaches it stops
 // issuing transfers and reports the rate of those done within it.
-const PHASE_SECONDS = positive('phase-seconds', args['phase-seconds'], QUICK ? 8 : 60);
+const PHASE_SECONDS = positive('phase-seconds', args['phase-seconds'], QUICK ? 8 : 45);
 const CEILING_ROWS_PER_STATEMENT = 1000;
 const FUNDING = 1_000_000_000_000n; // per buyer wallet; transfers move 1..10,000 minor units
 const ASSET = 'USD';
