@@ -17,12 +17,14 @@
 // Progress goes to stderr about once a second; the last line on stdout is one JSON object of results.
 // BENCH_TIMING=1 also prints, per ledger phase, how the time of the batches splits across statements;
 // BENCH_EXPLAIN=1 prints the server's plans and timings of one batch's statements per ledger phase.
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import type { AccountInput, Transfer, TransferInput } from '../src/ledger/model.ts';
 import { createLedgerService, DEFAULT_PIPELINE_OPTIONS, type LedgerService } from '../src/ledger/service.ts';
 import { transferColumns } from '../src/ledger/store.ts';
@@ -184,32 +186,61 @@ async function createStore(kind: StoreKind): Promise<Store> {
   const adminUrl = new URL(databaseUrl);
   adminUrl.pathname = '/postgres';
   const quoted = `"${name.replaceAll('"', '""')}"`;
-  const admin = async (sql: string) => {
+  const admin = async (sql: string, params?: unknown[]) => {
     const db = await openDatabase({ databaseUrl: adminUrl.toString(), poolSize: 1 });
     try {
-      await db.query(sql);
+      return (await db.query<{ count: number }>(sql, params)).rows;
     } finally {
       await db.close();
     }
   };
-  await admin(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${quoted}`);
+  // Another run on the same database would be killed by DROP ... WITH (FORCE) (and would kill this
+  // one in turn). A run holds a session advisory lock named after the database for its whole length
+  // (its phases open and close their own pools, so counting connections alone would leave gaps), and
+  // refuses to start while another run holds it or anything else is connected to the database.
+  const lock = new pg.Client({ connectionString: adminUrl.toString() });
+  lock.on('error', () => undefined);
+  await lock.connect();
+  const releaseLock = () => lock.end().catch(() => undefined);
   try {
-    const migrator = await openDatabase({ databaseUrl, poolSize: 1 });
+    const locked = await lock.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
+      `micropay-bench:${name}`,
+    ]);
+    const [inUse] = await admin('SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = $1', [name]);
+    if (!locked.rows[0]?.locked || (inUse?.count ?? 0) > 0) {
+      throw new Error(
+        `database "${name}" is in use (${locked.rows[0]?.locked ? `${inUse?.count} open connection(s)` : 'another bench run holds it'}); ` +
+          'wait for it, or point DATABASE_URL at another database (e.g. .../micropay_bench_2)',
+      );
+    }
+    await admin(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${quoted}`);
     try {
-      await migrate(migrator);
-    } finally {
-      await migrator.close();
+      const migrator = await openDatabase({ databaseUrl, poolSize: 1 });
+      try {
+        await migrate(migrator);
+      } finally {
+        await migrator.close();
+      }
+    } catch (error) {
+      await admin(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`).catch(() => undefined);
+      throw error;
     }
   } catch (error) {
-    await admin(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`).catch(() => undefined);
+    await releaseLock();
     throw error;
   }
   return {
     kind,
     where: `${url.host}/${name}`,
     open: (poolSize) => openDatabase({ databaseUrl, poolSize }),
-    destroy: () => admin(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`),
+    destroy: async () => {
+      try {
+        await admin(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`);
+      } finally {
+        await releaseLock();
+      }
+    },
   };
 }
 
@@ -764,12 +795,24 @@ async function naivePhase(store: Store): Promise<NaiveResult> {
 
 // ---------------------------------------------------------------------------------------------------
 
+/** The commit measured, and whether src/ had uncommitted changes then (best effort; null outside git). */
+function codeVersion(): string | null {
+  try {
+    const run = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return `${run('rev-parse', '--short', 'HEAD')}${run('status', '--porcelain', '--', 'src') ? '+uncommitted-src' : ''}`;
+  } catch {
+    return null;
+  }
+}
+
+const CODE = codeVersion();
+
 async function main(): Promise<void> {
   const started = performance.now();
   log(
     `bench:ledger store=${STORE}${QUICK ? ' (quick)' : ''} in_flight=${IN_FLIGHT} batches_in_flight=${BATCHES_IN_FLIGHT} ` +
       `pool=${POOL_SIZE} naive_pool=${NAIVE_POOL} accounts=${ACCOUNTS} counts=${JSON.stringify(COUNTS)} ` +
-      `phase_seconds=${PHASE_SECONDS}`,
+      `phase_seconds=${PHASE_SECONDS} code=${CODE}`,
   );
   const store = await createStore(STORE);
   log(`store: ${store.kind} at ${store.where}`);
@@ -787,6 +830,7 @@ async function main(): Promise<void> {
     const hotVsNaive = hot.perSecond / naive.perSecond;
     summary = {
       store: STORE,
+      code: CODE,
       quick: QUICK,
       in_flight: IN_FLIGHT,
       batches_in_flight: STORE === 'pglite' ? 1 : BATCHES_IN_FLIGHT,
