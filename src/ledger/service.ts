@@ -55,6 +55,9 @@ export interface LedgerDependencies {
 export const DEFAULT_PIPELINE_OPTIONS: CommitPipelineOptions = {
   batchWeightMax: BATCH_TRANSFERS_MAX,
   queueWeightMax: 200_000,
+  // One batch at a time keeps a process's transfers in the order they were submitted; more overlap
+  // commits on PostgreSQL (see docs/performance.md) but concurrently submitted transfers that depend on
+  // each other (a hold and its post) may then be decided in either order.
   batchesInFlightMax: 1,
   retriesMax: 4,
 };
@@ -63,8 +66,9 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
   const writers = new Map<string, UnitWriter>();
   const pipeline = createCommitPipeline(db, createUnitOfWorkExecutor(writers), {
     ...DEFAULT_PIPELINE_OPTIONS,
-    ...(db.kind === 'pglite' ? { batchesInFlightMax: 1 } : {}),
     ...pipelineOptions,
+    // PGlite has one connection: a second batch in flight would only wait for it.
+    ...(db.kind === 'pglite' ? { batchesInFlightMax: 1 } : {}),
   });
 
   async function getAccount(id: string): Promise<Account | null> {

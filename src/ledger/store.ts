@@ -112,20 +112,23 @@ export async function findExistingIds(tx: SqlClient, ids: string[]): Promise<str
   return result.rows.map((row) => row.id);
 }
 
-/** Locks the accounts in id order (so that concurrent batches never deadlock) and reads their balances;
- * the fields that never change come from the caller's cache. */
-export async function lockBalances(tx: SqlClient, ids: string[]): Promise<Map<string, BalanceDelta>> {
+/** Locks the accounts in id order (so that concurrent batches never deadlock on them), reads their
+ * balances and the transaction's clock; the fields that never change come from the caller's cache. */
+export async function lockBalances(
+  tx: SqlClient,
+  ids: string[],
+): Promise<{ now: Date; balances: Map<string, BalanceDelta> }> {
   const balances = new Map<string, BalanceDelta>();
-  if (ids.length === 0) return balances;
-  const rows = await tx.queryArrays<[string, bigint, bigint, bigint, bigint]>(
-    `SELECT id, debits_pending, debits_posted, credits_pending, credits_posted
+  if (ids.length === 0) return { now: await selectNow(tx), balances };
+  const rows = await tx.queryArrays<[string, bigint, bigint, bigint, bigint, Date]>(
+    `SELECT id, debits_pending, debits_posted, credits_pending, credits_posted, ${NOW_MS}
      FROM ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
     [ids],
   );
   for (const [id, debitsPending, debitsPosted, creditsPending, creditsPosted] of rows) {
     balances.set(id, { id, debitsPending, debitsPosted, creditsPending, creditsPosted });
   }
-  return balances;
+  return { now: rows[0]?.[5] ?? (await selectNow(tx)), balances };
 }
 
 export async function loadResolutions(tx: SqlClient, pendingIds: string[]): Promise<Map<string, TransferKind>> {

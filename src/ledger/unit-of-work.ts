@@ -3,7 +3,7 @@
 // written by named writers with one statement per writer per batch.
 import { sqlState, type SqlClient } from '../store/database.ts';
 import type { BatchExecutor } from '../store/commit-pipeline.ts';
-import { applyBatch, type BatchState } from './engine.ts';
+import { applyBatch, type BatchOutcome } from './engine.ts';
 import type { Account, CreateTransferResult, Transfer } from './model.ts';
 import * as store from './store.ts';
 import { isUuid, pendingIdOf, type LedgerCommand } from './validate.ts';
@@ -29,11 +29,21 @@ export class ExistingTransfersError extends Error {
   }
 }
 
-// Deadlock and serialization failure (not expected: locks are taken in id order), unique violation (a
-// concurrent writer of the same id): redo the batch with every id looked up.
+/** Thrown to redo a batch: decided from the real balances, it differs from the guess. */
+export class GuessedBatchError extends Error {
+  constructor() {
+    super('the batch decided from real balances differs from the guess; it is redone');
+  }
+}
+
+// Deadlock and serialization failure (rare: accounts and ids are locked in id order; two processes
+// resolving two holds in opposite orders can still deadlock), unique violation (a concurrent writer of
+// the same id): redo the batch with the next strategy.
 const RETRYABLE_SQL_STATES = new Set(['40P01', '40001', '23505']);
 
 const ACCOUNT_CACHE_SIZE_MAX = 1_000_000;
+/** Attempts of one batch: the first and the pipeline's retries (DEFAULT_PIPELINE_OPTIONS.retriesMax). */
+export const ATTEMPTS_MAX = 5;
 
 export function createUnitOfWorkExecutor(
   writers: Map<string, UnitWriter>,
@@ -42,11 +52,12 @@ export function createUnitOfWorkExecutor(
   return {
     weight: (unit) => Math.max(1, unit.transfers.length),
     isRetryable: (error) =>
-      error instanceof ExistingTransfersError || RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
+      error instanceof ExistingTransfersError ||
+      error instanceof GuessedBatchError ||
+      RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
     async execute(tx, units, attempt) {
-      // The first attempt assumes new ids (the common case) and lets the insert detect a duplicate;
-      // a retry looks every id up first, as a duplicate or a concurrent writer was seen.
-      const results = await applyLedger(tx, units.map((unit) => unit.transfers), attempt > 0, cache);
+      const strategy = strategyFor(attempt, ATTEMPTS_MAX);
+      const results = await applyLedger(tx, units.map((unit) => unit.transfers), strategy, cache);
       const values: unknown[] = [];
       const writesByWriter = new Map<string, unknown[]>();
       units.forEach((unit, index) => {
@@ -73,26 +84,50 @@ export function createUnitOfWorkExecutor(
   };
 }
 
-/** Per process: the fields of accounts that never change (asset, kind, flags, limit, metadata), so that
- * a batch reads and locks only the balances. Accounts are never deleted, so an entry never goes stale. */
+/** Per process: the fields of accounts that never change (asset, kind, flags, limit, metadata), and the
+ * balances this process last saw. Accounts are never deleted, so the fixed fields never go stale; the
+ * balances are only a guess (another process may have moved them), which every batch checks. */
 class AccountCache {
-  private readonly accounts = new Map<string, Account>();
+  private readonly accounts = new Map<string, { account: Account; balancesSeen: boolean }>();
   constructor(private readonly sizeMax: number) {}
 
-  /** The batch's accounts with zero balances; an id that does not exist is absent. */
-  async load(tx: SqlClient, ids: string[]): Promise<Map<string, Account>> {
+  /** Copies of the batch's accounts with their last seen balances; an id that does not exist is absent. */
+  async load(tx: SqlClient, ids: string[]): Promise<{ accounts: Map<string, Account>; unseen: Set<string> }> {
     const missing = ids.filter((id) => !this.accounts.has(id));
     if (missing.length > 0) {
       if (this.accounts.size + missing.length > this.sizeMax) this.accounts.clear();
-      for (const account of await store.loadAccountStatics(tx, missing)) this.accounts.set(account.id, account);
+      for (const account of await store.loadAccountStatics(tx, missing)) {
+        this.accounts.set(account.id, { account, balancesSeen: false });
+      }
     }
-    const found = new Map<string, Account>();
+    const accounts = new Map<string, Account>();
+    const unseen = new Set<string>();
     for (const id of ids) {
-      const account = this.accounts.get(id);
-      if (account) found.set(id, { ...account });
+      const entry = this.accounts.get(id);
+      if (!entry) continue;
+      accounts.set(id, { ...entry.account });
+      if (!entry.balancesSeen) unseen.add(id);
     }
-    return found;
+    return { accounts, unseen };
   }
+
+  remember(balances: Iterable<store.BalanceDelta>): void {
+    for (const balance of balances) {
+      const entry = this.accounts.get(balance.id);
+      if (!entry) continue;
+      Object.assign(entry.account, balancesOf(balance));
+      entry.balancesSeen = true;
+    }
+  }
+}
+
+function balancesOf(account: store.BalanceDelta): Omit<store.BalanceDelta, 'id'> {
+  return {
+    debitsPending: account.debitsPending,
+    debitsPosted: account.debitsPosted,
+    creditsPending: account.creditsPending,
+    creditsPosted: account.creditsPosted,
+  };
 }
 
 interface BatchInputs {
@@ -120,38 +155,106 @@ async function gatherInputs(tx: SqlClient, units: LedgerCommand[][]): Promise<Ba
   return { units, transferIds, pendingIds, pendings, accountIds: [...accountIds].sort() };
 }
 
-/** One batch: lock its accounts in id order and read their balances, decide every transfer in order,
- * insert the created ones, write the balances. The first attempt does not look the ids up (new ids are
- * the common case); the insert finds any that exists, and the batch is then redone with the lookup. */
+/** How a batch is carried out; each retry of a batch takes the next, more careful strategy. */
+export type BatchStrategy = 'insert_first' | 'insert_first_checked' | 'lock_first';
+
+/** A retry looks ids up and guesses from the balances the failed attempt read, which nearly always
+ * confirms; locking first is kept for the last attempt, as it can deadlock with another process that
+ * inserts the same id first and then waits for our accounts. */
+export function strategyFor(attempt: number, attemptsMax: number): BatchStrategy {
+  if (attempt === 0) return 'insert_first';
+  return attempt < attemptsMax - 1 ? 'insert_first_checked' : 'lock_first';
+}
+
 async function applyLedger(
   tx: SqlClient,
   units: LedgerCommand[][],
-  checkExisting: boolean,
+  strategy: BatchStrategy,
   cache: AccountCache,
 ): Promise<CreateTransferResult[][]> {
   if (units.every((unit) => unit.length === 0)) return units.map(() => []);
   const inputs = await gatherInputs(tx, units);
-  const accounts = await cache.load(tx, inputs.accountIds);
-  const now = await store.selectNow(tx);
-  const balances = await store.lockBalances(tx, [...accounts.keys()]);
-  for (const [id, account] of accounts) Object.assign(account, balances.get(id));
+  return strategy === 'lock_first' ? applyLockFirst(tx, inputs, cache) : applyInsertFirst(tx, inputs, cache, strategy);
+}
+
+/** Lock every account in id order and read its balance, look every id up, decide in order, write.
+ * Always right; used when a faster attempt could not be confirmed. */
+async function applyLockFirst(tx: SqlClient, inputs: BatchInputs, cache: AccountCache): Promise<CreateTransferResult[][]> {
+  const { accounts } = await cache.load(tx, inputs.accountIds);
+  const { now, balances } = await store.lockBalances(tx, [...accounts.keys()]);
+  for (const [id, account] of accounts) Object.assign(account, balancesOf(balances.get(id)!));
   const outcome = applyBatch(inputs.units, {
     now,
     accounts,
     pendings: inputs.pendings,
     resolutions: await store.loadResolutions(tx, inputs.pendingIds),
-    existing: checkExisting ? await store.loadTransfers(tx, inputs.transferIds) : null,
+    existing: await store.loadTransfers(tx, inputs.transferIds),
   });
-  if (!checkExisting) await assertNoHiddenDuplicates(tx, outcome.results.flat());
   const inserted = await store.insertTransfers(tx, outcome.created);
   if (inserted !== outcome.created.length) throw new ExistingTransfersError();
+  await finishBatch(tx, outcome, accounts);
+  cache.remember(accounts.values());
+  return outcome.results;
+}
+
+/** The common case, new ids and enough funds, with the accounts locked for as short a time as possible
+ * so that the next batch's insert runs while this one commits. Decide from the balances this process
+ * last saw (limits unchecked on accounts it has not seen), insert the transfers (in id order, so two
+ * batches inserting the same ids cannot deadlock), then lock the accounts in id order, replay the batch
+ * from their real balances and write them. If the replay decides anything differently, or an id was
+ * already stored, the transaction is rolled back and the next strategy redoes the batch. */
+async function applyInsertFirst(
+  tx: SqlClient,
+  inputs: BatchInputs,
+  cache: AccountCache,
+  strategy: BatchStrategy,
+): Promise<CreateTransferResult[][]> {
+  const guess = await cache.load(tx, inputs.accountIds);
+  // A hold resolved by another process after this read collides with ours on the unique index.
+  const resolutions = await store.loadResolutions(tx, inputs.pendingIds);
+  // Expiry decisions need the database clock; a batch without resolutions takes it from the lock.
+  const clock = inputs.pendingIds.length > 0 ? await store.selectNow(tx) : new Date();
+  const existing = strategy === 'insert_first_checked' ? await store.loadTransfers(tx, inputs.transferIds) : null;
+  const guessed = applyBatch(inputs.units, {
+    now: clock,
+    accounts: guess.accounts,
+    pendings: inputs.pendings,
+    resolutions,
+    existing,
+    limitsUnchecked: guess.unseen,
+  });
+  if (existing === null) await assertNoHiddenDuplicates(tx, guessed.results.flat());
+  const created = [...guessed.created].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const inserted = await store.insertTransfers(tx, created);
+  if (inserted !== created.length) throw new ExistingTransfersError();
+  const real = await cache.load(tx, inputs.accountIds);
+  const { now, balances } = await store.lockBalances(tx, [...real.accounts.keys()]);
+  for (const [id, account] of real.accounts) Object.assign(account, balancesOf(balances.get(id)!));
+  const exact = applyBatch(inputs.units, { now, accounts: real.accounts, pendings: inputs.pendings, resolutions, existing });
+  if (!sameResults(exact.results, guessed.results)) {
+    cache.remember(balances.values());
+    throw new GuessedBatchError();
+  }
+  for (const transfer of guessed.created) {
+    transfer.createdAt = now;
+    if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
+  }
+  await finishBatch(tx, exact, real.accounts);
+  cache.remember(real.accounts.values());
+  return guessed.results;
+}
+
+async function finishBatch(tx: SqlClient, outcome: BatchOutcome, accounts: Map<string, Account>): Promise<void> {
   await store.openHolds(tx, outcome.openedHolds);
   await store.closeHolds(tx, outcome.closedHolds);
   await store.updateBalances(
     tx,
     [...outcome.touchedAccounts].sort().map((id) => accounts.get(id)!),
   );
-  return outcome.results;
+}
+
+function sameResults(a: CreateTransferResult[][], b: CreateTransferResult[][]): boolean {
+  return a.every((unit, i) => unit.every((result, j) => result.result === b[i]![j]!.result));
 }
 
 /** On the fast path a failed transfer might be the retry of a stored one, which must answer `exists`. */

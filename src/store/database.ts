@@ -92,6 +92,13 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     },
     async transaction<T>(work: (tx: SqlClient) => Promise<T>) {
       const client = await pool.connect();
+      // A connection that breaks while checked out emits 'error'; without a listener that would end the
+      // process. The failing query rejects as well, which is how the caller learns of it.
+      let broken: unknown = null;
+      const onError = (error: unknown) => {
+        broken = error;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const value = await work({
@@ -102,10 +109,14 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
         await client.query('COMMIT');
         return value;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          broken ??= rollbackError;
+        });
         throw error;
       } finally {
-        client.release();
+        client.off('error', onError);
+        // A broken connection is destroyed rather than returned to the pool.
+        client.release(broken ? (broken as Error) : undefined);
       }
     },
     close: () => pool.end(),
