@@ -29,6 +29,8 @@ export interface BatchState {
   resolutions: Map<string, TransferKind>;
   /** Stored transfers with the ids of this batch, or null when the caller did not look them up. */
   existing: Map<string, Transfer> | null;
+  /** Static checks already made for this batch's commands (validateTransfer), to skip redoing them. */
+  staticFailures?: Map<LedgerCommand, TransferFailureCode | null>;
   /** Accounts whose balances are only guessed: limits are not checked on them (a later exact pass is). */
   limitsUnchecked?: Set<string>;
 }
@@ -93,7 +95,8 @@ export function applyBatch(units: LedgerCommand[][], state: BatchState): BatchOu
   }
 
   function applyOne(command: LedgerCommand): Outcome {
-    const staticFailure = validateTransfer(command);
+    const known = state.staticFailures?.get(command);
+    const staticFailure = known === undefined ? validateTransfer(command) : known;
     if (staticFailure) return { ok: false, code: staticFailure };
     const stored = created.get(command.id) ?? state.existing?.get(command.id);
     if (stored) {

@@ -4,9 +4,9 @@
 import { sqlState, type SqlClient } from '../store/database.ts';
 import type { BatchExecutor } from '../store/commit-pipeline.ts';
 import { applyBatch, type BatchOutcome } from './engine.ts';
-import type { Account, CreateTransferResult, Transfer } from './model.ts';
+import type { Account, CreateTransferResult, Transfer, TransferFailureCode } from './model.ts';
 import * as store from './store.ts';
-import { isUuid, pendingIdOf, type LedgerCommand } from './validate.ts';
+import { isUuid, pendingIdOf, validateTransfer, type LedgerCommand } from './validate.ts';
 
 export interface UnitWrite {
   writer: string;
@@ -132,6 +132,7 @@ function balancesOf(account: store.BalanceDelta): Omit<store.BalanceDelta, 'id'>
 
 interface BatchInputs {
   units: LedgerCommand[][];
+  staticFailures: Map<LedgerCommand, TransferFailureCode | null>;
   transferIds: string[];
   pendingIds: string[];
   pendings: Map<string, Transfer>;
@@ -139,20 +140,37 @@ interface BatchInputs {
 }
 
 async function gatherInputs(tx: SqlClient, units: LedgerCommand[][]): Promise<BatchInputs> {
-  const commands = units.flat();
-  const transferIds = unique(commands.map((command) => command.id).filter(isUuid));
-  const pendingIds = unique(commands.map(pendingIdOf).filter(isUuid));
-  const pendings = await store.loadTransfers(tx, pendingIds);
+  const staticFailures = new Map<LedgerCommand, TransferFailureCode | null>();
+  const transferIds = new Set<string>();
+  const pendingIdSet = new Set<string>();
   const accountIds = new Set<string>();
-  for (const command of commands) {
-    if ('debitAccountId' in command && isUuid(command.debitAccountId)) accountIds.add(command.debitAccountId);
-    if ('creditAccountId' in command && isUuid(command.creditAccountId)) accountIds.add(command.creditAccountId);
+  for (const unit of units) {
+    for (const command of unit) {
+      const failure = validateTransfer(command);
+      staticFailures.set(command, failure);
+      // Commands that fail their static checks never reach the database.
+      if (failure !== null) continue;
+      transferIds.add(command.id);
+      const pendingId = pendingIdOf(command);
+      if (pendingId !== undefined) pendingIdSet.add(pendingId);
+      if ('debitAccountId' in command && command.debitAccountId !== undefined) accountIds.add(command.debitAccountId);
+      if ('creditAccountId' in command && command.creditAccountId !== undefined) accountIds.add(command.creditAccountId);
+    }
   }
+  const pendingIds = [...pendingIdSet];
+  const pendings = await store.loadTransfers(tx, pendingIds);
   for (const pending of pendings.values()) {
     accountIds.add(pending.debitAccountId);
     accountIds.add(pending.creditAccountId);
   }
-  return { units, transferIds, pendingIds, pendings, accountIds: [...accountIds].sort() };
+  return {
+    units,
+    staticFailures,
+    transferIds: [...transferIds],
+    pendingIds,
+    pendings,
+    accountIds: [...accountIds].sort(),
+  };
 }
 
 /** How a batch is carried out; each retry of a batch takes the next, more careful strategy. */
@@ -186,12 +204,12 @@ async function applyLockFirst(tx: SqlClient, inputs: BatchInputs, cache: Account
   const outcome = applyBatch(inputs.units, {
     now,
     accounts,
+    staticFailures: inputs.staticFailures,
     pendings: inputs.pendings,
     resolutions: await store.loadResolutions(tx, inputs.pendingIds),
     existing: await store.loadTransfers(tx, inputs.transferIds),
   });
-  const inserted = await store.insertTransfers(tx, outcome.created);
-  if (inserted !== outcome.created.length) throw new ExistingTransfersError();
+  await store.insertTransfers(tx, outcome.created);
   await finishBatch(tx, outcome, accounts);
   cache.remember(accounts.values());
   return outcome.results;
@@ -213,11 +231,13 @@ async function applyInsertFirst(
   // A hold resolved by another process after this read collides with ours on the unique index.
   const resolutions = await store.loadResolutions(tx, inputs.pendingIds);
   // Expiry decisions need the database clock; a batch without resolutions takes it from the lock.
-  const clock = inputs.pendingIds.length > 0 ? await store.selectNow(tx) : new Date();
+  const clock = inputs.pendingIds.length > 0 ? await store.selectNow(tx) : null;
   const existing = strategy === 'insert_first_checked' ? await store.loadTransfers(tx, inputs.transferIds) : null;
+  const startingBalances = new Map([...guess.accounts].map(([id, account]) => [id, balancesOf(account)]));
   const guessed = applyBatch(inputs.units, {
-    now: clock,
+    now: clock ?? new Date(),
     accounts: guess.accounts,
+    staticFailures: inputs.staticFailures,
     pendings: inputs.pendings,
     resolutions,
     existing,
@@ -225,23 +245,52 @@ async function applyInsertFirst(
   });
   if (existing === null) await assertNoHiddenDuplicates(tx, guessed.results.flat());
   const created = [...guessed.created].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const inserted = await store.insertTransfers(tx, created);
-  if (inserted !== created.length) throw new ExistingTransfersError();
-  const real = await cache.load(tx, inputs.accountIds);
-  const { now, balances } = await store.lockBalances(tx, [...real.accounts.keys()]);
-  for (const [id, account] of real.accounts) Object.assign(account, balancesOf(balances.get(id)!));
-  const exact = applyBatch(inputs.units, { now, accounts: real.accounts, pendings: inputs.pendings, resolutions, existing });
-  if (!sameResults(exact.results, guessed.results)) {
-    cache.remember(balances.values());
-    throw new GuessedBatchError();
+  await store.insertTransfers(tx, created);
+  const { now, balances } = await store.lockBalances(tx, [...guess.accounts.keys()]);
+  // The decisions are a function of the balances, the holds and the clock (the database's whenever a
+  // hold is resolved): when every balance the guess started from is the real one, the guess is exact
+  // and a replay would decide the same. Otherwise replay from the real balances.
+  const guessWasExact =
+    guess.unseen.size === 0 &&
+    [...balances.values()].every((balance) => sameBalances(balance, startingBalances.get(balance.id)!));
+  let final = guess.accounts;
+  let outcome = guessed;
+  if (!guessWasExact) {
+    const real = await cache.load(tx, inputs.accountIds);
+    for (const [id, account] of real.accounts) Object.assign(account, balancesOf(balances.get(id)!));
+    outcome = applyBatch(inputs.units, {
+      now,
+      accounts: real.accounts,
+      staticFailures: inputs.staticFailures,
+      pendings: inputs.pendings,
+      resolutions,
+      existing,
+    });
+    if (!sameResults(outcome.results, guessed.results)) {
+      cache.remember(balances.values());
+      throw new GuessedBatchError();
+    }
+    final = real.accounts;
   }
   for (const transfer of guessed.created) {
     transfer.createdAt = now;
     if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
   }
-  await finishBatch(tx, exact, real.accounts);
-  cache.remember(real.accounts.values());
+  for (const hold of outcome.openedHolds) {
+    hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
+  }
+  await finishBatch(tx, outcome, final);
+  cache.remember(final.values());
   return guessed.results;
+}
+
+function sameBalances(a: store.BalanceDelta, b: Omit<store.BalanceDelta, 'id'>): boolean {
+  return (
+    a.debitsPending === b.debitsPending &&
+    a.debitsPosted === b.debitsPosted &&
+    a.creditsPending === b.creditsPending &&
+    a.creditsPosted === b.creditsPosted
+  );
 }
 
 async function finishBatch(tx: SqlClient, outcome: BatchOutcome, accounts: Map<string, Account>): Promise<void> {
