@@ -55,10 +55,10 @@ export interface LedgerDependencies {
 export const DEFAULT_PIPELINE_OPTIONS: CommitPipelineOptions = {
   batchWeightMax: BATCH_TRANSFERS_MAX,
   queueWeightMax: 200_000,
-  // One batch at a time keeps a process's transfers in the order they were submitted; more overlap
-  // commits on PostgreSQL (see docs/performance.md) but concurrently submitted transfers that depend on
-  // each other (a hold and its post) may then be decided in either order.
-  batchesInFlightMax: 1,
+  // Two batches overlap on PostgreSQL: the next one checks and inserts while the previous one commits.
+  // Order is kept: account locks are taken in batch order, and a unit naming an id of a batch in flight
+  // waits for it (docs/ledger.md).
+  batchesInFlightMax: 2,
   retriesMax: 4,
 };
 

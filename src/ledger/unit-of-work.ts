@@ -49,15 +49,34 @@ export function createUnitOfWorkExecutor(
   writers: Map<string, UnitWriter>,
 ): BatchExecutor<UnitOfWork<unknown>, unknown> {
   const cache = new AccountCache(ACCOUNT_CACHE_SIZE_MAX);
+  // Batches of this process take their account locks in the order they started, so that with several
+  // batches in flight, transfers are still decided in the order they were submitted.
+  let lockTurn: Promise<void> = Promise.resolve();
   return {
     weight: (unit) => Math.max(1, unit.transfers.length),
+    keys: (unit) =>
+      unit.transfers.flatMap((command) => {
+        const pendingId = pendingIdOf(command);
+        return pendingId === undefined ? [String(command.id)] : [String(command.id), String(pendingId)];
+      }),
     isRetryable: (error) =>
       error instanceof ExistingTransfersError ||
       error instanceof GuessedBatchError ||
       RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
     async execute(tx, units, attempt) {
       const strategy = strategyFor(attempt, ATTEMPTS_MAX);
-      const results = await applyLedger(tx, units.map((unit) => unit.transfers), strategy, cache);
+      const previous = lockTurn;
+      let release = () => {};
+      lockTurn = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const turn: LockTurn = { wait: () => previous, release: () => release() };
+      let results: CreateTransferResult[][];
+      try {
+        results = await applyLedger(tx, units.map((unit) => unit.transfers), strategy, cache, turn);
+      } finally {
+        turn.release();
+      }
       const values: unknown[] = [];
       const writesByWriter = new Map<string, unknown[]>();
       units.forEach((unit, index) => {
@@ -184,22 +203,47 @@ export function strategyFor(attempt: number, attemptsMax: number): BatchStrategy
   return attempt < attemptsMax - 1 ? 'insert_first_checked' : 'lock_first';
 }
 
+/** The place of a batch in its process's order of taking account locks. */
+interface LockTurn {
+  /** Resolves once the batch before this one has locked its accounts (or ended). */
+  wait(): Promise<void>;
+  /** Lets the next batch lock; called once this batch holds its locks, and again (harmlessly) at its end. */
+  release(): void;
+}
+
 async function applyLedger(
   tx: SqlClient,
   units: LedgerCommand[][],
   strategy: BatchStrategy,
   cache: AccountCache,
+  turn: LockTurn,
 ): Promise<CreateTransferResult[][]> {
   if (units.every((unit) => unit.length === 0)) return units.map(() => []);
   const inputs = await gatherInputs(tx, units);
-  return strategy === 'lock_first' ? applyLockFirst(tx, inputs, cache) : applyInsertFirst(tx, inputs, cache, strategy);
+  return strategy === 'lock_first'
+    ? applyLockFirst(tx, inputs, cache, turn)
+    : applyInsertFirst(tx, inputs, cache, strategy, turn);
+}
+
+async function lockInTurn(tx: SqlClient, ids: string[], turn: LockTurn): ReturnType<typeof store.lockBalances> {
+  await turn.wait();
+  try {
+    return await store.lockBalances(tx, ids);
+  } finally {
+    turn.release();
+  }
 }
 
 /** Lock every account in id order and read its balance, look every id up, decide in order, write.
  * Always right; used when a faster attempt could not be confirmed. */
-async function applyLockFirst(tx: SqlClient, inputs: BatchInputs, cache: AccountCache): Promise<CreateTransferResult[][]> {
+async function applyLockFirst(
+  tx: SqlClient,
+  inputs: BatchInputs,
+  cache: AccountCache,
+  turn: LockTurn,
+): Promise<CreateTransferResult[][]> {
   const { accounts } = await cache.load(tx, inputs.accountIds);
-  const { now, balances } = await store.lockBalances(tx, [...accounts.keys()]);
+  const { now, balances } = await lockInTurn(tx, [...accounts.keys()], turn);
   for (const [id, account] of accounts) Object.assign(account, balancesOf(balances.get(id)!));
   const outcome = applyBatch(inputs.units, {
     now,
@@ -226,6 +270,7 @@ async function applyInsertFirst(
   inputs: BatchInputs,
   cache: AccountCache,
   strategy: BatchStrategy,
+  turn: LockTurn,
 ): Promise<CreateTransferResult[][]> {
   const guess = await cache.load(tx, inputs.accountIds);
   // A hold resolved by another process after this read collides with ours on the unique index.
@@ -246,7 +291,7 @@ async function applyInsertFirst(
   if (existing === null) await assertNoHiddenDuplicates(tx, guessed.results.flat());
   const created = [...guessed.created].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   await store.insertTransfers(tx, created);
-  const { now, balances } = await store.lockBalances(tx, [...guess.accounts.keys()]);
+  const { now, balances } = await lockInTurn(tx, [...guess.accounts.keys()], turn);
   // The decisions are a function of the balances, the holds and the clock (the database's whenever a
   // hold is resolved): when every balance the guess started from is the real one, the guess is exact
   // and a replay would decide the same. Otherwise replay from the real balances.

@@ -15,6 +15,10 @@ export interface BatchExecutor<U, R> {
   isRetryable(error: unknown): boolean;
   /** The size of a unit, counted against `batchWeightMax` (for the ledger: its transfers). */
   weight(unit: U): number;
+  /** What a unit reads or writes that a batch in flight may also hold (for the ledger: transfer and
+   * hold ids). A unit sharing a key with a batch in flight waits for that batch, and so does every
+   * unit queued behind it, so that dependent work is decided in the order it was submitted. */
+  keys?(unit: U): string[];
 }
 
 export interface CommitPipelineOptions {
@@ -43,6 +47,7 @@ export class PipelineClosedError extends Error {
 interface Waiting<U, R> {
   unit: U;
   weight: number;
+  keys: string[];
   resolve: (result: R) => void;
   reject: (error: unknown) => void;
 }
@@ -66,6 +71,8 @@ export function createCommitPipeline<U, R>(
   let drained: (() => void) | null = null;
   let scheduled = false;
   const counters = { batches: 0, units: 0, retries: 0, splits: 0 };
+  // Keys held by the batches in flight, with how many batches hold each.
+  const keysInFlight = new Map<string, number>();
 
   function schedule(): void {
     while (inFlight < options.batchesInFlightMax && queue.length > 0) {
@@ -73,8 +80,16 @@ export function createCommitPipeline<U, R>(
       // would otherwise fall into one batch at a time, with nothing overlapping its commit.
       const freeSlots = options.batchesInFlightMax - inFlight;
       const batch = takeBatch(Math.min(options.batchWeightMax, Math.ceil(queuedWeight / freeSlots)));
+      if (batch.length === 0) return; // the head of the queue waits for a batch in flight
+      const keys = batch.flatMap((waiting) => waiting.keys);
+      for (const key of keys) keysInFlight.set(key, (keysInFlight.get(key) ?? 0) + 1);
       inFlight += 1;
       void runBatch(batch).finally(() => {
+        for (const key of keys) {
+          const holders = keysInFlight.get(key)! - 1;
+          if (holders === 0) keysInFlight.delete(key);
+          else keysInFlight.set(key, holders);
+        }
         inFlight -= 1;
         schedule();
         if (inFlight === 0 && queue.length === 0 && drained) drained();
@@ -86,6 +101,7 @@ export function createCommitPipeline<U, R>(
     const batch: Array<Waiting<U, R>> = [];
     let weight = 0;
     while (queue.length > 0 && (batch.length === 0 || weight + queue[0]!.weight <= weightMax)) {
+      if (queue[0]!.keys.some((key) => keysInFlight.has(key))) break;
       const next = queue.shift()!;
       weight += next.weight;
       batch.push(next);
@@ -136,7 +152,7 @@ export function createCommitPipeline<U, R>(
         return Promise.reject(new PipelineOverloadedError());
       }
       return new Promise<R>((resolve, reject) => {
-        queue.push({ unit, weight, resolve, reject });
+        queue.push({ unit, weight, keys: options.batchesInFlightMax > 1 ? (executor.keys?.(unit) ?? []) : [], resolve, reject });
         queuedWeight += weight;
         // Callers that submit in the same tick share the next batch instead of the first one running alone.
         if (!scheduled) {
