@@ -17,21 +17,12 @@ import type { TransferInput } from './model.ts';
 import { STORE_KINDS, createTestStore, type TestStore } from '../../test/support/stores.ts';
 import type { PlannedTransfer, SenderPlan } from '../../test/fixtures/duplicate-sender.ts';
 import type { HammerPlan, HammerSummary } from '../../test/fixtures/hammer.ts';
+import { seededRandom } from '../../test/support/random.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url));
 const SEED = Number(process.env.CONCURRENCY_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(items: T[], random: () => number): T[] {
   const copy = [...items];
@@ -176,7 +167,7 @@ for (const kind of STORE_KINDS) {
     test('2,400 concurrent payments from 200 small wallets to one merchant are grouped and exact', { timeout: 120_000 }, async (t) => {
       t.diagnostic(`seed ${SEED}`);
       await withStore(kind, async (_store, ledger) => {
-        const random = mulberry32(SEED);
+        const random = seededRandom(SEED);
         const FUNDING = 500n;
         const accounts = await openAccounts(ledger, 200, 1, FUNDING);
         const merchant = accounts.merchants[0]!;
@@ -297,7 +288,7 @@ describe('several processes on one PostgreSQL database', () => {
 
   test('the same 500 transfer ids sent concurrently by two processes are created exactly once', { timeout: 120_000 }, async () => {
     await withStore('postgres', async (store, ledger) => {
-      const random = mulberry32(SEED + 1);
+      const random = seededRandom(SEED + 1);
       const accounts = await openAccounts(ledger, 20, 5, 1_000_000_000n);
       const shared = sharedPlan(accounts, random, 500);
       const ownA = sharedPlan(accounts, random, 100);
@@ -340,7 +331,7 @@ describe('several processes on one PostgreSQL database', () => {
 
   test('the same ids with a different amount from the second process: one row each, the loser told why', { timeout: 120_000 }, async () => {
     await withStore('postgres', async (store, ledger) => {
-      const random = mulberry32(SEED + 2);
+      const random = seededRandom(SEED + 2);
       const accounts = await openAccounts(ledger, 20, 5, 1_000_000_000n);
       const shared = sharedPlan(accounts, random, 500);
       const sharedB = shared.map((transfer) => ({ ...transfer, amount: transfer.amount! + 1n }));
@@ -372,7 +363,7 @@ describe('several processes on one PostgreSQL database', () => {
 
   test('two processes posting and voiding the same holds: exactly one resolution each', { timeout: 120_000 }, async () => {
     await withStore('postgres', async (store, ledger) => {
-      const random = mulberry32(SEED + 3);
+      const random = seededRandom(SEED + 3);
       const accounts = await openAccounts(ledger, 20, 5, 1_000_000_000n);
       const holds: TransferInput[] = Array.from({ length: 300 }, (_, index) => ({
         id: randomUUID(),

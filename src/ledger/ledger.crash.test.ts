@@ -18,22 +18,13 @@ import { openDatabase, type Database } from '../store/database.ts';
 import { createLedgerService } from './service.ts';
 import { STORE_KINDS, createTestStore } from '../../test/support/stores.ts';
 import type { WriterConfig } from '../../test/fixtures/transfer-writer.ts';
+import { seededRandom } from '../../test/support/random.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WRITER = fileURLToPath(new URL('../../test/fixtures/transfer-writer.ts', import.meta.url));
 const RUNS_PER_STORE = 3;
 const BASE_SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RunOutcome {
   acked: string[];
@@ -100,7 +91,7 @@ for (const kind of STORE_KINDS) {
     const seed = (BASE_SEED + (kind === 'pglite' ? 0 : 7919)) >>> 0;
     t.diagnostic(`seed ${seed} (CRASH_SEED=${BASE_SEED})`);
     console.log(`[crash ${kind}] CRASH_SEED=${BASE_SEED} store seed ${seed}`);
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     const store = await createTestStore(kind, { open: false });
     const accounts = {
       rail: randomUUID(),

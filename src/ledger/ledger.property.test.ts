@@ -997,31 +997,26 @@ for (const kind of STORE_KINDS) {
             for (const transfer of model.state.transfers.values()) {
               if (transfer.kind === 'pending' && transfer.timeoutSeconds === 1) model.due.add(transfer.id);
             }
-            const resolveAfterTimeout = shortHolds.flatMap((hold, index) => {
-              const command = actionCommand(hold.afterTimeout, holds[index]!.id);
-              return command ? [command] : [];
-            });
-            const second = [
-              ...resolveAfterTimeout,
-              ...materialise(afterTimeout, accountIds, context.runAsset, [...context.commands, ...resolveAfterTimeout], {
-                avoidShortTimeouts: true,
-              }),
-            ];
+            // The holds' resolutions chosen for this stage, then the stage's random commands.
+            const stage = (pick: (hold: (typeof shortHolds)[number]) => Parameters<typeof actionCommand>[0], ops: typeof afterTimeout) => {
+              const resolutions = shortHolds.flatMap((hold, index) => {
+                const command = actionCommand(pick(hold), holds[index]!.id);
+                return command ? [command] : [];
+              });
+              return [
+                ...resolutions,
+                ...materialise(ops, accountIds, context.runAsset, [...context.commands, ...resolutions], {
+                  avoidShortTimeouts: true,
+                }),
+              ];
+            };
+            const second = stage((hold) => hold.afterTimeout, afterTimeout);
             await submitAndCheck(context, second, cuts);
             const expectedExpired = model.expireDue();
             assert.equal(await ledger.expireDueHolds(100), expectedExpired.length, 'holds expired by the worker');
             assert.equal(await ledger.expireDueHolds(100), 0, 'nothing left to expire');
             await checkBalances(context);
-            const resolveAfterWorker = shortHolds.flatMap((hold, index) => {
-              const command = actionCommand(hold.afterWorker, holds[index]!.id);
-              return command ? [command] : [];
-            });
-            const third = [
-              ...resolveAfterWorker,
-              ...materialise(afterWorker, accountIds, context.runAsset, [...context.commands, ...resolveAfterWorker], {
-                avoidShortTimeouts: true,
-              }),
-            ];
+            const third = stage((hold) => hold.afterWorker, afterWorker);
             await submitAndCheck(context, third, cuts);
             await checkStoredTransfers(context, expectedExpired.map(expiryIdFor));
             await checkVerify(ledger);

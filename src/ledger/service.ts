@@ -55,10 +55,9 @@ export interface LedgerDependencies {
 export const DEFAULT_PIPELINE_OPTIONS: CommitPipelineOptions = {
   batchWeightMax: BATCH_TRANSFERS_MAX,
   queueWeightMax: 200_000,
-  // Two batches overlap on PostgreSQL: the next one checks and inserts while the previous one commits.
-  // Order is kept: account locks are taken in batch order, and a unit naming an id of a batch in flight
-  // waits for it (docs/ledger.md).
-  batchesInFlightMax: 2,
+  // More than one lets the next batch check and insert while the previous one commits (order is kept:
+  // docs/ledger.md); on a 2-core machine it measured no gain (docs/performance.md), so one by default.
+  batchesInFlightMax: 1,
   retriesMax: 4,
 };
 
