@@ -505,6 +505,14 @@ function materialise(
     return randomUUID();
   };
   const idOf = (target: Command | string) => (typeof target === 'string' ? target : target.id);
+  // The options a transfer and a post share: an asset check, metadata, the link to the next command.
+  const pushWithOptions = (command: TransferInput, op: { asset: AssetChoice; meta: boolean; linked: boolean }) => {
+    const asset = assetOf(op.asset);
+    if (asset !== undefined) command.asset = asset;
+    if (op.meta) command.metadata = METADATA;
+    if (op.linked) command.linked = true;
+    push(command);
+  };
   for (const op of ops) {
     switch (op.op) {
       case 'transfer': {
@@ -519,11 +527,7 @@ function materialise(
           command.pending = true;
           if (op.timeout !== 0) command.timeoutSeconds = op.timeout;
         }
-        const asset = assetOf(op.asset);
-        if (asset !== undefined) command.asset = asset;
-        if (op.meta) command.metadata = METADATA;
-        if (op.linked) command.linked = true;
-        push(command);
+        pushWithOptions(command, op);
         break;
       }
       case 'post': {
@@ -538,11 +542,7 @@ function materialise(
           if (debit !== undefined) command.debitAccountId = debit;
           if (credit !== undefined) command.creditAccountId = credit;
         }
-        const asset = assetOf(op.asset);
-        if (asset !== undefined) command.asset = asset;
-        if (op.meta) command.metadata = METADATA;
-        if (op.linked) command.linked = true;
-        push(command);
+        pushWithOptions(command, op);
         break;
       }
       case 'void': {
