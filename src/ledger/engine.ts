@@ -249,7 +249,8 @@ function metadataOf(command: LedgerCommand): Record<string, unknown> | null {
   return metadata.ok && metadata.json !== null ? (JSON.parse(metadata.json) as Record<string, unknown>) : null;
 }
 
-function balancesOf(account: Account): Record<BalanceField, bigint> {
+/** The four running totals of an account (or of a row of them), without its other fields. */
+export function balancesOf(account: Record<BalanceField, bigint>): Record<BalanceField, bigint> {
   return {
     debitsPending: account.debitsPending,
     debitsPosted: account.debitsPosted,

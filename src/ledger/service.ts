@@ -63,12 +63,13 @@ export const DEFAULT_PIPELINE_OPTIONS: CommitPipelineOptions = {
 
 export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDependencies): LedgerService {
   const writers = new Map<string, UnitWriter>();
-  const pipeline = createCommitPipeline(db, createUnitOfWorkExecutor(writers), {
+  const options: CommitPipelineOptions = {
     ...DEFAULT_PIPELINE_OPTIONS,
     ...pipelineOptions,
     // PGlite has one connection: a second batch in flight would only wait for it.
     ...(db.kind === 'pglite' ? { batchesInFlightMax: 1 } : {}),
-  });
+  };
+  const pipeline = createCommitPipeline(db, createUnitOfWorkExecutor(writers, options.retriesMax + 1), options);
 
   async function getAccount(id: string): Promise<Account | null> {
     if (!isUuid(id)) return null;
@@ -105,6 +106,8 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
     async getBalanceAt(id, at) {
       if (!isUuid(id)) return null;
       return db.transaction(async (tx) => {
+        // Both statements must see the same commits: the balance now, and what came after `at`.
+        await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const account = (await store.getAccounts(tx, [id]))[0];
         if (!account) return null;
         const later = await tx.query<Record<'debits_pending' | 'debits_posted' | 'credits_pending' | 'credits_posted', string>>(

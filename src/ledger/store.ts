@@ -118,8 +118,8 @@ export async function findExistingIds(tx: SqlClient, ids: string[]): Promise<str
 export async function lockBalances(
   tx: SqlClient,
   ids: string[],
-): Promise<{ now: Date; balances: Map<string, BalanceDelta> }> {
-  const balances = new Map<string, BalanceDelta>();
+): Promise<{ now: Date; balances: Map<string, AccountBalances> }> {
+  const balances = new Map<string, AccountBalances>();
   if (ids.length === 0) return { now: await selectNow(tx), balances };
   const rows = await tx.queryArrays<[string, bigint, bigint, bigint, bigint, Date]>(
     `SELECT id, debits_pending, debits_posted, credits_pending, credits_posted, ${NOW_MS}
@@ -193,7 +193,8 @@ export async function loadAccountStatics(tx: SqlClient, ids: string[]): Promise<
   return result.rows.map(accountFromRow);
 }
 
-export interface BalanceDelta {
+/** The four running totals of one account, as read from or written to its row. */
+export interface AccountBalances {
   id: string;
   debitsPending: bigint;
   debitsPosted: bigint;

@@ -3,7 +3,7 @@
 // written by named writers with one statement per writer per batch.
 import { sqlState, type SqlClient } from '../store/database.ts';
 import type { BatchExecutor } from '../store/commit-pipeline.ts';
-import { applyBatch, type BatchOutcome } from './engine.ts';
+import { applyBatch, balancesOf, type BatchOutcome } from './engine.ts';
 import type { Account, CreateTransferResult, Transfer, TransferFailureCode } from './model.ts';
 import * as store from './store.ts';
 import { isUuid, pendingIdOf, validateTransfer, type LedgerCommand } from './validate.ts';
@@ -42,11 +42,11 @@ export class GuessedBatchError extends Error {
 const RETRYABLE_SQL_STATES = new Set(['40P01', '40001', '23505']);
 
 const ACCOUNT_CACHE_SIZE_MAX = 1_000_000;
-/** Attempts of one batch: the first and the pipeline's retries (DEFAULT_PIPELINE_OPTIONS.retriesMax). */
-export const ATTEMPTS_MAX = 5;
 
+/** `attemptsMax`: the first attempt of a batch plus the pipeline's retries (its `retriesMax` + 1). */
 export function createUnitOfWorkExecutor(
   writers: Map<string, UnitWriter>,
+  attemptsMax: number,
 ): BatchExecutor<UnitOfWork<unknown>, unknown> {
   const cache = new AccountCache(ACCOUNT_CACHE_SIZE_MAX);
   // Batches of this process take their account locks in the order they started, so that with several
@@ -64,7 +64,7 @@ export function createUnitOfWorkExecutor(
       error instanceof GuessedBatchError ||
       RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
     async execute(tx, units, attempt) {
-      const strategy = strategyFor(attempt, ATTEMPTS_MAX);
+      const strategy = strategyFor(attempt, attemptsMax);
       const previous = lockTurn;
       let release = () => {};
       lockTurn = new Promise<void>((resolve) => {
@@ -130,7 +130,7 @@ class AccountCache {
     return { accounts, unseen };
   }
 
-  remember(balances: Iterable<store.BalanceDelta>): void {
+  remember(balances: Iterable<store.AccountBalances>): void {
     for (const balance of balances) {
       const entry = this.accounts.get(balance.id);
       if (!entry) continue;
@@ -138,15 +138,6 @@ class AccountCache {
       entry.balancesSeen = true;
     }
   }
-}
-
-function balancesOf(account: store.BalanceDelta): Omit<store.BalanceDelta, 'id'> {
-  return {
-    debitsPending: account.debitsPending,
-    debitsPosted: account.debitsPosted,
-    creditsPending: account.creditsPending,
-    creditsPosted: account.creditsPosted,
-  };
 }
 
 interface BatchInputs {
@@ -329,7 +320,7 @@ async function applyInsertFirst(
   return guessed.results;
 }
 
-function sameBalances(a: store.BalanceDelta, b: Omit<store.BalanceDelta, 'id'>): boolean {
+function sameBalances(a: store.AccountBalances, b: Omit<store.AccountBalances, 'id'>): boolean {
   return (
     a.debitsPending === b.debitsPending &&
     a.debitsPosted === b.debitsPosted &&
@@ -363,4 +354,3 @@ function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
 
-export type { Transfer };
