@@ -24,6 +24,14 @@ export interface Config {
     holdExpiryIntervalMs: number;
     holdExpiryBatchMax: number;
   };
+  payments: {
+    /** How long a manual-capture payment holds the buyer's funds before they are released. */
+    captureWindowSeconds: number;
+    /** How long the funds of a payment under review stay held. */
+    reviewHoldSeconds: number;
+  };
+  /** Interval of the maintenance worker (overdue captures, old idempotency keys). */
+  maintenanceIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -75,5 +83,10 @@ export function loadConfig(env: Env = process.env): Config {
       holdExpiryIntervalMs: integer(env, 'LEDGER_HOLD_EXPIRY_INTERVAL_MS', 1000, 10, 3_600_000),
       holdExpiryBatchMax: integer(env, 'LEDGER_HOLD_EXPIRY_BATCH_MAX', 1000, 1, 8190),
     },
+    payments: {
+      captureWindowSeconds: integer(env, 'PAYMENT_CAPTURE_WINDOW_SECONDS', 7 * 24 * 3600, 1, 30 * 24 * 3600),
+      reviewHoldSeconds: integer(env, 'PAYMENT_REVIEW_HOLD_SECONDS', 7 * 24 * 3600, 60, 30 * 24 * 3600),
+    },
+    maintenanceIntervalMs: integer(env, 'MAINTENANCE_INTERVAL_MS', 5000, 10, 3_600_000),
   };
 }

@@ -1,22 +1,55 @@
 // Builds the Fastify application from the domain plugins; listening is server.ts's job, so tests
 // drive the app with inject().
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { Runtime } from './runtime.ts';
+import { ERROR_BODY_SCHEMA } from '../api/errors.ts';
+import { registerApiPlumbing } from '../api/http.ts';
+import { apiKeyRoutes } from '../auth/routes.ts';
+import { customerRoutes } from '../customers/routes.ts';
+import { merchantRoutes } from '../merchants/routes.ts';
+import { paymentRoutes } from '../payments/routes.ts';
 
 export const BODY_BYTES_MAX = 1024 * 1024;
+/** Headers beyond this are refused by Node's HTTP parser (431). */
+export const HEADER_BYTES_MAX = 16 * 1024;
 
 export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: runtime.logger as FastifyBaseLogger,
     bodyLimit: BODY_BYTES_MAX,
+    http: { maxHeaderSize: HEADER_BYTES_MAX },
     routerOptions: { maxParamLength: 200 },
     genReqId: () => `req_${crypto.randomUUID().replaceAll('-', '')}`,
+    // Requests are validated as sent: no type coercion, no silent removal of unknown fields.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Micropay API',
+        version: '1',
+        description:
+          'Amounts are integers in minor units of their currency. Authenticate with `Authorization: Bearer <key>`. ' +
+          'Every POST accepts an `Idempotency-Key` header. Errors have the shape `{ "error": { type, code, message, param, request_id } }`.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addSchema(ERROR_BODY_SCHEMA);
+  registerApiPlumbing(app, { auth: runtime.services.auth, idempotency: runtime.services.idempotency, logger: runtime.logger });
 
   app.get(
     '/healthz',
     {
       schema: {
+        hide: true,
         response: {
           200: {
             type: 'object',
@@ -41,5 +74,14 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     },
   );
 
+  const { services } = runtime;
+  // Route modules are added to the root (not encapsulated) so their shared schemas are one set,
+  // which is also what the OpenAPI document's components are made of.
+  await merchantRoutes(app, { merchants: services.merchants, books: services.books });
+  await apiKeyRoutes(app, { auth: services.auth });
+  await customerRoutes(app, { customers: services.customers });
+  await paymentRoutes(app, { payments: services.payments });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

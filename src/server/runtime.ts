@@ -6,17 +6,47 @@ import { startExpiryWorker, type ExpiryWorker } from '../ledger/expiry-worker.ts
 import { createLedgerService, type LedgerService } from '../ledger/service.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
+import { createAuthService, type AuthService } from '../auth/service.ts';
+import { createIdempotencyStore, type IdempotencyStore } from '../api/idempotency.ts';
+import { createBooks, type Books } from '../books/service.ts';
+import { createCustomerService, type CustomerService } from '../customers/service.ts';
+import { EVENTS_WRITER, writeEvents } from '../events/outbox.ts';
+import { createMerchantService, type MerchantService } from '../merchants/service.ts';
+import { createPaymentService, type PaymentService } from '../payments/service.ts';
+import { PAYMENTS_WRITER, writePayments } from '../payments/store.ts';
+import { createAllowAllRiskHook, RISK_DECISIONS_WRITER, writeRiskDecisions, type RiskHook } from '../risk/hook.ts';
+import { startPeriodic, type PeriodicTask } from './periodic.ts';
+
+const MAINTENANCE_BATCH_MAX = 500;
+
+export interface Services {
+  auth: AuthService;
+  idempotency: IdempotencyStore;
+  merchants: MerchantService;
+  books: Books;
+  customers: CustomerService;
+  payments: PaymentService;
+  risk: RiskHook;
+}
 
 export interface Runtime {
   config: Config;
   logger: Logger;
   db: Database;
   ledger: LedgerService;
-  workers: { expiry: ExpiryWorker | null };
+  services: Services;
+  workers: { expiry: ExpiryWorker | null; maintenance: PeriodicTask | null };
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config, options: { workers?: boolean; logger?: Logger } = {}): Promise<Runtime> {
+export interface RuntimeOptions {
+  workers?: boolean;
+  logger?: Logger;
+  /** Replaces the allow-all risk hook (tests, and the risk engine). */
+  risk?: RiskHook;
+}
+
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -32,24 +62,61 @@ export async function openRuntime(config: Config, options: { workers?: boolean; 
       queueWeightMax: config.ledger.queueTransfersMax,
     },
   });
-  const expiry =
-    options.workers === false
-      ? null
-      : startExpiryWorker(ledger, {
-          intervalMs: config.ledger.holdExpiryIntervalMs,
-          batchMax: config.ledger.holdExpiryBatchMax,
-          logger,
-        });
+  ledger.registerWriter(PAYMENTS_WRITER, writePayments);
+  ledger.registerWriter(RISK_DECISIONS_WRITER, writeRiskDecisions);
+  ledger.registerWriter(EVENTS_WRITER, writeEvents);
+  const services = createServices(config, db, ledger, options.risk ?? createAllowAllRiskHook());
+  const workersOn = options.workers !== false;
+  const expiry = workersOn
+    ? startExpiryWorker(ledger, { intervalMs: config.ledger.holdExpiryIntervalMs, batchMax: config.ledger.holdExpiryBatchMax, logger })
+    : null;
+  const maintenance = workersOn
+    ? startPeriodic(
+        'maintenance',
+        config.maintenanceIntervalMs,
+        async () =>
+          (await services.payments.cancelOverdueCaptures(MAINTENANCE_BATCH_MAX)) +
+          (await services.idempotency.sweep(MAINTENANCE_BATCH_MAX)),
+        logger,
+      )
+    : null;
   return {
     config,
     logger,
     db,
     ledger,
-    workers: { expiry },
+    services,
+    workers: { expiry, maintenance },
     async close() {
+      await maintenance?.stop();
       await expiry?.stop();
       await ledger.close();
       await db.close();
     },
+  };
+}
+
+function createServices(config: Config, db: Database, ledger: LedgerService, risk: RiskHook): Services {
+  const books = createBooks({ ledger });
+  const merchants = createMerchantService({ db });
+  const customers = createCustomerService({ db, books });
+  const payments = createPaymentService({
+    db,
+    ledger,
+    books,
+    merchants,
+    customers,
+    risk,
+    captureWindowSeconds: config.payments.captureWindowSeconds,
+    reviewHoldSeconds: config.payments.reviewHoldSeconds,
+  });
+  return {
+    auth: createAuthService({ db }),
+    idempotency: createIdempotencyStore(db),
+    merchants,
+    books,
+    customers,
+    payments,
+    risk,
   };
 }

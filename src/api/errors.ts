@@ -1,0 +1,101 @@
+// Every error the HTTP API answers with: one table from stable code to HTTP status, type and default
+// message, documented in docs/errors.md. Domain services return these codes as values; routes throw
+// `ApiError` and the app's error handler renders `{ error: { type, code, message, param, request_id } }`.
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'idempotency_error'
+  | 'payment_error'
+  | 'api_error';
+
+interface ErrorSpec {
+  status: number;
+  type: ErrorType;
+  message: string;
+}
+
+const spec = (status: number, type: ErrorType, message: string): ErrorSpec => ({ status, type, message });
+
+export const API_ERRORS = {
+  api_key_missing: spec(401, 'authentication_error', 'Send an API key as "Authorization: Bearer <key>".'),
+  api_key_invalid: spec(401, 'authentication_error', 'The API key is not valid, or it was revoked or has expired.'),
+  api_key_scope_insufficient: spec(403, 'permission_error', 'This key is read-only; use a secret key with write scope.'),
+  secret_key_required: spec(403, 'permission_error', 'This endpoint needs a secret key; publishable keys cannot use it.'),
+  operator_key_required: spec(403, 'permission_error', 'This endpoint is for the operator of the installation.'),
+  merchant_key_required: spec(403, 'permission_error', 'This endpoint acts for a merchant; use a merchant key.'),
+  parameter_missing: spec(400, 'invalid_request_error', 'A required parameter is missing.'),
+  parameter_invalid: spec(400, 'invalid_request_error', 'A parameter has an invalid value.'),
+  parameter_unknown: spec(400, 'invalid_request_error', 'The request has a parameter this endpoint does not know.'),
+  body_invalid: spec(400, 'invalid_request_error', 'The request body is not valid JSON.'),
+  body_too_large: spec(413, 'invalid_request_error', 'The request body is too large.'),
+  header_too_large: spec(431, 'invalid_request_error', 'A request header is too large.'),
+  media_type_unsupported: spec(415, 'invalid_request_error', 'Send the request body as application/json.'),
+  resource_missing: spec(404, 'invalid_request_error', 'No such object.'),
+  route_not_found: spec(404, 'invalid_request_error', 'No such endpoint.'),
+  currency_unsupported: spec(400, 'invalid_request_error', 'This currency is not supported.'),
+  amount_too_small: spec(400, 'invalid_request_error', 'The amount is below the minimum.'),
+  line_items_mismatch: spec(400, 'invalid_request_error', 'The line items do not add up to the amount.'),
+  payment_unexpected_state: spec(409, 'invalid_request_error', 'The payment is not in a state that allows this.'),
+  concurrent_modification: spec(409, 'invalid_request_error', 'The object was changed by another request at the same time; retry.'),
+  capture_amount_invalid: spec(400, 'invalid_request_error', 'The amount to capture is more than the payment holds.'),
+  insufficient_funds: spec(402, 'payment_error', 'The wallet does not hold enough to pay.'),
+  payment_blocked: spec(402, 'payment_error', 'The payment was refused by risk controls.'),
+  idempotency_key_invalid: spec(400, 'idempotency_error', 'An Idempotency-Key is 1 to 255 printable characters.'),
+  idempotency_key_reused: spec(400, 'idempotency_error', 'This Idempotency-Key was used with different parameters.'),
+  idempotency_key_in_use: spec(409, 'idempotency_error', 'A request with this Idempotency-Key is still running; retry later.'),
+  service_overloaded: spec(503, 'api_error', 'The service is overloaded; retry with backoff.'),
+  internal_error: spec(500, 'api_error', 'Something went wrong on our side; it has been logged.'),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly type: ErrorType;
+  constructor(
+    readonly code: ApiErrorCode,
+    message?: string,
+    readonly param?: string,
+  ) {
+    super(message ?? API_ERRORS[code].message);
+    this.status = API_ERRORS[code].status;
+    this.type = API_ERRORS[code].type;
+  }
+}
+
+export interface ErrorBody {
+  error: { type: ErrorType; code: ApiErrorCode; message: string; param?: string; request_id: string };
+}
+
+export function errorBody(error: ApiError, requestId: string): ErrorBody {
+  return {
+    error: {
+      type: error.type,
+      code: error.code,
+      message: error.message,
+      ...(error.param === undefined ? {} : { param: error.param }),
+      request_id: requestId,
+    },
+  };
+}
+
+export const ERROR_BODY_SCHEMA = {
+  $id: 'Error',
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: {
+        type: { type: 'string' },
+        code: { type: 'string' },
+        message: { type: 'string' },
+        param: { type: 'string' },
+        request_id: { type: 'string' },
+      },
+      required: ['type', 'code', 'message', 'request_id'],
+    },
+  },
+  required: ['error'],
+} as const;

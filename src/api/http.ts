@@ -1,0 +1,208 @@
+// What every API route shares: who is calling (API key → principal), the error shape, pagination and
+// Idempotency-Key handling. Domain route plugins use these helpers and stay small.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from '../log/logger.ts';
+import type { AuthService, Principal } from '../auth/service.ts';
+import { PipelineOverloadedError } from '../store/commit-pipeline.ts';
+import { ApiError, errorBody, type ApiErrorCode } from './errors.ts';
+import { isValidIdempotencyKey, requestDigest, type IdempotencyStore } from './idempotency.ts';
+
+export type MerchantPrincipal = Extract<Principal, { kind: 'merchant' }>;
+export type OperatorPrincipal = Extract<Principal, { kind: 'operator' }>;
+
+interface IdempotencyState {
+  owner: string;
+  key: string;
+  /** Seed for ids of objects the request creates (see idempotency.ts). */
+  seed: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+    idempotency: IdempotencyState | null;
+  }
+}
+
+export const LIST_LIMIT_MAX = 100;
+export const LIST_LIMIT_DEFAULT = 10;
+export const API_PREFIX = '/v1/';
+
+export function requireMerchant(request: FastifyRequest, options: { write: boolean; publishable?: boolean }): MerchantPrincipal {
+  const principal = request.principal;
+  if (!principal) throw new ApiError('api_key_missing');
+  if (principal.kind !== 'merchant') throw new ApiError('merchant_key_required');
+  if (principal.keyKind === 'publishable' && !options.publishable) throw new ApiError('secret_key_required');
+  if (options.write && principal.scope !== 'write' && principal.keyKind !== 'publishable') {
+    throw new ApiError('api_key_scope_insufficient');
+  }
+  return principal;
+}
+
+export function requireOperator(request: FastifyRequest, options: { write: boolean }): OperatorPrincipal {
+  const principal = request.principal;
+  if (!principal) throw new ApiError('api_key_missing');
+  if (principal.kind !== 'operator') throw new ApiError('operator_key_required');
+  if (options.write && principal.scope !== 'write') throw new ApiError('api_key_scope_insufficient');
+  return principal;
+}
+
+/** Seed for the ids of what this request creates: derived from its Idempotency-Key, or none. */
+export function idSeedOf(request: FastifyRequest): string | undefined {
+  return request.idempotency?.seed;
+}
+
+export const LIST_QUERY_PROPERTIES = {
+  limit: { type: 'string', pattern: '^[0-9]{1,3}$', description: `1 to ${LIST_LIMIT_MAX}, default ${LIST_LIMIT_DEFAULT}` },
+  starting_after: { type: 'string', maxLength: 64, description: 'The id of the last object of the previous page.' },
+} as const;
+
+export function listLimit(raw: string | undefined): number {
+  if (raw === undefined) return LIST_LIMIT_DEFAULT;
+  const limit = Number(raw);
+  if (limit < 1 || limit > LIST_LIMIT_MAX) throw new ApiError('parameter_invalid', `limit must be between 1 and ${LIST_LIMIT_MAX}.`, 'limit');
+  return limit;
+}
+
+export function listSchema(itemRef: string) {
+  return {
+    type: 'object',
+    properties: {
+      object: { type: 'string', enum: ['list'] },
+      data: { type: 'array', items: { $ref: `${itemRef}#` } },
+      has_more: { type: 'boolean' },
+    },
+    required: ['object', 'data', 'has_more'],
+  } as const;
+}
+
+export function listBody<T>(data: T[], hasMore: boolean): { object: 'list'; data: T[]; has_more: boolean } {
+  return { object: 'list', data, has_more: hasMore };
+}
+
+/** The standard error responses, for route schemas (and so for the OpenAPI document). */
+export function errorResponses(...statuses: number[]): Record<number, { $ref: string }> {
+  return Object.fromEntries([400, 401, 403, 404, ...statuses].map((status) => [status, { $ref: 'Error#' }]));
+}
+
+function ownerOf(principal: Principal): string {
+  const who = principal.kind === 'merchant' ? principal.merchantId : 'operator';
+  return `${who}:${principal.livemode ? 'live' : 'test'}`;
+}
+
+function validationError(error: { validation: Array<Record<string, any>>; validationContext?: string }): ApiError {
+  const first = error.validation[0] ?? {};
+  const path = String(first.instancePath ?? '')
+    .split('/')
+    .filter(Boolean)
+    .map((part, index) => (/^\d+$/.test(part) ? `[${part}]` : index === 0 ? part : `.${part}`))
+    .join('');
+  const join = (name: string) => (path ? `${path}.${name}` : name);
+  if (first.keyword === 'required') {
+    const param = join(String(first.params?.missingProperty));
+    return new ApiError('parameter_missing', `Missing required parameter: ${param}.`, param);
+  }
+  if (first.keyword === 'additionalProperties') {
+    const param = join(String(first.params?.additionalProperty));
+    return new ApiError('parameter_unknown', `Unknown parameter: ${param}.`, param);
+  }
+  const param = path || (error.validationContext ?? 'body');
+  return new ApiError('parameter_invalid', `Invalid ${param}: it ${String(first.message ?? 'is not valid')}.`, param);
+}
+
+const FASTIFY_CODES: Record<string, ApiErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'media_type_unsupported',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'body_invalid',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'body_invalid',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'body_invalid',
+};
+
+export function toApiError(error: unknown): ApiError | null {
+  if (error instanceof ApiError) return error;
+  if (error instanceof PipelineOverloadedError) return new ApiError('service_overloaded');
+  const candidate = error as { validation?: unknown; code?: string; statusCode?: number } | null;
+  if (candidate && Array.isArray(candidate.validation)) return validationError(candidate as never);
+  const mapped = candidate?.code ? FASTIFY_CODES[candidate.code] : undefined;
+  if (mapped) return new ApiError(mapped);
+  if (error instanceof SyntaxError && candidate?.statusCode === 400) return new ApiError('body_invalid');
+  return null;
+}
+
+export interface ApiPlumbingDependencies {
+  auth: AuthService;
+  idempotency: IdempotencyStore;
+  logger: Logger;
+}
+
+/** Error handler, 404 handler, authentication and idempotency for every route under /v1/. */
+export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDependencies): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('idempotency', null);
+
+  app.setErrorHandler((error, request, reply) => {
+    const apiError = toApiError(error);
+    if (!apiError) request.log.error({ err: error }, 'unhandled error');
+    const shown = apiError ?? new ApiError('internal_error');
+    return reply.code(shown.status).send(errorBody(shown, request.id));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const error = new ApiError('route_not_found', `No such endpoint: ${request.method} ${request.url.split('?')[0]}.`);
+    return reply.code(404).send(errorBody(error, request.id));
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith(API_PREFIX)) return;
+    const header = request.headers.authorization;
+    if (!header) return;
+    const match = /^Bearer ([\x21-\x7e]{1,200})$/.exec(header);
+    const principal = match ? await deps.auth.authenticate(match[1]!) : null;
+    if (!principal) throw new ApiError('api_key_invalid');
+    request.principal = principal;
+  });
+
+  // A POST without a body (confirm, cancel) is validated as an empty object.
+  app.addHook('preValidation', async (request) => {
+    if (request.method === 'POST' && (request.body === undefined || request.body === null)) request.body = {};
+  });
+
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST' || !request.url.startsWith(API_PREFIX) || !request.principal) return;
+    const key = request.headers['idempotency-key'];
+    if (key === undefined) return;
+    if (typeof key !== 'string' || !isValidIdempotencyKey(key)) throw new ApiError('idempotency_key_invalid', undefined, 'Idempotency-Key');
+    const owner = ownerOf(request.principal);
+    const reservation = await deps.idempotency.reserve(owner, key, requestDigest(request.method, request.url, request.body));
+    switch (reservation.kind) {
+      case 'reserved':
+        request.idempotency = { owner, key, seed: reservation.seed };
+        return;
+      case 'replay':
+        void reply.header('idempotent-replayed', 'true');
+        return sendStored(reply, reservation.status, reservation.body);
+      case 'reused':
+        throw new ApiError('idempotency_key_reused', undefined, 'Idempotency-Key');
+      case 'in_use':
+        throw new ApiError('idempotency_key_in_use', undefined, 'Idempotency-Key');
+    }
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const state = request.idempotency;
+    if (!state) return payload;
+    request.idempotency = null;
+    // A failure of ours (5xx) is not a final answer: the key is released so a retry runs again.
+    if (reply.statusCode >= 500) {
+      await deps.idempotency.release(state.owner, state.key);
+      return payload;
+    }
+    const body = typeof payload === 'string' && payload.length > 0 ? JSON.parse(payload) : null;
+    await deps.idempotency.complete(state.owner, state.key, reply.statusCode, body);
+    return payload;
+  });
+}
+
+function sendStored(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').serializer((value: unknown) => JSON.stringify(value)).send(body);
+}

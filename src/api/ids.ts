@@ -1,0 +1,43 @@
+// Object ids: a type prefix and 128 random bits in base62 (`pay_4fQ...`), so that an id says what it is
+// and cannot be guessed. Ledger ids are UUIDs derived from object ids so that a retry lands on the same
+// transfer.
+import { createHash, randomBytes } from 'node:crypto';
+import { v5 as uuidv5 } from 'uuid';
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+export function randomBase62(bytes: number): string {
+  let value = BigInt(`0x${randomBytes(bytes).toString('hex')}`);
+  let text = '';
+  const length = Math.ceil((bytes * 8) / Math.log2(62));
+  for (let i = 0; i < length; i += 1) {
+    text = ALPHABET[Number(value % 62n)]! + text;
+    value /= 62n;
+  }
+  return text;
+}
+
+export type IdPrefix = 'mer' | 'key' | 'buy' | 'cus' | 'pay' | 'rsk' | 'evt' | 'ref' | 'dp' | 'po' | 'top' | 'we' | 'whd' | 'card';
+
+export function newId(prefix: IdPrefix): string {
+  return `${prefix}_${randomBase62(16)}`;
+}
+
+/** An id derived from `seed` (from an Idempotency-Key, so a re-run request lands on the same object),
+ * or a random one when there is no seed. */
+export function idFor(prefix: IdPrefix, seed: string | undefined): string {
+  if (seed === undefined) return newId(prefix);
+  return `${prefix}_${createHash('sha256').update(`${seed}:${prefix}`).digest('hex').slice(0, 26)}`;
+}
+
+/** Whether `id` looks like an id of this prefix (cheap check before a lookup). */
+export function isId(id: string, prefix: IdPrefix): boolean {
+  return id.length <= 64 && id.startsWith(`${prefix}_`) && /^[0-9A-Za-z]+$/.test(id.slice(prefix.length + 1));
+}
+
+const LEDGER_NAMESPACE = '0b8a6f2e-3c1d-4e5f-9a7b-6c5d4e3f2a10';
+
+/** The UUID of a ledger account or transfer named by `name` (e.g. `pay_x:settle`). */
+export function ledgerId(name: string): string {
+  return uuidv5(name, LEDGER_NAMESPACE);
+}

@@ -1,0 +1,116 @@
+// Customers: a merchant's record of a buyer. Creating a customer creates its buyer (the person, whose
+// wallet works at every merchant of the installation). Attaching an existing buyer to a second merchant
+// needs the buyer's own consent (a passkey sign-in at checkout), never a merchant's word, so the API
+// has no way to name another merchant's buyer.
+import type { Database } from '../store/database.ts';
+import type { Books } from '../books/service.ts';
+import type { Balance } from '../ledger/model.ts';
+import { idFor } from '../api/ids.ts';
+
+export interface Customer {
+  id: string;
+  merchantId: string;
+  livemode: boolean;
+  buyerId: string;
+  email: string | null;
+  name: string | null;
+  metadata: Record<string, string> | null;
+  createdAt: Date;
+}
+
+export interface CustomerInput {
+  email?: string | null;
+  name?: string | null;
+  metadata?: Record<string, string> | null;
+}
+
+export interface Scope {
+  merchantId: string;
+  livemode: boolean;
+}
+
+export interface WalletBalance extends Balance {
+  currency: string;
+}
+
+export interface CustomerService {
+  create(scope: Scope, input: CustomerInput, idSeed?: string): Promise<Customer>;
+  get(scope: Scope, id: string): Promise<Customer | null>;
+  list(scope: Scope, options: { limit: number; startingAfter?: string }): Promise<{ data: Customer[]; hasMore: boolean }>;
+  /** The buyer's wallet balance in each currency it has ever held. */
+  walletBalances(customer: Customer): Promise<WalletBalance[]>;
+}
+
+interface CustomerRow {
+  id: string;
+  merchant_id: string;
+  livemode: boolean;
+  buyer_id: string;
+  email: string | null;
+  name: string | null;
+  metadata: Record<string, string> | null;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, merchant_id, livemode, buyer_id, email, name, metadata, created_at';
+
+function customerOf(row: CustomerRow): Customer {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    livemode: row.livemode,
+    buyerId: row.buyer_id,
+    email: row.email,
+    name: row.name,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+  };
+}
+
+export function createCustomerService({ db, books }: { db: Database; books: Books }): CustomerService {
+  return {
+    async create(scope, input, idSeed) {
+      const id = idFor('cus', idSeed);
+      const buyerId = idFor('buy', idSeed);
+      return db.transaction(async (tx) => {
+        await tx.query('INSERT INTO buyers (id, livemode) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [buyerId, scope.livemode]);
+        await tx.query(
+          `INSERT INTO customers (id, merchant_id, livemode, buyer_id, email, name, metadata)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+          [id, scope.merchantId, scope.livemode, buyerId, input.email ?? null, input.name ?? null, input.metadata ? JSON.stringify(input.metadata) : null],
+        );
+        const { rows } = await tx.query<CustomerRow>(`SELECT ${COLUMNS} FROM customers WHERE id = $1`, [id]);
+        return customerOf(rows[0]!);
+      });
+    },
+
+    async get(scope, id) {
+      const { rows } = await db.query<CustomerRow>(
+        `SELECT ${COLUMNS} FROM customers WHERE id = $1 AND merchant_id = $2 AND livemode = $3`,
+        [id, scope.merchantId, scope.livemode],
+      );
+      return rows[0] ? customerOf(rows[0]) : null;
+    },
+
+    async list(scope, { limit, startingAfter }) {
+      const { rows } = await db.query<CustomerRow>(
+        `SELECT ${COLUMNS} FROM customers
+         WHERE merchant_id = $1 AND livemode = $2
+           AND ($3::text IS NULL OR seq > (SELECT seq FROM customers WHERE id = $3 AND merchant_id = $1))
+         ORDER BY seq LIMIT $4`,
+        [scope.merchantId, scope.livemode, startingAfter ?? null, limit + 1],
+      );
+      return { data: rows.slice(0, limit).map(customerOf), hasMore: rows.length > limit };
+    },
+
+    async walletBalances(customer) {
+      const balances: WalletBalance[] = [];
+      for (const currency of await books.currencies()) {
+        const account = books.account('wallet', customer.buyerId, customer.livemode, currency);
+        const balance = await books.balanceIfOpen(account);
+        if (balance) balances.push({ ...balance, currency });
+      }
+      return balances;
+    },
+  };
+}

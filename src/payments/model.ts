@@ -1,0 +1,104 @@
+// Payments as the merchant API shows them, and their JSON form (amounts as integers in minor units).
+
+export const LINE_ITEM_CATEGORIES = [
+  'virtual_good',
+  'article',
+  'song',
+  'in_app',
+  'subscription_addon',
+  'tip',
+  'gift_card',
+  'game_credit',
+  'other',
+] as const;
+
+export type LineItemCategory = (typeof LINE_ITEM_CATEGORIES)[number];
+
+export const PAYMENT_STATUSES = [
+  'requires_confirmation',
+  'requires_action',
+  'processing',
+  'requires_capture',
+  'succeeded',
+  'canceled',
+  'failed',
+] as const;
+
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+export interface LineItem {
+  description: string;
+  category: LineItemCategory;
+  /** Price of one unit, minor units. */
+  unitAmount: bigint;
+  quantity: number;
+}
+
+export interface PaymentError {
+  code: string;
+  message: string;
+}
+
+export interface Payment {
+  id: string;
+  merchantId: string;
+  livemode: boolean;
+  customerId: string;
+  buyerId: string;
+  amount: bigint;
+  currency: string;
+  description: string | null;
+  lineItems: LineItem[];
+  captureMethod: 'automatic' | 'manual';
+  status: PaymentStatus;
+  amountCaptured: bigint;
+  amountRefunded: bigint;
+  feeAmount: bigint;
+  captureBefore: Date | null;
+  riskDecisionId: string | null;
+  lastError: PaymentError | null;
+  cancellationReason: string | null;
+  metadata: Record<string, string> | null;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Amounts leave the server as JSON integers; they are always within 2^53 (the API refuses more). */
+export function amountJson(amount: bigint): number {
+  if (amount > BigInt(Number.MAX_SAFE_INTEGER) || amount < -BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new Error(`amount ${amount} is beyond what JSON integers carry exactly`);
+  }
+  return Number(amount);
+}
+
+export function paymentJson(payment: Payment) {
+  return {
+    id: payment.id,
+    object: 'payment' as const,
+    livemode: payment.livemode,
+    customer: payment.customerId,
+    amount: amountJson(payment.amount),
+    currency: payment.currency,
+    description: payment.description,
+    line_items: payment.lineItems.map((item) => ({
+      description: item.description,
+      category: item.category,
+      unit_amount: amountJson(item.unitAmount),
+      quantity: item.quantity,
+    })),
+    capture_method: payment.captureMethod,
+    status: payment.status,
+    amount_captured: amountJson(payment.amountCaptured),
+    amount_refunded: amountJson(payment.amountRefunded),
+    application_fee_amount: amountJson(payment.feeAmount),
+    capture_before: payment.captureBefore ? Math.floor(payment.captureBefore.getTime() / 1000) : null,
+    risk_decision: payment.riskDecisionId,
+    last_payment_error: payment.lastError,
+    cancellation_reason: payment.cancellationReason,
+    metadata: payment.metadata ?? {},
+    created: Math.floor(payment.createdAt.getTime() / 1000),
+  };
+}
+
+export type PaymentJson = ReturnType<typeof paymentJson>;

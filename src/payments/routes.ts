@@ -1,0 +1,113 @@
+// /v1/payments: create, read, list, confirm, capture, cancel.
+import type { FastifyInstance } from 'fastify';
+import { ApiError, type ApiErrorCode } from '../api/errors.ts';
+import { errorResponses, idSeedOf, LIST_QUERY_PROPERTIES, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
+import { paymentJson, type LineItem } from './model.ts';
+import type { PaymentResult, PaymentService } from './service.ts';
+import { CANCEL_BODY, CAPTURE_BODY, CREATE_PAYMENT_BODY, EMPTY_BODY, ID_PARAMS_SCHEMA, PAYMENT_SCHEMA } from './schemas.ts';
+import { PAYMENT_STATUSES } from './model.ts';
+
+interface CreateBody {
+  customer: string;
+  amount: number;
+  currency: string;
+  description?: string;
+  line_items?: Array<{ description: string; category: LineItem['category']; unit_amount: number; quantity?: number }>;
+  capture_method?: 'automatic' | 'manual';
+  confirm?: boolean;
+  metadata?: Record<string, string>;
+}
+
+function unwrap(result: PaymentResult) {
+  if (result.ok) return paymentJson(result.payment);
+  throw new ApiError(result.code as ApiErrorCode, result.message, result.param);
+}
+
+export async function paymentRoutes(app: FastifyInstance, { payments }: { payments: PaymentService }): Promise<void> {
+  app.addSchema(PAYMENT_SCHEMA);
+  const one = { 200: { $ref: 'Payment#' }, ...errorResponses(402, 409) };
+  const tags = ['payments'];
+
+  app.post<{ Body: CreateBody }>(
+    '/v1/payments',
+    { schema: { tags, summary: 'Create a payment (and confirm it with `confirm: true`)', body: CREATE_PAYMENT_BODY, response: one } },
+    async (request) => {
+      const principal = requireMerchant(request, { write: true });
+      const scope = { merchantId: principal.merchantId, livemode: principal.livemode };
+      const body = request.body;
+      const created = await payments.create(
+        scope,
+        {
+          customerId: body.customer,
+          amount: BigInt(body.amount),
+          currency: body.currency,
+          description: body.description ?? null,
+          lineItems: (body.line_items ?? []).map((item) => ({
+            description: item.description,
+            category: item.category,
+            unitAmount: BigInt(item.unit_amount),
+            quantity: item.quantity ?? 1,
+          })),
+          captureMethod: body.capture_method,
+          metadata: body.metadata ?? null,
+        },
+        idSeedOf(request),
+      );
+      if (!created.ok || !body.confirm) return unwrap(created);
+      return unwrap(await payments.confirm(scope, created.payment.id));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/payments/:id',
+    { schema: { tags, summary: 'Retrieve a payment', params: ID_PARAMS_SCHEMA, response: one } },
+    async (request) => {
+      const principal = requireMerchant(request, { write: false });
+      const payment = await payments.get({ merchantId: principal.merchantId, livemode: principal.livemode }, request.params.id);
+      if (!payment) throw new ApiError('resource_missing', `No such payment: ${request.params.id}.`, 'id');
+      return paymentJson(payment);
+    },
+  );
+
+  app.get<{ Querystring: { limit?: string; starting_after?: string; customer?: string; status?: string } }>(
+    '/v1/payments',
+    {
+      schema: {
+        tags,
+        summary: 'List payments, newest first',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { ...LIST_QUERY_PROPERTIES, customer: { type: 'string', maxLength: 64 }, status: { type: 'string', enum: [...PAYMENT_STATUSES] } },
+        },
+        response: { 200: listSchema('Payment'), ...errorResponses() },
+      },
+    },
+    async (request) => {
+      const principal = requireMerchant(request, { write: false });
+      const page = await payments.list(
+        { merchantId: principal.merchantId, livemode: principal.livemode },
+        { limit: listLimit(request.query.limit), startingAfter: request.query.starting_after, customerId: request.query.customer, status: request.query.status },
+      );
+      return listBody(page.data.map(paymentJson), page.hasMore);
+    },
+  );
+
+  const action = <B>(path: string, summary: string, body: object, run: (scope: { merchantId: string; livemode: boolean }, id: string, body: B) => Promise<PaymentResult>) =>
+    app.post<{ Params: { id: string }; Body: B }>(
+      `/v1/payments/:id/${path}`,
+      { schema: { tags, summary, params: ID_PARAMS_SCHEMA, body, response: one } },
+      async (request) => {
+        const principal = requireMerchant(request, { write: true });
+        return unwrap(await run({ merchantId: principal.merchantId, livemode: principal.livemode }, request.params.id, request.body as B));
+      },
+    );
+
+  action('confirm', 'Confirm a payment: risk decides, then the wallet pays', EMPTY_BODY, (scope, id) => payments.confirm(scope, id));
+  action<{ amount_to_capture?: number }>('capture', 'Capture a held payment, in full or in part', CAPTURE_BODY, (scope, id, body) =>
+    payments.capture(scope, id, body.amount_to_capture === undefined ? undefined : BigInt(body.amount_to_capture)),
+  );
+  action<{ cancellation_reason?: string }>('cancel', 'Cancel a payment and release any hold', CANCEL_BODY, (scope, id, body) =>
+    payments.cancel(scope, id, body.cancellation_reason),
+  );
+}

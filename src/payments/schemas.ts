@@ -1,0 +1,106 @@
+// JSON schemas of the payment routes: they validate requests (unknown fields refused), shape responses
+// (nothing undeclared leaves the server) and make the OpenAPI document.
+import { LINE_ITEM_CATEGORIES, PAYMENT_STATUSES } from './model.ts';
+
+/** Amounts in minor units: positive integers up to 2^53 - 1, exact in JSON. */
+export const AMOUNT_SCHEMA = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
+export const CURRENCY_SCHEMA = { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, upper case.' } as const;
+export const METADATA_SCHEMA = {
+  type: 'object',
+  maxProperties: 20,
+  propertyNames: { maxLength: 40 },
+  additionalProperties: { type: 'string', maxLength: 500 },
+} as const;
+export const ID_PARAMS_SCHEMA = {
+  type: 'object',
+  properties: { id: { type: 'string', maxLength: 64 } },
+  required: ['id'],
+} as const;
+
+export const PAYMENT_SCHEMA = {
+  $id: 'Payment',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    object: { type: 'string', enum: ['payment'] },
+    livemode: { type: 'boolean' },
+    customer: { type: 'string' },
+    amount: { type: 'integer' },
+    currency: { type: 'string' },
+    description: { type: ['string', 'null'] },
+    line_items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          description: { type: 'string' },
+          category: { type: 'string', enum: [...LINE_ITEM_CATEGORIES] },
+          unit_amount: { type: 'integer' },
+          quantity: { type: 'integer' },
+        },
+        required: ['description', 'category', 'unit_amount', 'quantity'],
+      },
+    },
+    capture_method: { type: 'string', enum: ['automatic', 'manual'] },
+    status: { type: 'string', enum: [...PAYMENT_STATUSES] },
+    amount_captured: { type: 'integer' },
+    amount_refunded: { type: 'integer' },
+    application_fee_amount: { type: 'integer' },
+    capture_before: { type: ['integer', 'null'], description: 'Unix seconds; a manual-capture hold is released after it.' },
+    risk_decision: { type: ['string', 'null'] },
+    last_payment_error: {
+      anyOf: [
+        { type: 'null' },
+        { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] },
+      ],
+    },
+    cancellation_reason: { type: ['string', 'null'] },
+    metadata: { type: 'object', additionalProperties: { type: 'string' } },
+    created: { type: 'integer', description: 'Unix seconds.' },
+  },
+  required: ['id', 'object', 'livemode', 'customer', 'amount', 'currency', 'line_items', 'capture_method', 'status', 'amount_captured', 'amount_refunded', 'application_fee_amount', 'created'],
+} as const;
+
+export const CREATE_PAYMENT_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    customer: { type: 'string', maxLength: 64 },
+    amount: AMOUNT_SCHEMA,
+    currency: CURRENCY_SCHEMA,
+    description: { type: 'string', maxLength: 500 },
+    line_items: {
+      type: 'array',
+      maxItems: 100,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          description: { type: 'string', minLength: 1, maxLength: 200 },
+          category: { type: 'string', enum: [...LINE_ITEM_CATEGORIES] },
+          unit_amount: AMOUNT_SCHEMA,
+          quantity: { type: 'integer', minimum: 1, maximum: 10_000 },
+        },
+        required: ['description', 'category', 'unit_amount'],
+      },
+    },
+    capture_method: { type: 'string', enum: ['automatic', 'manual'] },
+    confirm: { type: 'boolean', description: 'Confirm at once (one request instead of two).' },
+    metadata: METADATA_SCHEMA,
+  },
+  required: ['customer', 'amount', 'currency'],
+} as const;
+
+export const CAPTURE_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { amount_to_capture: AMOUNT_SCHEMA },
+} as const;
+
+export const CANCEL_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { cancellation_reason: { type: 'string', enum: ['requested_by_customer', 'duplicate', 'fraudulent', 'abandoned'] } },
+} as const;
+
+export const EMPTY_BODY = { type: 'object', additionalProperties: false, properties: {} } as const;

@@ -1,0 +1,317 @@
+// Payments: create, confirm (risk first, then the ledger), capture, cancel. A confirmed payment and its
+// platform fee are one linked group of transfers; the payment's new state, its risk decision and its
+// events are written in the same group commit as the transfers.
+import type { Books, BookAccount } from '../books/service.ts';
+import { TRANSFER_CODES } from '../books/service.ts';
+import type { CustomerService, Scope } from '../customers/service.ts';
+import type { CreateTransferResult, TransferInput } from '../ledger/model.ts';
+import type { LedgerService } from '../ledger/service.ts';
+import type { UnitWrite } from '../ledger/unit-of-work.ts';
+import type { MerchantService } from '../merchants/service.ts';
+import type { RiskDecision, RiskHook } from '../risk/hook.ts';
+import { riskDecisionWrite } from '../risk/hook.ts';
+import type { Database } from '../store/database.ts';
+import type { ApiErrorCode } from '../api/errors.ts';
+import { idFor, ledgerId } from '../api/ids.ts';
+import { eventWrite } from '../events/outbox.ts';
+import { paymentJson, type LineItem, type Payment, type PaymentStatus } from './model.ts';
+import * as store from './store.ts';
+
+export interface PaymentInput {
+  customerId: string;
+  amount: bigint;
+  currency: string;
+  description?: string | null;
+  lineItems: LineItem[];
+  captureMethod?: 'automatic' | 'manual';
+  metadata?: Record<string, string> | null;
+}
+
+export type PaymentResult =
+  | { ok: true; payment: Payment }
+  | { ok: false; code: ApiErrorCode; param?: string; message?: string; payment?: Payment };
+
+export interface PaymentService {
+  create(scope: Scope, input: PaymentInput, idSeed?: string): Promise<PaymentResult>;
+  get(scope: Scope, id: string): Promise<Payment | null>;
+  list(scope: Scope, options: { limit: number; startingAfter?: string; customerId?: string; status?: string }): Promise<{ data: Payment[]; hasMore: boolean }>;
+  confirm(scope: Scope, id: string): Promise<PaymentResult>;
+  capture(scope: Scope, id: string, amountToCapture?: bigint): Promise<PaymentResult>;
+  cancel(scope: Scope, id: string, reason?: string): Promise<PaymentResult>;
+  /** Cancels payments whose hold passed its capture deadline; returns how many. */
+  cancelOverdueCaptures(limit: number): Promise<number>;
+}
+
+export interface PaymentDependencies {
+  db: Database;
+  ledger: LedgerService;
+  books: Books;
+  merchants: MerchantService;
+  customers: CustomerService;
+  risk: RiskHook;
+  /** How long a manual-capture hold lasts before it is released. */
+  captureWindowSeconds: number;
+  /** How long funds of a payment in review stay held. */
+  reviewHoldSeconds: number;
+}
+
+const FAILURE_MESSAGES: Partial<Record<string, string>> = {
+  exceeds_credits: 'The wallet does not hold enough to pay.',
+};
+
+export function createPaymentService(deps: PaymentDependencies): PaymentService {
+  const { db, ledger, books } = deps;
+
+  async function get(scope: Scope, id: string): Promise<Payment | null> {
+    const payment = await store.getPayment(db, id);
+    if (!payment || payment.merchantId !== scope.merchantId || payment.livemode !== scope.livemode) return null;
+    return payment;
+  }
+
+  function accountsOf(payment: Payment) {
+    return {
+      wallet: books.account('wallet', payment.buyerId, payment.livemode, payment.currency),
+      merchant: books.account('merchant', payment.merchantId, payment.livemode, payment.currency),
+      fee: books.account('platform_fee', 'platform', payment.livemode, payment.currency),
+    };
+  }
+
+  /** Commits `transfers` with the payment's next state, decided from their results by `next`. */
+  async function commit(
+    payment: Payment,
+    transfers: TransferInput[],
+    next: (results: CreateTransferResult[]) => { payment: Payment; events: string[]; error?: ApiErrorCode },
+    extraWrites: UnitWrite[] = [],
+  ): Promise<PaymentResult> {
+    const outcome = await ledger.commit({
+      transfers,
+      finish: (results) => {
+        const decided = next(results);
+        const writes: UnitWrite[] = [store.paymentWrite(decided.payment), ...extraWrites];
+        const shown = { ...decided.payment, version: decided.payment.version + 1 };
+        for (const type of decided.events) {
+          writes.push(
+            eventWrite({
+              merchantId: payment.merchantId,
+              livemode: payment.livemode,
+              type,
+              object: paymentJson(shown),
+              occurrence: String(shown.version),
+            }),
+          );
+        }
+        return { value: { payment: shown, error: decided.error }, writes };
+      },
+    }).catch((error: unknown) => {
+      if (error instanceof store.ConcurrentModificationError) return null;
+      throw error;
+    });
+    if (outcome === null) return { ok: false, code: 'concurrent_modification' };
+    if (outcome.error) return { ok: false, code: outcome.error, payment: outcome.payment };
+    return { ok: true, payment: outcome.payment };
+  }
+
+  function moved(results: CreateTransferResult[]): boolean {
+    return results.every((result) => result.result === 'created' || result.result === 'exists');
+  }
+
+  function failureOf(results: CreateTransferResult[]): { code: string; message: string } {
+    const failed = results.find((result) => result.result !== 'created' && result.result !== 'exists' && result.result !== 'linked_event_failed');
+    const code = failed?.result ?? 'ledger_refused';
+    return { code: code === 'exceeds_credits' ? 'insufficient_funds' : code, message: FAILURE_MESSAGES[code] ?? `The ledger refused the transfer: ${code}.` };
+  }
+
+  function chargeTransfers(payment: Payment, accounts: Record<'wallet' | 'merchant' | 'fee', BookAccount>, fee: bigint): TransferInput[] {
+    const charge: TransferInput = {
+      id: ledgerId(`${payment.id}:charge`),
+      debitAccountId: accounts.wallet.id,
+      creditAccountId: accounts.merchant.id,
+      amount: payment.amount,
+      code: TRANSFER_CODES.payment,
+      metadata: { payment: payment.id },
+    };
+    if (fee === 0n) return [charge];
+    return [{ ...charge, linked: true }, feeTransfer(payment, accounts, fee)];
+  }
+
+  function feeTransfer(payment: Payment, accounts: Record<'merchant' | 'fee', BookAccount>, fee: bigint): TransferInput {
+    return {
+      id: ledgerId(`${payment.id}:fee`),
+      debitAccountId: accounts.merchant.id,
+      creditAccountId: accounts.fee.id,
+      amount: fee,
+      code: TRANSFER_CODES.platform_fee,
+      metadata: { payment: payment.id },
+    };
+  }
+
+  function holdTransfer(payment: Payment, accounts: Record<'wallet' | 'merchant', BookAccount>, timeoutSeconds: number, code: number): TransferInput {
+    return {
+      id: ledgerId(`${payment.id}:hold`),
+      debitAccountId: accounts.wallet.id,
+      creditAccountId: accounts.merchant.id,
+      amount: payment.amount,
+      pending: true,
+      timeoutSeconds,
+      code,
+      metadata: { payment: payment.id },
+    };
+  }
+
+  async function decide(payment: Payment, decision: RiskDecision): Promise<PaymentResult> {
+    const merchant = (await deps.merchants.get(payment.merchantId))!;
+    const accounts = accountsOf(payment);
+    await books.ensure(Object.values(accounts));
+    const withDecision = { ...payment, riskDecisionId: decision.id, lastError: null };
+    const decisionWrite = [riskDecisionWrite(decision)];
+    const state = (status: PaymentStatus, extra: Partial<Payment> = {}): Payment => ({ ...withDecision, status, ...extra });
+    if (decision.decision === 'block') {
+      const reason = decision.reasons[0];
+      const lastError = { code: 'payment_blocked', message: reason ? reason.message : 'Refused by risk controls.' };
+      return commit(payment, [], () => ({ payment: state('failed', { lastError }), events: ['payment.failed'], error: 'payment_blocked' }), decisionWrite);
+    }
+    if (decision.decision === 'challenge') {
+      return commit(payment, [], () => ({ payment: state('requires_action'), events: ['payment.requires_action'] }), decisionWrite);
+    }
+    const hold = decision.decision === 'review' || payment.captureMethod === 'manual';
+    const fee = deps.merchants.feeFor(merchant, payment.amount, payment.currency);
+    const transfers = hold
+      ? [holdTransfer(payment, accounts, decision.decision === 'review' ? deps.reviewHoldSeconds : deps.captureWindowSeconds, decision.decision === 'review' ? TRANSFER_CODES.review_hold : TRANSFER_CODES.payment)]
+      : chargeTransfers(payment, accounts, fee);
+    return commit(
+      payment,
+      transfers,
+      (results) => {
+        if (!moved(results)) {
+          const lastError = failureOf(results);
+          const code: ApiErrorCode = lastError.code === 'insufficient_funds' ? 'insufficient_funds' : 'payment_blocked';
+          return { payment: state('requires_confirmation', { lastError }), events: ['payment.payment_failed'], error: code };
+        }
+        if (decision.decision === 'review') return { payment: state('processing'), events: ['payment.processing'] };
+        if (hold) {
+          const captureBefore = new Date(Date.now() + deps.captureWindowSeconds * 1000);
+          return { payment: state('requires_capture', { captureBefore }), events: ['payment.requires_capture'] };
+        }
+        return { payment: state('succeeded', { amountCaptured: payment.amount, feeAmount: fee }), events: ['payment.succeeded'] };
+      },
+      decisionWrite,
+    );
+  }
+
+  const service: PaymentService = {
+    async create(scope, input, idSeed) {
+      const customer = await deps.customers.get(scope, input.customerId);
+      if (!customer) return { ok: false, code: 'resource_missing', param: 'customer', message: `No such customer: ${input.customerId}.` };
+      if (!(await books.isCurrency(input.currency))) {
+        return { ok: false, code: 'currency_unsupported', param: 'currency', message: `Currency ${input.currency} is not supported.` };
+      }
+      const total = input.lineItems.reduce((sum, item) => sum + item.unitAmount * BigInt(item.quantity), 0n);
+      if (input.lineItems.length > 0 && total !== input.amount) {
+        return { ok: false, code: 'line_items_mismatch', param: 'line_items', message: `The line items add up to ${total}, not to the amount ${input.amount}.` };
+      }
+      const now = new Date();
+      const payment = await store.insertPayment(db, {
+        id: idFor('pay', idSeed),
+        merchantId: scope.merchantId,
+        livemode: scope.livemode,
+        customerId: customer.id,
+        buyerId: customer.buyerId,
+        amount: input.amount,
+        currency: input.currency,
+        description: input.description ?? null,
+        lineItems: input.lineItems,
+        captureMethod: input.captureMethod ?? 'automatic',
+        status: 'requires_confirmation',
+        amountCaptured: 0n,
+        amountRefunded: 0n,
+        feeAmount: 0n,
+        captureBefore: null,
+        riskDecisionId: null,
+        lastError: null,
+        cancellationReason: null,
+        metadata: input.metadata ?? null,
+        version: 0,
+        createdAt: now,
+        updatedAt: now,
+      });
+      return { ok: true, payment };
+    },
+
+    get,
+    list: (scope, options) => store.listPayments(db, scope, options),
+
+    async confirm(scope, id) {
+      const payment = await get(scope, id);
+      if (!payment) return { ok: false, code: 'resource_missing', param: 'id', message: `No such payment: ${id}.` };
+      if (payment.status !== 'requires_confirmation') {
+        return { ok: false, code: 'payment_unexpected_state', message: `The payment is ${payment.status}; only a payment that requires confirmation can be confirmed.`, payment };
+      }
+      const decision = await deps.risk.score({
+        action: payment.lineItems.some((item) => item.category === 'tip') ? 'tip' : 'payment',
+        merchantId: payment.merchantId,
+        livemode: payment.livemode,
+        subjectType: 'payment',
+        subjectId: payment.id,
+        buyerId: payment.buyerId,
+        amount: payment.amount,
+        currency: payment.currency,
+        categories: [...new Set(payment.lineItems.map((item) => item.category))],
+      });
+      return decide(payment, decision);
+    },
+
+    async capture(scope, id, amountToCapture) {
+      const payment = await get(scope, id);
+      if (!payment) return { ok: false, code: 'resource_missing', param: 'id', message: `No such payment: ${id}.` };
+      if (payment.status !== 'requires_capture') {
+        return { ok: false, code: 'payment_unexpected_state', message: `The payment is ${payment.status}; only a payment that requires capture can be captured.`, payment };
+      }
+      const amount = amountToCapture ?? payment.amount;
+      if (amount > payment.amount) {
+        return { ok: false, code: 'capture_amount_invalid', param: 'amount_to_capture', message: `amount_to_capture ${amount} is more than the ${payment.amount} held.` };
+      }
+      const merchant = (await deps.merchants.get(payment.merchantId))!;
+      const accounts = accountsOf(payment);
+      const fee = deps.merchants.feeFor(merchant, amount, payment.currency);
+      const post: TransferInput = { id: ledgerId(`${payment.id}:capture`), postPendingId: ledgerId(`${payment.id}:hold`), amount, code: TRANSFER_CODES.payment };
+      const transfers = fee === 0n ? [post] : [{ ...post, linked: true }, feeTransfer(payment, accounts, fee)];
+      return commit(payment, transfers, (results) => {
+        if (moved(results)) {
+          return { payment: { ...payment, status: 'succeeded', amountCaptured: amount, feeAmount: fee, captureBefore: null }, events: ['payment.succeeded'] };
+        }
+        const lastError = failureOf(results);
+        if (lastError.code === 'pending_transfer_expired' || lastError.code === 'pending_transfer_already_expired') {
+          return { payment: { ...payment, status: 'canceled', cancellationReason: 'expired', captureBefore: null }, events: ['payment.canceled'], error: 'payment_unexpected_state' };
+        }
+        return { payment: { ...payment, lastError }, events: [], error: 'payment_unexpected_state' };
+      });
+    },
+
+    async cancel(scope, id, reason) {
+      const payment = await get(scope, id);
+      if (!payment) return { ok: false, code: 'resource_missing', param: 'id', message: `No such payment: ${id}.` };
+      if (!['requires_confirmation', 'requires_action', 'requires_capture'].includes(payment.status)) {
+        return { ok: false, code: 'payment_unexpected_state', message: `The payment is ${payment.status} and cannot be canceled.`, payment };
+      }
+      const transfers: TransferInput[] =
+        payment.status === 'requires_capture'
+          ? [{ id: ledgerId(`${payment.id}:void`), voidPendingId: ledgerId(`${payment.id}:hold`), code: TRANSFER_CODES.payment }]
+          : [];
+      return commit(payment, transfers, (results) => {
+        const released = moved(results) || results.some((result) => result.result === 'pending_transfer_already_expired' || result.result === 'pending_transfer_expired');
+        if (!released) return { payment: { ...payment, lastError: failureOf(results) }, events: [], error: 'payment_unexpected_state' };
+        return { payment: { ...payment, status: 'canceled', cancellationReason: reason ?? 'requested_by_customer', captureBefore: null }, events: ['payment.canceled'] };
+      });
+    },
+
+    async cancelOverdueCaptures(limit) {
+      let canceled = 0;
+      for (const payment of await store.listCaptureOverdue(db, limit)) {
+        const result = await service.cancel({ merchantId: payment.merchantId, livemode: payment.livemode }, payment.id, 'expired');
+        if (result.ok) canceled += 1;
+      }
+      return canceled;
+    },
+  };
+  return service;
+}

@@ -1,0 +1,172 @@
+// SQL of payments. Changes that move money are written by the `payments` unit writer inside the
+// ledger's group commit, each only over the version it was decided from.
+import type { SqlClient } from '../store/database.ts';
+import type { UnitWrite } from '../ledger/unit-of-work.ts';
+import type { LineItem, Payment } from './model.ts';
+
+export const PAYMENTS_WRITER = 'payments';
+
+interface PaymentRow {
+  id: string;
+  merchant_id: string;
+  livemode: boolean;
+  customer_id: string;
+  buyer_id: string;
+  amount: bigint;
+  currency: string;
+  description: string | null;
+  line_items: Array<{ description: string; category: LineItem['category']; unit_amount: string; quantity: number }>;
+  capture_method: Payment['captureMethod'];
+  status: Payment['status'];
+  amount_captured: bigint;
+  amount_refunded: bigint;
+  fee_amount: bigint;
+  capture_before: Date | null;
+  risk_decision_id: string | null;
+  last_error: Payment['lastError'];
+  cancellation_reason: string | null;
+  metadata: Record<string, string> | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = `id, merchant_id, livemode, customer_id, buyer_id, amount, currency, description, line_items,
+  capture_method, status, amount_captured, amount_refunded, fee_amount, capture_before, risk_decision_id,
+  last_error, cancellation_reason, metadata, version, created_at, updated_at`;
+
+function paymentOf(row: PaymentRow): Payment {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    livemode: row.livemode,
+    customerId: row.customer_id,
+    buyerId: row.buyer_id,
+    amount: row.amount,
+    currency: row.currency,
+    description: row.description,
+    lineItems: row.line_items.map((item) => ({
+      description: item.description,
+      category: item.category,
+      unitAmount: BigInt(item.unit_amount),
+      quantity: item.quantity,
+    })),
+    captureMethod: row.capture_method,
+    status: row.status,
+    amountCaptured: row.amount_captured,
+    amountRefunded: row.amount_refunded,
+    feeAmount: row.fee_amount,
+    captureBefore: row.capture_before,
+    riskDecisionId: row.risk_decision_id,
+    lastError: row.last_error,
+    cancellationReason: row.cancellation_reason,
+    metadata: row.metadata,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function insertPayment(db: SqlClient, payment: Payment): Promise<Payment> {
+  await db.query(
+    `INSERT INTO payments (id, merchant_id, livemode, customer_id, buyer_id, amount, currency, description,
+       line_items, capture_method, status, metadata)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
+    [
+      payment.id,
+      payment.merchantId,
+      payment.livemode,
+      payment.customerId,
+      payment.buyerId,
+      payment.amount.toString(),
+      payment.currency,
+      payment.description,
+      JSON.stringify(
+        payment.lineItems.map((item) => ({
+          description: item.description,
+          category: item.category,
+          unit_amount: item.unitAmount.toString(),
+          quantity: item.quantity,
+        })),
+      ),
+      payment.captureMethod,
+      payment.status,
+      payment.metadata ? JSON.stringify(payment.metadata) : null,
+    ],
+  );
+  return (await getPayment(db, payment.id))!;
+}
+
+export async function getPayment(db: SqlClient, id: string): Promise<Payment | null> {
+  const { rows } = await db.query<PaymentRow>(`SELECT ${COLUMNS} FROM payments WHERE id = $1`, [id]);
+  return rows[0] ? paymentOf(rows[0]) : null;
+}
+
+export async function listPayments(
+  db: SqlClient,
+  scope: { merchantId: string; livemode: boolean },
+  options: { limit: number; startingAfter?: string; customerId?: string; status?: string },
+): Promise<{ data: Payment[]; hasMore: boolean }> {
+  const { rows } = await db.query<PaymentRow>(
+    `SELECT ${COLUMNS} FROM payments
+     WHERE merchant_id = $1 AND livemode = $2
+       AND ($3::text IS NULL OR seq < (SELECT seq FROM payments WHERE id = $3 AND merchant_id = $1))
+       AND ($4::text IS NULL OR customer_id = $4)
+       AND ($5::text IS NULL OR status = $5)
+     ORDER BY seq DESC LIMIT $6`,
+    [scope.merchantId, scope.livemode, options.startingAfter ?? null, options.customerId ?? null, options.status ?? null, options.limit + 1],
+  );
+  return { data: rows.slice(0, options.limit).map(paymentOf), hasMore: rows.length > options.limit };
+}
+
+/** Payments holding funds past their capture deadline, for the expiry sweep. */
+export async function listCaptureOverdue(db: SqlClient, limit: number): Promise<Payment[]> {
+  const { rows } = await db.query<PaymentRow>(
+    `SELECT ${COLUMNS} FROM payments WHERE status = 'requires_capture' AND capture_before < now()
+     ORDER BY capture_before LIMIT $1`,
+    [limit],
+  );
+  return rows.map(paymentOf);
+}
+
+/** Thrown inside a group commit when a payment changed after the change was decided; the unit fails alone. */
+export class ConcurrentModificationError extends Error {
+  readonly code = 'concurrent_modification';
+  constructor() {
+    super('a payment changed after this change was decided');
+  }
+}
+
+/** The unit-of-work write of a payment's new state, applied only over `payment.version`. */
+export function paymentWrite(payment: Payment): UnitWrite {
+  return {
+    writer: PAYMENTS_WRITER,
+    row: {
+      id: payment.id,
+      expected_version: payment.version,
+      status: payment.status,
+      amount_captured: payment.amountCaptured.toString(),
+      amount_refunded: payment.amountRefunded.toString(),
+      fee_amount: payment.feeAmount.toString(),
+      capture_before: payment.captureBefore?.toISOString() ?? null,
+      risk_decision_id: payment.riskDecisionId,
+      last_error: payment.lastError,
+      cancellation_reason: payment.cancellationReason,
+    },
+  };
+}
+
+export async function writePayments(tx: SqlClient, rows: unknown[]): Promise<void> {
+  const result = await tx.query(
+    `UPDATE payments AS p SET status = r.status, amount_captured = r.amount_captured,
+       amount_refunded = r.amount_refunded, fee_amount = r.fee_amount, capture_before = r.capture_before,
+       risk_decision_id = r.risk_decision_id, last_error = r.last_error,
+       cancellation_reason = r.cancellation_reason, version = p.version + 1, updated_at = now()
+     FROM jsonb_to_recordset($1::jsonb) AS r(id text, expected_version integer, status text,
+       amount_captured bigint, amount_refunded bigint, fee_amount bigint, capture_before timestamptz,
+       risk_decision_id text, last_error jsonb, cancellation_reason text)
+     WHERE p.id = r.id AND p.version = r.expected_version`,
+    [JSON.stringify(rows)],
+  );
+  if (result.rowCount !== rows.length) throw new ConcurrentModificationError();
+}
