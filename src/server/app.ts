@@ -42,6 +42,8 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // The API speaks JSON only; any other body is refused with 415 rather than parsed as text.
+  app.removeContentTypeParser('text/plain');
   app.addSchema(ERROR_BODY_SCHEMA);
   registerApiPlumbing(app, { auth: runtime.services.auth, idempotency: runtime.services.idempotency, logger: runtime.logger });
 

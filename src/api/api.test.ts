@@ -1,0 +1,201 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { STORE_KINDS } from '../../test/support/stores.ts';
+import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
+import { API_ERRORS } from './errors.ts';
+
+describe('the error table', () => {
+  it('documents every code in docs/errors.md with its status', () => {
+    const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
+    for (const [code, spec] of Object.entries(API_ERRORS)) {
+      assert.match(doc, new RegExp(`\\| \`${code}\` \\| ${spec.status} \\|`), `docs/errors.md lacks a row for ${code}`);
+    }
+  });
+});
+
+for (const kind of STORE_KINDS) {
+  describe(`API keys, errors and idempotency on ${kind}`, () => {
+    let api: TestApi;
+    let alpha: TestMerchant;
+    let beta: TestMerchant;
+
+    before(async () => {
+      api = await startTestApi(kind);
+      alpha = await api.createMerchant({ name: 'Alpha' });
+      beta = await api.createMerchant({ name: 'Beta' });
+    });
+    after(() => api.close());
+
+    it('authenticates: no key, a malformed key, an unknown key', async () => {
+      const none = await api.call('GET', '/v1/customers');
+      assert.equal(none.statusCode, 401);
+      assert.equal(none.json().error.code, 'api_key_missing');
+      assert.match(none.json().error.request_id, /^req_/);
+      for (const header of ['Basic abc', 'Bearer sk_test_doesnotexist', 'Bearer ']) {
+        const response = await api.call('GET', '/v1/customers', { headers: { authorization: header } });
+        assert.equal(response.statusCode, 401, header);
+        assert.equal(response.json().error.code, 'api_key_invalid', header);
+      }
+    });
+
+    it('enforces key kinds and scopes', async () => {
+      const read = await api.call('POST', '/v1/customers', { key: alpha.readKey, body: {} });
+      assert.equal(read.statusCode, 403);
+      assert.equal(read.json().error.code, 'api_key_scope_insufficient');
+      assert.equal((await api.call('GET', '/v1/customers', { key: alpha.readKey })).statusCode, 200);
+      const publishable = await api.call('GET', '/v1/customers', { key: alpha.publishableKey });
+      assert.equal(publishable.json().error.code, 'secret_key_required');
+      assert.equal((await api.call('GET', '/v1/account', { key: alpha.publishableKey })).statusCode, 200);
+      const merchantAsOperator = await api.call('POST', '/v1/merchants', { key: alpha.secretKey, body: { name: 'Evil' } });
+      assert.equal(merchantAsOperator.statusCode, 403);
+      assert.equal(merchantAsOperator.json().error.code, 'operator_key_required');
+      const operatorAsMerchant = await api.call('GET', '/v1/customers', { key: api.operatorKey });
+      assert.equal(operatorAsMerchant.json().error.code, 'merchant_key_required');
+    });
+
+    it('shows a key secret once, stores only its digest, rolls with an overlap and revokes', async () => {
+      const created = await api.call('POST', '/v1/api_keys', { key: alpha.secretKey, body: { type: 'secret', name: 'ci' } });
+      assert.equal(created.statusCode, 200, created.body);
+      const { id, secret } = created.json();
+      assert.match(secret, /^sk_test_[0-9A-Za-z]{30,}$/);
+      const stored = await api.runtime.db.query<Record<string, unknown>>(`SELECT * FROM api_keys WHERE id = $1`, [id]);
+      assert.ok(!JSON.stringify(stored.rows, (_key, value) => (typeof value === 'bigint' ? String(value) : value)).includes(secret));
+      const listed = await api.call('GET', '/v1/api_keys', { key: alpha.secretKey });
+      assert.ok(!listed.body.includes(secret));
+      assert.ok(listed.json().data.some((key: { id: string; last4: string }) => key.id === id && key.last4 === secret.slice(-4)));
+
+      const rolled = await api.call('POST', `/v1/api_keys/${id}/roll`, { key: alpha.secretKey, body: { expires_in_seconds: 3600 } });
+      assert.equal(rolled.statusCode, 200, rolled.body);
+      assert.equal((await api.call('GET', '/v1/account', { key: secret })).statusCode, 200, 'the old key works during the overlap');
+      assert.equal((await api.call('GET', '/v1/account', { key: rolled.json().secret })).statusCode, 200);
+
+      const revoked = await api.call('POST', `/v1/api_keys/${rolled.json().id}/revoke`, { key: alpha.secretKey });
+      assert.equal(revoked.json().revoked, true);
+      assert.equal((await api.call('GET', '/v1/account', { key: rolled.json().secret })).statusCode, 401);
+
+      const immediate = await api.call('POST', `/v1/api_keys/${id}/roll`, { key: alpha.secretKey });
+      assert.equal(immediate.statusCode, 200);
+      assert.equal((await api.call('GET', '/v1/account', { key: secret })).statusCode, 401, 'a roll without overlap ends the old key');
+    });
+
+    it("answers 404 for another merchant's objects on every endpoint", async () => {
+      const customer = (await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: {} })).json().id;
+      await api.fundWallet(alpha, customer, 500n, 'USD');
+      const payment = (await api.call('POST', '/v1/payments', { key: alpha.secretKey, body: { customer, amount: 100, currency: 'USD', capture_method: 'manual' } })).json().id;
+      const keyId = (await api.call('GET', '/v1/api_keys', { key: alpha.secretKey })).json().data[0].id;
+      const attempts: Array<['GET' | 'POST', string, unknown?]> = [
+        ['GET', `/v1/customers/${customer}`],
+        ['GET', `/v1/customers/${customer}/wallet`],
+        ['GET', `/v1/payments/${payment}`],
+        ['POST', `/v1/payments/${payment}/confirm`],
+        ['POST', `/v1/payments/${payment}/capture`],
+        ['POST', `/v1/payments/${payment}/cancel`],
+        ['POST', '/v1/payments', { customer, amount: 100, currency: 'USD' }],
+        ['POST', `/v1/api_keys/${keyId}/roll`],
+        ['POST', `/v1/api_keys/${keyId}/revoke`],
+      ];
+      for (const [method, url, body] of attempts) {
+        const response = await api.call(method, url, { key: beta.secretKey, body });
+        assert.equal(response.statusCode, 404, `${method} ${url} → ${response.body}`);
+        assert.equal(response.json().error.code, 'resource_missing');
+      }
+      const lists = ['/v1/customers', '/v1/payments'];
+      for (const url of lists) {
+        const response = await api.call('GET', url, { key: beta.secretKey });
+        assert.ok(!response.body.includes(customer), url);
+      }
+      const still = await api.call('GET', `/v1/payments/${payment}`, { key: alpha.secretKey });
+      assert.equal(still.json().status, 'requires_confirmation');
+    });
+
+    it('replays the first response of an Idempotency-Key, errors included, and refuses other parameters', async () => {
+      const headers = { 'idempotency-key': 'create-customer-1' };
+      const first = await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: { name: 'Ana' }, headers });
+      const second = await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: { name: 'Ana' }, headers });
+      assert.equal(second.statusCode, 200);
+      assert.equal(second.headers['idempotent-replayed'], 'true');
+      assert.deepEqual(second.json(), first.json());
+      const other = await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: { name: 'Bo' }, headers });
+      assert.equal(other.statusCode, 400);
+      assert.equal(other.json().error.code, 'idempotency_key_reused');
+      // The same key belongs to each merchant separately.
+      const beta1 = await api.call('POST', '/v1/customers', { key: beta.secretKey, body: { name: 'Bo' }, headers });
+      assert.equal(beta1.statusCode, 200);
+
+      const failing = { 'idempotency-key': 'pay-too-much' };
+      const customer = first.json().id;
+      const refused = await api.call('POST', '/v1/payments', { key: alpha.secretKey, body: { customer, amount: 100, currency: 'USD', confirm: true }, headers: failing });
+      assert.equal(refused.statusCode, 402);
+      await api.fundWallet(alpha, customer, 1_000n, 'USD');
+      const replayed = await api.call('POST', '/v1/payments', { key: alpha.secretKey, body: { customer, amount: 100, currency: 'USD', confirm: true }, headers: failing });
+      assert.equal(replayed.statusCode, 402, 'the stored error is replayed even though the wallet is now funded');
+      assert.equal(replayed.json().error.request_id, refused.json().error.request_id);
+
+      const invalid = await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: {}, headers: { 'idempotency-key': 'x'.repeat(300) } });
+      assert.equal(invalid.json().error.code, 'idempotency_key_invalid');
+    });
+
+    it('gives concurrent requests with one key one effect', async () => {
+      const customer = (await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: {} })).json().id;
+      await api.fundWallet(alpha, customer, 1_000n, 'USD');
+      const headers = { 'idempotency-key': `race-${customer}` };
+      const body = { customer, amount: 100, currency: 'USD', confirm: true };
+      const responses = await Promise.all(Array.from({ length: 8 }, () => api.call('POST', '/v1/payments', { key: alpha.secretKey, body, headers })));
+      const statuses = responses.map((response) => response.statusCode);
+      assert.ok(statuses.every((status) => status === 200 || status === 409), statuses.join());
+      for (const response of responses.filter((candidate) => candidate.statusCode === 409)) {
+        assert.equal(response.json().error.code, 'idempotency_key_in_use');
+      }
+      const payments = (await api.call('GET', `/v1/payments?customer=${customer}`, { key: alpha.secretKey })).json().data;
+      assert.equal(payments.length, 1);
+      const wallet = (await api.call('GET', `/v1/customers/${customer}/wallet`, { key: alpha.secretKey })).json();
+      assert.equal(wallet.balances[0].available, 900);
+    });
+
+    it('answers malformed requests with the error shape, never a 5xx', async () => {
+      const notJson = await api.app.inject({ method: 'POST', url: '/v1/customers', headers: { authorization: `Bearer ${alpha.secretKey}`, 'content-type': 'application/json' }, payload: '{"name":' });
+      assert.equal(notJson.statusCode, 400);
+      assert.equal(notJson.json().error.code, 'body_invalid');
+      const text = await api.app.inject({ method: 'POST', url: '/v1/customers', headers: { authorization: `Bearer ${alpha.secretKey}`, 'content-type': 'text/plain' }, payload: 'hello' });
+      assert.equal(text.statusCode, 415);
+      assert.equal(text.json().error.code, 'media_type_unsupported');
+      const huge = await api.app.inject({ method: 'POST', url: '/v1/customers', headers: { authorization: `Bearer ${alpha.secretKey}`, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }) });
+      assert.equal(huge.statusCode, 413);
+      assert.equal(huge.json().error.code, 'body_too_large');
+      const route = await api.call('GET', '/v1/nothing-here', { key: alpha.secretKey });
+      assert.equal(route.json().error.code, 'route_not_found');
+      const limit = await api.call('GET', '/v1/customers?limit=500', { key: alpha.secretKey });
+      assert.equal(limit.json().error.code, 'parameter_invalid');
+      assert.equal(limit.json().error.param, 'limit');
+    });
+
+    it('pages through lists with a cursor', async () => {
+      const merchant = await api.createMerchant({ name: 'Pager' });
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1) ids.push((await api.call('POST', '/v1/customers', { key: merchant.secretKey, body: { name: `c${i}` } })).json().id);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let page = 0; page < 5; page += 1) {
+        const response = await api.call('GET', `/v1/customers?limit=2${cursor ? `&starting_after=${cursor}` : ''}`, { key: merchant.secretKey });
+        const body = response.json();
+        seen.push(...body.data.map((customer: { id: string }) => customer.id));
+        if (!body.has_more) break;
+        cursor = body.data.at(-1).id;
+      }
+      assert.deepEqual(seen, ids);
+    });
+
+    it('serves the OpenAPI document and the docs page', async () => {
+      const document = await api.app.inject({ method: 'GET', url: '/openapi.json' });
+      assert.equal(document.statusCode, 200);
+      const openapi = document.json();
+      assert.equal(openapi.openapi, '3.1.0');
+      for (const path of ['/v1/payments', '/v1/payments/{id}/confirm', '/v1/customers', '/v1/api_keys', '/v1/merchants']) {
+        assert.ok(openapi.paths[path], `${path} is in the document`);
+      }
+      const docs = await api.app.inject({ method: 'GET', url: '/docs/' });
+      assert.equal(docs.statusCode, 200);
+    });
+  });
+}
