@@ -39,6 +39,9 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
     },
+    // A shared schema is named by its `$id` in the document (components.schemas.Payment, not def-3),
+    // so that the SDK's generated type names stay stable as schemas are added.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
