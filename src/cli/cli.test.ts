@@ -2,7 +2,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,11 +50,29 @@ describe('micropay command', () => {
       const response = await fetch(`${url}/healthz`);
       assert.equal(response.status, 200);
       assert.deepEqual(await response.json(), { status: 'ok', store: 'pglite' });
+      // First start in development: an operator key and a demo merchant, written to dev-keys.json.
+      const keys = JSON.parse(readFileSync(join(dataDir, 'dev-keys.json'), 'utf8'));
+      const account = await fetch(`${url}/v1/account`, { headers: { authorization: `Bearer ${keys.merchant.secret_key}` } });
+      assert.equal(account.status, 200);
+      assert.equal(((await account.json()) as { id: string }).id, keys.merchant.id);
+      const merchants = await fetch(`${url}/v1/merchants`, { headers: { authorization: `Bearer ${keys.operator_key}` } });
+      assert.equal(merchants.status, 200);
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
     }
+  });
+
+  it('creates merchants and keys that the API accepts', async () => {
+    const created = JSON.parse((await run(process.execPath, [BIN, 'merchants', 'create', '--name', 'Pixel Forge', '--fee-bps', '300'], { env })).stdout);
+    assert.match(created.merchant, /^mer_/);
+    assert.match(created.secret_key, /^sk_test_/);
+    assert.match(created.publishable_key, /^pk_test_/);
+    const readKey = JSON.parse((await run(process.execPath, [BIN, 'keys', 'create', '--merchant', created.merchant, '--scope', 'read'], { env })).stdout);
+    assert.match(readKey.secret, /^sk_test_/);
+    assert.equal(readKey.scope, 'read');
+    await assert.rejects(run(process.execPath, [BIN, 'keys', 'create', '--merchant', 'mer_missing'], { env }), /no merchant mer_missing/);
   });
 
   it('fails fast with the variable named on a malformed setting', async () => {

@@ -19,6 +19,11 @@ function config(): Config {
   }
 }
 
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
 const jsonWithBigints = (value: unknown) =>
   JSON.stringify(value, (_key, item) => (typeof item === 'bigint' ? item.toString() : item), 2);
 
@@ -40,6 +45,57 @@ program
     const applied = await migrate(db);
     await db.close();
     process.stdout.write(applied.length ? `applied migrations ${applied.join(', ')}\n` : 'database is up to date\n');
+  });
+
+const merchants = program.command('merchants').description('manage merchants');
+
+merchants
+  .command('create')
+  .description('create a merchant with a test-mode secret and publishable key (secrets are shown once)')
+  .requiredOption('--name <name>', 'display name')
+  .option('--fee-bps <bps>', 'platform fee in basis points', '0')
+  .option('--live', 'create live-mode keys instead of test-mode keys')
+  .action(async (options: { name: string; feeBps: string; live?: boolean }) => {
+    const feeBps = Number(options.feeBps);
+    if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > 10_000) fail('--fee-bps must be a whole number from 0 to 10000');
+    const runtime = await openRuntime(config(), { workers: false, logger: createLogger('warn') });
+    const merchant = await runtime.services.merchants.create({ name: options.name, feeBps });
+    const livemode = options.live === true;
+    const secret = await runtime.services.auth.createKey({ merchantId: merchant.id, kind: 'secret', livemode });
+    const publishable = await runtime.services.auth.createKey({ merchantId: merchant.id, kind: 'publishable', livemode });
+    await runtime.close();
+    process.stdout.write(
+      `${JSON.stringify({ merchant: merchant.id, name: merchant.name, fee_bps: feeBps, secret_key: secret.secret, publishable_key: publishable.secret }, null, 2)}\n`,
+    );
+  });
+
+program
+  .command('keys')
+  .description('manage API keys')
+  .command('create')
+  .description('create an API key (its secret is shown once)')
+  .option('--merchant <id>', 'the merchant the key acts for')
+  .option('--operator', 'an operator key for the installation instead')
+  .option('--type <type>', 'secret or publishable', 'secret')
+  .option('--scope <scope>', 'write or read', 'write')
+  .option('--live', 'a live-mode key (default test mode)')
+  .action(async (options: { merchant?: string; operator?: boolean; type: string; scope: string; live?: boolean }) => {
+    if (options.operator === (options.merchant !== undefined)) fail('give exactly one of --merchant <id> and --operator');
+    if (!['secret', 'publishable'].includes(options.type)) fail('--type must be secret or publishable');
+    if (!['write', 'read'].includes(options.scope)) fail('--scope must be write or read');
+    const runtime = await openRuntime(config(), { workers: false, logger: createLogger('warn') });
+    try {
+      if (options.merchant && !(await runtime.services.merchants.get(options.merchant))) fail(`no merchant ${options.merchant}`);
+      const created = await runtime.services.auth.createKey({
+        merchantId: options.merchant ?? null,
+        kind: options.operator ? 'operator' : (options.type as 'secret' | 'publishable'),
+        livemode: options.operator ? true : options.live === true,
+        scope: options.scope as 'write' | 'read',
+      });
+      process.stdout.write(`${JSON.stringify({ id: created.key.id, secret: created.secret, type: created.key.kind, livemode: created.key.livemode, scope: created.key.scope }, null, 2)}\n`);
+    } finally {
+      await runtime.close();
+    }
   });
 
 const ledger = program.command('ledger').description('inspect the ledger');

@@ -3,11 +3,24 @@
 import type { Config } from '../config/config.ts';
 import { buildApp } from './app.ts';
 import { openRuntime } from './runtime.ts';
+import { bootstrapDevelopment } from './bootstrap.ts';
 
 export async function startServer(config: Config): Promise<{ url: string; stop: () => Promise<void> }> {
   const runtime = await openRuntime(config);
   const app = await buildApp(runtime);
+  const development = await bootstrapDevelopment(runtime);
   const url = await app.listen({ port: config.port, host: config.host });
+  if (development) {
+    const { keys, path, created } = development;
+    process.stdout.write(
+      `\n${created ? 'Created development keys' : 'Development keys'} (test mode; also in ${path}):\n` +
+        `  operator key:            ${keys.operator_key}\n` +
+        `  merchant ${keys.merchant.id} (${keys.merchant.name})\n` +
+        `    secret key:            ${keys.merchant.secret_key}\n` +
+        `    publishable key:       ${keys.merchant.publishable_key}\n` +
+        `  API docs:                ${url}/docs\n\n`,
+    );
+  }
   runtime.logger.info(
     { url, store: runtime.db.kind, dataDir: runtime.db.kind === 'pglite' ? config.dataDir : undefined },
     'Micropay is listening',
