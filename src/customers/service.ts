@@ -67,7 +67,13 @@ function customerOf(row: CustomerRow): Customer {
   };
 }
 
+/** Customers are read on every payment and never change owner, mode or buyer; a short cache saves a
+ * round trip per payment (email and name may be up to this old in reads that go through it). */
+const CUSTOMER_CACHE_TTL_MS = 30_000;
+const CUSTOMER_CACHE_SIZE_MAX = 100_000;
+
 export function createCustomerService({ db, books }: { db: Database; books: Books }): CustomerService {
+  const cache = new Map<string, { customer: Customer; expiresAtMs: number }>();
   return {
     async create(scope, input, idSeed) {
       const id = idFor('cus', idSeed);
@@ -85,11 +91,17 @@ export function createCustomerService({ db, books }: { db: Database; books: Book
     },
 
     async get(scope, id) {
-      const { rows } = await db.query<CustomerRow>(
-        `SELECT ${COLUMNS} FROM customers WHERE id = $1 AND merchant_id = $2 AND livemode = $3`,
-        [id, scope.merchantId, scope.livemode],
-      );
-      return rows[0] ? customerOf(rows[0]) : null;
+      const cached = cache.get(id);
+      let customer = cached && cached.expiresAtMs > Date.now() ? cached.customer : null;
+      if (!customer) {
+        const { rows } = await db.query<CustomerRow>(`SELECT ${COLUMNS} FROM customers WHERE id = $1`, [id]);
+        if (!rows[0]) return null;
+        customer = customerOf(rows[0]);
+        if (cache.size >= CUSTOMER_CACHE_SIZE_MAX) cache.clear();
+        cache.set(id, { customer, expiresAtMs: Date.now() + CUSTOMER_CACHE_TTL_MS });
+      }
+      // Another merchant's customer, or the other mode's, does not exist for this caller.
+      return customer.merchantId === scope.merchantId && customer.livemode === scope.livemode ? customer : null;
     },
 
     async list(scope, { limit, startingAfter }) {

@@ -50,11 +50,11 @@ export async function paymentRoutes(app: FastifyInstance, { payments }: { paymen
           })),
           captureMethod: body.capture_method,
           metadata: body.metadata ?? null,
+          confirm: body.confirm === true,
         },
         idSeedOf(request),
       );
-      if (!created.ok || !body.confirm) return unwrap(created);
-      return unwrap(await payments.confirm(scope, created.payment.id));
+      return unwrap(created);
     },
   );
 

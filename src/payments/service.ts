@@ -25,6 +25,8 @@ export interface PaymentInput {
   lineItems: LineItem[];
   captureMethod?: 'automatic' | 'manual';
   metadata?: Record<string, string> | null;
+  /** Confirm at once: the payment is inserted already decided, in the same group commit as its transfers. */
+  confirm?: boolean;
 }
 
 export type PaymentResult =
@@ -40,6 +42,13 @@ export interface PaymentService {
   cancel(scope: Scope, id: string, reason?: string): Promise<PaymentResult>;
   /** Cancels payments whose hold passed its capture deadline; returns how many. */
   cancelOverdueCaptures(limit: number): Promise<number>;
+  /** Added for refunds and disputes: a payment by id whatever its merchant, for operator routes and
+   * buyer requests, whose callers check that the payment is theirs to act on. */
+  find(id: string): Promise<Payment | null>;
+  /** Added for refunds and disputes: the unit-of-work write of a payment's new state, applied only over
+   * the version it was read at, so that another module's group commit is serialised with every other
+   * change of the payment (a refund raises `amountRefunded`; opening a dispute only bumps the version). */
+  unitWrite(payment: Payment): UnitWrite;
 }
 
 export interface PaymentDependencies {
@@ -82,13 +91,14 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     transfers: TransferInput[],
     next: (results: CreateTransferResult[]) => { payment: Payment; events: string[]; error?: ApiErrorCode },
     extraWrites: UnitWrite[] = [],
+    inserted = false,
   ): Promise<PaymentResult> {
     const outcome = await ledger.commit({
       transfers,
       finish: (results) => {
         const decided = next(results);
-        const writes: UnitWrite[] = [store.paymentWrite(decided.payment), ...extraWrites];
-        const shown = { ...decided.payment, version: decided.payment.version + 1 };
+        const writes: UnitWrite[] = [store.paymentWrite(decided.payment, { inserted }), ...extraWrites];
+        const shown = { ...decided.payment, version: decided.payment.version + (inserted ? 0 : 1) };
         for (const type of decided.events) {
           writes.push(
             eventWrite({
@@ -158,7 +168,22 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     };
   }
 
-  async function decide(payment: Payment, decision: RiskDecision): Promise<PaymentResult> {
+  function score(payment: Payment): Promise<RiskDecision> {
+    return deps.risk.score({
+      action: payment.lineItems.some((item) => item.category === 'tip') ? 'tip' : 'payment',
+      merchantId: payment.merchantId,
+      livemode: payment.livemode,
+      subjectType: 'payment',
+      subjectId: payment.id,
+      buyerId: payment.buyerId,
+      amount: payment.amount,
+      currency: payment.currency,
+      categories: [...new Set(payment.lineItems.map((item) => item.category))],
+    });
+  }
+
+  /** Carries out the risk decision; `inserted`: the payment is new and written in its decided state. */
+  async function decide(payment: Payment, decision: RiskDecision, inserted: boolean): Promise<PaymentResult> {
     const merchant = (await deps.merchants.get(payment.merchantId))!;
     const accounts = accountsOf(payment);
     await books.ensure(Object.values(accounts));
@@ -168,10 +193,10 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     if (decision.decision === 'block') {
       const reason = decision.reasons[0];
       const lastError = { code: 'payment_blocked', message: reason ? reason.message : 'Refused by risk controls.' };
-      return commit(payment, [], () => ({ payment: state('failed', { lastError }), events: ['payment.failed'], error: 'payment_blocked' }), decisionWrite);
+      return commit(payment, [], () => ({ payment: state('failed', { lastError }), events: ['payment.failed'], error: 'payment_blocked' }), decisionWrite, inserted);
     }
     if (decision.decision === 'challenge') {
-      return commit(payment, [], () => ({ payment: state('requires_action'), events: ['payment.requires_action'] }), decisionWrite);
+      return commit(payment, [], () => ({ payment: state('requires_action'), events: ['payment.requires_action'] }), decisionWrite, inserted);
     }
     const hold = decision.decision === 'review' || payment.captureMethod === 'manual';
     const fee = deps.merchants.feeFor(merchant, payment.amount, payment.currency);
@@ -195,6 +220,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
         return { payment: state('succeeded', { amountCaptured: payment.amount, feeAmount: fee }), events: ['payment.succeeded'] };
       },
       decisionWrite,
+      inserted,
     );
   }
 
@@ -210,8 +236,14 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
         return { ok: false, code: 'line_items_mismatch', param: 'line_items', message: `The line items add up to ${total}, not to the amount ${input.amount}.` };
       }
       const now = new Date();
-      const payment = await store.insertPayment(db, {
-        id: idFor('pay', idSeed),
+      const id = idFor('pay', idSeed);
+      if (idSeed !== undefined) {
+        // A keyed request re-run after a crash finds the payment its first run created.
+        const existing = await store.getPayment(db, id);
+        if (existing) return { ok: true, payment: existing };
+      }
+      const payment: Payment = {
+        id,
         merchantId: scope.merchantId,
         livemode: scope.livemode,
         customerId: customer.id,
@@ -233,12 +265,15 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
         version: 0,
         createdAt: now,
         updatedAt: now,
-      });
-      return { ok: true, payment };
+      };
+      if (input.confirm) return decide(payment, await score(payment), true);
+      return { ok: true, payment: await store.insertPayment(db, payment) };
     },
 
     get,
     list: (scope, options) => store.listPayments(db, scope, options),
+    find: (id) => store.getPayment(db, id),
+    unitWrite: (payment) => store.paymentWrite(payment),
 
     async confirm(scope, id) {
       const payment = await get(scope, id);
@@ -246,18 +281,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       if (payment.status !== 'requires_confirmation') {
         return { ok: false, code: 'payment_unexpected_state', message: `The payment is ${payment.status}; only a payment that requires confirmation can be confirmed.`, payment };
       }
-      const decision = await deps.risk.score({
-        action: payment.lineItems.some((item) => item.category === 'tip') ? 'tip' : 'payment',
-        merchantId: payment.merchantId,
-        livemode: payment.livemode,
-        subjectType: 'payment',
-        subjectId: payment.id,
-        buyerId: payment.buyerId,
-        amount: payment.amount,
-        currency: payment.currency,
-        categories: [...new Set(payment.lineItems.map((item) => item.category))],
-      });
-      return decide(payment, decision);
+      return decide(payment, await score(payment), false);
     },
 
     async capture(scope, id, amountToCapture) {

@@ -67,32 +67,42 @@ function paymentOf(row: PaymentRow): Payment {
   };
 }
 
+function insertColumns(payment: Payment) {
+  return {
+    id: payment.id,
+    merchant_id: payment.merchantId,
+    livemode: payment.livemode,
+    customer_id: payment.customerId,
+    buyer_id: payment.buyerId,
+    amount: payment.amount.toString(),
+    currency: payment.currency,
+    description: payment.description,
+    line_items: payment.lineItems.map((item) => ({
+      description: item.description,
+      category: item.category,
+      unit_amount: item.unitAmount.toString(),
+      quantity: item.quantity,
+    })),
+    capture_method: payment.captureMethod,
+    metadata: payment.metadata,
+  };
+}
+
+const INSERT_RECORD = `id text, merchant_id text, livemode boolean, customer_id text, buyer_id text, amount bigint,
+  currency text, description text, line_items jsonb, capture_method text, metadata jsonb, status text,
+  amount_captured bigint, amount_refunded bigint, fee_amount bigint, capture_before timestamptz,
+  risk_decision_id text, last_error jsonb, cancellation_reason text`;
+
+const INSERT_FIELDS = `id, merchant_id, livemode, customer_id, buyer_id, amount, currency, description, line_items,
+  capture_method, metadata, status, amount_captured, amount_refunded, fee_amount, capture_before,
+  risk_decision_id, last_error, cancellation_reason`;
+
 export async function insertPayment(db: SqlClient, payment: Payment): Promise<Payment> {
   await db.query(
-    `INSERT INTO payments (id, merchant_id, livemode, customer_id, buyer_id, amount, currency, description,
-       line_items, capture_method, status, metadata)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
-    [
-      payment.id,
-      payment.merchantId,
-      payment.livemode,
-      payment.customerId,
-      payment.buyerId,
-      payment.amount.toString(),
-      payment.currency,
-      payment.description,
-      JSON.stringify(
-        payment.lineItems.map((item) => ({
-          description: item.description,
-          category: item.category,
-          unit_amount: item.unitAmount.toString(),
-          quantity: item.quantity,
-        })),
-      ),
-      payment.captureMethod,
-      payment.status,
-      payment.metadata ? JSON.stringify(payment.metadata) : null,
-    ],
+    `INSERT INTO payments (${INSERT_FIELDS})
+     SELECT ${INSERT_FIELDS} FROM jsonb_to_recordset($1::jsonb) AS r(${INSERT_RECORD})
+     ON CONFLICT (id) DO NOTHING`,
+    [JSON.stringify([{ ...stateColumns(payment), ...insertColumns(payment) }])],
   );
   return (await getPayment(db, payment.id))!;
 }
@@ -137,26 +147,41 @@ export class ConcurrentModificationError extends Error {
   }
 }
 
-/** The unit-of-work write of a payment's new state, applied only over `payment.version`. */
-export function paymentWrite(payment: Payment): UnitWrite {
+function stateColumns(payment: Payment) {
   return {
-    writer: PAYMENTS_WRITER,
-    row: {
-      id: payment.id,
-      expected_version: payment.version,
-      status: payment.status,
-      amount_captured: payment.amountCaptured.toString(),
-      amount_refunded: payment.amountRefunded.toString(),
-      fee_amount: payment.feeAmount.toString(),
-      capture_before: payment.captureBefore?.toISOString() ?? null,
-      risk_decision_id: payment.riskDecisionId,
-      last_error: payment.lastError,
-      cancellation_reason: payment.cancellationReason,
-    },
+    status: payment.status,
+    amount_captured: payment.amountCaptured.toString(),
+    amount_refunded: payment.amountRefunded.toString(),
+    fee_amount: payment.feeAmount.toString(),
+    capture_before: payment.captureBefore?.toISOString() ?? null,
+    risk_decision_id: payment.riskDecisionId,
+    last_error: payment.lastError,
+    cancellation_reason: payment.cancellationReason,
   };
 }
 
+/** The unit-of-work write of a payment's new state, applied only over `payment.version`; with `inserted`,
+ * the payment is new and is inserted in that state (create and confirm in one group commit). */
+export function paymentWrite(payment: Payment, options: { inserted?: boolean } = {}): UnitWrite {
+  const row = options.inserted
+    ? { inserted: true, ...insertColumns(payment), ...stateColumns(payment) }
+    : { id: payment.id, expected_version: payment.version, ...stateColumns(payment) };
+  return { writer: PAYMENTS_WRITER, row };
+}
+
 export async function writePayments(tx: SqlClient, rows: unknown[]): Promise<void> {
+  const inserted = rows.filter((row) => (row as { inserted?: boolean }).inserted === true);
+  const updated = rows.filter((row) => (row as { inserted?: boolean }).inserted !== true);
+  if (inserted.length > 0) {
+    const result = await tx.query(
+      `INSERT INTO payments (${INSERT_FIELDS})
+       SELECT ${INSERT_FIELDS} FROM jsonb_to_recordset($1::jsonb) AS r(${INSERT_RECORD})
+       ON CONFLICT (id) DO NOTHING`,
+      [JSON.stringify(inserted)],
+    );
+    if (result.rowCount !== inserted.length) throw new ConcurrentModificationError();
+  }
+  if (updated.length === 0) return;
   const result = await tx.query(
     `UPDATE payments AS p SET status = r.status, amount_captured = r.amount_captured,
        amount_refunded = r.amount_refunded, fee_amount = r.fee_amount, capture_before = r.capture_before,
@@ -166,7 +191,7 @@ export async function writePayments(tx: SqlClient, rows: unknown[]): Promise<voi
        amount_captured bigint, amount_refunded bigint, fee_amount bigint, capture_before timestamptz,
        risk_decision_id text, last_error jsonb, cancellation_reason text)
      WHERE p.id = r.id AND p.version = r.expected_version`,
-    [JSON.stringify(rows)],
+    [JSON.stringify(updated)],
   );
-  if (result.rowCount !== rows.length) throw new ConcurrentModificationError();
+  if (result.rowCount !== updated.length) throw new ConcurrentModificationError();
 }
