@@ -32,6 +32,19 @@ export interface Config {
   };
   /** Interval of the maintenance worker (overdue captures, old idempotency keys). */
   maintenanceIntervalMs: number;
+  /** The automatic policy for refunds buyers ask for (docs/api/refunds-and-disputes.md). */
+  refunds: {
+    /** Largest request completed without a human, per currency, minor units; other currencies never are. */
+    automaticMax: Record<string, bigint>;
+    /** How long after the payment a request may still complete automatically. */
+    automaticWindowSeconds: number;
+    /** Automatic refunds a buyer may receive in 30 days while in good standing. */
+    automaticPerBuyerMax: number;
+  };
+  disputes: {
+    /** Timeout of the hold a dispute puts on the merchant's balance (the operator decides before it). */
+    holdSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -50,6 +63,18 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+/** A list of `CURRENCY:amount` pairs in minor units, e.g. `USD:500,KRW:5000`. */
+function amountsByCurrency(env: Env, name: string, fallback: string): Record<string, bigint> {
+  const raw = env[name] === undefined || env[name] === '' ? fallback : env[name]!;
+  const amounts: Record<string, bigint> = {};
+  for (const pair of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([A-Z]{3}):(\d{1,15})$/.exec(pair);
+    if (!match) throw new ConfigError(name, `must be CURRENCY:amount pairs separated by commas (e.g. USD:500), got "${pair}"`);
+    amounts[match[1]!] = BigInt(match[2]!);
+  }
+  return amounts;
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
@@ -88,5 +113,13 @@ export function loadConfig(env: Env = process.env): Config {
       reviewHoldSeconds: integer(env, 'PAYMENT_REVIEW_HOLD_SECONDS', 7 * 24 * 3600, 60, 30 * 24 * 3600),
     },
     maintenanceIntervalMs: integer(env, 'MAINTENANCE_INTERVAL_MS', 5000, 10, 3_600_000),
+    refunds: {
+      automaticMax: amountsByCurrency(env, 'REFUND_AUTO_MAX', 'USD:500,EUR:500,GBP:500,JPY:500,KRW:5000,BHD:500'),
+      automaticWindowSeconds: integer(env, 'REFUND_AUTO_WINDOW_SECONDS', 14 * 24 * 3600, 0, 366 * 24 * 3600),
+      automaticPerBuyerMax: integer(env, 'REFUND_AUTO_PER_BUYER_MAX', 5, 0, 1000),
+    },
+    disputes: {
+      holdSeconds: integer(env, 'DISPUTE_HOLD_SECONDS', 180 * 24 * 3600, 60, 366 * 24 * 3600),
+    },
   };
 }

@@ -10,6 +10,8 @@ import { apiKeyRoutes } from '../auth/routes.ts';
 import { customerRoutes } from '../customers/routes.ts';
 import { merchantRoutes } from '../merchants/routes.ts';
 import { paymentRoutes } from '../payments/routes.ts';
+import { refundRoutes } from '../refunds/routes.ts';
+import { disputeRoutes } from '../disputes/routes.ts';
 
 export const BODY_BYTES_MAX = 1024 * 1024;
 /** Headers beyond this are refused by Node's HTTP parser (431). */
@@ -86,6 +88,8 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await apiKeyRoutes(app, { auth: services.auth });
   await customerRoutes(app, { customers: services.customers });
   await paymentRoutes(app, { payments: services.payments });
+  await refundRoutes(app, { refunds: services.refunds });
+  await disputeRoutes(app, { disputes: services.disputes });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -16,6 +16,10 @@ import { createPaymentService, type PaymentService } from '../payments/service.t
 import { PAYMENTS_WRITER, writePayments } from '../payments/store.ts';
 import { createAllowAllRiskHook, RISK_DECISIONS_WRITER, writeRiskDecisions, type RiskHook } from '../risk/hook.ts';
 import { startPeriodic, type PeriodicTask } from './periodic.ts';
+import { createRefundService, type RefundService } from '../refunds/service.ts';
+import { REFUNDS_WRITER, writeRefunds } from '../refunds/store.ts';
+import { createDisputeService, type DisputeService } from '../disputes/service.ts';
+import { DISPUTES_WRITER, writeDisputes } from '../disputes/store.ts';
 
 const MAINTENANCE_BATCH_MAX = 500;
 
@@ -27,6 +31,8 @@ export interface Services {
   customers: CustomerService;
   payments: PaymentService;
   risk: RiskHook;
+  refunds: RefundService;
+  disputes: DisputeService;
 }
 
 export interface Runtime {
@@ -65,6 +71,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   ledger.registerWriter(PAYMENTS_WRITER, writePayments);
   ledger.registerWriter(RISK_DECISIONS_WRITER, writeRiskDecisions);
   ledger.registerWriter(EVENTS_WRITER, writeEvents);
+  ledger.registerWriter(REFUNDS_WRITER, writeRefunds);
+  ledger.registerWriter(DISPUTES_WRITER, writeDisputes);
   const services = createServices(config, db, ledger, options.risk ?? createAllowAllRiskHook());
   const workersOn = options.workers !== false;
   const expiry = workersOn
@@ -110,6 +118,8 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     captureWindowSeconds: config.payments.captureWindowSeconds,
     reviewHoldSeconds: config.payments.reviewHoldSeconds,
   });
+  const disputes = createDisputeService({ db, ledger, books, payments, holdSeconds: config.disputes.holdSeconds });
+  const refunds = createRefundService({ db, ledger, books, payments, risk, disputes, policy: config.refunds });
   return {
     auth: createAuthService({ db }),
     idempotency: createIdempotencyStore(db),
@@ -118,5 +128,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     customers,
     payments,
     risk,
+    refunds,
+    disputes,
   };
 }
