@@ -149,19 +149,26 @@ export async function loadResolutions(tx: SqlClient, pendingIds: string[]): Prom
  * The creation and expiry times come from the database clock at the start of the transaction. */
 export async function insertTransfers(tx: SqlClient, transfers: Transfer[]): Promise<void> {
   if (transfers.length === 0) return;
+  const insert = insertStatement(transfers, 1);
+  await tx.query(insert.sql, insert.params);
+}
+
+/** The multi-row insert of `transfers`, with its parameters numbered from `$first`. */
+function insertStatement(transfers: Transfer[], first: number): { sql: string; params: unknown[] } {
   const column = <T>(pick: (transfer: Transfer) => T) => transfers.map(pick);
-  await tx.query(
-    `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, pending_id,
+  const $ = (offset: number) => `$${first + offset}`;
+  return {
+    sql: `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, pending_id,
        pending_amount, timeout_seconds, expires_at, code, metadata, created_at)
      SELECT t.id, t.debit_account_id, t.credit_account_id, t.asset, t.amount, t.kind, t.pending_id,
        t.pending_amount, t.timeout_seconds,
        CASE WHEN t.kind = 1 AND t.timeout_seconds > 0 THEN ${NOW_MS} + t.timeout_seconds * interval '1 second' END,
        t.code, t.metadata::jsonb, ${NOW_MS}
-     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::int8[], $6::int2[], $7::uuid[], $8::int8[],
-       $9::int4[], $10::int4[], $11::text[])
+     FROM unnest(${$(0)}::uuid[], ${$(1)}::uuid[], ${$(2)}::uuid[], ${$(3)}::text[], ${$(4)}::int8[], ${$(5)}::int2[],
+       ${$(6)}::uuid[], ${$(7)}::int8[], ${$(8)}::int4[], ${$(9)}::int4[], ${$(10)}::text[])
        AS t(id, debit_account_id, credit_account_id, asset, amount, kind, pending_id, pending_amount,
             timeout_seconds, code, metadata)`,
-    [
+    params: [
       plainArrayLiteral(column((t) => t.id)),
       plainArrayLiteral(column((t) => t.debitAccountId)),
       plainArrayLiteral(column((t) => t.creditAccountId)),
@@ -174,8 +181,62 @@ export async function insertTransfers(tx: SqlClient, transfers: Transfer[]): Pro
       plainArrayLiteral(column((t) => t.code)),
       quotedArrayLiteral(column((t) => (t.metadata === null ? null : JSON.stringify(t.metadata)))),
     ],
-  );
+  };
 }
+
+/** One account's balances before and after a batch, for `insertAndSwapBalances`. */
+export interface BalanceSwap {
+  before: AccountBalances;
+  after: AccountBalances;
+}
+
+/** In one statement: inserts the batch's transfers and writes each account's new balances, but only
+ * where the account still has the balances the batch was decided from (compare and set). Returns how
+ * many accounts were written, and the transaction's clock. The accounts are visited, and so locked, in
+ * the order given (id order): the caller's transaction turns hash and merge joins and sequential scans
+ * off (`LEDGER_TRANSACTION_SETTINGS`), so the plan is a nested loop over the sorted list, and two
+ * processes writing the same accounts lock them in the same order. */
+export async function insertAndSwapBalances(
+  tx: SqlClient,
+  transfers: Transfer[],
+  swaps: BalanceSwap[],
+): Promise<{ swapped: number; now: Date }> {
+  const field = (pick: (swap: BalanceSwap) => bigint) => plainArrayLiteral(swaps.map(pick));
+  const swapParams = [
+    plainArrayLiteral(swaps.map((swap) => swap.before.id)),
+    field((swap) => swap.before.debitsPending),
+    field((swap) => swap.before.debitsPosted),
+    field((swap) => swap.before.creditsPending),
+    field((swap) => swap.before.creditsPosted),
+    field((swap) => swap.after.debitsPending),
+    field((swap) => swap.after.debitsPosted),
+    field((swap) => swap.after.creditsPending),
+    field((swap) => swap.after.creditsPosted),
+  ];
+  const insert = transfers.length > 0 ? insertStatement(transfers, swapParams.length + 1) : null;
+  const rows = await tx.queryArrays<[bigint, Date]>(
+    `WITH ${insert ? `inserted AS (${insert.sql}),` : ''}
+     swapped AS (
+       UPDATE ledger_accounts AS a
+       SET debits_pending = u.debits_pending, debits_posted = u.debits_posted,
+           credits_pending = u.credits_pending, credits_posted = u.credits_posted
+       FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[])
+         AS u(id, debits_pending_before, debits_posted_before, credits_pending_before, credits_posted_before,
+              debits_pending, debits_posted, credits_pending, credits_posted)
+       WHERE a.id = u.id
+         AND a.debits_pending = u.debits_pending_before AND a.debits_posted = u.debits_posted_before
+         AND a.credits_pending = u.credits_pending_before AND a.credits_posted = u.credits_posted_before
+       RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM swapped), ${NOW_MS}`,
+    [...swapParams, ...(insert?.params ?? [])],
+  );
+  const [swapped, now] = rows[0]!;
+  return { swapped: Number(swapped), now };
+}
+
+/** Settings of every ledger transaction on PostgreSQL (see `insertAndSwapBalances`). */
+export const LEDGER_TRANSACTION_SETTINGS = { enable_hashjoin: 'off', enable_mergejoin: 'off', enable_seqscan: 'off' } as const;
 
 export async function selectNow(tx: SqlClient): Promise<Date> {
   return (await tx.query<{ now: Date }>(`SELECT ${NOW_MS} AS now`)).rows[0]!.now;
