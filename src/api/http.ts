@@ -22,6 +22,10 @@ declare module 'fastify' {
     principal: Principal | null;
     idempotency: IdempotencyState | null;
   }
+  interface FastifyContextConfig {
+    /** What of the body the Idempotency-Key record digests; routes given secrets (card data) replace them by a keyed digest. */
+    digestBody?: (body: unknown) => unknown;
+  }
 }
 
 export const LIST_LIMIT_MAX = 100;
@@ -173,7 +177,8 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
     if (key === undefined) return;
     if (typeof key !== 'string' || !isValidIdempotencyKey(key)) throw new ApiError('idempotency_key_invalid', undefined, 'Idempotency-Key');
     const owner = ownerOf(request.principal);
-    const reservation = await deps.idempotency.reserve(owner, key, requestDigest(request.method, request.url, request.body));
+    const digested = request.routeOptions.config.digestBody?.(request.body) ?? request.body;
+    const reservation = await deps.idempotency.reserve(owner, key, requestDigest(request.method, request.url, digested));
     switch (reservation.kind) {
       case 'reserved':
         request.idempotency = { owner, key, seed: reservation.seed };

@@ -32,6 +32,26 @@ export interface Config {
   };
   /** Interval of the maintenance worker (overdue captures, old idempotency keys). */
   maintenanceIntervalMs: number;
+  /** Card top-ups (docs/api/top-ups.md). */
+  topUps: {
+    /** Smallest top-up per currency, minor units (they amortise card fees); other currencies have none. */
+    minimums: Record<string, bigint>;
+  };
+  /** The card processor of live top-ups; test mode always uses the sandbox. */
+  cardProcessor: {
+    /** The acquirer's API; unset: the in-process sandbox (development only). */
+    url: string | undefined;
+    apiKey: string | undefined;
+    /** A card sandbox shared by several processes; unset: one starts in this process. */
+    sandboxUrl: string | undefined;
+    timeoutMs: number;
+    /** Attempts after the first for one call (timeouts, network errors, 5xx). */
+    retriesMax: number;
+  };
+  vault: {
+    /** The key-encryption key of the card vault (32 bytes); unset in development: generated into the data folder. */
+    masterKey: Buffer | undefined;
+  };
   /** The automatic policy for refunds buyers ask for (docs/api/refunds-and-disputes.md). */
   refunds: {
     /** Largest request completed without a human, per currency, minor units; other currencies never are. */
@@ -77,6 +97,22 @@ function amountsByCurrency(env: Env, name: string, fallback: string): Record<str
   return amounts;
 }
 
+function httpUrl(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^https?:\/\/[^\s]+$/.test(raw)) throw new ConfigError(name, `must be an http:// or https:// URL, got "${raw}"`);
+  return raw;
+}
+
+/** A 32-byte key given as base64. */
+function masterKey(env: Env, name: string): Buffer | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const key = /^[A-Za-z0-9+/]+={0,2}$/.test(raw.trim()) ? Buffer.from(raw.trim(), 'base64') : null;
+  if (!key || key.length !== 32) throw new ConfigError(name, 'must be base64 of exactly 32 bytes (openssl rand -base64 32)');
+  return key;
+}
+
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -92,6 +128,14 @@ export function loadConfig(env: Env = process.env): Config {
   const mode = oneOf(env, 'MICROPAY_MODE', ['development', 'production'] as const, 'development');
   if (mode === 'production' && databaseUrl === undefined) {
     throw new ConfigError('DATABASE_URL', 'is required in production mode (the embedded database is for development)');
+  }
+  const vaultMasterKey = masterKey(env, 'VAULT_MASTER_KEY');
+  if (mode === 'production' && vaultMasterKey === undefined) {
+    throw new ConfigError('VAULT_MASTER_KEY', 'is required in production mode (base64 of 32 random bytes: openssl rand -base64 32)');
+  }
+  const cardProcessorUrl = httpUrl(env, 'CARD_PROCESSOR_URL');
+  if (mode === 'production' && (cardProcessorUrl === undefined || !env.CARD_PROCESSOR_API_KEY)) {
+    throw new ConfigError('CARD_PROCESSOR_URL', 'and CARD_PROCESSOR_API_KEY are required in production mode (the sandbox is for development)');
   }
   return {
     mode,
@@ -113,6 +157,17 @@ export function loadConfig(env: Env = process.env): Config {
       reviewHoldSeconds: integer(env, 'PAYMENT_REVIEW_HOLD_SECONDS', 7 * 24 * 3600, 60, 30 * 24 * 3600),
     },
     maintenanceIntervalMs: integer(env, 'MAINTENANCE_INTERVAL_MS', 5000, 10, 3_600_000),
+    topUps: {
+      minimums: amountsByCurrency(env, 'TOP_UP_MINIMUMS', 'USD:500,EUR:500,GBP:500,JPY:500,KRW:5000,BHD:2000'),
+    },
+    cardProcessor: {
+      url: cardProcessorUrl,
+      apiKey: env.CARD_PROCESSOR_API_KEY || undefined,
+      sandboxUrl: httpUrl(env, 'CARD_SANDBOX_URL'),
+      timeoutMs: integer(env, 'CARD_PROCESSOR_TIMEOUT_MS', 10_000, 10, 120_000),
+      retriesMax: integer(env, 'CARD_PROCESSOR_RETRIES_MAX', 2, 0, 10),
+    },
+    vault: { masterKey: vaultMasterKey },
     refunds: {
       automaticMax: amountsByCurrency(env, 'REFUND_AUTO_MAX', 'USD:500,EUR:500,GBP:500,JPY:500,KRW:5000,BHD:500'),
       automaticWindowSeconds: integer(env, 'REFUND_AUTO_WINDOW_SECONDS', 14 * 24 * 3600, 0, 366 * 24 * 3600),

@@ -12,8 +12,16 @@ export const REDACTED_PATHS = [
   '*.card_number',
   '*.pan',
   '*.cvc',
+  // Card data as the top-up and payment-method routes receive it, at any of the depths it could be logged.
+  'card.number',
+  'card.cvc',
+  '*.card.number',
+  '*.card.cvc',
+  '*.*.card.number',
+  '*.*.card.cvc',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } });
+/** `destination` is stdout unless given (tests capture the output to check what is logged). */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination);
 }

@@ -229,6 +229,9 @@ export async function startCardSandbox(options: { host?: string; port?: number; 
     }
     if (!url.pathname.startsWith('/v1/')) throw new HttpError(404, 'route_not_found', 'No such endpoint.');
     if (!/^Bearer \S+$/.test(request.headers.authorization ?? '')) throw new HttpError(401, 'unauthorized', 'Send the processor API key as a bearer token.');
+    // The request is read whole before any injected delay, as a slow processor has it even when the
+    // caller stops waiting: the authorization is still made, and only the answer is lost.
+    const body = method === 'POST' ? await readJson(request) : {};
     const fault = faults[0];
     if (fault) {
       fault.count -= 1;
@@ -246,7 +249,7 @@ export async function startCardSandbox(options: { host?: string; port?: number; 
     if (url.pathname === '/v1/authorizations' && method === 'POST') {
       const key = request.headers['idempotency-key'];
       if (typeof key !== 'string' || key.length === 0 || key.length > 255) throw new HttpError(400, 'invalid_request', 'An Idempotency-Key header is required.');
-      const result = authorize(await readJson(request), key);
+      const result = authorize(body, key);
       if (result.replayed) response.setHeader('idempotent-replayed', 'true');
       return sendJson(response, result.status, result.body);
     }
@@ -262,7 +265,6 @@ export async function startCardSandbox(options: { host?: string; port?: number; 
       return sendJson(response, 200, json(authorization));
     }
     if (one && method === 'POST' && one[2]) {
-      await readJson(request);
       return sendJson(response, 200, confirm(one[1]!));
     }
     throw new HttpError(404, 'route_not_found', 'No such endpoint.');

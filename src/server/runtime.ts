@@ -20,6 +20,10 @@ import { createRefundService, type RefundService } from '../refunds/service.ts';
 import { REFUNDS_WRITER, writeRefunds } from '../refunds/store.ts';
 import { createDisputeService, type DisputeService } from '../disputes/service.ts';
 import { DISPUTES_WRITER, writeDisputes } from '../disputes/store.ts';
+import { openCardRails, type CardRails } from '../rails/card.ts';
+import type { TopUpService } from '../top-ups/service.ts';
+import { TOP_UPS_WRITER, writeTopUps } from '../top-ups/store.ts';
+import { createTopUpServiceFromConfig } from '../top-ups/wiring.ts';
 
 const MAINTENANCE_BATCH_MAX = 500;
 
@@ -33,6 +37,7 @@ export interface Services {
   risk: RiskHook;
   refunds: RefundService;
   disputes: DisputeService;
+  topUps: TopUpService;
 }
 
 export interface Runtime {
@@ -41,6 +46,8 @@ export interface Runtime {
   db: Database;
   ledger: LedgerService;
   services: Services;
+  /** The card processors by mode, and the card sandbox this process runs (tests drive it). */
+  cards: CardRails;
   workers: { expiry: ExpiryWorker | null; maintenance: PeriodicTask | null };
   close(): Promise<void>;
 }
@@ -73,7 +80,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   ledger.registerWriter(EVENTS_WRITER, writeEvents);
   ledger.registerWriter(REFUNDS_WRITER, writeRefunds);
   ledger.registerWriter(DISPUTES_WRITER, writeDisputes);
-  const services = createServices(config, db, ledger, options.risk ?? createAllowAllRiskHook());
+  ledger.registerWriter(TOP_UPS_WRITER, writeTopUps);
+  const cards = await openCardRails(config);
+  const services = createServices(config, db, ledger, options.risk ?? createAllowAllRiskHook(), logger, cards);
   const workersOn = options.workers !== false;
   const expiry = workersOn
     ? startExpiryWorker(ledger, { intervalMs: config.ledger.holdExpiryIntervalMs, batchMax: config.ledger.holdExpiryBatchMax, logger })
@@ -84,7 +93,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         config.maintenanceIntervalMs,
         async () =>
           (await services.payments.cancelOverdueCaptures(MAINTENANCE_BATCH_MAX)) +
-          (await services.idempotency.sweep(MAINTENANCE_BATCH_MAX)),
+          (await services.idempotency.sweep(MAINTENANCE_BATCH_MAX)) +
+          (await services.topUps.reconcileStale(MAINTENANCE_BATCH_MAX)),
         logger,
       )
     : null;
@@ -94,17 +104,19 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     db,
     ledger,
     services,
+    cards,
     workers: { expiry, maintenance },
     async close() {
       await maintenance?.stop();
       await expiry?.stop();
+      await cards.close();
       await ledger.close();
       await db.close();
     },
   };
 }
 
-function createServices(config: Config, db: Database, ledger: LedgerService, risk: RiskHook): Services {
+function createServices(config: Config, db: Database, ledger: LedgerService, risk: RiskHook, logger: Logger, cards: CardRails): Services {
   const books = createBooks({ ledger });
   const merchants = createMerchantService({ db });
   const customers = createCustomerService({ db, books });
@@ -130,5 +142,6 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     risk,
     refunds,
     disputes,
+    topUps: createTopUpServiceFromConfig(config, { db, ledger, books, customers, risk, cards, logger }),
   };
 }

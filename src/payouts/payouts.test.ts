@@ -1,0 +1,492 @@
+// Payouts end to end over HTTP, on both stores, against a sandbox bank on loopback: thousands of small
+// payments become one transfer out; balances, the schedule (two workers at once), errors, bank
+// rejections and timeouts, tenancy, idempotency, and a ledger without drift at the end.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { STORE_KINDS } from '../../test/support/stores.ts';
+import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
+import { loadConfig } from '../config/config.ts';
+import { createLogger } from '../log/logger.ts';
+import { openRuntime, type Runtime } from '../server/runtime.ts';
+import { newId } from '../api/ids.ts';
+import type { RiskHook } from '../risk/hook.ts';
+import { SANDBOX_BANK_ACCOUNTS, startBankSandbox, type BankSandbox } from '../rails/bank-sandbox.ts';
+import { nextRunAfter, periodOf } from './schedule.ts';
+import { WEEKDAYS } from './model.ts';
+import { SUBMIT_ATTEMPTS_MAX } from './dispatcher.ts';
+
+const SETTLEMENT_DELAY_MS = 30;
+const BANK_TIMEOUT_MS = 120;
+const PAYMENTS_COUNT = 2_000;
+const CUSTOMERS_COUNT = 20;
+const DAY_SECONDS = 24 * 3600;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function envFor(sandbox: BankSandbox): Record<string, string> {
+  return {
+    BANK_SANDBOX_URL: sandbox.url,
+    BANK_RAIL_TIMEOUT_MS: String(BANK_TIMEOUT_MS),
+    BANK_RAIL_RETRIES_MAX: '2',
+    PAYOUT_STATUS_POLL_INTERVAL_MS: '0',
+  };
+}
+
+it('schedules runs at UTC midnight, daily or on the weekly anchor', () => {
+  const at = new Date('2025-03-05T13:20:00Z'); // a Wednesday
+  assert.equal(nextRunAfter('daily', 1, at)!.toISOString(), '2025-03-06T00:00:00.000Z');
+  assert.equal(nextRunAfter('weekly', 1, at)!.toISOString(), '2025-03-10T00:00:00.000Z');
+  assert.equal(nextRunAfter('weekly', 4, at)!.toISOString(), '2025-03-06T00:00:00.000Z');
+  assert.equal(nextRunAfter('weekly', 3, at)!.toISOString(), '2025-03-12T00:00:00.000Z');
+  assert.equal(nextRunAfter('daily', 1, new Date('2025-03-06T00:00:00Z'))!.toISOString(), '2025-03-07T00:00:00.000Z');
+  assert.equal(nextRunAfter('manual', 1, at), null);
+  assert.equal(periodOf(new Date('2025-03-06T00:00:00Z')), '2025-03-06');
+});
+
+for (const kind of STORE_KINDS) {
+  describe(`payouts over HTTP on ${kind}`, () => {
+    let sandbox: BankSandbox;
+    let api: TestApi;
+
+    before(async () => {
+      sandbox = await startBankSandbox({ settlementDelayMs: SETTLEMENT_DELAY_MS, slowResponseMs: BANK_TIMEOUT_MS * 3 });
+      api = await startTestApi(kind, { env: envFor(sandbox) });
+    });
+    after(async () => {
+      await api.close();
+      await sandbox.close();
+    });
+
+    const payouts = () => api.runtime.services.payouts;
+
+    async function settingsOf(merchant: TestMerchant, body: Record<string, unknown>) {
+      const response = await api.call('POST', '/v1/payout_settings', { key: merchant.secretKey, body });
+      assert.equal(response.statusCode, 200, response.body);
+      return response.json();
+    }
+
+    async function merchantWithBank(accountNumber: string = SANDBOX_BANK_ACCOUNTS.settles, options: { feeBps?: number; schedule?: string; weeklyAnchor?: string } = {}) {
+      const merchant = await api.createMerchant({ feeBps: options.feeBps ?? 0 });
+      await settingsOf(merchant, {
+        bank_account: { account_number: accountNumber, account_holder_name: 'Pixel Forge Games' },
+        schedule: { interval: options.schedule ?? 'manual', ...(options.weeklyAnchor ? { weekly_anchor: options.weeklyAnchor } : {}) },
+      });
+      return merchant;
+    }
+
+    /** `count` confirmed payments to `merchant` through the payment service; returns what it earned net of fees. */
+    async function earn(merchant: TestMerchant, count: number, amountOf: (index: number) => bigint = () => 700n): Promise<bigint> {
+      const scope = { merchantId: merchant.id, livemode: false };
+      const customers: string[] = [];
+      const customersCount = Math.min(CUSTOMERS_COUNT, count);
+      for (let index = 0; index < customersCount; index += 1) {
+        const customer = await api.runtime.services.customers.create(scope, { email: `buyer${index}@example.com` });
+        await api.fundWallet(merchant, customer.id, 10_000_000n, 'USD');
+        customers.push(customer.id);
+      }
+      let net = 0n;
+      const chunk = 250;
+      for (let start = 0; start < count; start += chunk) {
+        const results = await Promise.all(
+          Array.from({ length: Math.min(chunk, count - start) }, async (_, offset) => {
+            const index = start + offset;
+            const created = await api.runtime.services.payments.create(scope, {
+              customerId: customers[index % customers.length]!,
+              amount: amountOf(index),
+              currency: 'USD',
+              lineItems: [{ description: 'Gem pack', category: 'virtual_good', unitAmount: amountOf(index), quantity: 1 }],
+            });
+            assert.ok(created.ok);
+            return api.runtime.services.payments.confirm(scope, created.payment.id);
+          }),
+        );
+        for (const result of results) {
+          assert.ok(result.ok, inspect(result));
+          assert.equal(result.payment.status, 'succeeded');
+          net += result.payment.amount - result.payment.feeAmount;
+        }
+      }
+      return net;
+    }
+
+    async function available(merchant: TestMerchant, key = merchant.secretKey): Promise<number> {
+      const response = await api.call('GET', '/v1/balance', { key });
+      assert.equal(response.statusCode, 200, response.body);
+      return response.json().balances.find((balance: { currency: string }) => balance.currency === 'USD')?.available ?? 0;
+    }
+
+    const payOut = (merchant: TestMerchant, body: Record<string, unknown>, headers?: Record<string, string>) =>
+      api.call('POST', '/v1/payouts', { key: merchant.secretKey, body, headers });
+
+    async function payoutOf(merchant: TestMerchant, id: string) {
+      const response = await api.call('GET', `/v1/payouts/${id}`, { key: merchant.secretKey });
+      assert.equal(response.statusCode, 200, response.body);
+      return response.json();
+    }
+
+    /** Runs the dispatcher until the payout reaches a final state (or the bound is reached). */
+    async function untilFinal(merchant: TestMerchant, id: string) {
+      for (let pass = 0; pass < 100; pass += 1) {
+        await payouts().dispatch(100);
+        const payout = await payoutOf(merchant, id);
+        if (payout.status === 'paid' || payout.status === 'failed') return payout;
+        await sleep(SETTLEMENT_DELAY_MS / 2);
+      }
+      assert.fail(`payout ${id} did not reach a final state`);
+    }
+
+    async function eventTypesOf(id: string): Promise<string[]> {
+      const { rows } = await api.runtime.db.query<{ type: string }>(`SELECT type FROM events WHERE data->'object'->>'id' = $1 ORDER BY seq`, [id]);
+      return rows.map((row) => row.type);
+    }
+
+    async function ledgerBalance(role: 'bank_settlement' | 'payout_clearing') {
+      const { books } = api.runtime.services;
+      return books.balance(books.account(role, 'platform', false, 'USD'));
+    }
+
+    it('keeps payout settings, with the bank account masked and minimums defaulted', async () => {
+      const merchant = await api.createMerchant();
+      const empty = await api.call('GET', '/v1/payout_settings', { key: merchant.readKey });
+      assert.equal(empty.statusCode, 200, empty.body);
+      assert.equal(empty.json().bank_account, null);
+      assert.equal(empty.json().minimum_amounts.USD, 1000);
+      assert.equal(empty.json().next_run, null);
+
+      const saved = await settingsOf(merchant, {
+        bank_account: { account_number: 'DE89 3704 0044 0532 0130 00', account_holder_name: 'Pixel Forge GmbH' },
+        schedule: { interval: 'weekly', weekly_anchor: 'friday' },
+        minimum_amounts: { USD: 5_000 },
+      });
+      assert.deepEqual(saved.bank_account, { object: 'bank_account', type: 'iban', last4: '3000', country: 'DE', account_holder_name: 'Pixel Forge GmbH' });
+      assert.deepEqual(saved.schedule, { interval: 'weekly', weekly_anchor: 'friday' });
+      assert.equal(saved.minimum_amounts.USD, 5_000);
+      assert.equal(saved.minimum_amounts.EUR, 1_000);
+      assert.equal(new Date(saved.next_run * 1000).getUTCDay(), 5);
+      assert.ok(!JSON.stringify(saved).includes('0532013000'), 'the whole account number never leaves the server');
+
+      const read = await api.call('GET', '/v1/payout_settings', { key: merchant.secretKey });
+      assert.deepEqual(read.json(), saved);
+
+      const badIban = await api.call('POST', '/v1/payout_settings', { key: merchant.secretKey, body: { bank_account: { account_number: 'DE89370400440532013001', account_holder_name: 'x' } } });
+      assert.equal(badIban.statusCode, 400);
+      assert.equal(badIban.json().error.code, 'parameter_invalid');
+      assert.equal(badIban.json().error.param, 'bank_account.account_number');
+      const belowFloor = await api.call('POST', '/v1/payout_settings', { key: merchant.secretKey, body: { minimum_amounts: { USD: 999 } } });
+      assert.equal(belowFloor.json().error.code, 'parameter_invalid');
+      assert.equal(belowFloor.json().error.param, 'minimum_amounts.USD');
+      const unknownCurrency = await api.call('POST', '/v1/payout_settings', { key: merchant.secretKey, body: { minimum_amounts: { XYZ: 5000 } } });
+      assert.equal(unknownCurrency.json().error.code, 'currency_unsupported');
+      const unknownField = await api.call('POST', '/v1/payout_settings', { key: merchant.secretKey, body: { schedule: { interval: 'daily', delay_days: 2 } } });
+      assert.equal(unknownField.json().error.code, 'parameter_unknown');
+      const readOnly = await api.call('POST', '/v1/payout_settings', { key: merchant.readKey, body: { schedule: { interval: 'daily' } } });
+      assert.equal(readOnly.json().error.code, 'api_key_scope_insufficient');
+      const publishable = await api.call('GET', '/v1/payout_settings', { key: merchant.publishableKey });
+      assert.equal(publishable.json().error.code, 'secret_key_required');
+      const live = await api.call('GET', '/v1/payout_settings', { key: merchant.liveSecretKey });
+      assert.equal(live.json().bank_account, null, 'live settings are apart from test settings');
+    });
+
+    it(`pays ${PAYMENTS_COUNT} small payments out as one bank transfer`, async () => {
+      const merchant = await merchantWithBank(SANDBOX_BANK_ACCOUNTS.settles, { feeBps: 250 });
+      const started = Date.now();
+      const net = await earn(merchant, PAYMENTS_COUNT, (index) => BigInt(5 + (index % 95)));
+      const earnMs = Date.now() - started;
+      assert.equal(BigInt(await available(merchant)), net);
+      const bankBefore = await ledgerBalance('bank_settlement');
+
+      const created = await payOut(merchant, { currency: 'USD', description: 'March earnings' });
+      assert.equal(created.statusCode, 200, created.body);
+      const payout = created.json();
+      assert.equal(BigInt(payout.amount), net);
+      assert.equal(payout.status, 'pending');
+      assert.equal(payout.automatic, false);
+      assert.equal(payout.destination.last4, '6789');
+      assert.equal(await available(merchant), 0, 'the held amount cannot be spent twice');
+      assert.equal((await ledgerBalance('payout_clearing')).pending, -net);
+
+      assert.ok((await payouts().dispatch(100)) >= 1);
+      assert.equal((await payoutOf(merchant, payout.id)).status, 'in_transit');
+      const paid = await untilFinal(merchant, payout.id);
+      assert.equal(paid.status, 'paid');
+      assert.match(paid.bank_reference, /^bnk_/);
+      assert.equal(typeof paid.paid_at, 'number');
+      assert.equal(sandbox.submissionsOf(payout.id), 1);
+      assert.equal(await available(merchant), 0);
+      assert.equal((await ledgerBalance('bank_settlement')).posted - bankBefore.posted, -net, 'the aggregate left through the bank');
+      assert.deepEqual(await ledgerBalance('payout_clearing').then((balance) => [balance.posted, balance.pending]), [0n, 0n]);
+      assert.deepEqual(await eventTypesOf(payout.id), ['payout.created', 'payout.paid']);
+      // A later pass finds nothing to do: a paid payout is never sent again.
+      assert.equal(await payouts().dispatch(100), 0);
+      assert.equal(sandbox.submissionsOf(payout.id), 1);
+      console.log(`${kind}: ${PAYMENTS_COUNT} payments in ${earnMs} ms, paid out as one transfer of ${net} minor units`);
+    });
+
+    it('refuses payouts below the minimum, above the balance, without a bank account, or in an unknown currency', async () => {
+      const noBank = await api.createMerchant();
+      const missing = await payOut(noBank, { currency: 'USD' });
+      assert.equal(missing.statusCode, 400);
+      assert.equal(missing.json().error.code, 'bank_account_missing');
+
+      const merchant = await merchantWithBank();
+      const nothing = await payOut(merchant, { currency: 'USD' });
+      assert.equal(nothing.statusCode, 400);
+      assert.equal(nothing.json().error.code, 'amount_too_small');
+      await earn(merchant, 10, () => 300n);
+      assert.equal(await available(merchant), 3_000);
+      const small = await payOut(merchant, { currency: 'USD', amount: 999 });
+      assert.equal(small.statusCode, 400);
+      assert.equal(small.json().error.code, 'amount_too_small');
+      assert.equal(small.json().error.param, 'amount');
+      const tooMuch = await payOut(merchant, { currency: 'USD', amount: 3_001 });
+      assert.equal(tooMuch.statusCode, 402);
+      assert.equal(tooMuch.json().error.code, 'insufficient_funds');
+      const currency = await payOut(merchant, { currency: 'XYZ' });
+      assert.equal(currency.json().error.code, 'currency_unsupported');
+      const unknown = await payOut(merchant, { currency: 'USD', amount: 1000, destination: 'elsewhere' });
+      assert.equal(unknown.json().error.code, 'parameter_unknown');
+
+      await settingsOf(merchant, { minimum_amounts: { USD: 2_500 } });
+      const belowOwn = await payOut(merchant, { currency: 'USD', amount: 2_000 });
+      assert.equal(belowOwn.json().error.code, 'amount_too_small');
+      const part = await payOut(merchant, { currency: 'USD', amount: 2_500 });
+      assert.equal(part.statusCode, 200, part.body);
+      assert.equal(await available(merchant), 500);
+      const again = await payOut(merchant, { currency: 'USD' });
+      assert.equal(again.json().error.code, 'amount_too_small', 'the rest is below the minimum');
+      assert.equal(await available(merchant), 500);
+    });
+
+    it('gives the money back when the bank rejects the transfer (AC04 closed account)', async () => {
+      const merchant = await merchantWithBank(SANDBOX_BANK_ACCOUNTS.closedAccount);
+      await earn(merchant, 20, () => 250n);
+      const created = await payOut(merchant, { currency: 'USD', amount: 4_000 });
+      assert.equal(created.statusCode, 200, created.body);
+      assert.equal(await available(merchant), 1_000);
+      const failed = await untilFinal(merchant, created.json().id);
+      assert.equal(failed.status, 'failed');
+      assert.equal(failed.failure_code, 'account_closed');
+      assert.equal(failed.bank_reason_code, 'AC04');
+      assert.equal(failed.failure_message, 'Closed account number');
+      assert.equal(await available(merchant), 5_000, 'the voided hold is available again');
+      assert.deepEqual(await eventTypesOf(failed.id), ['payout.created', 'payout.failed']);
+    });
+
+    it('fails at once when the bank refuses the account (AC01)', async () => {
+      const merchant = await merchantWithBank(SANDBOX_BANK_ACCOUNTS.incorrectAccount);
+      await earn(merchant, 10, () => 200n);
+      const created = await payOut(merchant, { currency: 'USD' });
+      assert.equal(created.statusCode, 200, created.body);
+      assert.ok((await payouts().dispatch(100)) >= 1);
+      const failed = await payoutOf(merchant, created.json().id);
+      assert.equal(failed.status, 'failed');
+      assert.equal(failed.failure_code, 'invalid_account_number');
+      assert.equal(await available(merchant), 2_000);
+    });
+
+    it('survives a bank answer that came too late: the retry lands on the same transfer', async () => {
+      const merchant = await merchantWithBank(SANDBOX_BANK_ACCOUNTS.timesOutOnce);
+      await earn(merchant, 10, () => 200n);
+      const created = await payOut(merchant, { currency: 'USD' });
+      const id = created.json().id;
+      const paid = await untilFinal(merchant, id);
+      assert.equal(paid.status, 'paid');
+      assert.equal(sandbox.submissionsOf(id), 2, 'one timed out, one retried with the same end-to-end id');
+      assert.equal(await available(merchant), 0);
+    });
+
+    it('replays an idempotent request and creates one payout', async () => {
+      const merchant = await merchantWithBank();
+      await earn(merchant, 10, () => 500n);
+      const headers = { 'idempotency-key': `payout-${newId('po')}` };
+      const first = await payOut(merchant, { currency: 'USD', amount: 2_000 }, headers);
+      const replay = await payOut(merchant, { currency: 'USD', amount: 2_000 }, headers);
+      assert.equal(first.statusCode, 200, first.body);
+      assert.equal(replay.statusCode, 200);
+      assert.equal(replay.headers['idempotent-replayed'], 'true');
+      assert.equal(replay.json().id, first.json().id);
+      assert.equal(await available(merchant), 3_000, 'held once');
+      const reused = await payOut(merchant, { currency: 'USD', amount: 1_000 }, headers);
+      assert.equal(reused.json().error.code, 'idempotency_key_reused');
+      // Two requests with one key at the same moment still make one payout.
+      const racing = { 'idempotency-key': `payout-${newId('po')}` };
+      const both = await Promise.all([payOut(merchant, { currency: 'USD', amount: 1_000 }, racing), payOut(merchant, { currency: 'USD', amount: 1_000 }, racing)]);
+      const ids = new Set(both.filter((response) => response.statusCode === 200).map((response) => response.json().id));
+      assert.equal(ids.size, 1, both.map((response) => response.body).join('\n'));
+      assert.equal(await available(merchant), 2_000);
+      const list = await api.call('GET', '/v1/payouts', { key: merchant.secretKey });
+      assert.equal(list.json().data.length, 2);
+    });
+
+    it("answers 404 for another merchant's payout, and keeps test and live apart", async () => {
+      const owner = await merchantWithBank();
+      await earn(owner, 5, () => 400n);
+      const payout = (await payOut(owner, { currency: 'USD' })).json();
+      const other = await api.createMerchant();
+      const foreign = await api.call('GET', `/v1/payouts/${payout.id}`, { key: other.secretKey });
+      assert.equal(foreign.statusCode, 404);
+      assert.equal(foreign.json().error.code, 'resource_missing');
+      const otherList = await api.call('GET', '/v1/payouts', { key: other.secretKey });
+      assert.deepEqual(otherList.json().data, []);
+      const live = await api.call('GET', `/v1/payouts/${payout.id}`, { key: owner.liveSecretKey });
+      assert.equal(live.statusCode, 404);
+      const mine = await api.call('GET', `/v1/payouts?status=pending&currency=USD&limit=1`, { key: owner.readKey });
+      assert.deepEqual(mine.json().data.map((item: { id: string }) => item.id), [payout.id]);
+      const publishable = await api.call('POST', '/v1/payouts', { key: owner.publishableKey, body: { currency: 'USD' } });
+      assert.equal(publishable.json().error.code, 'secret_key_required');
+      const readOnly = await api.call('POST', '/v1/payouts', { key: owner.readKey, body: { currency: 'USD' } });
+      assert.equal(readOnly.json().error.code, 'api_key_scope_insufficient');
+    });
+
+    it('pays each due merchant once per period, even with two schedulers at once', async () => {
+      const daily = await Promise.all([1, 2, 3, 4, 5, 6].map(() => merchantWithBank(SANDBOX_BANK_ACCOUNTS.settles, { schedule: 'daily' })));
+      // A weekly merchant whose weekday is the next run's: due with the daily ones, then a week later.
+      const weekday = WEEKDAYS[nextRunAfter('daily', 1, new Date())!.getUTCDay()]!;
+      const weekly = await merchantWithBank(SANDBOX_BANK_ACCOUNTS.settles, { schedule: 'weekly', weeklyAnchor: weekday });
+      const manual = await merchantWithBank();
+      const poor = await merchantWithBank(SANDBOX_BANK_ACCOUNTS.settles, { schedule: 'daily' });
+      for (const merchant of [...daily, weekly, manual]) await earn(merchant, 5, () => 600n);
+      await earn(poor, 1, () => 900n);
+      const settings = (await api.call('GET', '/v1/payout_settings', { key: daily[0]!.secretKey })).json();
+      const runAt = new Date(settings.next_run * 1000);
+      const period = periodOf(runAt);
+
+      // PostgreSQL: a second runtime on the same database (another process would do the same).
+      // PGlite has one connection per data folder, so there the two schedulers share a runtime.
+      const second: Runtime | null =
+        kind === 'postgres'
+          ? await openRuntime(loadConfig({ DATABASE_URL: api.store.location.databaseUrl, ...envFor(sandbox) }), { logger: createLogger('silent'), workers: false })
+          : null;
+      try {
+        const schedulers = [api.runtime, second ?? api.runtime];
+        const passes = async (runtime: Runtime) => {
+          let created = 0;
+          for (let pass = 0; pass < 6; pass += 1) created += await runtime.services.payouts.runSchedule({ asOf: runAt, merchantsMax: 2 });
+          return created;
+        };
+        const counts = await Promise.all(schedulers.map(passes));
+        assert.equal(counts[0]! + counts[1]!, daily.length + 1, `created ${counts.join(' + ')}`);
+      } finally {
+        await second?.close();
+      }
+
+      for (const merchant of [...daily, weekly]) {
+        const list = (await api.call('GET', '/v1/payouts', { key: merchant.secretKey })).json().data;
+        assert.equal(list.length, 1);
+        assert.equal(list[0].automatic, true);
+        assert.equal(list[0].period, period);
+        assert.equal(list[0].amount, 3_000);
+        assert.equal(await available(merchant), 0);
+      }
+      const weeklyNext = (await api.call('GET', '/v1/payout_settings', { key: weekly.secretKey })).json().next_run;
+      assert.equal(weeklyNext, settings.next_run + 7 * DAY_SECONDS);
+      assert.equal((await api.call('GET', '/v1/payouts', { key: manual.secretKey })).json().data.length, 0);
+      assert.equal((await api.call('GET', '/v1/payouts', { key: poor.secretKey })).json().data.length, 0, 'below the minimum: nothing is paid');
+
+      // The next run is a day later; running the same run again (a claim that lapsed) pays nothing more.
+      const moved = (await api.call('GET', '/v1/payout_settings', { key: daily[0]!.secretKey })).json();
+      assert.equal(moved.next_run, settings.next_run + DAY_SECONDS);
+      await api.runtime.db.query(`UPDATE payout_settings SET next_run_at = $1 WHERE merchant_id = $2`, [runAt.toISOString(), daily[0]!.id]);
+      await earn(daily[0]!, 5, () => 600n);
+      assert.equal(await payouts().runSchedule({ asOf: runAt }), 0);
+      assert.equal((await api.call('GET', '/v1/payouts', { key: daily[0]!.secretKey })).json().data.length, 1);
+      // The following day's run pays what came in since.
+      assert.equal(await payouts().runSchedule({ asOf: new Date(runAt.getTime() + DAY_SECONDS * 1000) }), 1);
+      const latest = (await api.call('GET', '/v1/payouts?limit=1', { key: daily[0]!.secretKey })).json().data[0];
+      assert.equal(latest.period, periodOf(new Date(runAt.getTime() + DAY_SECONDS * 1000)));
+      assert.equal(latest.amount, 3_000);
+      for (const merchant of daily) {
+        const [payout] = (await api.call('GET', '/v1/payouts?limit=1', { key: merchant.secretKey })).json().data;
+        assert.equal((await untilFinal(merchant, payout.id)).status, 'paid');
+      }
+    });
+
+    it('ends with a ledger that verifies without drift', async () => {
+      // Settle whatever the tests left in flight so every hold is resolved one way or the other.
+      for (let pass = 0; pass < 50; pass += 1) {
+        await payouts().dispatch(100);
+        const { rows } = await api.runtime.db.query<{ open: bigint }>(`SELECT count(*)::int8 AS open FROM payouts WHERE status IN ('pending', 'in_transit')`);
+        if (rows[0]!.open === 0n) break;
+        await sleep(SETTLEMENT_DELAY_MS);
+      }
+      const report = await api.runtime.ledger.verify();
+      assert.deepEqual(report.drift, []);
+      assert.deepEqual(report.assetImbalance, []);
+      assert.deepEqual(report.limitViolations, []);
+      assert.equal(report.ok, true);
+      const clearing = await ledgerBalance('payout_clearing');
+      assert.deepEqual([clearing.posted, clearing.pending], [0n, 0n], 'nothing is left in transit');
+    });
+  });
+
+  describe(`payouts with an unreachable bank, or refused by risk, on ${kind}`, () => {
+    let api: TestApi;
+    let blockedMerchantId = '';
+    const risk: RiskHook = {
+      async score(context) {
+        const decision = context.action === 'payout' && context.merchantId === blockedMerchantId ? 'block' : 'allow';
+        return { id: newId('rsk'), decision, score: 0.9, reasons: [{ code: 'test_rule', message: 'Payouts are paused for review.' }], context };
+      },
+    };
+    before(async () => {
+      // Port 9 (discard) refuses connections on loopback: the bank never answers.
+      api = await startTestApi(kind, { risk, env: { BANK_SANDBOX_URL: 'http://127.0.0.1:9', BANK_RAIL_TIMEOUT_MS: String(BANK_TIMEOUT_MS), BANK_RAIL_RETRIES_MAX: '1' } });
+    });
+    after(() => api.close());
+
+    async function earningMerchant(): Promise<TestMerchant> {
+      const merchant = await api.createMerchant();
+      const settings = await api.call('POST', '/v1/payout_settings', { key: merchant.secretKey, body: { bank_account: { account_number: SANDBOX_BANK_ACCOUNTS.settles, account_holder_name: 'Quiet Games' } } });
+      assert.equal(settings.statusCode, 200, settings.body);
+      const customer = (await api.call('POST', '/v1/customers', { key: merchant.secretKey, body: {} })).json().id;
+      await api.fundWallet(merchant, customer, 5_000n, 'USD');
+      const paid = await api.call('POST', '/v1/payments', { key: merchant.secretKey, body: { customer, amount: 2_000, currency: 'USD', confirm: true } });
+      assert.equal(paid.json().status, 'succeeded', paid.body);
+      return merchant;
+    }
+
+    const availableOf = async (merchant: TestMerchant) => (await api.call('GET', '/v1/balance', { key: merchant.secretKey })).json().balances[0].available;
+
+    it('keeps the hold while the bank does not answer, and stops after a bounded number of attempts', async () => {
+      const merchant = await earningMerchant();
+      const created = await api.call('POST', '/v1/payouts', { key: merchant.secretKey, body: { currency: 'USD' } });
+      assert.equal(created.statusCode, 200, created.body);
+      const id = created.json().id;
+      assert.equal(await api.runtime.services.payouts.dispatch(100), 0);
+      const { rows } = await api.runtime.db.query<{ status: string; submit_attempts: number; next_attempt_at: Date | null }>(
+        `SELECT status, submit_attempts, next_attempt_at FROM payouts WHERE id = $1`,
+        [id],
+      );
+      assert.equal(rows[0]!.status, 'pending', 'no answer is not a rejection: the bank may have the transfer');
+      assert.equal(rows[0]!.submit_attempts, 1);
+      assert.ok(rows[0]!.next_attempt_at! > new Date(), 'tried again later, with backoff');
+      assert.equal(await availableOf(merchant), 0, 'the money stays held');
+      // The last allowed attempt also fails: the payout is left for an operator, still held.
+      await api.runtime.db.query(`UPDATE payouts SET submit_attempts = $2, next_attempt_at = now() WHERE id = $1`, [id, SUBMIT_ATTEMPTS_MAX - 1]);
+      assert.equal(await api.runtime.services.payouts.dispatch(100), 0);
+      const last = await api.runtime.db.query<{ status: string; next_attempt_at: Date | null }>(`SELECT status, next_attempt_at FROM payouts WHERE id = $1`, [id]);
+      assert.deepEqual(last.rows[0], { status: 'pending', next_attempt_at: null });
+      assert.equal(await availableOf(merchant), 0);
+      assert.equal((await api.runtime.ledger.verify()).ok, true);
+    });
+
+    it('records a blocked payout as failed and leaves the balance alone', async () => {
+      const merchant = await earningMerchant();
+      blockedMerchantId = merchant.id;
+      const refused = await api.call('POST', '/v1/payouts', { key: merchant.secretKey, body: { currency: 'USD' } });
+      assert.equal(refused.statusCode, 402);
+      assert.equal(refused.json().error.code, 'payout_blocked');
+      const [payout] = (await api.call('GET', '/v1/payouts', { key: merchant.secretKey })).json().data;
+      assert.equal(payout.status, 'failed');
+      assert.equal(payout.failure_code, 'payout_blocked');
+      assert.match(payout.risk_decision, /^rsk_/);
+      const { rows } = await api.runtime.db.query<{ action: string; decision: string }>(`SELECT action, decision FROM risk_decisions WHERE subject_id = $1`, [payout.id]);
+      assert.deepEqual(rows, [{ action: 'payout', decision: 'block' }]);
+      const events = await api.runtime.db.query<{ type: string }>(`SELECT type FROM events WHERE data->'object'->>'id' = $1 ORDER BY type`, [payout.id]);
+      assert.deepEqual(events.rows.map((row) => row.type), ['payout.created', 'payout.failed']);
+      assert.equal(await availableOf(merchant), 2_000);
+      assert.equal((await api.runtime.ledger.verify()).ok, true);
+    });
+  });
+}

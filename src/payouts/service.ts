@@ -1,0 +1,269 @@
+// Payouts: a merchant's available balance leaves the platform in one bank transfer, on demand (above a
+// minimum) or by schedule. Creating a payout asks the risk hook, then holds the amount in the ledger
+// (merchant → payout_clearing) in the same group commit that writes the payout, its risk decision and its
+// `payout.created` event, so the money cannot be spent twice. The dispatcher (dispatcher.ts) sends it to
+// the bank and, when the bank answers for good, posts the hold (paid) or voids it (failed).
+import type { Books } from '../books/service.ts';
+import type { Scope } from '../customers/service.ts';
+import type { CreateTransferResult } from '../ledger/model.ts';
+import type { LedgerService } from '../ledger/service.ts';
+import type { UnitWrite } from '../ledger/unit-of-work.ts';
+import type { Logger } from '../log/logger.ts';
+import type { RiskHook } from '../risk/hook.ts';
+import { riskDecisionWrite } from '../risk/hook.ts';
+import type { Database } from '../store/database.ts';
+import type { ApiErrorCode } from '../api/errors.ts';
+import { idFor } from '../api/ids.ts';
+import { bankAccountProblem } from '../rails/bank.ts';
+import { createPayoutDispatcher } from './dispatcher.ts';
+import { payoutAccounts, payoutEvent, holdTransfer } from './moves.ts';
+import { type Destination, type Payout, type PayoutSchedule, type PayoutSettings } from './model.ts';
+import type { BankRails } from './rails.ts';
+import { nextRunAfter, periodOf } from './schedule.ts';
+import * as store from './store.ts';
+
+export interface PayoutInput {
+  /** Minor units; the whole available balance when absent. */
+  amount?: bigint;
+  currency: string;
+  description?: string | null;
+  metadata?: Record<string, string> | null;
+}
+
+export interface PayoutSettingsInput {
+  bankAccount?: { number: string; holderName: string };
+  schedule?: PayoutSchedule;
+  weeklyAnchor?: number;
+  minimumAmounts?: Record<string, bigint>;
+}
+
+export type PayoutResult = { ok: true; payout: Payout } | { ok: false; code: ApiErrorCode; param?: string; message?: string; payout?: Payout };
+
+export type PayoutSettingsView = { settings: PayoutSettings; minimums: Record<string, bigint> };
+export type PayoutSettingsResult = ({ ok: true } & PayoutSettingsView) | { ok: false; code: ApiErrorCode; param?: string; message?: string };
+
+export interface PayoutService {
+  settings(scope: Scope): Promise<PayoutSettingsView>;
+  updateSettings(scope: Scope, input: PayoutSettingsInput): Promise<PayoutSettingsResult>;
+  create(scope: Scope, input: PayoutInput, idSeed?: string): Promise<PayoutResult>;
+  get(scope: Scope, id: string): Promise<Payout | null>;
+  list(scope: Scope, options: { limit: number; startingAfter?: string; status?: string; currency?: string }): Promise<{ data: Payout[]; hasMore: boolean }>;
+  /** Creates the payouts of the scheduled runs due at `asOf` (default now); returns how many it created. */
+  runSchedule(options?: { asOf?: Date; merchantsMax?: number }): Promise<number>;
+  /** Submits pending payouts to the bank and polls those in transit; returns how many changed state. */
+  dispatch(payoutsMax: number): Promise<number>;
+  /** Stops the in-process sandbox bank if one was started. */
+  close(): Promise<void>;
+}
+
+export interface PayoutDependencies {
+  db: Database;
+  ledger: LedgerService;
+  books: Books;
+  risk: RiskHook;
+  rails: BankRails;
+  /** The installation's minimum payout per currency (minor units); merchants may only raise it. */
+  minimumDefaults: Record<string, bigint>;
+  /** How long to wait before asking the bank again about a payout in transit. */
+  pollIntervalMs: number;
+  logger?: Logger;
+}
+
+/** A currency without a configured default has a minimum of ten major units (USD 10.00 is 1000). */
+const FALLBACK_MINIMUM_MAJOR_UNITS = 10n;
+const SCHEDULE_MERCHANTS_MAX = 100;
+/** Long enough for one scheduler pass over a claimed batch; a crashed scheduler's claim lapses after it. */
+const SCHEDULE_LEASE_SECONDS = 120;
+
+export function createPayoutService(deps: PayoutDependencies): PayoutService {
+  const { db, ledger, books } = deps;
+
+  async function minimumOf(currency: string, settings: PayoutSettings | null): Promise<bigint> {
+    const own = settings?.minimumAmounts[currency];
+    if (own !== undefined) return own;
+    return deps.minimumDefaults[currency] ?? FALLBACK_MINIMUM_MAJOR_UNITS * 10n ** BigInt((await books.exponentOf(currency)) ?? 2);
+  }
+
+  async function view(scope: Scope, settings: PayoutSettings | null): Promise<PayoutSettingsView> {
+    const shown = settings ?? { ...scope, bankAccount: null, schedule: 'daily', weeklyAnchor: 1, minimumAmounts: {}, nextRunAt: null, updatedAt: null };
+    const minimums: Record<string, bigint> = {};
+    for (const currency of await books.currencies()) minimums[currency] = await minimumOf(currency, settings);
+    return { settings: shown, minimums };
+  }
+
+  async function get(scope: Scope, id: string): Promise<Payout | null> {
+    const payout = await store.getPayout(db, id);
+    if (!payout || payout.merchantId !== scope.merchantId || payout.livemode !== scope.livemode) return null;
+    return payout;
+  }
+
+  /** Asks the risk hook, then holds the money and writes the payout; `draft` is the payout to create. */
+  async function open(draft: Payout): Promise<PayoutResult> {
+    const decision = await deps.risk.score({
+      action: 'payout',
+      merchantId: draft.merchantId,
+      livemode: draft.livemode,
+      subjectType: 'payout',
+      subjectId: draft.id,
+      buyerId: null,
+      amount: draft.amount,
+      currency: draft.currency,
+      categories: [],
+    });
+    await books.ensure(Object.values(payoutAccounts(books, draft)));
+    const payout: Payout = { ...draft, riskDecisionId: decision.id };
+    // Until the risk engine has a review queue for payouts, anything but `allow` refuses the payout.
+    const allowed = decision.decision === 'allow';
+    const outcome = await ledger.commit({
+      transfers: allowed ? [holdTransfer(books, payout)] : [],
+      finish: (results: CreateTransferResult[]) => finishOpen(payout, allowed, decision.reasons[0]?.message, results, [riskDecisionWrite(decision)]),
+    });
+    if (outcome.kind === 'created') return outcome.error ? { ok: false, code: outcome.error, message: outcome.payout.failureMessage ?? undefined, payout: outcome.payout } : { ok: true, payout: outcome.payout };
+    // The hold is there already (a retried request or a second scheduler), or its id was taken with
+    // another amount by an earlier attempt: the payout of that attempt is the answer.
+    const stored = await store.getPayout(db, payout.id);
+    if (stored) return { ok: true, payout: stored };
+    return { ok: false, code: 'insufficient_funds', param: 'amount', message: `The available balance is less than ${payout.amount} ${payout.currency}.` };
+  }
+
+  type OpenOutcome = { kind: 'created'; payout: Payout; error?: ApiErrorCode } | { kind: 'not_created' };
+
+  function finishOpen(payout: Payout, allowed: boolean, reason: string | undefined, results: CreateTransferResult[], decisionWrites: UnitWrite[]) {
+    const result = results[0]?.result;
+    if (allowed && result !== 'created') return { value: { kind: 'not_created' } as OpenOutcome, writes: [] };
+    const written: Payout = allowed
+      ? payout
+      : { ...payout, status: 'failed', failureCode: 'payout_blocked', failureMessage: reason ?? 'Refused by risk controls.', nextAttemptAt: null };
+    const events = allowed ? (['payout.created'] as const) : (['payout.created', 'payout.failed'] as const);
+    const writes: UnitWrite[] = [store.payoutInsertWrite(written), ...decisionWrites, ...events.map((type) => payoutEvent(written, type))];
+    return { value: { kind: 'created', payout: written, error: allowed ? undefined : 'payout_blocked' } as OpenOutcome, writes };
+  }
+
+  function draftOf(scope: Scope, id: string, amount: bigint, currency: string, destination: Destination, extra: Partial<Payout>): Payout {
+    const now = new Date();
+    return {
+      id,
+      merchantId: scope.merchantId,
+      livemode: scope.livemode,
+      amount,
+      currency,
+      status: 'pending',
+      automatic: false,
+      period: null,
+      description: null,
+      destination,
+      bankReference: null,
+      bankReasonCode: null,
+      failureCode: null,
+      failureMessage: null,
+      riskDecisionId: null,
+      metadata: null,
+      nextAttemptAt: now,
+      submitAttempts: 0,
+      paidAt: null,
+      version: 0,
+      createdAt: now,
+      updatedAt: now,
+      ...extra,
+    };
+  }
+
+  async function availableOf(scope: Scope, currency: string): Promise<bigint> {
+    const balance = await books.balanceIfOpen(books.account('merchant', scope.merchantId, scope.livemode, currency));
+    return balance?.available ?? 0n;
+  }
+
+  const dispatcher = createPayoutDispatcher({ db, ledger, books, rails: deps.rails, pollIntervalMs: deps.pollIntervalMs, logger: deps.logger });
+
+  async function scheduledRun(settings: PayoutSettings): Promise<number> {
+    const scope = { merchantId: settings.merchantId, livemode: settings.livemode };
+    const period = periodOf(settings.nextRunAt!);
+    let created = 0;
+    if (settings.bankAccount && deps.rails.available(settings.livemode)) {
+      for (const currency of await books.currencies()) {
+        const available = await availableOf(scope, currency);
+        if (available <= 0n || available < (await minimumOf(currency, settings))) continue;
+        // The id is named after the run, so two schedulers paying the same run land on the same payout.
+        const id = idFor('po', `schedule:${scope.merchantId}:${scope.livemode}:${currency}:${period}`);
+        if (await store.getPayout(db, id)) continue;
+        const result = await open(draftOf(scope, id, available, currency, settings.bankAccount, { automatic: true, period }));
+        if (result.ok) created += 1;
+      }
+    }
+    await store.finishRun(db, settings, nextRunAfter(settings.schedule, settings.weeklyAnchor, new Date(Math.max(Date.now(), settings.nextRunAt!.getTime()))));
+    return created;
+  }
+
+  return {
+    async settings(scope) {
+      return view(scope, await store.getSettings(db, scope));
+    },
+
+    async updateSettings(scope, input) {
+      const current = await store.getSettings(db, scope);
+      let bankAccount = current?.bankAccount ?? null;
+      if (input.bankAccount) {
+        const number = input.bankAccount.number.replace(/[\s-]/g, '').toUpperCase();
+        const type = /^[A-Z]{2}/.test(number) ? 'iban' : 'account_number';
+        const problem = bankAccountProblem({ type, number });
+        if (problem) return { ok: false, code: 'parameter_invalid', param: 'bank_account.account_number', message: `Invalid bank account: ${problem}.` };
+        bankAccount = { type, number, holderName: input.bankAccount.holderName };
+      }
+      const minimumAmounts = { ...current?.minimumAmounts };
+      for (const [currency, amount] of Object.entries(input.minimumAmounts ?? {})) {
+        if (!(await books.isCurrency(currency))) return { ok: false, code: 'currency_unsupported', param: `minimum_amounts.${currency}`, message: `Currency ${currency} is not supported.` };
+        const floor = await minimumOf(currency, null);
+        if (amount < floor) return { ok: false, code: 'parameter_invalid', param: `minimum_amounts.${currency}`, message: `The minimum payout in ${currency} is at least ${floor} on this installation.` };
+        minimumAmounts[currency] = amount;
+      }
+      const schedule = input.schedule ?? current?.schedule ?? 'daily';
+      const weeklyAnchor = input.weeklyAnchor ?? current?.weeklyAnchor ?? 1;
+      const unchanged = current?.nextRunAt && current.schedule === schedule && current.weeklyAnchor === weeklyAnchor;
+      const nextRunAt = !bankAccount ? null : unchanged ? current.nextRunAt : nextRunAfter(schedule, weeklyAnchor, new Date());
+      const saved = await store.saveSettings(db, { ...scope, bankAccount, schedule, weeklyAnchor, minimumAmounts, nextRunAt, updatedAt: null });
+      return { ok: true, ...(await view(scope, saved)) };
+    },
+
+    async create(scope, input, idSeed) {
+      if (!(await books.isCurrency(input.currency))) return { ok: false, code: 'currency_unsupported', param: 'currency', message: `Currency ${input.currency} is not supported.` };
+      const settings = await store.getSettings(db, scope);
+      if (!settings?.bankAccount) return { ok: false, code: 'bank_account_missing', message: 'Set a bank account with POST /v1/payout_settings before paying out.' };
+      if (!deps.rails.available(scope.livemode)) return { ok: false, code: 'payouts_unavailable' };
+      const available = await availableOf(scope, input.currency);
+      const minimum = await minimumOf(input.currency, settings);
+      const amount = input.amount ?? available;
+      if (amount < minimum) {
+        const what = input.amount === undefined ? `The available balance (${available})` : `The amount ${amount}`;
+        return { ok: false, code: 'amount_too_small', param: 'amount', message: `${what} is below the minimum payout of ${minimum} ${input.currency}.` };
+      }
+      if (amount > available) {
+        return { ok: false, code: 'insufficient_funds', param: 'amount', message: `The available balance is ${available} ${input.currency}; the payout asks for ${amount}.` };
+      }
+      const draft = draftOf(scope, idFor('po', idSeed), amount, input.currency, settings.bankAccount, {
+        description: input.description ?? null,
+        metadata: input.metadata ?? null,
+      });
+      return open(draft);
+    },
+
+    get,
+    list: (scope, options) => store.listPayouts(db, scope, options),
+
+    async runSchedule(options = {}) {
+      const claimed = await store.claimDueSettings(db, options.asOf ?? new Date(), SCHEDULE_LEASE_SECONDS, options.merchantsMax ?? SCHEDULE_MERCHANTS_MAX);
+      let created = 0;
+      for (const settings of claimed) {
+        try {
+          created += await scheduledRun(settings);
+        } catch (error) {
+          // One merchant's failure must not stop the others; its claim lapses and the run is retried.
+          deps.logger?.error({ err: error, merchant: settings.merchantId }, 'scheduled payout run failed');
+        }
+      }
+      return created;
+    },
+
+    dispatch: (payoutsMax) => dispatcher.dispatch(payoutsMax),
+    close: () => deps.rails.close(),
+  };
+}

@@ -1,0 +1,297 @@
+// SQL of payouts and payout settings. A payout is inserted, posted and failed by unit writers inside the
+// ledger's group commit (with the transfers that move its money); every state change applies only over
+// the version it was decided from. Schedulers and dispatchers claim rows with FOR UPDATE SKIP LOCKED and
+// a short lease, so several processes on one PostgreSQL share the work without doing any of it twice.
+import type { SqlClient } from '../store/database.ts';
+import type { UnitWrite } from '../ledger/unit-of-work.ts';
+import type { Destination, Payout, PayoutSettings } from './model.ts';
+
+export const PAYOUT_INSERTS_WRITER = 'payout_inserts';
+export const PAYOUT_UPDATES_WRITER = 'payout_updates';
+
+interface Scope {
+  merchantId: string;
+  livemode: boolean;
+}
+
+interface SettingsRow {
+  merchant_id: string;
+  livemode: boolean;
+  account_number: string | null;
+  account_type: Destination['type'] | null;
+  account_holder_name: string | null;
+  schedule: PayoutSettings['schedule'];
+  weekly_anchor: number;
+  minimum_amounts: Record<string, string>;
+  next_run_at: Date | null;
+  updated_at: Date;
+}
+
+const SETTINGS_COLUMNS = `merchant_id, livemode, account_number, account_type, account_holder_name, schedule,
+  weekly_anchor, minimum_amounts, next_run_at, updated_at`;
+
+function settingsOf(row: SettingsRow): PayoutSettings {
+  return {
+    merchantId: row.merchant_id,
+    livemode: row.livemode,
+    bankAccount:
+      row.account_number && row.account_type
+        ? { type: row.account_type, number: row.account_number, holderName: row.account_holder_name ?? '' }
+        : null,
+    schedule: row.schedule,
+    weeklyAnchor: row.weekly_anchor,
+    minimumAmounts: Object.fromEntries(Object.entries(row.minimum_amounts).map(([currency, amount]) => [currency, BigInt(amount)])),
+    nextRunAt: row.next_run_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function getSettings(db: SqlClient, scope: Scope): Promise<PayoutSettings | null> {
+  const { rows } = await db.query<SettingsRow>(
+    `SELECT ${SETTINGS_COLUMNS} FROM payout_settings WHERE merchant_id = $1 AND livemode = $2`,
+    [scope.merchantId, scope.livemode],
+  );
+  return rows[0] ? settingsOf(rows[0]) : null;
+}
+
+export async function saveSettings(db: SqlClient, settings: PayoutSettings): Promise<PayoutSettings> {
+  const account = settings.bankAccount;
+  const { rows } = await db.query<SettingsRow>(
+    `INSERT INTO payout_settings (merchant_id, livemode, account_number, account_type, account_holder_name,
+       schedule, weekly_anchor, minimum_amounts, next_run_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT (merchant_id, livemode) DO UPDATE SET account_number = EXCLUDED.account_number,
+       account_type = EXCLUDED.account_type, account_holder_name = EXCLUDED.account_holder_name,
+       schedule = EXCLUDED.schedule, weekly_anchor = EXCLUDED.weekly_anchor,
+       minimum_amounts = EXCLUDED.minimum_amounts, next_run_at = EXCLUDED.next_run_at, updated_at = now()
+     RETURNING ${SETTINGS_COLUMNS}`,
+    [
+      settings.merchantId,
+      settings.livemode,
+      account?.number ?? null,
+      account?.type ?? null,
+      account?.holderName ?? null,
+      settings.schedule,
+      settings.weeklyAnchor,
+      JSON.stringify(Object.fromEntries(Object.entries(settings.minimumAmounts).map(([currency, amount]) => [currency, amount.toString()]))),
+      settings.nextRunAt?.toISOString() ?? null,
+    ],
+  );
+  return settingsOf(rows[0]!);
+}
+
+/** Claims up to `limit` merchants whose scheduled run is due at `asOf`, for `leaseSeconds`. */
+export async function claimDueSettings(db: SqlClient, asOf: Date, leaseSeconds: number, limit: number): Promise<PayoutSettings[]> {
+  const { rows } = await db.query<SettingsRow>(
+    `UPDATE payout_settings AS s SET claimed_until = now() + make_interval(secs => $2)
+     FROM (SELECT merchant_id, livemode FROM payout_settings
+           WHERE next_run_at <= $1::timestamptz AND (claimed_until IS NULL OR claimed_until < now())
+           ORDER BY next_run_at LIMIT $3 FOR UPDATE SKIP LOCKED) AS due
+     WHERE s.merchant_id = due.merchant_id AND s.livemode = due.livemode
+     RETURNING ${SETTINGS_COLUMNS.split(',').map((column) => `s.${column.trim()}`).join(', ')}`,
+    [asOf.toISOString(), leaseSeconds, limit],
+  );
+  return rows.map(settingsOf);
+}
+
+/** Moves a merchant past the run it was claimed for; a schedule changed meanwhile is left as it is. */
+export async function finishRun(db: SqlClient, settings: PayoutSettings, nextRunAt: Date | null): Promise<void> {
+  await db.query(
+    `UPDATE payout_settings SET next_run_at = $4, claimed_until = NULL
+     WHERE merchant_id = $1 AND livemode = $2 AND next_run_at = $3`,
+    [settings.merchantId, settings.livemode, settings.nextRunAt!.toISOString(), nextRunAt?.toISOString() ?? null],
+  );
+}
+
+interface PayoutRow {
+  id: string;
+  merchant_id: string;
+  livemode: boolean;
+  amount: bigint;
+  currency: string;
+  status: Payout['status'];
+  automatic: boolean;
+  period: string | null;
+  description: string | null;
+  account_number: string;
+  account_type: Destination['type'];
+  account_holder_name: string;
+  bank_reference: string | null;
+  bank_reason_code: string | null;
+  failure_code: string | null;
+  failure_message: string | null;
+  risk_decision_id: string | null;
+  metadata: Record<string, string> | null;
+  next_attempt_at: Date | null;
+  submit_attempts: number;
+  paid_at: Date | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const PAYOUT_COLUMNS = `id, merchant_id, livemode, amount, currency, status, automatic, period, description,
+  account_number, account_type, account_holder_name, bank_reference, bank_reason_code, failure_code,
+  failure_message, risk_decision_id, metadata, next_attempt_at, submit_attempts, paid_at, version,
+  created_at, updated_at`;
+
+function payoutOf(row: PayoutRow): Payout {
+  return {
+    id: row.id,
+    merchantId: row.merchant_id,
+    livemode: row.livemode,
+    amount: row.amount,
+    currency: row.currency,
+    status: row.status,
+    automatic: row.automatic,
+    period: row.period,
+    description: row.description,
+    destination: { type: row.account_type, number: row.account_number, holderName: row.account_holder_name },
+    bankReference: row.bank_reference,
+    bankReasonCode: row.bank_reason_code,
+    failureCode: row.failure_code,
+    failureMessage: row.failure_message,
+    riskDecisionId: row.risk_decision_id,
+    metadata: row.metadata,
+    nextAttemptAt: row.next_attempt_at,
+    submitAttempts: row.submit_attempts,
+    paidAt: row.paid_at,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export async function getPayout(db: SqlClient, id: string): Promise<Payout | null> {
+  const { rows } = await db.query<PayoutRow>(`SELECT ${PAYOUT_COLUMNS} FROM payouts WHERE id = $1`, [id]);
+  return rows[0] ? payoutOf(rows[0]) : null;
+}
+
+export async function listPayouts(
+  db: SqlClient,
+  scope: Scope,
+  options: { limit: number; startingAfter?: string; status?: string; currency?: string },
+): Promise<{ data: Payout[]; hasMore: boolean }> {
+  const { rows } = await db.query<PayoutRow>(
+    `SELECT ${PAYOUT_COLUMNS} FROM payouts
+     WHERE merchant_id = $1 AND livemode = $2
+       AND ($3::text IS NULL OR seq < (SELECT seq FROM payouts WHERE id = $3 AND merchant_id = $1 AND livemode = $2))
+       AND ($4::text IS NULL OR status = $4)
+       AND ($5::text IS NULL OR currency = $5)
+     ORDER BY seq DESC LIMIT $6`,
+    [scope.merchantId, scope.livemode, options.startingAfter ?? null, options.status ?? null, options.currency ?? null, options.limit + 1],
+  );
+  return { data: rows.slice(0, options.limit).map(payoutOf), hasMore: rows.length > options.limit };
+}
+
+/** Claims up to `limit` payouts due for a submission or a status poll, for `leaseSeconds`. A claim of a
+ * pending payout counts as a submission attempt. */
+export async function claimDuePayouts(db: SqlClient, leaseSeconds: number, limit: number): Promise<Payout[]> {
+  const { rows } = await db.query<PayoutRow>(
+    `UPDATE payouts AS p SET locked_until = now() + make_interval(secs => $1),
+       submit_attempts = p.submit_attempts + CASE WHEN p.status = 'pending' THEN 1 ELSE 0 END
+     FROM (SELECT id FROM payouts
+           WHERE status IN ('pending', 'in_transit') AND next_attempt_at <= now()
+             AND (locked_until IS NULL OR locked_until < now())
+           ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) AS due
+     WHERE p.id = due.id
+     RETURNING ${PAYOUT_COLUMNS.split(',').map((column) => `p.${column.trim()}`).join(', ')}`,
+    [leaseSeconds, limit],
+  );
+  return rows.map(payoutOf);
+}
+
+/** Ends a claim without a change of state: the payout is looked at again at `nextAttemptAt` (never when null). */
+export async function releasePayout(db: SqlClient, payout: Payout, nextAttemptAt: Date | null): Promise<void> {
+  await db.query(`UPDATE payouts SET locked_until = NULL, next_attempt_at = $3 WHERE id = $1 AND version = $2`, [
+    payout.id,
+    payout.version,
+    nextAttemptAt?.toISOString() ?? null,
+  ]);
+}
+
+/** Thrown inside a group commit when a payout changed after the change was decided; the unit fails alone. */
+export class PayoutChangedError extends Error {
+  readonly code = 'concurrent_modification';
+  constructor() {
+    super('a payout changed after this change was decided');
+  }
+}
+
+function stateColumns(payout: Payout) {
+  return {
+    status: payout.status,
+    bank_reference: payout.bankReference,
+    bank_reason_code: payout.bankReasonCode,
+    failure_code: payout.failureCode,
+    failure_message: payout.failureMessage,
+    next_attempt_at: payout.nextAttemptAt?.toISOString() ?? null,
+    paid_at: payout.paidAt?.toISOString() ?? null,
+  };
+}
+
+/** The unit-of-work write that creates `payout` (once: a retry of the same id writes nothing). */
+export function payoutInsertWrite(payout: Payout): UnitWrite {
+  return {
+    writer: PAYOUT_INSERTS_WRITER,
+    row: {
+      id: payout.id,
+      merchant_id: payout.merchantId,
+      livemode: payout.livemode,
+      amount: payout.amount.toString(),
+      currency: payout.currency,
+      automatic: payout.automatic,
+      period: payout.period,
+      description: payout.description,
+      account_number: payout.destination.number,
+      account_type: payout.destination.type,
+      account_holder_name: payout.destination.holderName,
+      risk_decision_id: payout.riskDecisionId,
+      metadata: payout.metadata,
+      ...stateColumns(payout),
+    },
+  };
+}
+
+export async function writePayoutInserts(tx: SqlClient, rows: unknown[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO payouts (id, merchant_id, livemode, amount, currency, status, automatic, period, description,
+       account_number, account_type, account_holder_name, bank_reference, bank_reason_code, failure_code,
+       failure_message, risk_decision_id, metadata, next_attempt_at, paid_at)
+     SELECT id, merchant_id, livemode, amount, currency, status, automatic, period, description,
+       account_number, account_type, account_holder_name, bank_reference, bank_reason_code, failure_code,
+       failure_message, risk_decision_id, metadata, next_attempt_at, paid_at
+     FROM jsonb_to_recordset($1::jsonb) AS r(id text, merchant_id text, livemode boolean, amount bigint,
+       currency text, status text, automatic boolean, period text, description text, account_number text,
+       account_type text, account_holder_name text, bank_reference text, bank_reason_code text,
+       failure_code text, failure_message text, risk_decision_id text, metadata jsonb,
+       next_attempt_at timestamptz, paid_at timestamptz)
+     ORDER BY id
+     ON CONFLICT DO NOTHING`,
+    [JSON.stringify(rows)],
+  );
+}
+
+/** The unit-of-work write of a payout's new state, applied only over `payout.version`. */
+export function payoutUpdateWrite(payout: Payout): UnitWrite {
+  return { writer: PAYOUT_UPDATES_WRITER, row: { id: payout.id, expected_version: payout.version, ...stateColumns(payout) } };
+}
+
+const UPDATE_SQL = `UPDATE payouts AS p SET status = r.status, bank_reference = r.bank_reference,
+    bank_reason_code = r.bank_reason_code, failure_code = r.failure_code, failure_message = r.failure_message,
+    next_attempt_at = r.next_attempt_at, paid_at = r.paid_at, locked_until = NULL, version = p.version + 1,
+    updated_at = now()
+  FROM jsonb_to_recordset($1::jsonb) AS r(id text, expected_version integer, status text, bank_reference text,
+    bank_reason_code text, failure_code text, failure_message text, next_attempt_at timestamptz, paid_at timestamptz)
+  WHERE p.id = r.id AND p.version = r.expected_version`;
+
+export async function writePayoutUpdates(tx: SqlClient, rows: unknown[]): Promise<void> {
+  const result = await tx.query(UPDATE_SQL, [JSON.stringify(rows)]);
+  if (result.rowCount !== rows.length) throw new PayoutChangedError();
+}
+
+/** A change that moves no money (pending → in_transit), outside the ledger; false when the payout changed. */
+export async function updatePayoutState(db: SqlClient, payout: Payout): Promise<boolean> {
+  const result = await db.query(UPDATE_SQL, [JSON.stringify([payoutUpdateWrite(payout).row])]);
+  return result.rowCount === 1;
+}

@@ -1,0 +1,39 @@
+// How the composition root builds top-ups from the configuration: the vault's keyring from the master
+// key, the vault, and the service over the card rails the runtime opened.
+import type { Config } from '../config/config.ts';
+import type { Books } from '../books/service.ts';
+import type { CustomerService } from '../customers/service.ts';
+import type { LedgerService } from '../ledger/service.ts';
+import type { Logger } from '../log/logger.ts';
+import type { CardRails } from '../rails/card.ts';
+import type { RiskHook } from '../risk/hook.ts';
+import type { Database } from '../store/database.ts';
+import { createKeyring } from '../vault/crypto.ts';
+import { loadMasterKey, VAULT_MASTER_KEY_VERSION } from '../vault/master-key.ts';
+import { createCardVault } from '../vault/service.ts';
+import { createTopUpService, type TopUpService } from './service.ts';
+
+export interface TopUpWiring {
+  db: Database;
+  ledger: LedgerService;
+  books: Books;
+  customers: CustomerService;
+  risk: RiskHook;
+  cards: CardRails;
+  logger: Logger;
+}
+
+export function createTopUpServiceFromConfig(config: Config, wiring: TopUpWiring): TopUpService {
+  const masterKey = loadMasterKey({ configured: config.vault.masterKey, mode: config.mode, dataDir: config.dataDir, logger: wiring.logger });
+  const keyring = createKeyring(new Map([[VAULT_MASTER_KEY_VERSION, masterKey]]), VAULT_MASTER_KEY_VERSION);
+  return createTopUpService({
+    db: wiring.db,
+    ledger: wiring.ledger,
+    books: wiring.books,
+    customers: wiring.customers,
+    risk: wiring.risk,
+    vault: createCardVault({ db: wiring.db, keyring }),
+    cards: wiring.cards,
+    minimums: config.topUps.minimums,
+  });
+}
