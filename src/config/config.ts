@@ -32,6 +32,29 @@ export interface Config {
   };
   /** Interval of the maintenance worker (overdue captures, old idempotency keys). */
   maintenanceIntervalMs: number;
+  /** Webhook delivery (docs/api/webhooks.md). */
+  webhooks: {
+    pollIntervalMs: number;
+    /** Deliveries claimed per poll at most. */
+    batchMax: number;
+    fanOutBatchMax: number;
+    /** Attempts in flight per process at most. */
+    concurrency: number;
+    /** Deadline of one attempt. */
+    timeoutMs: number;
+    /** Delays before each retry. */
+    retryScheduleMs: number[];
+    /** Deliveries in a row that used up their attempts before the endpoint is disabled (0: never). */
+    disableAfterExhaustedDeliveries: number;
+    /** How long every attempt to an endpoint may fail before it is disabled (0: never). */
+    disableAfterFailingSeconds: number;
+    responseBodyBytesMax: number;
+    /** Which endpoints may target private, loopback or link-local addresses. */
+    privateTargets: 'none' | 'test' | 'all';
+    deliveryRetentionDays: number;
+    /** Seals endpoint signing secrets (32 bytes); unset: derived from the vault key, or a development key. */
+    secretEncryptionKey: Buffer | undefined;
+  };
   /** Card top-ups (docs/api/top-ups.md). */
   topUps: {
     /** Smallest top-up per currency, minor units (they amortise card fees); other currencies have none. */
@@ -113,6 +136,17 @@ function masterKey(env: Env, name: string): Buffer | undefined {
   return key;
 }
 
+/** A comma-separated list of durations in milliseconds, e.g. `5000,30000,120000`. */
+function millisecondsList(env: Env, name: string, fallback: number[], lengthMax: number, max: number): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const parts = raw.split(',').map((part) => part.trim());
+  if (parts.length > lengthMax || parts.some((part) => !/^\d{1,10}$/.test(part) || Number(part) > max)) {
+    throw new ConfigError(name, `must be 1 to ${lengthMax} whole numbers of milliseconds up to ${max}, separated by commas, got "${raw}"`);
+  }
+  return parts.map(Number);
+}
+
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -157,6 +191,20 @@ export function loadConfig(env: Env = process.env): Config {
       reviewHoldSeconds: integer(env, 'PAYMENT_REVIEW_HOLD_SECONDS', 7 * 24 * 3600, 60, 30 * 24 * 3600),
     },
     maintenanceIntervalMs: integer(env, 'MAINTENANCE_INTERVAL_MS', 5000, 10, 3_600_000),
+    webhooks: {
+      pollIntervalMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000, 10, 3_600_000),
+      batchMax: integer(env, 'WEBHOOK_BATCH_MAX', 100, 1, 1000),
+      fanOutBatchMax: integer(env, 'WEBHOOK_FAN_OUT_BATCH_MAX', 1000, 1, 10_000),
+      concurrency: integer(env, 'WEBHOOK_CONCURRENCY', 16, 1, 1000),
+      timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 10, 60_000),
+      retryScheduleMs: millisecondsList(env, 'WEBHOOK_RETRY_SCHEDULE_MS', [5_000, 30_000, 120_000, 600_000, 3_600_000, 21_600_000, 86_400_000], 20, 7 * 86_400_000),
+      disableAfterExhaustedDeliveries: integer(env, 'WEBHOOK_DISABLE_AFTER_EXHAUSTED_DELIVERIES', 20, 0, 1_000_000),
+      disableAfterFailingSeconds: integer(env, 'WEBHOOK_DISABLE_AFTER_FAILING_SECONDS', 5 * 86_400, 0, 90 * 86_400),
+      responseBodyBytesMax: integer(env, 'WEBHOOK_RESPONSE_BODY_BYTES_MAX', 1024, 0, 65_536),
+      privateTargets: oneOf(env, 'WEBHOOK_PRIVATE_TARGETS', ['none', 'test', 'all'] as const, mode === 'production' ? 'none' : 'test'),
+      deliveryRetentionDays: integer(env, 'WEBHOOK_DELIVERY_RETENTION_DAYS', 30, 1, 3650),
+      secretEncryptionKey: masterKey(env, 'WEBHOOK_SECRET_ENCRYPTION_KEY'),
+    },
     topUps: {
       minimums: amountsByCurrency(env, 'TOP_UP_MINIMUMS', 'USD:500,EUR:500,GBP:500,JPY:500,KRW:5000,BHD:2000'),
     },

@@ -15,6 +15,7 @@ import {
   wallet,
 } from '../../test/support/refund-fixtures.ts';
 import { createAllowAllRiskHook, type RiskHook } from '../risk/hook.ts';
+import { ConfigError, loadConfig } from '../config/config.ts';
 
 /** Allows everything except refunds of 666 (blocked) and 777 (sent to review): a risk engine's verdicts on demand. */
 function testRiskHook(): RiskHook {
@@ -31,6 +32,22 @@ function testRiskHook(): RiskHook {
 }
 
 const POLICY_ENV = { REFUND_AUTO_MAX: 'USD:500,KRW:5000', REFUND_AUTO_PER_BUYER_MAX: '3' };
+
+describe('refund and dispute configuration', () => {
+  it('has defaults that run locally, and refuses malformed values', () => {
+    const config = loadConfig({});
+    assert.equal(config.refunds.automaticMax.USD, 500n);
+    assert.equal(config.refunds.automaticMax.KRW, 5000n);
+    assert.equal(config.refunds.automaticWindowSeconds, 14 * 24 * 3600);
+    assert.equal(config.refunds.automaticPerBuyerMax, 5);
+    assert.equal(config.disputes.holdSeconds, 180 * 24 * 3600);
+    assert.deepEqual(loadConfig({ REFUND_AUTO_MAX: ' EUR:1 , JPY:20' }).refunds.automaticMax, { EUR: 1n, JPY: 20n });
+    assert.throws(() => loadConfig({ REFUND_AUTO_MAX: 'usd:500' }), ConfigError);
+    assert.throws(() => loadConfig({ REFUND_AUTO_MAX: 'USD=500' }), /REFUND_AUTO_MAX/);
+    assert.throws(() => loadConfig({ REFUND_AUTO_WINDOW_SECONDS: '-1' }), /REFUND_AUTO_WINDOW_SECONDS/);
+    assert.throws(() => loadConfig({ DISPUTE_HOLD_SECONDS: String(367 * 24 * 3600) }), /DISPUTE_HOLD_SECONDS/);
+  });
+});
 
 for (const kind of STORE_KINDS) {
   describe(`refunds on ${kind}`, () => {

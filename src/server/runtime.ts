@@ -16,6 +16,10 @@ import { createPaymentService, type PaymentService } from '../payments/service.t
 import { PAYMENTS_WRITER, writePayments } from '../payments/store.ts';
 import { createAllowAllRiskHook, RISK_DECISIONS_WRITER, writeRiskDecisions, type RiskHook } from '../risk/hook.ts';
 import { startPeriodic, type PeriodicTask } from './periodic.ts';
+import { createEventStore, type EventStore } from '../events/store.ts';
+import type { WebhookService } from '../webhooks/service.ts';
+import type { WebhookWorker } from '../webhooks/worker.ts';
+import { createWebhookServiceFromConfig, startWebhookWorkerFromConfig } from '../webhooks/wiring.ts';
 import { createRefundService, type RefundService } from '../refunds/service.ts';
 import { REFUNDS_WRITER, writeRefunds } from '../refunds/store.ts';
 import { createDisputeService, type DisputeService } from '../disputes/service.ts';
@@ -35,6 +39,8 @@ export interface Services {
   customers: CustomerService;
   payments: PaymentService;
   risk: RiskHook;
+  events: EventStore;
+  webhooks: WebhookService;
   refunds: RefundService;
   disputes: DisputeService;
   topUps: TopUpService;
@@ -48,7 +54,7 @@ export interface Runtime {
   services: Services;
   /** The card processors by mode, and the card sandbox this process runs (tests drive it). */
   cards: CardRails;
-  workers: { expiry: ExpiryWorker | null; maintenance: PeriodicTask | null };
+  workers: { expiry: ExpiryWorker | null; maintenance: PeriodicTask | null; webhooks: WebhookWorker | null };
   close(): Promise<void>;
 }
 
@@ -98,6 +104,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         logger,
       )
     : null;
+  const webhookWorker = workersOn ? startWebhookWorkerFromConfig(config, db, logger) : null;
   return {
     config,
     logger,
@@ -105,8 +112,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     ledger,
     services,
     cards,
-    workers: { expiry, maintenance },
+    workers: { expiry, maintenance, webhooks: webhookWorker },
     async close() {
+      await webhookWorker?.stop();
       await maintenance?.stop();
       await expiry?.stop();
       await cards.close();
@@ -140,6 +148,8 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     customers,
     payments,
     risk,
+    events: createEventStore(db),
+    webhooks: createWebhookServiceFromConfig(config, db),
     refunds,
     disputes,
     topUps: createTopUpServiceFromConfig(config, { db, ledger, books, customers, risk, cards, logger }),

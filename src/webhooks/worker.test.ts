@@ -1,0 +1,166 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Webhook } from 'standardwebhooks';
+import { STORE_KINDS } from '../../test/support/stores.ts';
+import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
+import { eventually, startWebhookReceiver, type WebhookReceiver } from '../../test/support/webhook-receiver.ts';
+import { createLogger } from '../log/logger.ts';
+import { openRuntime, type Runtime } from '../server/runtime.ts';
+import { insertEvents } from '../events/outbox.ts';
+import { createSecretBox, webhookSecretKey } from './secrets.ts';
+import * as store from './store.ts';
+import { startWebhookWorker, type WebhookWorker } from './worker.ts';
+
+const WEBHOOK_ENV = {
+  WEBHOOK_POLL_INTERVAL_MS: '20',
+  WEBHOOK_RETRY_SCHEDULE_MS: '60,60',
+  WEBHOOK_TIMEOUT_MS: '300',
+  WEBHOOK_CONCURRENCY: '8',
+  WEBHOOK_BATCH_MAX: '8',
+  WEBHOOK_FAN_OUT_BATCH_MAX: '25',
+};
+const EVENTS = 150;
+
+for (const kind of STORE_KINDS) {
+  describe(`webhook workers on ${kind}`, () => {
+    let api: TestApi;
+    const receivers: WebhookReceiver[] = [];
+    const extraRuntimes: Runtime[] = [];
+    const extraWorkers: WebhookWorker[] = [];
+
+    before(async () => {
+      // The API's runtime has no workers: every delivery here is made by the workers each test starts.
+      api = await startTestApi(kind, { workers: false, env: WEBHOOK_ENV });
+    });
+    after(async () => {
+      await Promise.all(extraWorkers.map((worker) => worker.stop()));
+      for (const runtime of extraRuntimes) await runtime.close();
+      await api.close();
+      await Promise.all(receivers.map((receiver) => receiver.close()));
+    });
+
+    async function receiver(respond?: WebhookReceiver['respond']): Promise<WebhookReceiver> {
+      const started = await startWebhookReceiver(respond);
+      receivers.push(started);
+      return started;
+    }
+
+    async function endpoint(merchant: TestMerchant, url: string): Promise<{ id: string; secret: string }> {
+      const response = await api.call('POST', '/v1/webhook_endpoints', { key: merchant.secretKey, body: { url, enabled_events: ['*'] } });
+      assert.equal(response.statusCode, 200, response.body);
+      return response.json();
+    }
+
+    /** Two more workers on the same database: two more processes' runtimes on PostgreSQL; on PGlite
+     * (one process only) two worker instances over the API's connection. */
+    async function startTwoWorkers(): Promise<WebhookWorker[]> {
+      if (kind === 'postgres') {
+        for (let index = 0; index < 2; index += 1) {
+          const runtime = await openRuntime(api.runtime.config, { logger: createLogger('silent'), workers: true });
+          extraRuntimes.push(runtime);
+        }
+        return extraRuntimes.map((runtime) => runtime.workers.webhooks!);
+      }
+      const config = api.runtime.config;
+      const secretBox = createSecretBox(webhookSecretKey({ explicit: config.webhooks.secretEncryptionKey, vaultMasterKey: config.vault?.masterKey, production: false }));
+      for (let index = 0; index < 2; index += 1) {
+        extraWorkers.push(startWebhookWorker({ db: api.runtime.db, secretBox, options: config.webhooks }));
+      }
+      return extraWorkers;
+    }
+
+    async function writeEvents(merchant: TestMerchant, count: number, label: string): Promise<string[]> {
+      const events = Array.from({ length: count }, (_, index) => ({
+        merchantId: merchant.id,
+        livemode: false,
+        type: 'test.ping',
+        object: { id: `${label}_${index}`, object: 'ping', index },
+        occurrence: '0',
+      }));
+      await api.runtime.db.transaction((tx) => insertEvents(tx, events));
+      const { rows } = await api.runtime.db.query<{ id: string }>(`SELECT id FROM events WHERE merchant_id = $1 AND type = 'test.ping'`, [merchant.id]);
+      return rows.map((row) => row.id);
+    }
+
+    it('takes over a delivery whose worker died mid-attempt once its lease ends', async () => {
+      const merchant = await api.createMerchant();
+      const target = await receiver();
+      const { id } = await endpoint(merchant, target.url);
+      await writeEvents(merchant, 1, 'lease');
+      await store.fanOut(api.runtime.db, 100, 3);
+      // No worker runs yet. One claims the delivery for a second and dies: no answer is ever recorded.
+      // Then two workers start; one of them sends it once the lease has ended.
+      const claimedAt = Date.now();
+      const claimed = await store.claimDue(api.runtime.db, 100, 1);
+      assert.deepEqual(claimed.map((delivery) => delivery.endpoint.id), [id]);
+      await startTwoWorkers();
+      await target.waitFor(1, 5000);
+      assert.ok(Date.now() - claimedAt >= 900, 'nobody sends it while the lease holds');
+      const delivery = await eventually(async () => {
+        const response = await api.call('GET', `/v1/webhook_endpoints/${id}/deliveries`, { key: merchant.secretKey });
+        const [row] = response.json().data;
+        return row?.status === 'succeeded' ? row : undefined;
+      });
+      assert.equal(delivery.attempts, 2, 'the lost attempt counts');
+    });
+
+    it('delivers each event to each endpoint exactly once with two workers on one database', async () => {
+      const workers = kind === 'postgres' ? extraRuntimes.map((runtime) => runtime.workers.webhooks!) : extraWorkers;
+      const before = workers.map((worker) => worker.stats().attemptsStarted);
+      const merchant = await api.createMerchant();
+      // A little latency keeps several attempts in flight at once in both workers.
+      const first = await receiver(() => ({ status: 200, delayMs: 3 }));
+      const second = await receiver(() => ({ status: 200, delayMs: 3 }));
+      const firstEndpoint = await endpoint(merchant, first.url);
+      const secondEndpoint = await endpoint(merchant, second.url);
+      // The two workers started by the test before are running.
+      const started = performance.now();
+      const eventIds = await writeEvents(merchant, EVENTS, 'two_workers');
+      await first.waitFor(EVENTS, 20_000);
+      await second.waitFor(EVENTS, 20_000);
+      const elapsedMs = performance.now() - started;
+      // Anything sent twice would arrive within a few polls; give it the time to.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const [target, secret] of [[first, firstEndpoint.secret], [second, secondEndpoint.secret]] as const) {
+        assert.equal(target.received.length, EVENTS, 'no duplicates');
+        const ids = target.received.map((message) => message.headers['webhook-id']);
+        assert.deepEqual([...new Set(ids)].sort(), [...eventIds].sort());
+        for (const message of target.received) new Webhook(secret).verify(message.body, message.headers);
+      }
+      const { rows } = await api.runtime.db.query<{ status: string; attempts: number; count: bigint }>(
+        `SELECT status, attempts, count(*) AS count FROM webhook_deliveries WHERE merchant_id = $1 GROUP BY status, attempts`,
+        [merchant.id],
+      );
+      assert.deepEqual(rows.map((row) => [row.status, row.attempts, Number(row.count)]), [['succeeded', 1, EVENTS * 2]]);
+      const shares = workers.map((worker, index) => worker.stats().attemptsStarted - before[index]!);
+      assert.equal(shares[0]! + shares[1]!, EVENTS * 2);
+      assert.ok(shares.every((share) => share > 0), `both workers delivered (${shares.join(' + ')})`);
+      console.log(`${kind}: ${EVENTS * 2} deliveries by two workers (${shares.join(' + ')}) in ${Math.round(elapsedMs)} ms`);
+    });
+
+    it('bounds an attempt: a slow receiver times out, a large answer is stored truncated', async () => {
+      const merchant = await api.createMerchant();
+      const slow = await receiver(() => ({ status: 200, delayMs: 1000 }));
+      const large = await receiver(() => ({ status: 400, body: 'x'.repeat(10_000) }));
+      const slowEndpoint = await endpoint(merchant, slow.url);
+      const largeEndpoint = await endpoint(merchant, large.url);
+      await writeEvents(merchant, 1, 'bounds');
+      const failedOf = (endpointId: string) =>
+        eventually(
+          async () => {
+            const response = await api.call('GET', `/v1/webhook_endpoints/${endpointId}/deliveries`, { key: merchant.secretKey });
+            const [row] = response.json().data;
+            return row?.status === 'failed' ? row : undefined;
+          },
+          8000,
+        );
+      const timedOut = await failedOf(slowEndpoint.id);
+      assert.equal(timedOut.attempts, 3);
+      assert.match(timedOut.error, /^timeout/);
+      assert.equal(timedOut.response_status, null);
+      const truncated = await failedOf(largeEndpoint.id);
+      assert.equal(truncated.response_status, 400);
+      assert.equal(truncated.response_body.length, 1024);
+    });
+  });
+}
