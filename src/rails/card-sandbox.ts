@@ -277,6 +277,8 @@ export async function startCardSandbox(options: { host?: string; port?: number; 
     });
   });
   server.keepAliveTimeout = 5_000;
+  // The sandbox never keeps a process alive by itself; whoever started it closes it.
+  server.unref();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());

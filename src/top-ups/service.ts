@@ -17,7 +17,7 @@ import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { RiskDecision, RiskHook } from '../risk/hook.ts';
 import { riskDecisionWrite } from '../risk/hook.ts';
 import type { Database } from '../store/database.ts';
-import type { CardProcessor, ProcessorAnswer, ProcessorOutcome } from '../rails/card.ts';
+import { CardProcessorError, type CardProcessor, type ProcessorAnswer, type ProcessorOutcome } from '../rails/card.ts';
 import type { CardInput } from '../vault/card.ts';
 import type { CardVault } from '../vault/service.ts';
 import { topUpJson, type PaymentMethod, type TopUp, type TopUpStatus } from './model.ts';
@@ -301,7 +301,19 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
       if (topUp.status !== 'requires_action') {
         return { ok: false, code: 'top_up_unexpected_state', message: `The top-up is ${topUp.status}; only a top-up that requires action can be confirmed.` };
       }
-      const answer = await deps.cards.processorFor(topUp.livemode).confirm(topUp.processorAuthorizationId!);
+      const answer = await deps.cards
+        .processorFor(topUp.livemode)
+        .confirm(topUp.processorAuthorizationId!)
+        .catch((error: unknown) => {
+          // A processor that no longer knows the authorization (a restarted development sandbox forgets
+          // them) will never complete it: the top-up fails instead of answering 500 forever.
+          if (error instanceof CardProcessorError && error.status === 404) return null;
+          throw error;
+        });
+      if (answer === null) {
+        const failureMessage = 'The card processor does not know this authorization any more; nothing was credited.';
+        return commit(topUp, { ...topUp, status: 'failed', threeDSecureUrl: null, failureCode: 'processing_error', failureMessage }, [], null);
+      }
       if (answer.ok && answer.outcome.status === 'requires_challenge') {
         return { ok: false, code: 'three_d_secure_incomplete', message: 'The buyer has not completed the 3-D Secure challenge yet; send them to next_action.url.' };
       }

@@ -222,6 +222,20 @@ for (const kind of STORE_KINDS) {
       assert.equal(await walletAvailable(buyer), 1500);
     });
 
+    it('gives two confirmations at once one effect', async () => {
+      const buyer = await customer();
+      const created = (await topUp({ customer: buyer, amount: 1000, currency: 'USD', card: card(CARDS.challenge) })).json();
+      await completeChallenge(created.next_action.url, 'pass');
+      const responses = await Promise.all(Array.from({ length: 4 }, () => call('POST', `/v1/top_ups/${created.id}/confirm`)));
+      const statuses = responses.map((response) => response.statusCode).sort();
+      assert.equal(statuses.filter((status) => status === 200).length, 1, statuses.join());
+      for (const response of responses.filter((candidate) => candidate.statusCode !== 200)) {
+        assert.ok(['concurrent_modification', 'top_up_unexpected_state'].includes(response.json().error.code), response.body);
+      }
+      assert.equal(await walletAvailable(buyer), 1000);
+      assert.deepEqual(await eventsOf(created.id), ['top_up.requires_action', 'top_up.succeeded']);
+    });
+
     it('fails a top-up whose 3-D Secure authentication fails', async () => {
       const buyer = await customer();
       const failing = (await topUp({ customer: buyer, amount: 1000, currency: 'USD', card: card(CARDS.challenge) })).json();
@@ -238,6 +252,14 @@ for (const kind of STORE_KINDS) {
       assert.equal(refused.failure_code, 'authentication_failed');
       assert.equal(await walletAvailable(buyer), 0);
       assert.deepEqual(await eventsOf(always.id), ['top_up.requires_action', 'top_up.failed']);
+
+      // An authorization the processor forgot (a restarted sandbox) fails instead of answering 500.
+      const forgotten = (await topUp({ customer: buyer, amount: 1000, currency: 'USD', card: card(CARDS.challenge) })).json();
+      await api.runtime.db.query(`UPDATE top_ups SET processor_authorization_id = 'auth_forgotten' WHERE id = $1`, [forgotten.id]);
+      const lost = (await call('POST', `/v1/top_ups/${forgotten.id}/confirm`)).json();
+      assert.equal(lost.status, 'failed');
+      assert.equal(lost.failure_code, 'processing_error');
+      assert.equal(lost.next_action, null);
     });
 
     it('lets risk controls block a top-up or ask for 3-D Secure', async () => {
