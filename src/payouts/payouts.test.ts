@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { STORE_KINDS } from '../../test/support/stores.ts';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
-import { loadConfig } from '../config/config.ts';
+import { ConfigError, loadConfig } from '../config/config.ts';
 import { createLogger } from '../log/logger.ts';
 import { openRuntime, type Runtime } from '../server/runtime.ts';
 import { newId } from '../api/ids.ts';
@@ -15,6 +15,7 @@ import { SANDBOX_BANK_ACCOUNTS, startBankSandbox, type BankSandbox } from '../ra
 import { nextRunAfter, periodOf } from './schedule.ts';
 import { WEEKDAYS } from './model.ts';
 import { SUBMIT_ATTEMPTS_MAX } from './dispatcher.ts';
+import { createBankRails } from './rails.ts';
 
 const SETTLEMENT_DELAY_MS = 30;
 const BANK_TIMEOUT_MS = 120;
@@ -42,6 +43,36 @@ it('schedules runs at UTC midnight, daily or on the weekly anchor', () => {
   assert.equal(nextRunAfter('daily', 1, new Date('2025-03-06T00:00:00Z'))!.toISOString(), '2025-03-07T00:00:00.000Z');
   assert.equal(nextRunAfter('manual', 1, at), null);
   assert.equal(periodOf(new Date('2025-03-06T00:00:00Z')), '2025-03-06');
+});
+
+it('reads the payout configuration and refuses a malformed bank URL', () => {
+  const config = loadConfig({});
+  assert.equal(config.payouts.bankRailUrl, undefined);
+  assert.equal(config.payouts.minimumDefaults.USD, 1000n);
+  assert.equal(config.payouts.minimumDefaults.KRW, 10000n);
+  assert.throws(() => loadConfig({ BANK_RAIL_URL: 'ftp://bank.example' }), (error: Error) => error instanceof ConfigError && /BANK_RAIL_URL/.test(error.message));
+  assert.throws(() => loadConfig({ PAYOUT_MINIMUMS: 'USD=1000' }), ConfigError);
+  assert.throws(() => loadConfig({ BANK_RAIL_TIMEOUT_MS: '5' }), ConfigError);
+});
+
+it('sends test-mode payouts to a sandbox started on first use, and live ones nowhere in production without BANK_RAIL_URL', async () => {
+  const options = { liveUrl: undefined, sandboxUrl: undefined, timeoutMs: 200, retriesMax: 0, sandboxSettlementDelayMs: 0 };
+  const production = createBankRails({ ...options, mode: 'production' });
+  assert.equal(production.available(true), false);
+  assert.equal(await production.forMode(true), null);
+  assert.equal(production.available(false), true);
+  const rail = (await production.forMode(false))!;
+  const answer = await rail.submit({ endToEndId: 'po_lazy1', amount: 1000n, currency: 'USD', exponent: 2, account: { type: 'account_number', number: SANDBOX_BANK_ACCOUNTS.settles }, creditorName: 'Lazy', remittance: 'test' });
+  assert.equal(answer.kind, 'answered');
+  assert.equal(await production.forMode(false), rail, 'one sandbox per process');
+  await production.close();
+  assert.equal(production.available(false), false);
+  const development = createBankRails({ ...options, mode: 'development' });
+  assert.equal(development.available(true), true, 'development sends live payouts to the sandbox');
+  await development.close();
+  const live = createBankRails({ ...options, mode: 'production', liveUrl: 'https://bank.example' });
+  assert.equal(live.available(true), true);
+  await live.close();
 });
 
 for (const kind of STORE_KINDS) {
@@ -91,14 +122,13 @@ for (const kind of STORE_KINDS) {
         const results = await Promise.all(
           Array.from({ length: Math.min(chunk, count - start) }, async (_, offset) => {
             const index = start + offset;
-            const created = await api.runtime.services.payments.create(scope, {
+            return api.runtime.services.payments.create(scope, {
               customerId: customers[index % customers.length]!,
               amount: amountOf(index),
               currency: 'USD',
               lineItems: [{ description: 'Gem pack', category: 'virtual_good', unitAmount: amountOf(index), quantity: 1 }],
+              confirm: true,
             });
-            assert.ok(created.ok);
-            return api.runtime.services.payments.confirm(scope, created.payment.id);
           }),
         );
         for (const result of results) {
