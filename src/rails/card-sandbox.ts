@@ -16,6 +16,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
 import { randomBase62 } from '../api/ids.ts';
 import { brandOf, luhnValid } from '../vault/card.ts';
 
@@ -104,7 +105,16 @@ class HttpError extends Error {
   }
 }
 
-export async function startCardSandbox(options: { host?: string; port?: number; authorizationsMax?: number } = {}): Promise<CardSandbox> {
+export interface CardSandboxOptions {
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  authorizationsMax?: number;
+  /** Run on its own: the server keeps the process alive (otherwise it never does by itself). */
+  standalone?: boolean;
+}
+
+export async function startCardSandbox(options: CardSandboxOptions = {}): Promise<CardSandbox> {
   const authorizationsMax = options.authorizationsMax ?? SANDBOX_AUTHORIZATIONS_MAX;
   const authorizations = new Map<string, Authorization>();
   const byKey = new Map<string, { digest: string; authorizationId: string }>();
@@ -277,8 +287,8 @@ export async function startCardSandbox(options: { host?: string; port?: number; 
     });
   });
   server.keepAliveTimeout = 5_000;
-  // The sandbox never keeps a process alive by itself; whoever started it closes it.
-  server.unref();
+  // Inside Micropay the sandbox never keeps a process alive by itself; whoever started it closes it.
+  if (!options.standalone) server.unref();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
@@ -384,4 +394,11 @@ payment here. Transaction <code>${transactionId}</code>.</p>
 <form method="post"><button name="outcome" value="pass">Complete authentication</button>
 <button name="outcome" value="fail">Fail authentication</button></form>
 </body></html>`;
+}
+
+// Run on its own (`node --import tsx src/rails/card-sandbox.ts [port] [host]`) to share one sandbox
+// between several Micropay processes through CARD_SANDBOX_URL.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const sandbox = await startCardSandbox({ port: Number(process.argv[2] ?? 0), host: process.argv[3] ?? '127.0.0.1', standalone: true });
+  process.stdout.write(`sandbox card processor listening at ${sandbox.url}\n`);
 }

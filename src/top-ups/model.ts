@@ -7,18 +7,6 @@ import type { CardBrand } from '../vault/card.ts';
 export const TOP_UP_STATUSES = ['processing', 'requires_action', 'succeeded', 'failed'] as const;
 export type TopUpStatus = (typeof TOP_UP_STATUSES)[number];
 
-/** Why a top-up failed: the processor's decline codes, plus our own refusal by risk controls. */
-export const TOP_UP_FAILURE_CODES = [
-  'card_declined',
-  'insufficient_funds',
-  'expired_card',
-  'incorrect_cvc',
-  'processing_error',
-  'invalid_number',
-  'authentication_failed',
-  'top_up_blocked',
-] as const;
-
 export interface PaymentMethod {
   id: string;
   merchantId: string;

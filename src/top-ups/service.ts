@@ -23,8 +23,6 @@ import type { CardVault } from '../vault/service.ts';
 import { topUpJson, type PaymentMethod, type TopUp, type TopUpStatus } from './model.ts';
 import * as store from './store.ts';
 
-/** Minimum top-up per currency when TOP_UP_MINIMUMS does not say (minor units; they amortise card fees). */
-export const DEFAULT_TOP_UP_MINIMUMS: Record<string, bigint> = { USD: 500n, EUR: 500n, GBP: 500n, JPY: 500n, KRW: 5000n, BHD: 2000n };
 /** A top-up still `processing` after this long lost its request; reconciliation asks the processor. */
 export const TOP_UP_RECONCILE_AFTER_SECONDS = 600;
 
