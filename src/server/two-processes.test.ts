@@ -88,7 +88,7 @@ describe('two server processes on one PostgreSQL', () => {
         headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json', 'idempotency-key': key },
         body: JSON.stringify(body),
       });
-      const json = await response.json();
+      const json = (await response.json()) as { error?: { code?: string } };
       if (response.status !== 409 || json.error?.code !== 'idempotency_key_in_use') return { status: response.status, body: json };
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
