@@ -218,6 +218,12 @@ for (const kind of STORE_KINDS) {
       assert.equal(live.json().bank_account, null, 'live settings are apart from test settings');
     });
 
+    it('describes the payout endpoints in /openapi.json', async () => {
+      const document = (await api.call('GET', '/openapi.json')).json();
+      for (const path of ['/v1/payouts', '/v1/payouts/{id}', '/v1/payout_settings']) assert.ok(document.paths[path], path);
+      for (const schema of ['Payout', 'PayoutSettings', 'PayoutBankAccount']) assert.ok(document.components.schemas[schema], schema);
+    });
+
     it(`pays ${PAYMENTS_COUNT} small payments out as one bank transfer`, async () => {
       const merchant = await merchantWithBank(SANDBOX_BANK_ACCOUNTS.settles, { feeBps: 250 });
       const started = Date.now();
