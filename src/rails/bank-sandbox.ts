@@ -14,6 +14,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import { bankAccountProblem, type BankAccount } from './bank.ts';
 
 export const SANDBOX_BANK_ACCOUNTS = {
@@ -31,6 +32,10 @@ export interface BankSandboxOptions {
   /** Transfers remembered at most; the oldest are forgotten beyond it. */
   transfersMax?: number;
   host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** Run on its own: the server keeps the process alive (inside Micropay it never does by itself). */
+  standalone?: boolean;
 }
 
 export interface BankSandbox {
@@ -195,7 +200,12 @@ export async function startBankSandbox(options: BankSandboxOptions): Promise<Ban
     }
     formatError(response, 404, 'RESOURCE_UNKNOWN', 'no such endpoint');
   });
-  await new Promise<void>((resolve) => server.listen(0, options.host ?? '127.0.0.1', resolve));
+  server.keepAliveTimeout = 5_000;
+  if (!options.standalone) server.unref();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
   const { port } = server.address() as AddressInfo;
 
   return {
@@ -209,4 +219,19 @@ export async function startBankSandbox(options: BankSandboxOptions): Promise<Ban
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+// Run on its own (`node --import tsx src/rails/bank-sandbox.ts [port] [host]`) to share one sandbox bank
+// between several Micropay processes through BANK_SANDBOX_URL. It settles after
+// BANK_SANDBOX_SETTLEMENT_DELAY_MS (default 2000) and answers the time-out-once account after
+// BANK_SANDBOX_SLOW_RESPONSE_MS (default 10000, twice the connector's default timeout).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const sandbox = await startBankSandbox({
+    port: Number(process.argv[2] ?? 0),
+    host: process.argv[3] ?? '127.0.0.1',
+    settlementDelayMs: Number(process.env.BANK_SANDBOX_SETTLEMENT_DELAY_MS ?? 2000),
+    slowResponseMs: Number(process.env.BANK_SANDBOX_SLOW_RESPONSE_MS ?? 10_000),
+    standalone: true,
+  });
+  process.stdout.write(`sandbox bank listening at ${sandbox.url}\n`);
 }
