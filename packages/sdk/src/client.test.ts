@@ -187,6 +187,35 @@ for (const kind of STORE_KINDS) {
       assert.equal(attempts, 3);
     });
 
+    it('tops up a wallet from a test card, pays, and refunds part of the payment', async () => {
+      const customer = await micropay.customers.create({ name: 'Card holder' });
+      const card = { number: '4242424242424242', exp_month: 12, exp_year: new Date().getUTCFullYear() + 2, cvc: '123' };
+      const topUp = await micropay.topUps.create({ customer: customer.id, amount: 1_000, currency: 'USD', card });
+      assert.equal(topUp.status, 'succeeded');
+      assert.equal(await available(customer.id), 1_000);
+      assert.equal((await micropay.topUps.retrieve(topUp.id)).id, topUp.id);
+
+      const declined = await micropay.topUps.create({ customer: customer.id, amount: 1_000, currency: 'USD', card: { ...card, number: '4000000000000002' } });
+      assert.equal(declined.status, 'failed', 'a decline is a failed top-up, not an error');
+      assert.equal(await available(customer.id), 1_000);
+      await assert.rejects(
+        micropay.topUps.create({ customer: customer.id, amount: 1, currency: 'USD', card }),
+        (error: unknown) => error instanceof MicropayError && error.code === 'amount_too_small' && error.param === 'amount',
+      );
+
+      const payment = await micropay.payments.create({ customer: customer.id, amount: 300, currency: 'USD', confirm: true });
+      const refund = await micropay.refunds.create({ payment: payment.id, amount: 100 });
+      assert.equal(refund.status, 'succeeded');
+      assert.equal(await available(customer.id), 800);
+      const refunds = await micropay.refunds.list({ payment: payment.id });
+      assert.deepEqual(refunds.data.map((listed) => listed.id), [refund.id]);
+      assert.equal((await micropay.payments.retrieve(payment.id)).amount_refunded, 100);
+      await assert.rejects(
+        micropay.refunds.create({ payment: payment.id, amount: 1_000 }),
+        (error: unknown) => error instanceof MicropayError && error.code === 'refund_amount_too_large',
+      );
+    });
+
     it('reaches any endpoint of the OpenAPI document through request()', async () => {
       const account = await micropay.request('get', '/v1/account');
       assert.equal(account.id, merchant.id);

@@ -41,6 +41,8 @@ export type Schemas = components['schemas'];
 export type Customer = Schemas['Customer'];
 export type Wallet = Schemas['Wallet'];
 export type Payment = Schemas['Payment'];
+export type TopUp = Schemas['TopUp'];
+export type Refund = Schemas['Refund'];
 export type ApiList<T> = { object: 'list'; data: T[]; has_more: boolean };
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -70,6 +72,10 @@ export type PaymentCreateParams = BodyOf<'/v1/payments', 'post'>;
 export type PaymentListParams = ListParams<QueryOf<'/v1/payments', 'get'>>;
 export type PaymentCaptureParams = BodyOf<'/v1/payments/{id}/capture', 'post'>;
 export type PaymentCancelParams = BodyOf<'/v1/payments/{id}/cancel', 'post'>;
+export type TopUpCreateParams = BodyOf<'/v1/top_ups', 'post'>;
+export type TopUpListParams = ListParams<QueryOf<'/v1/top_ups', 'get'>>;
+export type RefundCreateParams = BodyOf<'/v1/refunds', 'post'>;
+export type RefundListParams = ListParams<QueryOf<'/v1/refunds', 'get'>>;
 
 function listQuery<Query extends { limit?: number }>(params: Query | undefined) {
   if (!params) return undefined;
@@ -107,6 +113,29 @@ export class Micropay {
       this.request('post', '/v1/payments/{id}/capture', { params: { path: { id } }, body: params, ...options }),
     cancel: (id: string, params: PaymentCancelParams = {}, options?: CallOptions): Promise<Payment> =>
       this.request('post', '/v1/payments/{id}/cancel', { params: { path: { id } }, body: params, ...options }),
+  };
+
+  readonly topUps = {
+    /**
+     * Funds a customer's wallet from a card: `card` in clear (tokenised on the way, never stored in
+     * clear) or a saved `payment_method`. A decline is a `failed` top-up, not an error.
+     */
+    create: (params: TopUpCreateParams, options?: CallOptions): Promise<TopUp> =>
+      this.request('post', '/v1/top_ups', { body: params, ...options }),
+    retrieve: (id: string, options?: CallOptions): Promise<TopUp> =>
+      this.request('get', '/v1/top_ups/{id}', { params: { path: { id } }, ...options }),
+    list: (params?: TopUpListParams, options?: CallOptions): Promise<ApiList<TopUp>> =>
+      this.request('get', '/v1/top_ups', { params: { query: listQuery(params) }, ...options }),
+  };
+
+  readonly refunds = {
+    /** Refunds a succeeded payment, all that remains refundable or `amount`. */
+    create: (params: RefundCreateParams, options?: CallOptions): Promise<Refund> =>
+      this.request('post', '/v1/refunds', { body: params, ...options }),
+    retrieve: (id: string, options?: CallOptions): Promise<Refund> =>
+      this.request('get', '/v1/refunds/{id}', { params: { path: { id } }, ...options }),
+    list: (params?: RefundListParams, options?: CallOptions): Promise<ApiList<Refund>> =>
+      this.request('get', '/v1/refunds', { params: { query: listQuery(params) }, ...options }),
   };
 
   constructor(options: MicropayOptions) {

@@ -15,8 +15,14 @@ export {
   type PaymentCreateParams,
   type PaymentListParams,
   type PathsWith,
+  type Refund,
+  type RefundCreateParams,
+  type RefundListParams,
   type ResponseOf,
   type Schemas,
+  type TopUp,
+  type TopUpCreateParams,
+  type TopUpListParams,
   type Wallet,
 } from './client.ts';
 export { MicropayError, type MicropayErrorFields, type MicropayErrorType, type SdkErrorCode } from './errors.ts';

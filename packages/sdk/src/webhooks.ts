@@ -7,12 +7,13 @@ import { MicropayError } from './errors.ts';
 /** An event as delivered: what happened (`type`, e.g. `payment.succeeded`) to which object. */
 export interface WebhookEvent<Data = Record<string, unknown>> {
   id: string;
+  object: 'event';
   type: string;
-  data: { object: Data };
-  livemode?: boolean;
+  livemode: boolean;
   /** Unix seconds. */
-  created?: number;
-  [field: string]: unknown;
+  created: number;
+  /** The object as the API shows it after the change (a payment, a refund, ...). */
+  data: { object: Data };
 }
 
 /** Headers as Node's `IncomingHttpHeaders`, a fetch `Headers`, or a plain object. */
