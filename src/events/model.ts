@@ -1,7 +1,8 @@
 // Events as the API shows them and as webhooks carry them.
 
-/** An event type (`payment.succeeded`), or a prefix with `.*` in filters (`payment.*`). */
-export const EVENT_TYPE_PATTERN = '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$';
+/** What an endpoint subscribes to: `*`, an event type, or every type under a prefix (`payment.*`). */
+export const EVENT_SELECTOR_PATTERN = '^(\\*|[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*\\.\\*|[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+)$';
+/** The `type` filter of the events list: a type, or a prefix with `.*` (`payment.*`). */
 export const EVENT_TYPE_FILTER_PATTERN = '^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*(\\.\\*)?$';
 
 export interface EventRecord {

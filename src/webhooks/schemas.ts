@@ -1,6 +1,6 @@
 // JSON schemas of the webhook routes: they validate requests (unknown fields refused), shape responses
 // (a secret leaves the server only where declared) and make the OpenAPI document.
-import { EVENT_TYPE_PATTERN } from '../events/model.ts';
+import { EVENT_SELECTOR_PATTERN } from '../events/model.ts';
 import { ROTATION_OVERLAP_SECONDS_MAX } from './model.ts';
 import { URL_LENGTH_MAX } from './targets.ts';
 
@@ -8,8 +8,8 @@ const ENABLED_EVENTS_SCHEMA = {
   type: 'array',
   minItems: 1,
   maxItems: 100,
-  items: { type: 'string', maxLength: 100, pattern: `^(\\*|${EVENT_TYPE_PATTERN.slice(1, -1)})$` },
-  description: 'Event types to receive (`payment.succeeded`), or `["*"]` for all of them.',
+  items: { type: 'string', maxLength: 100, pattern: EVENT_SELECTOR_PATTERN },
+  description: 'Event types to receive (`payment.succeeded`), every type under a prefix (`payment.*`), or `["*"]` for all.',
 } as const;
 
 const URL_SCHEMA = { type: 'string', minLength: 1, maxLength: URL_LENGTH_MAX, description: 'https:// (http:// allowed in test mode).' } as const;

@@ -282,31 +282,52 @@ export async function retryDelivery(tx: SqlClient, deliveryId: string, attemptsP
 // The worker's statements.
 
 /** Fans up to `batchMax` events out to the enabled endpoints that want them (one delivery per pair) and
- * marks them fanned out. Events are taken with SKIP LOCKED so concurrent workers take different ones.
- * An endpoint receives the events created after it. Returns how many events it took. */
+ * moves the cursor past them. Only events of transactions that have all ended (below the snapshot's
+ * xmin) are taken, in (xid, seq) order, so none is skipped. One process fans out at a time (the cursor
+ * row, SKIP LOCKED); the others go on to deliver. An endpoint receives the events created after it.
+ * Returns how many events it took. */
 export async function fanOut(db: SqlClient, batchMax: number, attemptsMax: number): Promise<number> {
   // Data-modifying parts of a WITH run to completion whether or not the final SELECT reads them.
   const { rows } = await db.query<{ events: bigint }>(
-    `WITH picked AS (
-       SELECT id, seq, merchant_id, livemode, type, created_at FROM events
-       WHERE webhooks_fanned_out_at IS NULL ORDER BY seq LIMIT $1 FOR NO KEY UPDATE SKIP LOCKED
-     ), marked AS (
-       UPDATE events e SET webhooks_fanned_out_at = now() FROM picked WHERE e.id = picked.id RETURNING e.id
+    `WITH cursor AS (
+       -- LIMIT 1 tells the planner there is one row: a bare scan of the unanalysed one-row table is
+       -- estimated at hundreds, which inflates every estimate above and makes PostgreSQL JIT-compile.
+       SELECT xid, seq FROM webhook_fan_out_cursor LIMIT 1 FOR UPDATE SKIP LOCKED
+     ), picked AS (
+       -- LATERAL, so that the cursor is the start of the index scan rather than a filter after it.
+       SELECT next.* FROM cursor CROSS JOIN LATERAL (
+         SELECT e.id, e.xid, e.seq, e.merchant_id, e.livemode, e.type, e.created_at FROM events e
+         WHERE (e.xid, e.seq) > (cursor.xid, cursor.seq) AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY e.xid, e.seq LIMIT $1
+       ) AS next
+     ), advanced AS (
+       UPDATE webhook_fan_out_cursor SET (xid, seq) = (SELECT xid, seq FROM picked ORDER BY xid DESC, seq DESC LIMIT 1)
+       WHERE EXISTS (SELECT 1 FROM picked)
      ), inserted AS (
        INSERT INTO webhook_deliveries (id, endpoint_id, event_id, merchant_id, livemode, event_type, attempts_max, next_attempt_at)
        SELECT ${DELIVERY_ID_SQL('we.id', 'picked.id')}, we.id, picked.id, picked.merchant_id, picked.livemode, picked.type, $2, now()
        FROM picked JOIN webhook_endpoints we
          ON we.merchant_id = picked.merchant_id AND we.livemode = picked.livemode
         AND we.status = 'enabled' AND we.deleted_at IS NULL AND we.created_at <= picked.created_at
-        AND ('*' = ANY (we.enabled_events) OR picked.type = ANY (we.enabled_events))
-       ORDER BY picked.seq, we.seq
+        AND EXISTS (
+          SELECT 1 FROM unnest(we.enabled_events) AS selector
+          WHERE selector = '*' OR selector = picked.type
+             OR (right(selector, 2) = '.*' AND starts_with(picked.type, left(selector, -1))))
+       ORDER BY picked.xid, picked.seq, we.seq
        ON CONFLICT (event_id, endpoint_id) DO NOTHING
      )
-     SELECT count(*) AS events FROM marked`,
+     SELECT count(*) AS events FROM picked`,
     [batchMax, attemptsMax],
   );
   return Number(rows[0]!.events);
 }
+
+/** Attempts beyond `attempts_max` allowed for deliveries whose last attempt was lost (its worker died
+ * before recording it): the lost attempt may never have reached the receiver. */
+export const LOST_ATTEMPTS_EXTRA = 3;
+/** A due delivery may be claimed while it has attempts left; one whose last attempt was lost (still
+ * leased, lease over) gets a few more. The sweep ends the others. */
+const CLAIMABLE_SQL = `(attempts < attempts_max OR (locked_until IS NOT NULL AND attempts < attempts_max + ${LOST_ATTEMPTS_EXTRA}))`;
 
 export interface ClaimedDelivery {
   id: string;
@@ -340,7 +361,7 @@ export async function claimDue(db: SqlClient, limit: number, leaseSeconds: numbe
   }>(
     `WITH due AS (
        SELECT id FROM webhook_deliveries
-       WHERE status = 'pending' AND next_attempt_at <= now()
+       WHERE status = 'pending' AND next_attempt_at <= now() AND ${CLAIMABLE_SQL}
        ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED
      ), claimed AS (
        UPDATE webhook_deliveries d SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $2),
@@ -450,12 +471,23 @@ export async function endpointById(db: SqlClient, id: string): Promise<WebhookEn
   return rows[0] ? endpointOf(rows[0]) : null;
 }
 
-/** Removes finished deliveries older than the retention, then deleted endpoints with no delivery left. */
+/** Ends due deliveries that may not be claimed any more (their attempts were lost), removes finished
+ * deliveries older than the retention, then deleted endpoints with no delivery left. */
 export async function sweep(db: SqlClient, retentionDays: number, batchMax: number): Promise<number> {
+  const lost = await db.query(
+    `UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, locked_until = NULL, updated_at = now(),
+       error = 'attempts_lost: the last attempts were interrupted before their answers were recorded'
+     WHERE id = ANY (ARRAY(
+       SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now() AND NOT ${CLAIMABLE_SQL}
+       LIMIT $1))
+       AND status = 'pending' AND NOT ${CLAIMABLE_SQL}`,
+    [batchMax],
+  );
   const deliveries = await db.query(
     `DELETE FROM webhook_deliveries WHERE id = ANY (ARRAY(
        SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < now() - make_interval(days => $1)
-       ORDER BY updated_at LIMIT $2))`,
+       ORDER BY updated_at LIMIT $2))
+       AND status <> 'pending'`,
     [retentionDays, batchMax],
   );
   const endpoints = await db.query(
@@ -464,5 +496,5 @@ export async function sweep(db: SqlClient, retentionDays: number, batchMax: numb
          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = e.id) LIMIT $1))`,
     [batchMax],
   );
-  return deliveries.rowCount + endpoints.rowCount;
+  return lost.rowCount + deliveries.rowCount + endpoints.rowCount;
 }

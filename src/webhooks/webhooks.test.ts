@@ -137,6 +137,8 @@ for (const kind of STORE_KINDS) {
         [{ url: `https://example.com/${'a'.repeat(2100)}`, enabled_events: ['*'] }, 'parameter_invalid', 'url'],
         [{ url: 'https://example.com/', enabled_events: [] }, 'parameter_invalid', 'enabled_events'],
         [{ url: 'https://example.com/', enabled_events: ['Payment Succeeded'] }, 'parameter_invalid', 'enabled_events[0]'],
+        [{ url: 'https://example.com/', enabled_events: ['payment'] }, 'parameter_invalid', 'enabled_events[0]'],
+        [{ url: 'https://example.com/', enabled_events: ['*.succeeded'] }, 'parameter_invalid', 'enabled_events[0]'],
         [{ url: 'https://example.com/' }, 'parameter_missing', 'enabled_events'],
         [{ url: 'https://example.com/', enabled_events: ['*'], secret: 'mine' }, 'parameter_unknown', 'secret'],
         [{ url: 'https://example.com/\u0000', enabled_events: ['*'] }, 'parameter_invalid', 'url'],
@@ -178,9 +180,11 @@ for (const kind of STORE_KINDS) {
       const all = await receiver();
       const succeeded = await receiver();
       const canceledOnly = await receiver();
+      const payments = await receiver();
       const allEndpoint = await endpoint(merchant, all.url, ['*']);
       const succeededEndpoint = await endpoint(merchant, succeeded.url, ['payment.succeeded']);
       await endpoint(merchant, canceledOnly.url, ['payment.canceled']);
+      await endpoint(merchant, payments.url, ['payment.*']);
 
       const paymentId = await succeededPayment(merchant, 250);
       const [message] = await succeeded.waitFor(1);
@@ -208,6 +212,8 @@ for (const kind of STORE_KINDS) {
       const [canceledMessage] = await canceledOnly.waitFor(1);
       assert.equal(JSON.parse(canceledMessage!.body).type, 'payment.canceled');
       await all.waitFor(2);
+      const prefixed = await payments.waitFor(2);
+      assert.deepEqual(prefixed.map((message) => JSON.parse(message.body).type).sort(), ['payment.canceled', 'payment.succeeded']);
       await api.runtime.workers.webhooks!.idle();
       assert.equal(succeeded.received.length, 1);
       assert.equal(canceledOnly.received.length, 1);

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Webhook } from 'standardwebhooks';
+import pg from 'pg';
 import { STORE_KINDS } from '../../test/support/stores.ts';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
 import { eventually, startWebhookReceiver, type WebhookReceiver } from '../../test/support/webhook-receiver.ts';
@@ -51,9 +52,11 @@ for (const kind of STORE_KINDS) {
       return response.json();
     }
 
-    /** Two more workers on the same database: two more processes' runtimes on PostgreSQL; on PGlite
-     * (one process only) two worker instances over the API's connection. */
+    /** Two more workers on the same database, started once: two more processes' runtimes on PostgreSQL;
+     * on PGlite (one process only) two worker instances over the API's connection. */
     async function startTwoWorkers(): Promise<WebhookWorker[]> {
+      if (extraRuntimes.length > 0) return extraRuntimes.map((runtime) => runtime.workers.webhooks!);
+      if (extraWorkers.length > 0) return extraWorkers;
       if (kind === 'postgres') {
         for (let index = 0; index < 2; index += 1) {
           const runtime = await openRuntime(api.runtime.config, { logger: createLogger('silent'), workers: true });
@@ -105,7 +108,7 @@ for (const kind of STORE_KINDS) {
     });
 
     it('delivers each event to each endpoint exactly once with two workers on one database', async () => {
-      const workers = kind === 'postgres' ? extraRuntimes.map((runtime) => runtime.workers.webhooks!) : extraWorkers;
+      const workers = await startTwoWorkers();
       const before = workers.map((worker) => worker.stats().attemptsStarted);
       const merchant = await api.createMerchant();
       // A little latency keeps several attempts in flight at once in both workers.
@@ -138,12 +141,44 @@ for (const kind of STORE_KINDS) {
       console.log(`${kind}: ${EVENTS * 2} deliveries by two workers (${shares.join(' + ')}) in ${Math.round(elapsedMs)} ms`);
     });
 
+    it('never skips an event whose transaction commits after a later one', { skip: kind !== 'postgres' && 'needs two connections' }, async () => {
+      await startTwoWorkers();
+      const merchant = await api.createMerchant();
+      const target = await receiver();
+      await endpoint(merchant, target.url);
+      const early = new pg.Client({ connectionString: api.store.location.databaseUrl });
+      const late = new pg.Client({ connectionString: api.store.location.databaseUrl });
+      await early.connect();
+      await late.connect();
+      const insert = (client: pg.Client, id: string) =>
+        client.query(`INSERT INTO events (id, merchant_id, livemode, type, data) VALUES ($1, $2, false, 'test.ping', '{"object": {"id": "x"}}')`, [id, merchant.id]);
+      try {
+        // `early` takes its transaction id first; `late` then writes its event first (the lower seq) but
+        // commits last. A cursor over seq alone would pass the late event by.
+        await early.query('BEGIN');
+        await early.query('SELECT pg_current_xact_id()');
+        await late.query('BEGIN');
+        await insert(late, 'evt_committed_last');
+        await insert(early, 'evt_committed_first');
+        await early.query('COMMIT');
+        const [first] = await target.waitFor(1);
+        assert.equal(first!.headers['webhook-id'], 'evt_committed_first');
+        await late.query('COMMIT');
+        const [, second] = await target.waitFor(2);
+        assert.equal(second!.headers['webhook-id'], 'evt_committed_last');
+      } finally {
+        await early.end();
+        await late.end();
+      }
+    });
+
     it('bounds an attempt: a slow receiver times out, a large answer is stored truncated', async () => {
       const merchant = await api.createMerchant();
       const slow = await receiver(() => ({ status: 200, delayMs: 1000 }));
       const large = await receiver(() => ({ status: 400, body: 'x'.repeat(10_000) }));
       const slowEndpoint = await endpoint(merchant, slow.url);
       const largeEndpoint = await endpoint(merchant, large.url);
+      await startTwoWorkers();
       await writeEvents(merchant, 1, 'bounds');
       const failedOf = (endpointId: string) =>
         eventually(

@@ -129,13 +129,24 @@ export function createWebhookWorker(deps: WebhookWorkerDependencies): WebhookWor
     logger?.warn({ endpoint: endpointId }, 'webhook endpoint disabled after persistent failure');
   }
 
+  /** The attempt's result; `counts` says whether it tells anything about the endpoint's health (a
+   * failure of ours does not), `final` that no retry makes sense. */
+  async function perform(claimed: store.ClaimedDelivery, startedAt: Date): Promise<{ result: SendResult; counts: boolean; final: boolean }> {
+    try {
+      const sent = await send(claimed, startedAt);
+      if (sent) return { result: sent, counts: true, final: false };
+      return { result: { status: null, body: null, latencyMs: 0, error: 'endpoint_disabled: the endpoint was disabled or deleted; not sent' }, counts: false, final: true };
+    } catch (error) {
+      logger?.error({ err: error, delivery: claimed.id }, 'webhook attempt failed on our side');
+      return { result: { status: null, body: null, latencyMs: 0, error: 'internal_error: the attempt failed on our side; it does not count against the endpoint' }, counts: false, final: false };
+    }
+  }
+
   async function attempt(claimed: store.ClaimedDelivery): Promise<void> {
     const startedAt = new Date();
-    const sent = await send(claimed, startedAt);
-    const endpointGone = sent === null;
-    const result = sent ?? { status: null, body: null, latencyMs: 0, error: 'endpoint_disabled: the endpoint was disabled or deleted; not sent' };
+    const { result, counts, final } = await perform(claimed, startedAt);
     const succeeded = result.status !== null && result.status >= 200 && result.status < 300;
-    const retryInMs = succeeded || endpointGone || claimed.attempt >= claimed.attemptsMax ? null : retryDelayMs(options.retryScheduleMs, claimed.attempt);
+    const retryInMs = succeeded || final || claimed.attempt >= claimed.attemptsMax ? null : retryDelayMs(options.retryScheduleMs, claimed.attempt);
     const outcome: store.AttemptOutcome = {
       deliveryId: claimed.id,
       endpointId: claimed.endpoint.id,
@@ -150,6 +161,10 @@ export function createWebhookWorker(deps: WebhookWorkerDependencies): WebhookWor
     };
     // The endpoint row is locked (or updated) before the delivery row, as everywhere else.
     await db.transaction(async (tx) => {
+      if (!counts) {
+        await store.recordAttempt(tx, outcome);
+        return;
+      }
       if (succeeded) {
         await store.markEndpointHealthy(tx, claimed.endpoint.id);
         await store.recordAttempt(tx, outcome);
@@ -157,7 +172,7 @@ export function createWebhookWorker(deps: WebhookWorkerDependencies): WebhookWor
       }
       const health = await store.lockEndpointHealth(tx, claimed.endpoint.id);
       const current = await store.recordAttempt(tx, outcome);
-      if (!current || !health || health.status !== 'enabled' || endpointGone) return;
+      if (!current || !health || health.status !== 'enabled') return;
       const updated = await store.markEndpointFailing(tx, claimed.endpoint.id, startedAt, retryInMs === null);
       if (shouldDisable(updated, new Date())) await disableFailing(tx, claimed.endpoint.id);
     });

@@ -76,7 +76,14 @@ CREATE TABLE webhook_delivery_attempts (
   PRIMARY KEY (delivery_id, attempt)
 );
 
--- Which events the worker has fanned out. The partial index holds only the events not fanned out yet,
--- so the worker finds them without scanning history; an event leaves it when it is fanned out.
-ALTER TABLE events ADD COLUMN webhooks_fanned_out_at timestamptz;
-CREATE INDEX events_webhook_fanout ON events (seq) WHERE webhooks_fanned_out_at IS NULL;
+-- How far the worker has fanned events out, without writing to the events: each event records the
+-- transaction that wrote it, and the cursor advances over (xid, seq) only below the oldest transaction
+-- still running, so an event committed late by a transaction that started early is never skipped.
+ALTER TABLE events ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id();
+CREATE INDEX events_xid ON events (xid, seq);
+CREATE TABLE webhook_fan_out_cursor (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  xid xid8 NOT NULL,
+  seq bigint NOT NULL
+);
+INSERT INTO webhook_fan_out_cursor (xid, seq) VALUES ('0', 0);
