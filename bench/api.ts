@@ -24,7 +24,7 @@
 // Progress goes to stderr; the last line on stdout is one JSON object of results.
 import { fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -380,6 +380,32 @@ function codeVersion(): string {
   }
 }
 
+/** CPU milliseconds used so far by the local PostgreSQL server's processes (from /proc; 0 where there
+ * is no /proc or the database is elsewhere). Backends that exit in between take their time with them,
+ * which the pool's long-lived connections make negligible. */
+function postgresCpuMs(): number {
+  const ticksPerSecond = 100; // USER_HZ, which Linux fixes at 100 for /proc
+  let ticks = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return 0;
+  }
+  for (const pid of entries) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+      const fields = stat.slice(close + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime and stime, fields 14 and 15 of stat
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return (ticks / ticksPerSecond) * 1000;
+}
+
 /** Busy share of all cores between two snapshots of os.cpus(). */
 function cpuSnapshot() {
   return cpus().map((cpu) => ({ idle: cpu.times.idle, total: Object.values(cpu.times).reduce((sum, value) => sum + value, 0) }));
@@ -429,7 +455,11 @@ async function main(): Promise<void> {
     if (warmup) log(describeLoad('payments warm-up', warmup));
     await server.ask('reset', 'reset-done');
     const cpuBefore = cpuSnapshot();
+    const postgresBefore = postgresCpuMs();
+    const loaderBefore = process.cpuUsage();
     const payments = await load('payments', server.url, SECONDS, requests);
+    const loaderCpu = process.cpuUsage(loaderBefore);
+    const postgresCpu = postgresCpuMs() - postgresBefore;
     const paymentsBusy = busyShare(cpuBefore, cpuSnapshot());
     const { stats } = await server.ask<{ stats: StatementStats }>('stats', 'stats');
     log(describeLoad('payments', payments));
@@ -469,9 +499,13 @@ async function main(): Promise<void> {
     log('where the time goes, per successful payment (statements the server sent, mean time from send to answer):');
     for (const row of profile.slice(0, 20)) log(`  ${String(row.per_payment).padStart(7)} × ${String(row.mean_ms).padStart(6)} ms  ${row.statement}`);
     const serverCpuMs = stats.cpuUserMs + stats.cpuSystemMs;
+    const loaderCpuMs = (loaderCpu.user + loaderCpu.system) / 1000;
+    const perPayment = (milliseconds: number) => round(milliseconds / Math.max(1, payments.ok), 3);
+    const cores = (milliseconds: number) => round(milliseconds / (payments.seconds * 1000), 2);
     log(
-      `server process CPU: ${round(serverCpuMs / Math.max(1, payments.ok), 3)} ms per payment, ` +
-        `${round(serverCpuMs / stats.elapsedMs, 2)} cores busy; whole machine busy ${round(paymentsBusy * 100)} % under payments, ${round(helloBusy * 100)} % under hello`,
+      `CPU per payment: server process ${perPayment(serverCpuMs)} ms (${cores(serverCpuMs)} cores), PostgreSQL ${perPayment(postgresCpu)} ms ` +
+        `(${cores(postgresCpu)} cores), autocannon ${perPayment(loaderCpuMs)} ms (${cores(loaderCpuMs)} cores); ` +
+        `whole machine busy ${round(paymentsBusy * 100)} % of ${cpus().length} cores under payments, ${round(helloBusy * 100)} % under hello`,
     );
 
     const errors = payments.non2xx + payments.socketErrors;
@@ -496,7 +530,9 @@ async function main(): Promise<void> {
       // connection at each of the two stops), so the database holds slightly more than the 2xx seen.
       payments_unanswered_at_stops: (paymentsInDatabase.succeeded ?? 0) - payments.ok - (warmup?.ok ?? 0),
       statements_per_payment: round(profile.reduce((sum, row) => sum + row.per_payment, 0), 2),
-      server_cpu_ms_per_payment: round(serverCpuMs / Math.max(1, payments.ok), 3),
+      server_cpu_ms_per_payment: perPayment(serverCpuMs),
+      postgres_cpu_ms_per_payment: perPayment(postgresCpu),
+      autocannon_cpu_ms_per_payment: perPayment(loaderCpuMs),
       machine_busy_payments: round(paymentsBusy, 2),
       machine_busy_hello: round(helloBusy, 2),
       connections: CONNECTIONS,
