@@ -87,7 +87,8 @@ export function createSender(options: SenderOptions): Sender {
         const chunks: Buffer[] = [];
         let kept = 0;
         const done = () => {
-          const body = Buffer.concat(chunks).toString('utf8');
+          // Stored as text: NUL, which PostgreSQL cannot store, becomes U+FFFD like any invalid byte.
+          const body = Buffer.concat(chunks).toString('utf8').replaceAll('\u0000', '\uFFFD');
           finish({ status: response.statusCode ?? null, body: body.length > 0 ? body : null, latencyMs: elapsed(), error: null });
         };
         response.on('data', (chunk: Buffer) => {

@@ -281,11 +281,22 @@ export async function retryDelivery(tx: SqlClient, deliveryId: string, attemptsP
 
 // The worker's statements.
 
+/** The horizon of the fan-out: the oldest transaction that was running when the statement's snapshot
+ * was taken, or the snapshot's xmax. Every event below it that will ever commit is visible now; events
+ * at or above it wait. Transactions seen running in another database of the server are left out, so
+ * that another application's long transaction does not hold webhooks back; one that cannot be placed
+ * (finished since, prepared, or hidden for lack of privilege) counts, which only delays. */
+const FAN_OUT_HORIZON_SQL = `coalesce(
+  (SELECT min(running) FROM pg_snapshot_xip(pg_current_snapshot()) AS running
+   WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity activity
+                     WHERE activity.backend_xid = running::xid AND activity.datname IS DISTINCT FROM current_database())),
+  pg_snapshot_xmax(pg_current_snapshot()))`;
+
 /** Fans up to `batchMax` events out to the enabled endpoints that want them (one delivery per pair) and
- * moves the cursor past them. Only events of transactions that have all ended (below the snapshot's
- * xmin) are taken, in (xid, seq) order, so none is skipped. One process fans out at a time (the cursor
- * row, SKIP LOCKED); the others go on to deliver. An endpoint receives the events created after it.
- * Returns how many events it took. */
+ * moves the cursor past them. Only events below the horizon are taken, in (xid, seq) order, so an event
+ * committed late by a transaction that started early is not passed by. One process fans out at a time
+ * (the cursor row, SKIP LOCKED); the others go on to deliver. An endpoint receives the events created
+ * after it. Returns how many events it took. */
 export async function fanOut(db: SqlClient, batchMax: number, attemptsMax: number): Promise<number> {
   // Data-modifying parts of a WITH run to completion whether or not the final SELECT reads them.
   const { rows } = await db.query<{ events: bigint }>(
@@ -295,9 +306,9 @@ export async function fanOut(db: SqlClient, batchMax: number, attemptsMax: numbe
        SELECT xid, seq FROM webhook_fan_out_cursor LIMIT 1 FOR UPDATE SKIP LOCKED
      ), picked AS (
        -- LATERAL, so that the cursor is the start of the index scan rather than a filter after it.
-       SELECT next.* FROM cursor CROSS JOIN LATERAL (
+       SELECT next.* FROM cursor CROSS JOIN (SELECT ${FAN_OUT_HORIZON_SQL} AS xid) AS horizon CROSS JOIN LATERAL (
          SELECT e.id, e.xid, e.seq, e.merchant_id, e.livemode, e.type, e.created_at FROM events e
-         WHERE (e.xid, e.seq) > (cursor.xid, cursor.seq) AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+         WHERE (e.xid, e.seq) > (cursor.xid, cursor.seq) AND e.xid < horizon.xid
          ORDER BY e.xid, e.seq LIMIT $1
        ) AS next
      ), advanced AS (
