@@ -88,6 +88,24 @@ export interface Config {
     /** Timeout of the hold a dispute puts on the merchant's balance (the operator decides before it). */
     holdSeconds: number;
   };
+  /** Payouts and the bank rail (docs/api/payouts.md). */
+  payouts: {
+    /** The bank's credit-transfer API for live payouts; unset: the sandbox in development, none in production. */
+    bankRailUrl: string | undefined;
+    /** A sandbox bank shared by processes, for test-mode payouts; unset: one starts in this process. */
+    bankSandboxUrl: string | undefined;
+    bankRailTimeoutMs: number;
+    /** Attempts after the first for one request to the bank (timeouts, network errors, 5xx). */
+    bankRailRetriesMax: number;
+    /** How long the sandbox bank takes to settle (or reject) a transfer it accepted. */
+    sandboxSettlementDelayMs: number;
+    /** The installation's minimum payout per currency, minor units; merchants may raise theirs. */
+    minimumDefaults: Record<string, bigint>;
+    /** How often the payout worker runs the schedule and talks to the bank. */
+    workerIntervalMs: number;
+    /** How long before the bank is asked again about a payout in transit. */
+    pollIntervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -223,6 +241,16 @@ export function loadConfig(env: Env = process.env): Config {
     },
     disputes: {
       holdSeconds: integer(env, 'DISPUTE_HOLD_SECONDS', 180 * 24 * 3600, 60, 366 * 24 * 3600),
+    },
+    payouts: {
+      bankRailUrl: httpUrl(env, 'BANK_RAIL_URL'),
+      bankSandboxUrl: httpUrl(env, 'BANK_SANDBOX_URL'),
+      bankRailTimeoutMs: integer(env, 'BANK_RAIL_TIMEOUT_MS', 5000, 10, 120_000),
+      bankRailRetriesMax: integer(env, 'BANK_RAIL_RETRIES_MAX', 2, 0, 10),
+      sandboxSettlementDelayMs: integer(env, 'BANK_SANDBOX_SETTLEMENT_DELAY_MS', 2000, 0, 3_600_000),
+      minimumDefaults: amountsByCurrency(env, 'PAYOUT_MINIMUMS', 'USD:1000,EUR:1000,GBP:1000,JPY:1000,KRW:10000,BHD:10000'),
+      workerIntervalMs: integer(env, 'PAYOUT_WORKER_INTERVAL_MS', 1000, 10, 3_600_000),
+      pollIntervalMs: integer(env, 'PAYOUT_STATUS_POLL_INTERVAL_MS', 5000, 0, 86_400_000),
     },
   };
 }

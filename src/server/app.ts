@@ -10,9 +10,10 @@ import { apiKeyRoutes } from '../auth/routes.ts';
 import { customerRoutes } from '../customers/routes.ts';
 import { merchantRoutes } from '../merchants/routes.ts';
 import { paymentRoutes } from '../payments/routes.ts';
+import { topUpRoutes } from '../top-ups/routes.ts';
 import { eventRoutes } from '../events/routes.ts';
 import { webhookRoutes } from '../webhooks/routes.ts';
-import { topUpRoutes } from '../top-ups/routes.ts';
+import { payoutRoutes } from '../payouts/routes.ts';
 import { refundRoutes } from '../refunds/routes.ts';
 import { disputeRoutes } from '../disputes/routes.ts';
 
@@ -91,9 +92,10 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await apiKeyRoutes(app, { auth: services.auth });
   await customerRoutes(app, { customers: services.customers });
   await paymentRoutes(app, { payments: services.payments });
+  await topUpRoutes(app, { topUps: services.topUps });
   await eventRoutes(app, { events: services.events });
   await webhookRoutes(app, { webhooks: services.webhooks });
-  await topUpRoutes(app, { topUps: services.topUps });
+  await payoutRoutes(app, { payouts: services.payouts });
   await refundRoutes(app, { refunds: services.refunds });
   await disputeRoutes(app, { disputes: services.disputes });
 

@@ -20,6 +20,9 @@ import { createEventStore, type EventStore } from '../events/store.ts';
 import type { WebhookService } from '../webhooks/service.ts';
 import type { WebhookWorker } from '../webhooks/worker.ts';
 import { createWebhookServiceFromConfig, startWebhookWorkerFromConfig } from '../webhooks/wiring.ts';
+import { createPayoutService, type PayoutService } from '../payouts/service.ts';
+import { PAYOUT_INSERTS_WRITER, PAYOUT_UPDATES_WRITER, writePayoutInserts, writePayoutUpdates } from '../payouts/store.ts';
+import { createBankRails } from '../payouts/rails.ts';
 import { createRefundService, type RefundService } from '../refunds/service.ts';
 import { REFUNDS_WRITER, writeRefunds } from '../refunds/store.ts';
 import { createDisputeService, type DisputeService } from '../disputes/service.ts';
@@ -30,6 +33,7 @@ import { TOP_UPS_WRITER, writeTopUps } from '../top-ups/store.ts';
 import { createTopUpServiceFromConfig } from '../top-ups/wiring.ts';
 
 const MAINTENANCE_BATCH_MAX = 500;
+const PAYOUT_DISPATCH_BATCH_MAX = 100;
 
 export interface Services {
   auth: AuthService;
@@ -41,6 +45,7 @@ export interface Services {
   risk: RiskHook;
   events: EventStore;
   webhooks: WebhookService;
+  payouts: PayoutService;
   refunds: RefundService;
   disputes: DisputeService;
   topUps: TopUpService;
@@ -54,7 +59,7 @@ export interface Runtime {
   services: Services;
   /** The card processors by mode, and the card sandbox this process runs (tests drive it). */
   cards: CardRails;
-  workers: { expiry: ExpiryWorker | null; maintenance: PeriodicTask | null; webhooks: WebhookWorker | null };
+  workers: { expiry: ExpiryWorker | null; maintenance: PeriodicTask | null; payouts: PeriodicTask | null; webhooks: WebhookWorker | null };
   close(): Promise<void>;
 }
 
@@ -84,6 +89,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   ledger.registerWriter(PAYMENTS_WRITER, writePayments);
   ledger.registerWriter(RISK_DECISIONS_WRITER, writeRiskDecisions);
   ledger.registerWriter(EVENTS_WRITER, writeEvents);
+  ledger.registerWriter(PAYOUT_INSERTS_WRITER, writePayoutInserts);
+  ledger.registerWriter(PAYOUT_UPDATES_WRITER, writePayoutUpdates);
   ledger.registerWriter(REFUNDS_WRITER, writeRefunds);
   ledger.registerWriter(DISPUTES_WRITER, writeDisputes);
   ledger.registerWriter(TOP_UPS_WRITER, writeTopUps);
@@ -104,6 +111,14 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         logger,
       )
     : null;
+  const payoutWorker = workersOn
+    ? startPeriodic(
+        'payouts',
+        config.payouts.workerIntervalMs,
+        async () => (await services.payouts.runSchedule()) + (await services.payouts.dispatch(PAYOUT_DISPATCH_BATCH_MAX)),
+        logger,
+      )
+    : null;
   const webhookWorker = workersOn ? startWebhookWorkerFromConfig(config, db, logger) : null;
   return {
     config,
@@ -112,10 +127,12 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     ledger,
     services,
     cards,
-    workers: { expiry, maintenance, webhooks: webhookWorker },
+    workers: { expiry, maintenance, payouts: payoutWorker, webhooks: webhookWorker },
     async close() {
       await webhookWorker?.stop();
       await maintenance?.stop();
+      await payoutWorker?.stop();
+      await services.payouts.close();
       await expiry?.stop();
       await cards.close();
       await ledger.close();
@@ -140,6 +157,23 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
   });
   const disputes = createDisputeService({ db, ledger, books, payments, holdSeconds: config.disputes.holdSeconds });
   const refunds = createRefundService({ db, ledger, books, payments, risk, disputes, policy: config.refunds });
+  const payouts = createPayoutService({
+    db,
+    ledger,
+    books,
+    risk,
+    rails: createBankRails({
+      mode: config.mode,
+      liveUrl: config.payouts.bankRailUrl,
+      sandboxUrl: config.payouts.bankSandboxUrl,
+      timeoutMs: config.payouts.bankRailTimeoutMs,
+      retriesMax: config.payouts.bankRailRetriesMax,
+      sandboxSettlementDelayMs: config.payouts.sandboxSettlementDelayMs,
+    }),
+    minimumDefaults: config.payouts.minimumDefaults,
+    pollIntervalMs: config.payouts.pollIntervalMs,
+    logger,
+  });
   return {
     auth: createAuthService({ db }),
     idempotency: createIdempotencyStore(db),
@@ -150,6 +184,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     risk,
     events: createEventStore(db),
     webhooks: createWebhookServiceFromConfig(config, db),
+    payouts,
     refunds,
     disputes,
     topUps: createTopUpServiceFromConfig(config, { db, ledger, books, customers, risk, cards, logger }),
