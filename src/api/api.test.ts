@@ -132,6 +132,16 @@ for (const kind of STORE_KINDS) {
       assert.equal(replayed.statusCode, 402, 'the stored error is replayed even though the wallet is now funded');
       assert.equal(replayed.json().error.request_id, refused.json().error.request_id);
 
+      // A response that showed a secret is stored without it: the replay shows it redacted.
+      const keyHeaders = { 'idempotency-key': 'new-key-1' };
+      const minted = await api.call('POST', '/v1/api_keys', { key: alpha.secretKey, body: { type: 'secret' }, headers: keyHeaders });
+      assert.match(minted.json().secret, /^sk_test_/);
+      const mintedAgain = await api.call('POST', '/v1/api_keys', { key: alpha.secretKey, body: { type: 'secret' }, headers: keyHeaders });
+      assert.equal(mintedAgain.json().id, minted.json().id);
+      assert.equal(mintedAgain.json().secret, '[redacted]');
+      const stored = await api.runtime.db.query<{ body: string }>(`SELECT response_body::text AS body FROM idempotency_keys WHERE key = 'new-key-1'`);
+      assert.ok(!stored.rows[0]!.body.includes(minted.json().secret));
+
       const invalid = await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: {}, headers: { 'idempotency-key': 'x'.repeat(300) } });
       assert.equal(invalid.json().error.code, 'idempotency_key_invalid');
     });
@@ -163,6 +173,11 @@ for (const kind of STORE_KINDS) {
       const huge = await api.app.inject({ method: 'POST', url: '/v1/customers', headers: { authorization: `Bearer ${alpha.secretKey}`, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }) });
       assert.equal(huge.statusCode, 413);
       assert.equal(huge.json().error.code, 'body_too_large');
+      const nulPath = await api.call('GET', '/v1/payments/pay_%00', { key: alpha.secretKey });
+      assert.equal(nulPath.statusCode, 400, nulPath.body);
+      assert.equal(nulPath.json().error.code, 'parameter_invalid');
+      const nulBody = await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: { name: 'a\u0000b' } });
+      assert.equal(nulBody.statusCode, 400, nulBody.body);
       const route = await api.call('GET', '/v1/nothing-here', { key: alpha.secretKey });
       assert.equal(route.json().error.code, 'route_not_found');
       const limit = await api.call('GET', '/v1/customers?limit=500', { key: alpha.secretKey });

@@ -38,7 +38,7 @@ for (const kind of STORE_KINDS) {
       const customer = (await api.call('POST', '/v1/customers', { key: merchant.secretKey, body: {} })).json().id;
       await api.fundWallet(merchant, customer, 10_000n, 'USD');
       const payment = (await api.call('POST', '/v1/payments', { key: merchant.secretKey, body: { customer, amount: 100, currency: 'USD' } })).json().id;
-      ids = [customer, payment, merchant.id, 'cus_missing', 'x'.repeat(70), '%00', '..%2F..', ''];
+      ids = [customer, payment, merchant.id, 'cus_missing', 'x'.repeat(70), '\u0000', 'cus_\u0000', '..%2F..', ''];
       const document = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
       operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })));
       validBodies = [

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../log/logger.ts';
 import type { AuthService, Principal } from '../auth/service.ts';
 import { PipelineOverloadedError } from '../store/commit-pipeline.ts';
+import { sqlState } from '../store/database.ts';
 import { ApiError, errorBody, type ApiErrorCode } from './errors.ts';
 import { isValidIdempotencyKey, requestDigest, type IdempotencyStore } from './idempotency.ts';
 
@@ -122,8 +123,18 @@ const FASTIFY_CODES: Record<string, ApiErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'body_invalid',
 };
 
+/** Database refusals of a value that passed the schema: NUL characters (PostgreSQL text cannot hold
+ * them), numbers out of a column's range. They are the caller's input, so they answer 400. */
+const INPUT_SQL_STATES: Record<string, string> = {
+  '22021': 'A text value contains a character that cannot be stored (NUL).',
+  '22P05': 'A text value contains a character that cannot be stored (NUL).',
+  '22003': 'A number is out of range.',
+};
+
 export function toApiError(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
+  const state = sqlState(error);
+  if (state && INPUT_SQL_STATES[state]) return new ApiError('parameter_invalid', INPUT_SQL_STATES[state]);
   if (error instanceof PipelineOverloadedError) return new ApiError('service_overloaded');
   const candidate = error as { validation?: unknown; code?: string; statusCode?: number } | null;
   if (candidate && Array.isArray(candidate.validation)) return validationError(candidate as never);
@@ -203,9 +214,22 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
       return payload;
     }
     const body = typeof payload === 'string' && payload.length > 0 ? JSON.parse(payload) : null;
-    await deps.idempotency.complete(state.owner, state.key, reply.statusCode, body);
+    await deps.idempotency.complete(state.owner, state.key, reply.statusCode, withoutSecrets(body));
     return payload;
   });
+}
+
+/** Fields that carry a secret shown once (API keys, webhook signing secrets). A stored response keeps
+ * them out, so the idempotency table never holds a usable secret; a replay shows `"[redacted]"`, and a
+ * caller that lost the secret rolls the key or rotates the signing secret. */
+const SECRET_FIELDS = new Set(['secret']);
+
+export function withoutSecrets(body: unknown): unknown {
+  if (Array.isArray(body)) return body.map(withoutSecrets);
+  if (body === null || typeof body !== 'object') return body;
+  return Object.fromEntries(
+    Object.entries(body).map(([name, value]) => [name, SECRET_FIELDS.has(name) && typeof value === 'string' ? '[redacted]' : withoutSecrets(value)]),
+  );
 }
 
 function sendStored(reply: FastifyReply, status: number, body: unknown): FastifyReply {
