@@ -2435,6 +2435,435 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payout_settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where and when payouts go, and their minimums */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PayoutSettings"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Set the bank account, the schedule or the minimums (fields left out stay as they are) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        bank_account?: {
+                            account_holder_name: string;
+                            /** @description An IBAN (spaces allowed) or a 4 to 17 digit account number. */
+                            account_number: string;
+                        };
+                        minimum_amounts?: {
+                            [key: string]: number;
+                        };
+                        schedule?: {
+                            /** @enum {string} */
+                            interval?: "daily" | "weekly" | "manual";
+                            /** @enum {string} */
+                            weekly_anchor?: "sunday" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday";
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PayoutSettings"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List payouts, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description ISO 4217 code, upper case. */
+                    currency?: string;
+                    /** @description 1 to 100, default 10 */
+                    limit?: string;
+                    /** @description The id of the last object of the previous page. */
+                    starting_after?: string;
+                    status?: "pending" | "in_transit" | "paid" | "failed";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Payout"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Pay out the available balance (or part of it) to the bank account */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Minor units; the whole available balance when absent. */
+                        amount?: number;
+                        /** @description ISO 4217 code, upper case. */
+                        currency: string;
+                        description?: string;
+                        metadata?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Payout"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retrieve a payout */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Payout"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/refund_requests": {
         parameters: {
             query?: never;
@@ -3606,7 +4035,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         description?: string;
-                        /** @description Event types to receive (`payment.succeeded`), or `["*"]` for all of them. */
+                        /** @description Event types to receive (`payment.succeeded`), every type under a prefix (`payment.*`), or `["*"]` for all. */
                         enabled_events: string[];
                         /** @description https:// (http:// allowed in test mode). */
                         url: string;
@@ -3750,7 +4179,7 @@ export interface paths {
                         description?: string | null;
                         /** @description `true` stops deliveries (pending ones end as failed); `false` enables the endpoint again. */
                         disabled?: boolean;
-                        /** @description Event types to receive (`payment.succeeded`), or `["*"]` for all of them. */
+                        /** @description Event types to receive (`payment.succeeded`), every type under a prefix (`payment.*`), or `["*"]` for all. */
                         enabled_events?: string[];
                         /** @description https:// (http:// allowed in test mode). */
                         url?: string;
@@ -4285,6 +4714,67 @@ export interface components {
             object: "payment_method";
             /** @enum {string} */
             type: "card";
+        };
+        Payout: {
+            amount: number;
+            /** @description Created by the schedule rather than on demand. */
+            automatic: boolean;
+            /** @description The ISO 20022 reason code of a rejection (AC04: closed account). */
+            bank_reason_code?: string | null;
+            /** @description The bank's id of the credit transfer, once it was accepted. */
+            bank_reference?: string | null;
+            /** @description Unix seconds. */
+            created: number;
+            currency: string;
+            description?: string | null;
+            destination: components["schemas"]["PayoutBankAccount"];
+            failure_code: string | null;
+            failure_message?: string | null;
+            id: string;
+            livemode: boolean;
+            metadata?: {
+                [key: string]: string;
+            };
+            /** @enum {string} */
+            object: "payout";
+            /** @description Unix seconds at which the bank settled it. */
+            paid_at?: number | null;
+            /** @description The UTC date of the scheduled run it pays; null on demand. */
+            period: string | null;
+            risk_decision?: string | null;
+            /** @enum {string} */
+            status: "pending" | "in_transit" | "paid" | "failed";
+        };
+        /** @description A bank account as the API shows it: masked to its last four characters. */
+        PayoutBankAccount: {
+            account_holder_name: string;
+            /** @description From the IBAN; null for a plain account number. */
+            country: string | null;
+            last4: string;
+            /** @enum {string} */
+            object: "bank_account";
+            /** @enum {string} */
+            type: "iban" | "account_number";
+        };
+        PayoutSettings: {
+            bank_account: null | components["schemas"]["PayoutBankAccount"];
+            livemode: boolean;
+            /** @description The smallest payout per currency, minor units (the merchant’s own or the installation’s default). */
+            minimum_amounts: {
+                [key: string]: number;
+            };
+            /** @description Unix seconds of the next scheduled run; null for manual payouts or without a bank account. */
+            next_run: number | null;
+            /** @enum {string} */
+            object: "payout_settings";
+            schedule: {
+                /** @enum {string} */
+                interval: "daily" | "weekly" | "manual";
+                /** @enum {string} */
+                weekly_anchor: "sunday" | "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday";
+            };
+            /** @description Unix seconds; null until the settings are first saved. */
+            updated: number | null;
         };
         Refund: {
             amount: number;
