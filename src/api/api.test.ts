@@ -146,6 +146,31 @@ for (const kind of STORE_KINDS) {
       assert.equal(invalid.json().error.code, 'idempotency_key_invalid');
     });
 
+    it('resumes a keyed request whose first run never answered on the same objects, and starts afresh after 24 hours', async () => {
+      const customer = (await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: {} })).json().id;
+      await api.fundWallet(alpha, customer, 1_000n, 'USD');
+      const headers = { 'idempotency-key': `crash-${customer}` };
+      const body = { customer, amount: 100, currency: 'USD', confirm: true };
+      const first = await api.call('POST', '/v1/payments', { key: alpha.secretKey, body, headers });
+      assert.equal(first.statusCode, 200, first.body);
+      // As if the process died after its commit and before storing the answer, and the lease ran out.
+      await api.runtime.db.query(
+        `UPDATE idempotency_keys SET state = 'running', response_status = NULL, response_body = NULL,
+           locked_until = now() - interval '1 second' WHERE key = $1`,
+        [headers['idempotency-key']],
+      );
+      const resumed = await api.call('POST', '/v1/payments', { key: alpha.secretKey, body, headers });
+      assert.equal(resumed.statusCode, 200, resumed.body);
+      assert.equal(resumed.json().id, first.json().id);
+      const wallet = async () => (await api.call('GET', `/v1/customers/${customer}/wallet`, { key: alpha.secretKey })).json().balances[0].available;
+      assert.equal(await wallet(), 900, 'charged once');
+      await api.runtime.db.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1`, [headers['idempotency-key']]);
+      const later = await api.call('POST', '/v1/payments', { key: alpha.secretKey, body, headers });
+      assert.equal(later.statusCode, 200, later.body);
+      assert.notEqual(later.json().id, first.json().id, 'a key reused after its record expired makes a new payment');
+      assert.equal(await wallet(), 800);
+    });
+
     it('gives concurrent requests with one key one effect', async () => {
       const customer = (await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: {} })).json().id;
       await api.fundWallet(alpha, customer, 1_000n, 'USD');

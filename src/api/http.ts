@@ -16,6 +16,8 @@ interface IdempotencyState {
   key: string;
   /** Seed for ids of objects the request creates (see idempotency.ts). */
   seed: string;
+  /** The key's earlier request never answered: objects it created may exist. */
+  resumed: boolean;
 }
 
 declare module 'fastify' {
@@ -55,6 +57,11 @@ export function requireOperator(request: FastifyRequest, options: { write: boole
 /** Seed for the ids of what this request creates: derived from its Idempotency-Key, or none. */
 export function idSeedOf(request: FastifyRequest): string | undefined {
   return request.idempotency?.seed;
+}
+
+/** Whether this keyed request resumes one that never answered, so the objects it creates may exist. */
+export function isResumed(request: FastifyRequest): boolean {
+  return request.idempotency?.resumed === true;
 }
 
 export const LIST_QUERY_PROPERTIES = {
@@ -192,7 +199,7 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
     const reservation = await deps.idempotency.reserve(owner, key, requestDigest(request.method, request.url, digested));
     switch (reservation.kind) {
       case 'reserved':
-        request.idempotency = { owner, key, seed: reservation.seed };
+        request.idempotency = { owner, key, seed: reservation.seed, resumed: reservation.resumed };
         return;
       case 'replay':
         void reply.header('idempotent-replayed', 'true');

@@ -6,15 +6,18 @@
 // same objects instead of creating new ones.
 import { createHash } from 'node:crypto';
 import type { SqlClient } from '../store/database.ts';
+import { createMicroBatcher } from '../store/micro-batch.ts';
 
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 255;
 export const IDEMPOTENCY_RETENTION_HOURS = 24;
 /** How long a running request holds its key before another process may take the request over. */
 export const IDEMPOTENCY_LEASE_SECONDS = 60;
-const RESERVE_ATTEMPTS_MAX = 3;
+const RESERVE_ROUNDS_MAX = 8;
 
 export type Reservation =
-  | { kind: 'reserved'; seed: string }
+  /** `resumed`: the key was reserved before by a request that never answered (its lease ran out); what
+   * it created may exist. `seed` is the same for both runs. */
+  | { kind: 'reserved'; seed: string; resumed: boolean }
   | { kind: 'replay'; status: number; body: unknown }
   | { kind: 'reused' }
   | { kind: 'in_use' };
@@ -37,56 +40,108 @@ export function isValidIdempotencyKey(key: string): boolean {
 }
 
 interface KeyRow {
+  owner: string;
+  key: string;
   request_digest: string;
   state: 'running' | 'done';
   response_status: number | null;
   response_body: unknown;
   taken: boolean;
+  inserted: boolean;
+  /** The reservation's start in microseconds since the epoch: part of the seed, so a key reused after
+   * its record expired creates new objects while a resumed request lands on the old ones. */
+  started_us: string;
 }
 
-export function createIdempotencyStore(db: SqlClient): IdempotencyStore {
-  return {
-    async reserve(owner, key, digest) {
-      const seed = createHash('sha256').update(`${owner}\n${key}`).digest('base64url');
-      // One statement: insert a new reservation, or take over an expired record or an abandoned lease
-      // (same parameters only); otherwise report what is there.
-      // A row committed by a concurrent request after this statement's snapshot is neither taken nor
-      // seen; the statement is then run again with a fresh snapshot, which sees it.
-      for (let attempt = 0; attempt < RESERVE_ATTEMPTS_MAX; attempt += 1) {
-      const { rows } = await db.query<KeyRow>(
-        `WITH taken AS (
-           INSERT INTO idempotency_keys AS k (owner, key, request_digest, state, locked_until)
-           VALUES ($1, $2, $3, 'running', now() + make_interval(secs => $4))
-           ON CONFLICT (owner, key) DO UPDATE
-             SET request_digest = EXCLUDED.request_digest, state = 'running', response_status = NULL,
-                 response_body = NULL, locked_until = EXCLUDED.locked_until, created_at = now()
-             WHERE k.created_at < now() - make_interval(hours => $5)
-                OR (k.state = 'running' AND k.locked_until < now() AND k.request_digest = EXCLUDED.request_digest)
-           RETURNING request_digest, state, response_status, response_body, true AS taken
-         )
-         SELECT * FROM taken
-         UNION ALL
-         SELECT request_digest, state, response_status, response_body, false AS taken
-         FROM idempotency_keys WHERE owner = $1 AND key = $2 AND NOT EXISTS (SELECT 1 FROM taken)`,
-        [owner, key, digest, IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_HOURS],
-      );
-      const row = rows[0];
-      if (!row) continue;
-      if (row.taken) return { kind: 'reserved', seed };
-      if (row.request_digest !== digest) return { kind: 'reused' };
-      if (row.state === 'done') return { kind: 'replay', status: row.response_status!, body: row.response_body };
-      return { kind: 'in_use' };
-      }
-      throw new Error('idempotency reservation found no row after retries');
-    },
+interface ReserveInput {
+  owner: string;
+  key: string;
+  digest: string;
+}
 
-    async complete(owner, key, status, body) {
-      await db.query(
-        `UPDATE idempotency_keys SET state = 'done', response_status = $3, response_body = $4
-         WHERE owner = $1 AND key = $2`,
-        [owner, key, status, JSON.stringify(body)],
-      );
-    },
+/** Reservations and answers of concurrent requests share statements (see micro-batch.ts). */
+const BATCH_OPTIONS = { batchMax: 500, inFlightMax: 4 };
+
+export function createIdempotencyStore(db: SqlClient): IdempotencyStore {
+  // One statement for a batch of distinct keys: insert new reservations, or take over an expired
+  // record or an abandoned lease (same parameters only); and report what is there for the others.
+  async function reserveBatch(inputs: ReserveInput[]): Promise<Map<string, KeyRow>> {
+    const { rows } = await db.query<KeyRow>(
+      `WITH input AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(owner text, key text, digest text)
+       ), taken AS (
+         INSERT INTO idempotency_keys AS k (owner, key, request_digest, state, locked_until)
+         SELECT owner, key, digest, 'running', now() + make_interval(secs => $2) FROM input ORDER BY owner, key
+         ON CONFLICT (owner, key) DO UPDATE
+           SET request_digest = EXCLUDED.request_digest, state = 'running', response_status = NULL,
+               response_body = NULL, locked_until = EXCLUDED.locked_until,
+               created_at = CASE WHEN k.created_at < now() - make_interval(hours => $3) THEN now() ELSE k.created_at END
+           WHERE k.created_at < now() - make_interval(hours => $3)
+              OR (k.state = 'running' AND k.locked_until < now() AND k.request_digest = EXCLUDED.request_digest)
+         RETURNING k.owner, k.key, k.request_digest, k.state, k.response_status, k.response_body, true AS taken,
+           (k.xmax = 0) AS inserted, (extract(epoch FROM k.created_at) * 1000000)::bigint::text AS started_us
+       )
+       SELECT * FROM taken
+       UNION ALL
+       SELECT k.owner, k.key, k.request_digest, k.state, k.response_status, k.response_body, false, false, ''
+       FROM idempotency_keys k JOIN input i ON k.owner = i.owner AND k.key = i.key
+       WHERE NOT EXISTS (SELECT 1 FROM taken t WHERE t.owner = k.owner AND t.key = k.key)`,
+      [JSON.stringify(inputs), IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_HOURS],
+    );
+    return new Map(rows.map((row) => [`${row.owner}\n${row.key}`, row]));
+  }
+
+  function reservationOf(row: KeyRow, digest: string): Reservation {
+    if (row.taken) {
+      const seed = createHash('sha256').update(`${row.owner}\n${row.key}\n${row.started_us}`).digest('base64url');
+      return { kind: 'reserved', seed, resumed: !row.inserted };
+    }
+    if (row.request_digest !== digest) return { kind: 'reused' };
+    if (row.state === 'done') return { kind: 'replay', status: row.response_status!, body: row.response_body };
+    return { kind: 'in_use' };
+  }
+
+  async function reserveMany(inputs: ReserveInput[]): Promise<Reservation[]> {
+    const answers: Array<Reservation | undefined> = new Array(inputs.length);
+    let pending = inputs.map((input, index) => ({ input, index, name: `${input.owner}\n${input.key}` }));
+    // A row committed by a concurrent request after a statement's snapshot is neither taken nor seen;
+    // such keys are asked again with a fresh snapshot.
+    for (let round = 0; pending.length > 0; round += 1) {
+      if (round >= RESERVE_ROUNDS_MAX) throw new Error('idempotency reservation found no row after retries');
+      const first = new Map<string, (typeof pending)[number]>();
+      for (const entry of pending) if (!first.has(entry.name)) first.set(entry.name, entry);
+      const rows = await reserveBatch([...first.values()].map((entry) => entry.input));
+      const unanswered: typeof pending = [];
+      for (const entry of pending) {
+        const row = rows.get(entry.name);
+        if (!row) {
+          unanswered.push(entry);
+        } else if (first.get(entry.name) === entry || !row.taken) {
+          answers[entry.index] = reservationOf(row, entry.input.digest);
+        } else {
+          // The same key twice in one batch: the first runs, the others find it running.
+          answers[entry.index] = row.request_digest === entry.input.digest ? { kind: 'in_use' } : { kind: 'reused' };
+        }
+      }
+      pending = unanswered;
+    }
+    return answers as Reservation[];
+  }
+
+  const reserve = createMicroBatcher(reserveMany, BATCH_OPTIONS);
+  const complete = createMicroBatcher(async (answers: Array<{ owner: string; key: string; status: number; body: unknown }>) => {
+    await db.query(
+      `UPDATE idempotency_keys AS k SET state = 'done', response_status = a.status, response_body = a.body
+       FROM jsonb_to_recordset($1::jsonb) AS a(owner text, key text, status integer, body jsonb)
+       WHERE k.owner = a.owner AND k.key = a.key`,
+      [JSON.stringify(answers)],
+    );
+    return answers.map(() => undefined);
+  }, BATCH_OPTIONS);
+
+  return {
+    reserve: (owner, key, digest) => reserve({ owner, key, digest }),
+    complete: (owner, key, status, body) => complete({ owner, key, status, body }),
 
     async release(owner, key) {
       await db.query(`DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND state = 'running'`, [owner, key]);

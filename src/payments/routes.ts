@@ -1,7 +1,7 @@
 // /v1/payments: create, read, list, confirm, capture, cancel.
 import type { FastifyInstance } from 'fastify';
 import { ApiError, type ApiErrorCode } from '../api/errors.ts';
-import { errorResponses, idSeedOf, LIST_QUERY_PROPERTIES, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
+import { errorResponses, idSeedOf, isResumed, LIST_QUERY_PROPERTIES, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
 import { paymentJson, type LineItem } from './model.ts';
 import type { PaymentResult, PaymentService } from './service.ts';
 import { CANCEL_BODY, CAPTURE_BODY, CREATE_PAYMENT_BODY, EMPTY_BODY, ID_PARAMS_SCHEMA, PAYMENT_SCHEMA } from './schemas.ts';
@@ -53,6 +53,7 @@ export async function paymentRoutes(app: FastifyInstance, { payments }: { paymen
           confirm: body.confirm === true,
         },
         idSeedOf(request),
+        isResumed(request),
       );
       return unwrap(created);
     },

@@ -34,7 +34,8 @@ export type PaymentResult =
   | { ok: false; code: ApiErrorCode; param?: string; message?: string; payment?: Payment };
 
 export interface PaymentService {
-  create(scope: Scope, input: PaymentInput, idSeed?: string): Promise<PaymentResult>;
+  /** `resumed`: a keyed request re-run after its first run never answered; the payment may exist. */
+  create(scope: Scope, input: PaymentInput, idSeed?: string, resumed?: boolean): Promise<PaymentResult>;
   get(scope: Scope, id: string): Promise<Payment | null>;
   list(scope: Scope, options: { limit: number; startingAfter?: string; customerId?: string; status?: string }): Promise<{ data: Payment[]; hasMore: boolean }>;
   confirm(scope: Scope, id: string): Promise<PaymentResult>;
@@ -225,7 +226,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
   }
 
   const service: PaymentService = {
-    async create(scope, input, idSeed) {
+    async create(scope, input, idSeed, resumed = false) {
       const customer = await deps.customers.get(scope, input.customerId);
       if (!customer) return { ok: false, code: 'resource_missing', param: 'customer', message: `No such customer: ${input.customerId}.` };
       if (!(await books.isCurrency(input.currency))) {
@@ -237,7 +238,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       }
       const now = new Date();
       const id = idFor('pay', idSeed);
-      if (idSeed !== undefined) {
+      if (idSeed !== undefined && resumed) {
         // A keyed request re-run after a crash finds the payment its first run created.
         const existing = await store.getPayment(db, id);
         if (existing) return { ok: true, payment: existing };
