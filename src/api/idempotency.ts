@@ -25,7 +25,7 @@ export type Reservation =
 export interface IdempotencyStore {
   reserve(owner: string, key: string, requestDigest: string): Promise<Reservation>;
   complete(owner: string, key: string, status: number, body: unknown): Promise<void>;
-  /** Releases a key whose request failed before it could answer (a crash of ours, not the caller's error). */
+  /** Ends the lease of a key whose request failed on our side (5xx), so that a retry resumes it at once. */
   release(owner: string, key: string): Promise<void>;
   /** Deletes records past the retention period; returns how many. */
   sweep(limit: number): Promise<number>;
@@ -144,7 +144,13 @@ export function createIdempotencyStore(db: SqlClient): IdempotencyStore {
     complete: (owner, key, status, body) => complete({ owner, key, status, body }),
 
     async release(owner, key) {
-      await db.query(`DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND state = 'running'`, [owner, key]);
+      // The lease ends now: a retry with the same parameters takes the request over as a resumption,
+      // with the same seed, so it lands on whatever the failed run created.
+      await db.query(
+        `UPDATE idempotency_keys SET locked_until = now() - interval '1 millisecond'
+         WHERE owner = $1 AND key = $2 AND state = 'running'`,
+        [owner, key],
+      );
     },
 
     async sweep(limit) {
