@@ -190,12 +190,11 @@ export interface BalanceSwap {
   after: AccountBalances;
 }
 
-/** In one statement: inserts the batch's transfers and writes each account's new balances, but only
- * where the account still has the balances the batch was decided from (compare and set). Returns how
- * many accounts were written, and the transaction's clock. The accounts are visited, and so locked, in
- * the order given (id order): the caller's transaction turns hash and merge joins and sequential scans
- * off (`LEDGER_TRANSACTION_SETTINGS`), so the plan is a nested loop over the sorted list, and two
- * processes writing the same accounts lock them in the same order. */
+/** In one statement: inserts the batch's transfers, locks the batch's accounts in id order (so two
+ * processes writing the same accounts never deadlock), and writes each account's new balances where,
+ * once locked, it still has the balances the batch was decided from (compare and set). The lock waits
+ * for a batch in flight that holds the row and then reads its committed balances, which a batch
+ * decided after it expects. Returns how many accounts were written, and the transaction's clock. */
 export async function insertAndSwapBalances(
   tx: SqlClient,
   transfers: Transfer[],
@@ -216,6 +215,10 @@ export async function insertAndSwapBalances(
   const insert = transfers.length > 0 ? insertStatement(transfers, swapParams.length + 1) : null;
   const rows = await tx.queryArrays<[bigint, Date]>(
     `WITH ${insert ? `inserted AS (${insert.sql}),` : ''}
+     locked AS (
+       SELECT id, debits_pending, debits_posted, credits_pending, credits_posted FROM ledger_accounts
+       WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+     ),
      swapped AS (
        UPDATE ledger_accounts AS a
        SET debits_pending = u.debits_pending, debits_posted = u.debits_posted,
@@ -223,9 +226,10 @@ export async function insertAndSwapBalances(
        FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[])
          AS u(id, debits_pending_before, debits_posted_before, credits_pending_before, credits_posted_before,
               debits_pending, debits_posted, credits_pending, credits_posted)
+         JOIN locked AS l ON l.id = u.id
        WHERE a.id = u.id
-         AND a.debits_pending = u.debits_pending_before AND a.debits_posted = u.debits_posted_before
-         AND a.credits_pending = u.credits_pending_before AND a.credits_posted = u.credits_posted_before
+         AND l.debits_pending = u.debits_pending_before AND l.debits_posted = u.debits_posted_before
+         AND l.credits_pending = u.credits_pending_before AND l.credits_posted = u.credits_posted_before
        RETURNING 1
      )
      SELECT (SELECT count(*) FROM swapped), ${NOW_MS}`,
@@ -235,19 +239,19 @@ export async function insertAndSwapBalances(
   return { swapped: Number(swapped), now };
 }
 
-/** Settings of every ledger transaction on PostgreSQL (see `insertAndSwapBalances`). */
-export const LEDGER_TRANSACTION_SETTINGS = { enable_hashjoin: 'off', enable_mergejoin: 'off', enable_seqscan: 'off' } as const;
 
 export async function selectNow(tx: SqlClient): Promise<Date> {
   return (await tx.query<{ now: Date }>(`SELECT ${NOW_MS} AS now`)).rows[0]!.now;
 }
 
 /** The fields of accounts that never change (everything but balances), with zero balances. */
+/** Accounts with the balances they have now, read without a lock: the fields that never change, and
+ * balances that are only a starting guess (the batch's compare-and-set or lock confirms them). */
 export async function loadAccountStatics(tx: SqlClient, ids: string[]): Promise<Account[]> {
   if (ids.length === 0) return [];
   const result = await tx.query<AccountRow>(
-    `SELECT id, asset, kind, flags, overdraft_limit, 0::int8 AS debits_pending, 0::int8 AS debits_posted,
-       0::int8 AS credits_pending, 0::int8 AS credits_posted, metadata, created_at
+    `SELECT id, asset, kind, flags, overdraft_limit, debits_pending, debits_posted, credits_pending,
+       credits_posted, metadata, created_at
      FROM ledger_accounts WHERE id = ANY($1::uuid[])`,
     [ids],
   );

@@ -52,8 +52,9 @@ export function createUnitOfWorkExecutor(
   // Batches of this process take their account locks in the order they started, so that with several
   // batches in flight, transfers are still decided in the order they were submitted.
   let lockTurn: Promise<void> = Promise.resolve();
+  // ... and decide in that order too: a batch decides from the balances the previous one remembered.
+  let decideTurn: Promise<void> = Promise.resolve();
   return {
-    transactionSettings: store.LEDGER_TRANSACTION_SETTINGS,
     weight: (unit) => Math.max(1, unit.transfers.length),
     keys: (unit) =>
       unit.transfers.flatMap((command) => {
@@ -67,15 +68,21 @@ export function createUnitOfWorkExecutor(
     async execute(tx, units, attempt) {
       const strategy = strategyFor(attempt, attemptsMax);
       const previous = lockTurn;
+      const previousDecided = decideTurn;
       let release = () => {};
+      let decided = () => {};
       lockTurn = new Promise<void>((resolve) => {
         release = resolve;
       });
-      const turn: LockTurn = { wait: () => previous, release: () => release() };
+      decideTurn = new Promise<void>((resolve) => {
+        decided = resolve;
+      });
+      const turn: LockTurn = { wait: () => previous, release: () => release(), waitDecided: () => previousDecided, decided: () => decided() };
       let results: CreateTransferResult[][];
       try {
         results = await applyLedger(tx, units.map((unit) => unit.transfers), strategy, cache, turn);
       } finally {
+        turn.decided();
         turn.release();
       }
       const values: unknown[] = [];
@@ -116,8 +123,10 @@ class AccountCache {
     const missing = ids.filter((id) => !this.accounts.has(id));
     if (missing.length > 0) {
       if (this.accounts.size + missing.length > this.sizeMax) this.accounts.clear();
+      // Read with their current balances: a guess as good as a remembered one, which the batch's
+      // compare-and-set confirms, so a first sight of an account does not force the locking path.
       for (const account of await store.loadAccountStatics(tx, missing)) {
-        this.accounts.set(account.id, { account, balancesSeen: false });
+        this.accounts.set(account.id, { account, balancesSeen: true });
       }
     }
     const accounts = new Map<string, Account>();
@@ -209,6 +218,10 @@ interface LockTurn {
   wait(): Promise<void>;
   /** Lets the next batch lock; called once this batch holds its locks, and again (harmlessly) at its end. */
   release(): void;
+  /** Resolves once the batch before this one has remembered the balances it decided (or ended). */
+  waitDecided(): Promise<void>;
+  /** Lets the next batch decide; called once this batch remembered its outcome, and again at its end. */
+  decided(): void;
 }
 
 async function applyLedger(
@@ -272,6 +285,7 @@ async function applyInsertFirst(
   strategy: BatchStrategy,
   turn: LockTurn,
 ): Promise<CreateTransferResult[][]> {
+  await turn.waitDecided();
   const guess = await cache.load(tx, inputs.accountIds);
   // A hold resolved by another process after this read collides with ours on the unique index.
   const resolutions = await store.loadResolutions(tx, inputs.pendingIds);
@@ -351,10 +365,18 @@ async function compareAndSet(
     before: { id: account.id, ...startingBalances.get(account.id)! },
     after: { id: account.id, ...balancesOf(account) },
   }));
+  // Remembered before the commit, so that a next batch in flight decides from this one's outcome; its
+  // compare-and-set waits for this batch's row locks and checks the committed balances. If this batch
+  // does not commit, the next one's compare fails and it is redone on the locking path.
+  cache.remember(accounts.values());
+  turn.decided();
   await turn.wait();
   let result: { swapped: number; now: Date };
   try {
     result = await store.insertAndSwapBalances(tx, created, swaps);
+  } catch (error) {
+    cache.forget(accounts.keys());
+    throw error;
   } finally {
     turn.release();
   }
@@ -370,7 +392,6 @@ async function compareAndSet(
   for (const hold of guessed.openedHolds) hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
   await store.openHolds(tx, guessed.openedHolds);
   await store.closeHolds(tx, guessed.closedHolds);
-  cache.remember(accounts.values());
   return guessed.results;
 }
 

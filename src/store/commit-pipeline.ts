@@ -19,8 +19,6 @@ export interface BatchExecutor<U, R> {
    * hold ids). A unit sharing a key with a batch in flight waits for that batch, and so does every
    * unit queued behind it, so that dependent work is decided in the order it was submitted. */
   keys?(unit: U): string[];
-  /** Settings of each batch's transaction (PostgreSQL `SET LOCAL`). */
-  transactionSettings?: Readonly<Record<string, string>>;
 }
 
 export interface CommitPipelineOptions {
@@ -138,7 +136,7 @@ export function createCommitPipeline<U, R>(
   async function executeWithRetries(units: U[]): Promise<R[]> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await db.transaction((tx) => executor.execute(tx, units, attempt), { settings: executor.transactionSettings });
+        return await db.transaction((tx) => executor.execute(tx, units, attempt));
       } catch (error) {
         if (attempt >= options.retriesMax || !executor.isRetryable(error)) throw error;
         counters.retries += 1;

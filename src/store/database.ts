@@ -19,14 +19,9 @@ export type StoreKind = 'pglite' | 'postgres';
 
 export interface Database extends SqlClient {
   readonly kind: StoreKind;
-  /** Runs `work` in one database transaction: committed when it resolves, rolled back when it throws.
-   * `settings` are planner settings for this transaction only (`SET LOCAL`), sent with the `BEGIN`. */
-  transaction<T>(work: (tx: SqlClient) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** Runs `work` in one database transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
-}
-
-export interface TransactionOptions {
-  settings?: Readonly<Record<string, string>>;
 }
 
 export interface DatabaseOptions {
@@ -95,7 +90,7 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     async queryArrays<R extends unknown[]>(sql: string, params?: unknown[]) {
       return (await pool.query({ text: sql, values: params, rowMode: 'array' })).rows as R[];
     },
-    async transaction<T>(work: (tx: SqlClient) => Promise<T>, options?: TransactionOptions) {
+    async transaction<T>(work: (tx: SqlClient) => Promise<T>) {
       const client = await pool.connect();
       // A connection that breaks while checked out emits 'error'; without a listener that would end the
       // process. The failing query rejects as well, which is how the caller learns of it.
@@ -105,7 +100,7 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
       };
       client.on('error', onError);
       try {
-        await client.query(beginStatement(options?.settings));
+        await client.query('BEGIN');
         const value = await work({
           query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await client.query(sql, params)),
           queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
@@ -126,19 +121,6 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     },
     close: () => pool.end(),
   };
-}
-
-const SETTING_NAME = /^[a-z_]+$/;
-const SETTING_VALUE = /^[a-z0-9_]+$/;
-
-/** `BEGIN` and the transaction's settings as one simple-protocol round trip. */
-function beginStatement(settings: Readonly<Record<string, string>> | undefined): string {
-  if (!settings) return 'BEGIN';
-  const sets = Object.entries(settings).map(([name, value]) => {
-    if (!SETTING_NAME.test(name) || !SETTING_VALUE.test(value)) throw new Error(`invalid setting ${name}=${value}`);
-    return `SET LOCAL ${name} = ${value}`;
-  });
-  return ['BEGIN', ...sets].join('; ');
 }
 
 /** PostgreSQL's SQLSTATE of a driver error, when it has one. */
