@@ -6,6 +6,7 @@ import type { Database } from '../store/database.ts';
 import type { Books } from '../books/service.ts';
 import type { Balance } from '../ledger/model.ts';
 import { idFor } from '../api/ids.ts';
+import { merchantPage } from '../store/pages.ts';
 
 export interface Customer {
   id: string;
@@ -105,14 +106,8 @@ export function createCustomerService({ db, books }: { db: Database; books: Book
     },
 
     async list(scope, { limit, startingAfter }) {
-      const { rows } = await db.query<CustomerRow>(
-        `SELECT ${COLUMNS} FROM customers
-         WHERE merchant_id = $1 AND livemode = $2
-           AND ($3::text IS NULL OR seq > (SELECT seq FROM customers WHERE id = $3 AND merchant_id = $1))
-         ORDER BY seq LIMIT $4`,
-        [scope.merchantId, scope.livemode, startingAfter ?? null, limit + 1],
-      );
-      return { data: rows.slice(0, limit).map(customerOf), hasMore: rows.length > limit };
+      const page = await merchantPage<CustomerRow>(db, { table: 'customers', columns: COLUMNS, scope, limit, startingAfter, oldestFirst: true });
+      return { data: page.rows.map(customerOf), hasMore: page.hasMore };
     },
 
     async walletBalances(customer) {

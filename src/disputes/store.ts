@@ -5,6 +5,7 @@
 import type { SqlClient } from '../store/database.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { Dispute } from './model.ts';
+import { merchantPage } from '../store/pages.ts';
 
 export const DISPUTES_WRITER = 'disputes';
 
@@ -82,16 +83,15 @@ export async function listDisputes(
   scope: { merchantId: string; livemode: boolean },
   options: { limit: number; startingAfter?: string; paymentId?: string; status?: string },
 ): Promise<{ data: Dispute[]; hasMore: boolean }> {
-  const { rows } = await db.query<DisputeRow>(
-    `SELECT ${COLUMNS} FROM disputes
-     WHERE merchant_id = $1 AND livemode = $2
-       AND ($3::text IS NULL OR seq < (SELECT seq FROM disputes WHERE id = $3 AND merchant_id = $1))
-       AND ($4::text IS NULL OR payment_id = $4)
-       AND ($5::text IS NULL OR status = $5)
-     ORDER BY seq DESC LIMIT $6`,
-    [scope.merchantId, scope.livemode, options.startingAfter ?? null, options.paymentId ?? null, options.status ?? null, options.limit + 1],
-  );
-  return { data: rows.slice(0, options.limit).map(disputeOf), hasMore: rows.length > options.limit };
+  const page = await merchantPage<DisputeRow>(db, {
+    table: 'disputes',
+    columns: COLUMNS,
+    scope: scope,
+    limit: options.limit,
+    startingAfter: options.startingAfter,
+    filters: { payment_id: options.paymentId, status: options.status },
+  });
+  return { data: page.rows.map(disputeOf), hasMore: page.hasMore };
 }
 
 /** Whether the buyer has a dispute open, or one the merchant won (decided against the buyer) since `since`. */

@@ -3,6 +3,7 @@
 import type { SqlClient } from '../store/database.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { LineItem, Payment } from './model.ts';
+import { merchantPage } from '../store/pages.ts';
 
 export const PAYMENTS_WRITER = 'payments';
 
@@ -117,16 +118,15 @@ export async function listPayments(
   scope: { merchantId: string; livemode: boolean },
   options: { limit: number; startingAfter?: string; customerId?: string; status?: string },
 ): Promise<{ data: Payment[]; hasMore: boolean }> {
-  const { rows } = await db.query<PaymentRow>(
-    `SELECT ${COLUMNS} FROM payments
-     WHERE merchant_id = $1 AND livemode = $2
-       AND ($3::text IS NULL OR seq < (SELECT seq FROM payments WHERE id = $3 AND merchant_id = $1))
-       AND ($4::text IS NULL OR customer_id = $4)
-       AND ($5::text IS NULL OR status = $5)
-     ORDER BY seq DESC LIMIT $6`,
-    [scope.merchantId, scope.livemode, options.startingAfter ?? null, options.customerId ?? null, options.status ?? null, options.limit + 1],
-  );
-  return { data: rows.slice(0, options.limit).map(paymentOf), hasMore: rows.length > options.limit };
+  const page = await merchantPage<PaymentRow>(db, {
+    table: 'payments',
+    columns: COLUMNS,
+    scope: scope,
+    limit: options.limit,
+    startingAfter: options.startingAfter,
+    filters: { customer_id: options.customerId, status: options.status },
+  });
+  return { data: page.rows.map(paymentOf), hasMore: page.hasMore };
 }
 
 /** Payments holding funds past their capture deadline, for the expiry sweep. */

@@ -5,6 +5,7 @@
 import type { SqlClient } from '../store/database.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { Destination, Payout, PayoutSettings } from './model.ts';
+import { merchantPage } from '../store/pages.ts';
 
 export const PAYOUT_INSERTS_WRITER = 'payout_inserts';
 export const PAYOUT_UPDATES_WRITER = 'payout_updates';
@@ -172,16 +173,15 @@ export async function listPayouts(
   scope: Scope,
   options: { limit: number; startingAfter?: string; status?: string; currency?: string },
 ): Promise<{ data: Payout[]; hasMore: boolean }> {
-  const { rows } = await db.query<PayoutRow>(
-    `SELECT ${PAYOUT_COLUMNS} FROM payouts
-     WHERE merchant_id = $1 AND livemode = $2
-       AND ($3::text IS NULL OR seq < (SELECT seq FROM payouts WHERE id = $3 AND merchant_id = $1 AND livemode = $2))
-       AND ($4::text IS NULL OR status = $4)
-       AND ($5::text IS NULL OR currency = $5)
-     ORDER BY seq DESC LIMIT $6`,
-    [scope.merchantId, scope.livemode, options.startingAfter ?? null, options.status ?? null, options.currency ?? null, options.limit + 1],
-  );
-  return { data: rows.slice(0, options.limit).map(payoutOf), hasMore: rows.length > options.limit };
+  const page = await merchantPage<PayoutRow>(db, {
+    table: 'payouts',
+    columns: PAYOUT_COLUMNS,
+    scope: scope,
+    limit: options.limit,
+    startingAfter: options.startingAfter,
+    filters: { status: options.status, currency: options.currency },
+  });
+  return { data: page.rows.map(payoutOf), hasMore: page.hasMore };
 }
 
 /** Claims up to `limit` payouts due for a submission or a status poll, for `leaseSeconds`. A claim of a

@@ -4,6 +4,7 @@
 import type { SqlClient } from '../store/database.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { Refund } from './model.ts';
+import { merchantPage } from '../store/pages.ts';
 
 export const REFUNDS_WRITER = 'refunds';
 
@@ -80,16 +81,15 @@ export async function listRefunds(
   scope: { merchantId: string; livemode: boolean },
   options: { limit: number; startingAfter?: string; paymentId?: string; status?: string },
 ): Promise<{ data: Refund[]; hasMore: boolean }> {
-  const { rows } = await db.query<RefundRow>(
-    `SELECT ${COLUMNS} FROM refunds
-     WHERE merchant_id = $1 AND livemode = $2
-       AND ($3::text IS NULL OR seq < (SELECT seq FROM refunds WHERE id = $3 AND merchant_id = $1))
-       AND ($4::text IS NULL OR payment_id = $4)
-       AND ($5::text IS NULL OR status = $5)
-     ORDER BY seq DESC LIMIT $6`,
-    [scope.merchantId, scope.livemode, options.startingAfter ?? null, options.paymentId ?? null, options.status ?? null, options.limit + 1],
-  );
-  return { data: rows.slice(0, options.limit).map(refundOf), hasMore: rows.length > options.limit };
+  const page = await merchantPage<RefundRow>(db, {
+    table: 'refunds',
+    columns: COLUMNS,
+    scope: scope,
+    limit: options.limit,
+    startingAfter: options.startingAfter,
+    filters: { payment_id: options.paymentId, status: options.status },
+  });
+  return { data: page.rows.map(refundOf), hasMore: page.hasMore };
 }
 
 /** What the buyer's requests still waiting for the merchant ask for, on one payment. */

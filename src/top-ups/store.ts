@@ -4,6 +4,7 @@
 import type { SqlClient } from '../store/database.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { PaymentMethod, TopUp } from './model.ts';
+import { merchantPage } from '../store/pages.ts';
 
 export const TOP_UPS_WRITER = 'top_ups';
 
@@ -56,14 +57,15 @@ export async function listPaymentMethods(
   scope: { merchantId: string; livemode: boolean },
   options: { customerId: string; limit: number; startingAfter?: string },
 ): Promise<{ data: PaymentMethod[]; hasMore: boolean }> {
-  const { rows } = await db.query<PaymentMethodRow>(
-    `SELECT ${METHOD_COLUMNS} FROM payment_methods
-     WHERE merchant_id = $1 AND livemode = $2 AND customer_id = $3
-       AND ($4::text IS NULL OR seq < (SELECT seq FROM payment_methods WHERE id = $4 AND merchant_id = $1))
-     ORDER BY seq DESC LIMIT $5`,
-    [scope.merchantId, scope.livemode, options.customerId, options.startingAfter ?? null, options.limit + 1],
-  );
-  return { data: rows.slice(0, options.limit).map(paymentMethodOf), hasMore: rows.length > options.limit };
+  const page = await merchantPage<PaymentMethodRow>(db, {
+    table: 'payment_methods',
+    columns: METHOD_COLUMNS,
+    scope: scope,
+    limit: options.limit,
+    startingAfter: options.startingAfter,
+    filters: { customer_id: options.customerId },
+  });
+  return { data: page.rows.map(paymentMethodOf), hasMore: page.hasMore };
 }
 
 interface TopUpRow {
@@ -145,16 +147,15 @@ export async function listTopUps(
   scope: { merchantId: string; livemode: boolean },
   options: { limit: number; startingAfter?: string; customerId?: string; status?: string },
 ): Promise<{ data: TopUp[]; hasMore: boolean }> {
-  const { rows } = await db.query<TopUpRow>(
-    `SELECT ${TOP_UP_COLUMNS} FROM top_ups
-     WHERE merchant_id = $1 AND livemode = $2
-       AND ($3::text IS NULL OR seq < (SELECT seq FROM top_ups WHERE id = $3 AND merchant_id = $1))
-       AND ($4::text IS NULL OR customer_id = $4)
-       AND ($5::text IS NULL OR status = $5)
-     ORDER BY seq DESC LIMIT $6`,
-    [scope.merchantId, scope.livemode, options.startingAfter ?? null, options.customerId ?? null, options.status ?? null, options.limit + 1],
-  );
-  return { data: rows.slice(0, options.limit).map(topUpOf), hasMore: rows.length > options.limit };
+  const page = await merchantPage<TopUpRow>(db, {
+    table: 'top_ups',
+    columns: TOP_UP_COLUMNS,
+    scope: scope,
+    limit: options.limit,
+    startingAfter: options.startingAfter,
+    filters: { customer_id: options.customerId, status: options.status },
+  });
+  return { data: page.rows.map(topUpOf), hasMore: page.hasMore };
 }
 
 /** Top-ups still `processing` since before `before`: their request died between the processor and our commit. */
