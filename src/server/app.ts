@@ -4,7 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Runtime } from './runtime.ts';
-import { ERROR_BODY_SCHEMA } from '../api/errors.ts';
+import { ApiError, ERROR_BODY_SCHEMA, errorBody } from '../api/errors.ts';
 import { registerApiPlumbing } from '../api/http.ts';
 import { apiKeyRoutes } from '../auth/routes.ts';
 import { customerRoutes } from '../customers/routes.ts';
@@ -28,6 +28,18 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     http: { maxHeaderSize: HEADER_BYTES_MAX },
     routerOptions: { maxParamLength: 200 },
     genReqId: () => `req_${crypto.randomUUID().replaceAll('-', '')}`,
+    // Requests Node's HTTP parser refuses (headers over the limit, malformed requests) never reach a
+    // route; they are still answered with the API's error shape.
+    clientErrorHandler: (error, socket) => {
+      const code = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 'header_too_large' : 'body_invalid';
+      const status = code === 'header_too_large' ? 431 : 400;
+      const body = JSON.stringify(errorBody(new ApiError(code, code === 'body_invalid' ? 'The request could not be parsed as HTTP.' : undefined), `req_${crypto.randomUUID().replaceAll('-', '')}`));
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      } else {
+        socket.destroy(error);
+      }
+    },
     // Requests are validated as sent: no type coercion, no silent removal of unknown fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });

@@ -4,6 +4,7 @@ import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { STORE_KINDS } from '../../test/support/stores.ts';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
 import { eventually, startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from '../../test/support/webhook-receiver.ts';
+import { ATTEMPTS_PER_DELIVERY_MAX } from './model.ts';
 
 // Three automatic attempts 60 ms apart, and an endpoint disabled after two deliveries in a row used
 // them all up: the whole retry story runs in well under a second.
@@ -256,6 +257,12 @@ for (const kind of STORE_KINDS) {
       assert.match(String(history[0]!.error), /^http_status/);
       assert.equal(history[0]!.response_body, 'failing on purpose (500)');
       assert.equal(history[2]!.error, null);
+
+      // Manual retries are bounded too: a delivery that has had every attempt it may have is refused.
+      await api.runtime.db.query(`UPDATE webhook_deliveries SET attempts = $2 WHERE id = $1`, [delivery.id, ATTEMPTS_PER_DELIVERY_MAX]);
+      const exhausted = await api.call('POST', `/v1/webhook_deliveries/${delivery.id}/retry`, { key: merchant.secretKey });
+      assert.equal(exhausted.statusCode, 409, exhausted.body);
+      assert.equal(exhausted.json().error.code, 'webhook_delivery_attempts_exhausted');
     });
 
     it('disables an endpoint after persistent failure, announces it, and replays once it is enabled again', async () => {
