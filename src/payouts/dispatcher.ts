@@ -14,6 +14,7 @@ import { PAYOUT_FAILURE_CODES, type Payout } from './model.ts';
 import { payoutAccounts, payoutEvent, settleTransfers, voidTransfer } from './moves.ts';
 import type { BankRails } from './rails.ts';
 import * as store from './store.ts';
+import type { FieldSealer } from '../vault/fields.ts';
 
 export interface PayoutDispatcherDependencies {
   db: Database;
@@ -22,6 +23,7 @@ export interface PayoutDispatcherDependencies {
   rails: BankRails;
   pollIntervalMs: number;
   logger?: Logger;
+  sealer: FieldSealer;
 }
 
 export interface PayoutDispatcher {
@@ -136,7 +138,7 @@ export function createPayoutDispatcher(deps: PayoutDispatcherDependencies): Payo
 
   return {
     async dispatch(payoutsMax) {
-      const claimed = await store.claimDuePayouts(db, CLAIM_LEASE_SECONDS, payoutsMax);
+      const claimed = await store.claimDuePayouts(db, deps.sealer, CLAIM_LEASE_SECONDS, payoutsMax);
       let changed = 0;
       for (let start = 0; start < claimed.length; start += CONCURRENCY_MAX) {
         const outcomes = await Promise.allSettled(claimed.slice(start, start + CONCURRENCY_MAX).map(handle));

@@ -195,6 +195,9 @@ for (const kind of STORE_KINDS) {
       assert.equal(saved.minimum_amounts.EUR, 1_000);
       assert.equal(new Date(saved.next_run * 1000).getUTCDay(), 5);
       assert.ok(!JSON.stringify(saved).includes('0532013000'), 'the whole account number never leaves the server');
+      const stored = await api.runtime.db.query<{ account_number: string }>(`SELECT account_number FROM payout_settings WHERE merchant_id = $1`, [merchant.id]);
+      assert.match(stored.rows[0]!.account_number, /^sealed:v1:/, 'the account number is sealed at rest');
+      assert.ok(!stored.rows[0]!.account_number.includes('0532013000'));
 
       const read = await api.call('GET', '/v1/payout_settings', { key: merchant.secretKey });
       assert.deepEqual(read.json(), saved);
@@ -392,7 +395,8 @@ for (const kind of STORE_KINDS) {
       // PGlite has one connection per data folder, so there the two schedulers share a runtime.
       const second: Runtime | null =
         kind === 'postgres'
-          ? await openRuntime(loadConfig({ DATABASE_URL: api.store.location.databaseUrl, ...envFor(sandbox) }), { logger: createLogger('silent'), workers: false })
+          ? // The same data folder, so the same development vault key: processes of one installation share it.
+            await openRuntime(loadConfig({ DATABASE_URL: api.store.location.databaseUrl, MICROPAY_DATA_DIR: api.runtime.config.dataDir, ...envFor(sandbox) }), { logger: createLogger('silent'), workers: false })
           : null;
       try {
         const schedulers = [api.runtime, second ?? api.runtime];

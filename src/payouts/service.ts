@@ -21,6 +21,7 @@ import { type Destination, type Payout, type PayoutSchedule, type PayoutSettings
 import type { BankRails } from './rails.ts';
 import { nextRunAfter, periodOf } from './schedule.ts';
 import * as store from './store.ts';
+import type { FieldSealer } from '../vault/fields.ts';
 
 export interface PayoutInput {
   /** Minor units; the whole available balance when absent. */
@@ -67,6 +68,8 @@ export interface PayoutDependencies {
   /** How long to wait before asking the bank again about a payout in transit. */
   pollIntervalMs: number;
   logger?: Logger;
+  /** Seals bank account numbers at rest. */
+  sealer: FieldSealer;
 }
 
 /** A currency without a configured default has a minimum of ten major units (USD 10.00 is 1000). */
@@ -92,7 +95,7 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
   }
 
   async function get(scope: Scope, id: string): Promise<Payout | null> {
-    const payout = await store.getPayout(db, id);
+    const payout = await store.getPayout(db, deps.sealer, id);
     if (!payout || payout.merchantId !== scope.merchantId || payout.livemode !== scope.livemode) return null;
     return payout;
   }
@@ -121,7 +124,7 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
     if (outcome.kind === 'created') return outcome.error ? { ok: false, code: outcome.error, message: outcome.payout.failureMessage ?? undefined, payout: outcome.payout } : { ok: true, payout: outcome.payout };
     // The hold is there already (a retried request or a second scheduler), or its id was taken with
     // another amount by an earlier attempt: the payout of that attempt is the answer.
-    const stored = await store.getPayout(db, payout.id);
+    const stored = await store.getPayout(db, deps.sealer, payout.id);
     if (stored) return { ok: true, payout: stored };
     return { ok: false, code: 'insufficient_funds', param: 'amount', message: `The available balance is less than ${payout.amount} ${payout.currency}.` };
   }
@@ -135,7 +138,7 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
       ? payout
       : { ...payout, status: 'failed', failureCode: 'payout_blocked', failureMessage: reason ?? 'Refused by risk controls.', nextAttemptAt: null };
     const events = allowed ? (['payout.created'] as const) : (['payout.created', 'payout.failed'] as const);
-    const writes: UnitWrite[] = [store.payoutInsertWrite(written), ...decisionWrites, ...events.map((type) => payoutEvent(written, type))];
+    const writes: UnitWrite[] = [store.payoutInsertWrite(deps.sealer, written), ...decisionWrites, ...events.map((type) => payoutEvent(written, type))];
     return { value: { kind: 'created', payout: written, error: allowed ? undefined : 'payout_blocked' } as OpenOutcome, writes };
   }
 
@@ -173,7 +176,7 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
     return balance?.available ?? 0n;
   }
 
-  const dispatcher = createPayoutDispatcher({ db, ledger, books, rails: deps.rails, pollIntervalMs: deps.pollIntervalMs, logger: deps.logger });
+  const dispatcher = createPayoutDispatcher({ db, ledger, books, sealer: deps.sealer, rails: deps.rails, pollIntervalMs: deps.pollIntervalMs, logger: deps.logger });
 
   async function scheduledRun(settings: PayoutSettings): Promise<number> {
     const scope = { merchantId: settings.merchantId, livemode: settings.livemode };
@@ -185,7 +188,7 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
         if (available <= 0n || available < (await minimumOf(currency, settings))) continue;
         // The id is named after the run, so two schedulers paying the same run land on the same payout.
         const id = idFor('po', `schedule:${scope.merchantId}:${scope.livemode}:${currency}:${period}`);
-        if (await store.getPayout(db, id)) continue;
+        if (await store.getPayout(db, deps.sealer, id)) continue;
         const result = await open(draftOf(scope, id, available, currency, settings.bankAccount, { automatic: true, period }));
         if (result.ok) created += 1;
       }
@@ -196,11 +199,11 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
 
   return {
     async settings(scope) {
-      return view(scope, await store.getSettings(db, scope));
+      return view(scope, await store.getSettings(db, deps.sealer, scope));
     },
 
     async updateSettings(scope, input) {
-      const current = await store.getSettings(db, scope);
+      const current = await store.getSettings(db, deps.sealer, scope);
       let bankAccount = current?.bankAccount ?? null;
       if (input.bankAccount) {
         const number = input.bankAccount.number.replace(/[\s-]/g, '').toUpperCase();
@@ -220,13 +223,13 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
       const weeklyAnchor = input.weeklyAnchor ?? current?.weeklyAnchor ?? 1;
       const unchanged = current?.nextRunAt && current.schedule === schedule && current.weeklyAnchor === weeklyAnchor;
       const nextRunAt = !bankAccount ? null : unchanged ? current.nextRunAt : nextRunAfter(schedule, weeklyAnchor, new Date());
-      const saved = await store.saveSettings(db, { ...scope, bankAccount, schedule, weeklyAnchor, minimumAmounts, nextRunAt, updatedAt: null });
+      const saved = await store.saveSettings(db, deps.sealer, { ...scope, bankAccount, schedule, weeklyAnchor, minimumAmounts, nextRunAt, updatedAt: null });
       return { ok: true, ...(await view(scope, saved)) };
     },
 
     async create(scope, input, idSeed) {
       if (!(await books.isCurrency(input.currency))) return { ok: false, code: 'currency_unsupported', param: 'currency', message: `Currency ${input.currency} is not supported.` };
-      const settings = await store.getSettings(db, scope);
+      const settings = await store.getSettings(db, deps.sealer, scope);
       if (!settings?.bankAccount) return { ok: false, code: 'bank_account_missing', message: 'Set a bank account with POST /v1/payout_settings before paying out.' };
       if (!deps.rails.available(scope.livemode)) return { ok: false, code: 'payouts_unavailable' };
       const available = await availableOf(scope, input.currency);
@@ -247,10 +250,10 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
     },
 
     get,
-    list: (scope, options) => store.listPayouts(db, scope, options),
+    list: (scope, options) => store.listPayouts(db, deps.sealer, scope, options),
 
     async runSchedule(options = {}) {
-      const claimed = await store.claimDueSettings(db, options.asOf ?? new Date(), SCHEDULE_LEASE_SECONDS, options.merchantsMax ?? SCHEDULE_MERCHANTS_MAX);
+      const claimed = await store.claimDueSettings(db, deps.sealer, options.asOf ?? new Date(), SCHEDULE_LEASE_SECONDS, options.merchantsMax ?? SCHEDULE_MERCHANTS_MAX);
       let created = 0;
       for (const settings of claimed) {
         try {

@@ -6,6 +6,7 @@ import type { SqlClient } from '../store/database.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { Destination, Payout, PayoutSettings } from './model.ts';
 import { merchantPage } from '../store/pages.ts';
+import type { FieldSealer } from '../vault/fields.ts';
 
 export const PAYOUT_INSERTS_WRITER = 'payout_inserts';
 export const PAYOUT_UPDATES_WRITER = 'payout_updates';
@@ -31,13 +32,18 @@ interface SettingsRow {
 const SETTINGS_COLUMNS = `merchant_id, livemode, account_number, account_type, account_holder_name, schedule,
   weekly_anchor, minimum_amounts, next_run_at, updated_at`;
 
-function settingsOf(row: SettingsRow): PayoutSettings {
+/** Bank account numbers are sealed per merchant and mode (src/vault/fields.ts). */
+function bankAccountContext(merchantId: string, livemode: boolean): string {
+  return `payout_bank_account|${merchantId}|${livemode ? 'live' : 'test'}`;
+}
+
+function settingsOf(sealer: FieldSealer, row: SettingsRow): PayoutSettings {
   return {
     merchantId: row.merchant_id,
     livemode: row.livemode,
     bankAccount:
       row.account_number && row.account_type
-        ? { type: row.account_type, number: row.account_number, holderName: row.account_holder_name ?? '' }
+        ? { type: row.account_type, number: sealer.unseal(row.account_number, bankAccountContext(row.merchant_id, row.livemode)), holderName: row.account_holder_name ?? '' }
         : null,
     schedule: row.schedule,
     weeklyAnchor: row.weekly_anchor,
@@ -47,15 +53,15 @@ function settingsOf(row: SettingsRow): PayoutSettings {
   };
 }
 
-export async function getSettings(db: SqlClient, scope: Scope): Promise<PayoutSettings | null> {
+export async function getSettings(db: SqlClient, sealer: FieldSealer, scope: Scope): Promise<PayoutSettings | null> {
   const { rows } = await db.query<SettingsRow>(
     `SELECT ${SETTINGS_COLUMNS} FROM payout_settings WHERE merchant_id = $1 AND livemode = $2`,
     [scope.merchantId, scope.livemode],
   );
-  return rows[0] ? settingsOf(rows[0]) : null;
+  return rows[0] ? settingsOf(sealer, rows[0]) : null;
 }
 
-export async function saveSettings(db: SqlClient, settings: PayoutSettings): Promise<PayoutSettings> {
+export async function saveSettings(db: SqlClient, sealer: FieldSealer, settings: PayoutSettings): Promise<PayoutSettings> {
   const account = settings.bankAccount;
   const { rows } = await db.query<SettingsRow>(
     `INSERT INTO payout_settings (merchant_id, livemode, account_number, account_type, account_holder_name,
@@ -69,7 +75,7 @@ export async function saveSettings(db: SqlClient, settings: PayoutSettings): Pro
     [
       settings.merchantId,
       settings.livemode,
-      account?.number ?? null,
+      account ? sealer.seal(account.number, bankAccountContext(settings.merchantId, settings.livemode)) : null,
       account?.type ?? null,
       account?.holderName ?? null,
       settings.schedule,
@@ -78,11 +84,11 @@ export async function saveSettings(db: SqlClient, settings: PayoutSettings): Pro
       settings.nextRunAt?.toISOString() ?? null,
     ],
   );
-  return settingsOf(rows[0]!);
+  return settingsOf(sealer, rows[0]!);
 }
 
 /** Claims up to `limit` merchants whose scheduled run is due at `asOf`, for `leaseSeconds`. */
-export async function claimDueSettings(db: SqlClient, asOf: Date, leaseSeconds: number, limit: number): Promise<PayoutSettings[]> {
+export async function claimDueSettings(db: SqlClient, sealer: FieldSealer, asOf: Date, leaseSeconds: number, limit: number): Promise<PayoutSettings[]> {
   const { rows } = await db.query<SettingsRow>(
     `UPDATE payout_settings AS s SET claimed_until = now() + make_interval(secs => $2)
      FROM (SELECT merchant_id, livemode FROM payout_settings
@@ -92,7 +98,7 @@ export async function claimDueSettings(db: SqlClient, asOf: Date, leaseSeconds: 
      RETURNING ${SETTINGS_COLUMNS.split(',').map((column) => `s.${column.trim()}`).join(', ')}`,
     [asOf.toISOString(), leaseSeconds, limit],
   );
-  return rows.map(settingsOf);
+  return rows.map((row) => settingsOf(sealer, row));
 }
 
 /** Moves a merchant past the run it was claimed for; a schedule changed meanwhile is left as it is. */
@@ -136,7 +142,7 @@ const PAYOUT_COLUMNS = `id, merchant_id, livemode, amount, currency, status, aut
   failure_message, risk_decision_id, metadata, next_attempt_at, submit_attempts, paid_at, version,
   created_at, updated_at`;
 
-function payoutOf(row: PayoutRow): Payout {
+function payoutOf(sealer: FieldSealer, row: PayoutRow): Payout {
   return {
     id: row.id,
     merchantId: row.merchant_id,
@@ -147,7 +153,7 @@ function payoutOf(row: PayoutRow): Payout {
     automatic: row.automatic,
     period: row.period,
     description: row.description,
-    destination: { type: row.account_type, number: row.account_number, holderName: row.account_holder_name },
+    destination: { type: row.account_type, number: sealer.unseal(row.account_number, bankAccountContext(row.merchant_id, row.livemode)), holderName: row.account_holder_name },
     bankReference: row.bank_reference,
     bankReasonCode: row.bank_reason_code,
     failureCode: row.failure_code,
@@ -163,13 +169,14 @@ function payoutOf(row: PayoutRow): Payout {
   };
 }
 
-export async function getPayout(db: SqlClient, id: string): Promise<Payout | null> {
+export async function getPayout(db: SqlClient, sealer: FieldSealer, id: string): Promise<Payout | null> {
   const { rows } = await db.query<PayoutRow>(`SELECT ${PAYOUT_COLUMNS} FROM payouts WHERE id = $1`, [id]);
-  return rows[0] ? payoutOf(rows[0]) : null;
+  return rows[0] ? payoutOf(sealer, rows[0]) : null;
 }
 
 export async function listPayouts(
   db: SqlClient,
+  sealer: FieldSealer,
   scope: Scope,
   options: { limit: number; startingAfter?: string; status?: string; currency?: string },
 ): Promise<{ data: Payout[]; hasMore: boolean }> {
@@ -181,12 +188,12 @@ export async function listPayouts(
     startingAfter: options.startingAfter,
     filters: { status: options.status, currency: options.currency },
   });
-  return { data: page.rows.map(payoutOf), hasMore: page.hasMore };
+  return { data: page.rows.map((row) => payoutOf(sealer, row)), hasMore: page.hasMore };
 }
 
 /** Claims up to `limit` payouts due for a submission or a status poll, for `leaseSeconds`. A claim of a
  * pending payout counts as a submission attempt. */
-export async function claimDuePayouts(db: SqlClient, leaseSeconds: number, limit: number): Promise<Payout[]> {
+export async function claimDuePayouts(db: SqlClient, sealer: FieldSealer, leaseSeconds: number, limit: number): Promise<Payout[]> {
   const { rows } = await db.query<PayoutRow>(
     `UPDATE payouts AS p SET locked_until = now() + make_interval(secs => $1),
        submit_attempts = p.submit_attempts + CASE WHEN p.status = 'pending' THEN 1 ELSE 0 END
@@ -198,7 +205,7 @@ export async function claimDuePayouts(db: SqlClient, leaseSeconds: number, limit
      RETURNING ${PAYOUT_COLUMNS.split(',').map((column) => `p.${column.trim()}`).join(', ')}`,
     [leaseSeconds, limit],
   );
-  return rows.map(payoutOf);
+  return rows.map((row) => payoutOf(sealer, row));
 }
 
 /** Ends a claim without a change of state: the payout is looked at again at `nextAttemptAt` (never when null). */
@@ -231,7 +238,7 @@ function stateColumns(payout: Payout) {
 }
 
 /** The unit-of-work write that creates `payout` (once: a retry of the same id writes nothing). */
-export function payoutInsertWrite(payout: Payout): UnitWrite {
+export function payoutInsertWrite(sealer: FieldSealer, payout: Payout): UnitWrite {
   return {
     writer: PAYOUT_INSERTS_WRITER,
     row: {
@@ -243,7 +250,7 @@ export function payoutInsertWrite(payout: Payout): UnitWrite {
       automatic: payout.automatic,
       period: payout.period,
       description: payout.description,
-      account_number: payout.destination.number,
+      account_number: sealer.seal(payout.destination.number, bankAccountContext(payout.merchantId, payout.livemode)),
       account_type: payout.destination.type,
       account_holder_name: payout.destination.holderName,
       risk_decision_id: payout.riskDecisionId,

@@ -30,7 +30,8 @@ import { DISPUTES_WRITER, writeDisputes } from '../disputes/store.ts';
 import { openCardRails, type CardRails } from '../rails/card.ts';
 import type { TopUpService } from '../top-ups/service.ts';
 import { TOP_UPS_WRITER, writeTopUps } from '../top-ups/store.ts';
-import { createTopUpServiceFromConfig } from '../top-ups/wiring.ts';
+import { createTopUpServiceFromConfig, vaultKeyringFromConfig } from '../top-ups/wiring.ts';
+import { createFieldSealer } from '../vault/fields.ts';
 
 const MAINTENANCE_BATCH_MAX = 500;
 const PAYOUT_DISPATCH_BATCH_MAX = 100;
@@ -144,6 +145,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
 function createServices(config: Config, db: Database, ledger: LedgerService, risk: RiskHook, logger: Logger, cards: CardRails): Services {
   const books = createBooks({ ledger });
   const merchants = createMerchantService({ db });
+  const keyring = vaultKeyringFromConfig(config, logger);
   const customers = createCustomerService({ db, books });
   const payments = createPaymentService({
     db,
@@ -173,6 +175,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     minimumDefaults: config.payouts.minimumDefaults,
     pollIntervalMs: config.payouts.pollIntervalMs,
     logger,
+    sealer: createFieldSealer(keyring),
   });
   return {
     auth: createAuthService({ db }),
@@ -187,6 +190,6 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     payouts,
     refunds,
     disputes,
-    topUps: createTopUpServiceFromConfig(config, { db, ledger, books, customers, risk, cards, logger }),
+    topUps: createTopUpServiceFromConfig(config, { db, ledger, books, customers, risk, cards, logger, keyring }),
   };
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger.ts';
 import type { CardRails } from '../rails/card.ts';
 import type { RiskHook } from '../risk/hook.ts';
 import type { Database } from '../store/database.ts';
-import { createKeyring } from '../vault/crypto.ts';
+import { createKeyring, type Keyring } from '../vault/crypto.ts';
 import { loadMasterKey, VAULT_MASTER_KEY_VERSION } from '../vault/master-key.ts';
 import { createCardVault } from '../vault/service.ts';
 import { createTopUpService, type TopUpService } from './service.ts';
@@ -23,9 +23,14 @@ export interface TopUpWiring {
   logger: Logger;
 }
 
-export function createTopUpServiceFromConfig(config: Config, wiring: TopUpWiring): TopUpService {
-  const masterKey = loadMasterKey({ configured: config.vault.masterKey, mode: config.mode, dataDir: config.dataDir, logger: wiring.logger });
-  const keyring = createKeyring(new Map([[VAULT_MASTER_KEY_VERSION, masterKey]]), VAULT_MASTER_KEY_VERSION);
+/** The vault's keyring from the configured master key (or the development key file). */
+export function vaultKeyringFromConfig(config: Config, logger: Logger): Keyring {
+  const masterKey = loadMasterKey({ configured: config.vault.masterKey, mode: config.mode, dataDir: config.dataDir, logger });
+  return createKeyring(new Map([[VAULT_MASTER_KEY_VERSION, masterKey]]), VAULT_MASTER_KEY_VERSION);
+}
+
+export function createTopUpServiceFromConfig(config: Config, wiring: TopUpWiring & { keyring: Keyring }): TopUpService {
+  const { keyring } = wiring;
   return createTopUpService({
     db: wiring.db,
     ledger: wiring.ledger,

@@ -1,0 +1,31 @@
+// Sensitive fields other than cards (a merchant's bank account number) sealed at rest with the vault's
+// envelope encryption: a fresh data key per value, wrapped by the master key, the record's identity
+// bound in as associated data. A sealed value is one text: `sealed:v1:<key version>:<wrapped>:<data>`.
+import { seal, unseal, type Keyring } from './crypto.ts';
+
+export interface FieldSealer {
+  seal(plaintext: string, context: string): string;
+  /** The plaintext of a sealed value; a value stored before sealing existed is returned as it is. */
+  unseal(stored: string, context: string): string;
+}
+
+const PREFIX = 'sealed:v1:';
+
+export function createFieldSealer(keyring: Keyring): FieldSealer {
+  return {
+    seal(plaintext, context) {
+      const sealed = seal(keyring, Buffer.from(plaintext, 'utf8'), `field|${context}`);
+      return `${PREFIX}${sealed.keyVersion}:${sealed.wrappedKey.toString('base64url')}:${sealed.ciphertext.toString('base64url')}`;
+    },
+    unseal(stored, context) {
+      if (!stored.startsWith(PREFIX)) return stored;
+      const [version, wrapped, data] = stored.slice(PREFIX.length).split(':');
+      const plaintext = unseal(
+        keyring,
+        { keyVersion: Number(version), wrappedKey: Buffer.from(wrapped ?? '', 'base64url'), ciphertext: Buffer.from(data ?? '', 'base64url') },
+        `field|${context}`,
+      );
+      return plaintext.toString('utf8');
+    },
+  };
+}
