@@ -42,7 +42,7 @@ export interface Config {
     concurrency: number;
     /** Deadline of one attempt. */
     timeoutMs: number;
-    /** Delays before each retry. */
+    /** Delay before each retry; its length plus one is the number of automatic attempts. */
     retryScheduleMs: number[];
     /** Deliveries in a row that used up their attempts before the endpoint is disabled (0: never). */
     disableAfterExhaustedDeliveries: number;

@@ -12,28 +12,11 @@ import { endpointJson } from './model.ts';
 import { signedHeaders, type SecretBox } from './secrets.ts';
 import { createSender, type SendResult, type Sender } from './sender.ts';
 import * as store from './store.ts';
-import { privateAllowed, type PrivateTargets } from './targets.ts';
+import { privateAllowed } from './targets.ts';
+import type { Config } from '../config/config.ts';
 
-export interface WebhookWorkerOptions {
-  pollIntervalMs: number;
-  /** Deliveries claimed per poll at most (and never more than the free concurrency). */
-  batchMax: number;
-  /** Events fanned out per statement. */
-  fanOutBatchMax: number;
-  /** Attempts in flight per process at most. */
-  concurrency: number;
-  /** Deadline of one attempt: connect, send, and the complete answer. */
-  timeoutMs: number;
-  /** Delay before each retry; its length plus one is the number of automatic attempts. */
-  retryScheduleMs: number[];
-  /** Disable an endpoint after this many deliveries in a row used up their attempts (0: never). */
-  disableAfterExhaustedDeliveries: number;
-  /** Disable an endpoint whose every attempt has failed for this long (0: never). */
-  disableAfterFailingSeconds: number;
-  responseBodyBytesMax: number;
-  privateTargets: PrivateTargets;
-  deliveryRetentionDays: number;
-}
+/** The webhook settings of the configuration (documented there), without the secrets' key. */
+export type WebhookWorkerOptions = Omit<Config['webhooks'], 'secretEncryptionKey'>;
 
 export interface WebhookWorker {
   /** One poll: fan out, claim and start attempts; resolves once they are started, not finished. */
