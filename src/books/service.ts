@@ -54,6 +54,8 @@ export interface Books {
   balance(account: BookAccount): Promise<Balance>;
   /** The balance of an account that was ever opened, or null. */
   balanceIfOpen(account: BookAccount): Promise<Balance | null>;
+  /** The balance of `role` for `owner` in every currency it was ever opened in, in one read. */
+  balancesByCurrency(role: Role, owner: string, livemode: boolean): Promise<Array<Balance & { currency: string }>>;
   currencies(): Promise<string[]>;
   isCurrency(code: string): Promise<boolean>;
   exponentOf(code: string): Promise<number | null>;
@@ -89,16 +91,26 @@ export function createBooks({ ledger }: { ledger: LedgerService }): Books {
     });
   }
 
+  function account(role: Role, owner: string, livemode: boolean, currency: string): BookAccount {
+    return { id: ledgerId(`account:${role}:${owner}:${livemode ? 'live' : 'test'}:${currency}`), role, owner, livemode, currency };
+  }
+
   return {
-    account(role, owner, livemode, currency) {
-      return { id: ledgerId(`account:${role}:${owner}:${livemode ? 'live' : 'test'}:${currency}`), role, owner, livemode, currency };
-    },
+    account,
     ensure,
     async balance(account) {
       await ensure([account]);
       return (await ledger.getBalance(account.id))!;
     },
     balanceIfOpen: (account) => ledger.getBalance(account.id),
+    async balancesByCurrency(role, owner, livemode) {
+      const accounts = [...(await loadCurrencies()).keys()].sort().map((currency) => account(role, owner, livemode, currency));
+      const balances = new Map((await ledger.getBalances(accounts.map((account) => account.id))).map((balance) => [balance.accountId, balance]));
+      return accounts.flatMap((account) => {
+        const balance = balances.get(account.id);
+        return balance ? [{ ...balance, currency: account.currency }] : [];
+      });
+    },
     async currencies() {
       return [...(await loadCurrencies()).keys()].sort();
     },

@@ -110,14 +110,6 @@ export function createCustomerService({ db, books }: { db: Database; books: Book
       return { data: page.rows.map(customerOf), hasMore: page.hasMore };
     },
 
-    async walletBalances(customer) {
-      const balances: WalletBalance[] = [];
-      for (const currency of await books.currencies()) {
-        const account = books.account('wallet', customer.buyerId, customer.livemode, currency);
-        const balance = await books.balanceIfOpen(account);
-        if (balance) balances.push({ ...balance, currency });
-      }
-      return balances;
-    },
+    walletBalances: (customer) => books.balancesByCurrency('wallet', customer.buyerId, customer.livemode),
   };
 }

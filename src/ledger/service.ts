@@ -32,6 +32,8 @@ export interface LedgerService {
   createAccounts(accounts: AccountInput[]): Promise<CreateAccountResult[]>;
   getAccount(id: string): Promise<Account | null>;
   getBalance(id: string): Promise<Balance | null>;
+  /** The balances of the accounts of `ids` that exist, in one read. */
+  getBalances(ids: string[]): Promise<Balance[]>;
   /** The balance as it stood at `at`, computed from the transfers committed up to then. */
   getBalanceAt(id: string, at: Date): Promise<Balance | null>;
   createTransfers(transfers: TransferInput[]): Promise<CreateTransferResult[]>;
@@ -101,6 +103,11 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
     async getBalance(id) {
       const account = await getAccount(id);
       return account ? balanceOf(account) : null;
+    },
+
+    async getBalances(ids) {
+      const valid = ids.filter(isUuid);
+      return valid.length === 0 ? [] : (await store.getAccounts(db, valid)).map(balanceOf);
     },
 
     async getBalanceAt(id, at) {

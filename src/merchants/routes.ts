@@ -132,11 +132,11 @@ export async function merchantRoutes(app: FastifyInstance, deps: { merchants: Me
 
   app.get('/v1/balance', { schema: { tags: ['account'], summary: "The merchant's balance per currency", response: { 200: { $ref: 'Balance#' }, ...errorResponses() } } }, async (request) => {
     const principal = requireMerchant(request, { write: false });
-    const balances = [];
-    for (const currency of await books.currencies()) {
-      const balance = await books.balanceIfOpen(books.account('merchant', principal.merchantId, principal.livemode, currency));
-      if (balance) balances.push({ currency, available: amountJson(balance.available), pending: amountJson(balance.pending) });
-    }
+    const balances = (await books.balancesByCurrency('merchant', principal.merchantId, principal.livemode)).map((balance) => ({
+      currency: balance.currency,
+      available: amountJson(balance.available),
+      pending: amountJson(balance.pending),
+    }));
     return { object: 'balance', livemode: principal.livemode, balances };
   });
 }
