@@ -48,10 +48,11 @@ export interface RiskInput {
 /** What happened after a decision, or outside one, that the engine learns from. */
 export type RiskObservation =
   | { type: 'outcome'; input: RiskInput; succeeded: boolean } // the movement went through, or failed (declined card, insufficient funds)
-  | { type: 'refund'; at: number; buyerId: string; merchantId: string; amount: bigint; currency: string }
-  | { type: 'dispute'; at: number; buyerId: string; merchantId: string; amount: bigint; currency: string }
-  | { type: 'code_redeemed'; at: number; buyerId: string; redeemerId: string; merchantId: string }
-  | { type: 'label'; at: number; buyerId: string | null; subjectId: string; fraud: boolean };
+  | { type: 'refund'; at: number; buyerId: string; merchantId: string; amount: bigint; currency: string; livemode?: boolean }
+  | { type: 'dispute'; at: number; buyerId: string; merchantId: string; amount: bigint; currency: string; livemode?: boolean }
+  | { type: 'code_redeemed'; at: number; buyerId: string; redeemerId: string; merchantId: string; livemode?: boolean }
+  | { type: 'label'; at: number; buyerId: string | null; subjectId: string; fraud: boolean; livemode?: boolean };
+// `livemode` of the later observations: absent means both modes (the simulator's traffic has one mode).
 
 export type SignalType = 'number' | 'boolean' | 'string';
 
