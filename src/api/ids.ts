@@ -17,7 +17,7 @@ export function randomBase62(bytes: number): string {
   return text;
 }
 
-export type IdPrefix = 'mer' | 'key' | 'buy' | 'cus' | 'pay' | 'rsk' | 'evt' | 'ref' | 'dp' | 'po' | 'top' | 'we' | 'whd' | 'card';
+export type IdPrefix = 'mer' | 'key' | 'buy' | 'cus' | 'pay' | 'rsk' | 'evt' | 'ref' | 'dp' | 'po' | 'top' | 'we' | 'whd' | 'card' | 'rev';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomBase62(16)}`;

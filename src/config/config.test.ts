@@ -31,6 +31,16 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ LEDGER_BATCH_TRANSFERS_MAX: '0' }), /LEDGER_BATCH_TRANSFERS_MAX must be between/);
   });
 
+  it('reads the risk settings, and refuses production without Redis or with the risk engine off', () => {
+    assert.deepEqual(loadConfig({}).risk, { engine: 'on', redisUrl: undefined, reloadIntervalMs: 2000 });
+    assert.equal(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/2' }).risk.redisUrl, 'redis://127.0.0.1:6379/2');
+    assert.throws(() => loadConfig({ REDIS_URL: 'http://x' }), /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
+    assert.throws(() => loadConfig({ MICROPAY_RISK_ENGINE: 'maybe' }), /MICROPAY_RISK_ENGINE must be one of on, off/);
+    const production = { MICROPAY_MODE: 'production', DATABASE_URL: 'postgres://u@h/db', VAULT_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'), CARD_PROCESSOR_URL: 'https://acquirer.example', CARD_PROCESSOR_API_KEY: 'k' };
+    assert.throws(() => loadConfig(production), /REDIS_URL is required in production/);
+    assert.throws(() => loadConfig({ ...production, REDIS_URL: 'redis://r', MICROPAY_RISK_ENGINE: 'off' }), /MICROPAY_RISK_ENGINE cannot be off in production/);
+  });
+
   it('refuses production mode without PostgreSQL', () => {
     assert.throws(() => loadConfig({ MICROPAY_MODE: 'production' }), /DATABASE_URL is required in production/);
   });

@@ -88,6 +88,15 @@ export interface Config {
     /** Timeout of the hold a dispute puts on the merchant's balance (the operator decides before it). */
     holdSeconds: number;
   };
+  /** The risk engine (docs/risk.md). */
+  risk: {
+    /** `off` allows everything (for tests of other features only; never in production). */
+    engine: 'on' | 'off';
+    /** Redis for the velocity counters shared by several processes; unset: counters live in this process. */
+    redisUrl: string | undefined;
+    /** How often rules, lists and the active model are checked for changes made by other processes. */
+    reloadIntervalMs: number;
+  };
   /** Payouts and the bank rail (docs/api/payouts.md). */
   payouts: {
     /** The bank's credit-transfer API for live payouts; unset: the sandbox in development, none in production. */
@@ -145,6 +154,13 @@ function httpUrl(env: Env, name: string): string | undefined {
   return raw;
 }
 
+function redisUrl(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^rediss?:\/\/[^\s]+$/.test(raw)) throw new ConfigError(name, `must be a redis:// or rediss:// URL, got "${raw}"`);
+  return raw;
+}
+
 /** A 32-byte key given as base64. */
 function masterKey(env: Env, name: string): Buffer | undefined {
   const raw = env[name];
@@ -185,9 +201,15 @@ export function loadConfig(env: Env = process.env): Config {
   if (mode === 'production' && vaultMasterKey === undefined) {
     throw new ConfigError('VAULT_MASTER_KEY', 'is required in production mode (base64 of 32 random bytes: openssl rand -base64 32)');
   }
+  if (mode === 'production' && env.MICROPAY_RISK_ENGINE === 'off') {
+    throw new ConfigError('MICROPAY_RISK_ENGINE', 'cannot be off in production mode (every movement must be scored)');
+  }
   const cardProcessorUrl = httpUrl(env, 'CARD_PROCESSOR_URL');
   if (mode === 'production' && (cardProcessorUrl === undefined || !env.CARD_PROCESSOR_API_KEY)) {
     throw new ConfigError('CARD_PROCESSOR_URL', 'and CARD_PROCESSOR_API_KEY are required in production mode (the sandbox is for development)');
+  }
+  if (mode === 'production' && !env.REDIS_URL) {
+    throw new ConfigError('REDIS_URL', 'is required in production mode (the risk engine\'s counters are shared by every process)');
   }
   return {
     mode,
@@ -241,6 +263,11 @@ export function loadConfig(env: Env = process.env): Config {
     },
     disputes: {
       holdSeconds: integer(env, 'DISPUTE_HOLD_SECONDS', 180 * 24 * 3600, 60, 366 * 24 * 3600),
+    },
+    risk: {
+      engine: oneOf(env, 'MICROPAY_RISK_ENGINE', ['on', 'off'] as const, 'on'),
+      redisUrl: redisUrl(env, 'REDIS_URL'),
+      reloadIntervalMs: integer(env, 'RISK_RELOAD_INTERVAL_MS', 2000, 0, 3_600_000),
     },
     payouts: {
       bankRailUrl: httpUrl(env, 'BANK_RAIL_URL'),

@@ -20,6 +20,7 @@ describe('a production-mode server on PostgreSQL', () => {
         VAULT_MASTER_KEY: randomBytes(32).toString('base64'),
         CARD_PROCESSOR_URL: 'https://processor.invalid',
         CARD_PROCESSOR_API_KEY: 'unused',
+        REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
       },
     });
     merchant = await api.createMerchant();

@@ -15,6 +15,10 @@ import { createMerchantService, type MerchantService } from '../merchants/servic
 import { createPaymentService, type PaymentService } from '../payments/service.ts';
 import { PAYMENTS_WRITER, writePayments } from '../payments/store.ts';
 import { createAllowAllRiskHook, RISK_DECISIONS_WRITER, writeRiskDecisions, type RiskHook } from '../risk/hook.ts';
+import { createMemoryCounters, type RiskCounters } from '../risk/counters.ts';
+import { createRedisCounters } from '../risk/redis-counters.ts';
+import { createRiskService, type RiskService } from '../risk/service.ts';
+import { RISK_LABELS_WRITER, RISK_REVIEWS_WRITER, writeLabels, writeReviews } from '../risk/store.ts';
 import { startPeriodic, type PeriodicTask } from './periodic.ts';
 import { createEventStore, type EventStore } from '../events/store.ts';
 import type { WebhookService } from '../webhooks/service.ts';
@@ -44,6 +48,8 @@ export interface Services {
   customers: CustomerService;
   payments: PaymentService;
   risk: RiskHook;
+  /** The risk engine with its rules, lists, models and reviews (present even when a test replaces the hook). */
+  riskEngine: RiskService;
   events: EventStore;
   webhooks: WebhookService;
   payouts: PayoutService;
@@ -95,8 +101,13 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   ledger.registerWriter(REFUNDS_WRITER, writeRefunds);
   ledger.registerWriter(DISPUTES_WRITER, writeDisputes);
   ledger.registerWriter(TOP_UPS_WRITER, writeTopUps);
+  ledger.registerWriter(RISK_REVIEWS_WRITER, writeReviews);
+  ledger.registerWriter(RISK_LABELS_WRITER, writeLabels);
   const cards = await openCardRails(config);
-  const services = createServices(config, db, ledger, options.risk ?? createAllowAllRiskHook(), logger, cards);
+  const counters: RiskCounters = config.risk.redisUrl ? createRedisCounters({ url: config.risk.redisUrl }) : createMemoryCounters();
+  const riskEngine = await createRiskService({ db, counters, logger, reloadIntervalMs: config.risk.reloadIntervalMs });
+  const hook = options.risk ?? (config.risk.engine === 'on' ? riskEngine.hook : createAllowAllRiskHook());
+  const services = createServices(config, db, ledger, hook, riskEngine, logger, cards);
   const workersOn = options.workers !== false;
   const expiry = workersOn
     ? startExpiryWorker(ledger, { intervalMs: config.ledger.holdExpiryIntervalMs, batchMax: config.ledger.holdExpiryBatchMax, logger })
@@ -136,13 +147,15 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       await services.payouts.close();
       await expiry?.stop();
       await cards.close();
+      riskEngine.close();
+      await counters.close();
       await ledger.close();
       await db.close();
     },
   };
 }
 
-function createServices(config: Config, db: Database, ledger: LedgerService, risk: RiskHook, logger: Logger, cards: CardRails): Services {
+function createServices(config: Config, db: Database, ledger: LedgerService, risk: RiskHook, riskEngine: RiskService, logger: Logger, cards: CardRails): Services {
   const books = createBooks({ ledger });
   const merchants = createMerchantService({ db });
   const keyring = vaultKeyringFromConfig(config, logger);
@@ -185,6 +198,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     customers,
     payments,
     risk,
+    riskEngine,
     events: createEventStore(db),
     webhooks: createWebhookServiceFromConfig(config, db),
     payouts,

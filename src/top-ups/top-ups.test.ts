@@ -32,7 +32,7 @@ describe('top-up configuration', () => {
     assert.throws(() => loadConfig(production), /VAULT_MASTER_KEY is required in production/);
     const key = Buffer.alloc(32, 7).toString('base64');
     assert.throws(() => loadConfig({ ...production, VAULT_MASTER_KEY: key }), /CARD_PROCESSOR_URL and CARD_PROCESSOR_API_KEY are required/);
-    const config = loadConfig({ ...production, VAULT_MASTER_KEY: key, CARD_PROCESSOR_URL: 'https://acquirer.example', CARD_PROCESSOR_API_KEY: 'k' });
+    const config = loadConfig({ ...production, VAULT_MASTER_KEY: key, CARD_PROCESSOR_URL: 'https://acquirer.example', CARD_PROCESSOR_API_KEY: 'k', REDIS_URL: 'redis://127.0.0.1:6379' });
     assert.equal(config.cardProcessor.url, 'https://acquirer.example');
     assert.equal(config.vault.masterKey?.length, 32);
   });

@@ -25,7 +25,7 @@ describe('webhook configuration', () => {
   });
 
   it('refuses private targets for every mode in production unless told otherwise', () => {
-    const production = { MICROPAY_MODE: 'production', DATABASE_URL: 'postgres://u@h/db', VAULT_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'), CARD_PROCESSOR_URL: 'https://acquirer.example', CARD_PROCESSOR_API_KEY: 'k' };
+    const production = { MICROPAY_MODE: 'production', DATABASE_URL: 'postgres://u@h/db', VAULT_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'), CARD_PROCESSOR_URL: 'https://acquirer.example', CARD_PROCESSOR_API_KEY: 'k', REDIS_URL: 'redis://127.0.0.1:6379' };
     assert.equal(loadConfig(production).webhooks.privateTargets, 'none');
     assert.equal(loadConfig({ ...production, WEBHOOK_PRIVATE_TARGETS: 'all' }).webhooks.privateTargets, 'all');
   });
