@@ -9,7 +9,7 @@ import type { LedgerService } from '../ledger/service.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { MerchantService } from '../merchants/service.ts';
 import type { RiskDecision, RiskHook } from '../risk/hook.ts';
-import { riskDecisionWrite } from '../risk/hook.ts';
+import { reviewOpenWrite, riskDecisionWrite } from '../risk/hook.ts';
 import type { Database } from '../store/database.ts';
 import type { ApiErrorCode } from '../api/errors.ts';
 import { idFor, ledgerId } from '../api/ids.ts';
@@ -41,6 +41,10 @@ export interface PaymentService {
   confirm(scope: Scope, id: string): Promise<PaymentResult>;
   capture(scope: Scope, id: string, amountToCapture?: bigint): Promise<PaymentResult>;
   cancel(scope: Scope, id: string, reason?: string): Promise<PaymentResult>;
+  /** Settles a payment held for risk review: approve captures it (with its fee), reject releases the
+   * hold back to the buyer and cancels it as fraudulent. `writes` (the review's decision and its label)
+   * commit in the same group commit. */
+  settleReview(id: string, approve: boolean, writes: UnitWrite[]): Promise<PaymentResult>;
   /** Cancels payments whose hold passed its capture deadline; returns how many. */
   cancelOverdueCaptures(limit: number): Promise<number>;
   /** Added for refunds and disputes: a payment by id whatever its merchant, for operator routes and
@@ -90,7 +94,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
   async function commit(
     payment: Payment,
     transfers: TransferInput[],
-    next: (results: CreateTransferResult[]) => { payment: Payment; events: string[]; error?: ApiErrorCode },
+    next: (results: CreateTransferResult[]) => { payment: Payment; events: string[]; error?: ApiErrorCode; writes?: UnitWrite[] },
     extraWrites: UnitWrite[] = [],
     inserted = false,
   ): Promise<PaymentResult> {
@@ -98,7 +102,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       transfers,
       finish: (results) => {
         const decided = next(results);
-        const writes: UnitWrite[] = [store.paymentWrite(decided.payment, { inserted }), ...extraWrites];
+        const writes: UnitWrite[] = [store.paymentWrite(decided.payment, { inserted }), ...extraWrites, ...(decided.writes ?? [])];
         const shown = { ...decided.payment, version: decided.payment.version + (inserted ? 0 : 1) };
         for (const type of decided.events) {
           writes.push(
@@ -213,7 +217,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
           const code: ApiErrorCode = lastError.code === 'insufficient_funds' ? 'insufficient_funds' : 'payment_blocked';
           return { payment: state('requires_confirmation', { lastError }), events: ['payment.payment_failed'], error: code };
         }
-        if (decision.decision === 'review') return { payment: state('processing'), events: ['payment.processing'] };
+        if (decision.decision === 'review') return { payment: state('processing'), events: ['payment.processing'], writes: [reviewOpenWrite(decision)] };
         if (hold) {
           const captureBefore = new Date(Date.now() + deps.captureWindowSeconds * 1000);
           return { payment: state('requires_capture', { captureBefore }), events: ['payment.requires_capture'] };
@@ -327,6 +331,32 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
         if (!released) return { payment: { ...payment, lastError: failureOf(results) }, events: [], error: 'payment_unexpected_state' };
         return { payment: { ...payment, status: 'canceled', cancellationReason: reason ?? 'requested_by_customer', captureBefore: null }, events: ['payment.canceled'] };
       });
+    },
+
+    async settleReview(id, approve, writes) {
+      const payment = await store.getPayment(db, id);
+      if (!payment) return { ok: false, code: 'resource_missing', param: 'id', message: `No such payment: ${id}.` };
+      if (payment.status !== 'processing') {
+        return { ok: false, code: 'payment_unexpected_state', message: `The payment is ${payment.status}; only a payment in review can be settled by its review.`, payment };
+      }
+      const hold = ledgerId(`${payment.id}:hold`);
+      const expired = (results: CreateTransferResult[]) => results.some((result) => result.result === 'pending_transfer_expired' || result.result === 'pending_transfer_already_expired');
+      if (!approve) {
+        const transfers: TransferInput[] = [{ id: ledgerId(`${payment.id}:void`), voidPendingId: hold, code: TRANSFER_CODES.review_hold }];
+        return commit(payment, transfers, (results) => {
+          if (!moved(results) && !expired(results)) return { payment: { ...payment, lastError: failureOf(results) }, events: [], error: 'payment_unexpected_state' };
+          return { payment: { ...payment, status: 'canceled', cancellationReason: 'fraudulent' }, events: ['payment.canceled'] };
+        }, writes);
+      }
+      const merchant = (await deps.merchants.get(payment.merchantId))!;
+      const fee = deps.merchants.feeFor(merchant, payment.amount, payment.currency);
+      const post: TransferInput = { id: ledgerId(`${payment.id}:capture`), postPendingId: hold, amount: payment.amount, code: TRANSFER_CODES.payment };
+      const transfers = fee === 0n ? [post] : [{ ...post, linked: true }, feeTransfer(payment, accountsOf(payment), fee)];
+      return commit(payment, transfers, (results) => {
+        if (moved(results)) return { payment: { ...payment, status: 'succeeded', amountCaptured: payment.amount, feeAmount: fee }, events: ['payment.succeeded'] };
+        if (expired(results)) return { payment: { ...payment, status: 'canceled', cancellationReason: 'expired' }, events: ['payment.canceled'], error: 'payment_unexpected_state' };
+        return { payment: { ...payment, lastError: failureOf(results) }, events: [], error: 'payment_unexpected_state' };
+      }, writes);
     },
 
     async cancelOverdueCaptures(limit) {

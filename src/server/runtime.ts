@@ -18,6 +18,7 @@ import { createAllowAllRiskHook, RISK_DECISIONS_WRITER, writeRiskDecisions, type
 import { createMemoryCounters, type RiskCounters } from '../risk/counters.ts';
 import { createRedisCounters } from '../risk/redis-counters.ts';
 import { createRiskService, type RiskService } from '../risk/service.ts';
+import { createReviewService, type ReviewService } from '../risk/reviews.ts';
 import { RISK_LABELS_WRITER, RISK_REVIEWS_WRITER, writeLabels, writeReviews } from '../risk/store.ts';
 import { startPeriodic, type PeriodicTask } from './periodic.ts';
 import { createEventStore, type EventStore } from '../events/store.ts';
@@ -50,6 +51,7 @@ export interface Services {
   risk: RiskHook;
   /** The risk engine with its rules, lists, models and reviews (present even when a test replaces the hook). */
   riskEngine: RiskService;
+  riskReviews: ReviewService;
   events: EventStore;
   webhooks: WebhookService;
   payouts: PayoutService;
@@ -199,6 +201,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     payments,
     risk,
     riskEngine,
+    riskReviews: createReviewService({ db, payments, engine: riskEngine.engine }),
     events: createEventStore(db),
     webhooks: createWebhookServiceFromConfig(config, db),
     payouts,
