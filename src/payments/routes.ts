@@ -4,7 +4,8 @@ import { ApiError, type ApiErrorCode } from '../api/errors.ts';
 import { errorResponses, idSeedOf, isResumed, LIST_QUERY_PROPERTIES, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
 import { paymentJson, type LineItem } from './model.ts';
 import type { PaymentResult, PaymentService } from './service.ts';
-import { CANCEL_BODY, CAPTURE_BODY, CREATE_PAYMENT_BODY, EMPTY_BODY, ID_PARAMS_SCHEMA, PAYMENT_SCHEMA } from './schemas.ts';
+import { BUYER_CONTEXT_SCHEMA, CANCEL_BODY, CAPTURE_BODY, CONFIRM_BODY, CREATE_PAYMENT_BODY, ID_PARAMS_SCHEMA, PAYMENT_SCHEMA } from './schemas.ts';
+import type { BuyerContext } from '../risk/model.ts';
 import { PAYMENT_STATUSES } from './model.ts';
 
 interface CreateBody {
@@ -16,6 +17,30 @@ interface CreateBody {
   capture_method?: 'automatic' | 'manual';
   confirm?: boolean;
   metadata?: Record<string, string>;
+  buyer_context?: BuyerContextBody;
+}
+
+interface BuyerContextBody {
+  device_id?: string;
+  ip_address?: string;
+  country?: string;
+  latitude?: number;
+  longitude?: number;
+  phone_number?: string;
+  user_agent?: string;
+}
+
+export function buyerContextOf(body: BuyerContextBody | undefined): BuyerContext | null {
+  if (!body) return null;
+  return {
+    deviceId: body.device_id ?? null,
+    ipAddress: body.ip_address ?? null,
+    country: body.country ?? null,
+    latitude: body.latitude ?? null,
+    longitude: body.longitude ?? null,
+    phoneNumber: body.phone_number ?? null,
+    userAgent: body.user_agent ?? null,
+  };
 }
 
 function unwrap(result: PaymentResult) {
@@ -24,6 +49,7 @@ function unwrap(result: PaymentResult) {
 }
 
 export async function paymentRoutes(app: FastifyInstance, { payments }: { payments: PaymentService }): Promise<void> {
+  app.addSchema(BUYER_CONTEXT_SCHEMA);
   app.addSchema(PAYMENT_SCHEMA);
   const one = { 200: { $ref: 'Payment#' }, ...errorResponses(402, 409) };
   const tags = ['payments'];
@@ -51,6 +77,7 @@ export async function paymentRoutes(app: FastifyInstance, { payments }: { paymen
           captureMethod: body.capture_method,
           metadata: body.metadata ?? null,
           confirm: body.confirm === true,
+          buyerContext: buyerContextOf(body.buyer_context),
         },
         idSeedOf(request),
         isResumed(request),
@@ -104,7 +131,9 @@ export async function paymentRoutes(app: FastifyInstance, { payments }: { paymen
       },
     );
 
-  action('confirm', 'Confirm a payment: risk decides, then the wallet pays', EMPTY_BODY, (scope, id) => payments.confirm(scope, id));
+  action<{ buyer_context?: BuyerContextBody }>('confirm', 'Confirm a payment: risk decides, then the wallet pays', CONFIRM_BODY, (scope, id, body) =>
+    payments.confirm(scope, id, buyerContextOf(body.buyer_context)),
+  );
   action<{ amount_to_capture?: number }>('capture', 'Capture a held payment, in full or in part', CAPTURE_BODY, (scope, id, body) =>
     payments.capture(scope, id, body.amount_to_capture === undefined ? undefined : BigInt(body.amount_to_capture)),
   );

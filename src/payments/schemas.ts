@@ -86,6 +86,7 @@ export const CREATE_PAYMENT_BODY = {
     },
     capture_method: { type: 'string', enum: ['automatic', 'manual'] },
     confirm: { type: 'boolean', description: 'Confirm at once (one request instead of two).' },
+    buyer_context: { $ref: 'BuyerContext#' },
     metadata: METADATA_SCHEMA,
   },
   required: ['customer', 'amount', 'currency'],
@@ -101,6 +102,29 @@ export const CANCEL_BODY = {
   type: 'object',
   additionalProperties: false,
   properties: { cancellation_reason: { type: 'string', enum: ['requested_by_customer', 'duplicate', 'fraudulent', 'abandoned'] } },
+} as const;
+
+/** What the checkout knows of the buyer's device, network and place; the risk engine scores with it. */
+export const BUYER_CONTEXT_SCHEMA = {
+  $id: 'BuyerContext',
+  type: 'object',
+  additionalProperties: false,
+  description: "The buyer's device, network and place as the checkout saw them (risk signals; never shown to merchants).",
+  properties: {
+    device_id: { type: 'string', minLength: 1, maxLength: 200 },
+    ip_address: { type: 'string', minLength: 2, maxLength: 45, pattern: '^[0-9A-Fa-f:.]+$' },
+    country: { type: 'string', pattern: '^[A-Z]{2}$' },
+    latitude: { type: 'number', minimum: -90, maximum: 90 },
+    longitude: { type: 'number', minimum: -180, maximum: 180 },
+    phone_number: { type: 'string', pattern: '^\\+[1-9][0-9]{6,14}$' },
+    user_agent: { type: 'string', maxLength: 500 },
+  },
+} as const;
+
+export const CONFIRM_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { buyer_context: { $ref: 'BuyerContext#' } },
 } as const;
 
 export const EMPTY_BODY = { type: 'object', additionalProperties: false, properties: {} } as const;

@@ -9,6 +9,7 @@ import type { LedgerService } from '../ledger/service.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { MerchantService } from '../merchants/service.ts';
 import type { RiskDecision, RiskHook } from '../risk/hook.ts';
+import type { BuyerContext } from '../risk/model.ts';
 import { reviewOpenWrite, riskDecisionWrite } from '../risk/hook.ts';
 import type { Database } from '../store/database.ts';
 import type { ApiErrorCode } from '../api/errors.ts';
@@ -27,6 +28,8 @@ export interface PaymentInput {
   metadata?: Record<string, string> | null;
   /** Confirm at once: the payment is inserted already decided, in the same group commit as its transfers. */
   confirm?: boolean;
+  /** The buyer's device, network and place, for the risk engine. */
+  buyerContext?: BuyerContext | null;
 }
 
 export type PaymentResult =
@@ -38,7 +41,7 @@ export interface PaymentService {
   create(scope: Scope, input: PaymentInput, idSeed?: string, resumed?: boolean): Promise<PaymentResult>;
   get(scope: Scope, id: string): Promise<Payment | null>;
   list(scope: Scope, options: { limit: number; startingAfter?: string; customerId?: string; status?: string }): Promise<{ data: Payment[]; hasMore: boolean }>;
-  confirm(scope: Scope, id: string): Promise<PaymentResult>;
+  confirm(scope: Scope, id: string, buyerContext?: BuyerContext | null): Promise<PaymentResult>;
   capture(scope: Scope, id: string, amountToCapture?: bigint): Promise<PaymentResult>;
   cancel(scope: Scope, id: string, reason?: string): Promise<PaymentResult>;
   /** Settles a payment held for risk review: approve captures it (with its fee), reject releases the
@@ -173,7 +176,8 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     };
   }
 
-  function score(payment: Payment): Promise<RiskDecision> {
+  async function score(payment: Payment, buyerContext: BuyerContext | null, customerCreatedAt: Date | null): Promise<RiskDecision> {
+    const wallet = await books.balanceIfOpen(books.account('wallet', payment.buyerId, payment.livemode, payment.currency));
     return deps.risk.score({
       action: payment.lineItems.some((item) => item.category === 'tip') ? 'tip' : 'payment',
       merchantId: payment.merchantId,
@@ -184,11 +188,26 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       amount: payment.amount,
       currency: payment.currency,
       categories: [...new Set(payment.lineItems.map((item) => item.category))],
+      buyerContext,
+      method: 'wallet',
+      walletBalance: wallet?.available ?? 0n,
+      // The buyer's age as this merchant's customer: the customer record is cached, the buyer's is not.
+      buyerCreatedAt: customerCreatedAt,
     });
   }
 
-  /** Carries out the risk decision; `inserted`: the payment is new and written in its decided state. */
+  /** Carries out the risk decision and tells the engine whether the money moved. */
   async function decide(payment: Payment, decision: RiskDecision, inserted: boolean): Promise<PaymentResult> {
+    const result = await carryOut(payment, decision, inserted);
+    if (decision.decision !== 'challenge' && deps.risk.report) {
+      const moved = result.ok && ['succeeded', 'requires_capture', 'processing'].includes(result.payment.status);
+      await deps.risk.report(decision, moved);
+    }
+    return result;
+  }
+
+  /** `inserted`: the payment is new and written in its decided state. */
+  async function carryOut(payment: Payment, decision: RiskDecision, inserted: boolean): Promise<PaymentResult> {
     const merchant = (await deps.merchants.get(payment.merchantId))!;
     const accounts = accountsOf(payment);
     await books.ensure(Object.values(accounts));
@@ -271,7 +290,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
         createdAt: now,
         updatedAt: now,
       };
-      if (input.confirm) return decide(payment, await score(payment), true);
+      if (input.confirm) return decide(payment, await score(payment, input.buyerContext ?? null, customer.createdAt), true);
       return { ok: true, payment: await store.insertPayment(db, payment) };
     },
 
@@ -280,13 +299,14 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     find: (id) => store.getPayment(db, id),
     unitWrite: (payment) => store.paymentWrite(payment),
 
-    async confirm(scope, id) {
+    async confirm(scope, id, buyerContext) {
       const payment = await get(scope, id);
       if (!payment) return { ok: false, code: 'resource_missing', param: 'id', message: `No such payment: ${id}.` };
       if (payment.status !== 'requires_confirmation') {
         return { ok: false, code: 'payment_unexpected_state', message: `The payment is ${payment.status}; only a payment that requires confirmation can be confirmed.`, payment };
       }
-      return decide(payment, await score(payment), false);
+      const customer = await deps.customers.get(scope, payment.customerId);
+      return decide(payment, await score(payment, buyerContext ?? null, customer?.createdAt ?? null), false);
     },
 
     async capture(scope, id, amountToCapture) {

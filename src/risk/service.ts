@@ -159,7 +159,15 @@ export async function createRiskService(deps: RiskServiceDependencies): Promise<
         cardFingerprint: context.cardFingerprint ?? null,
         cardBin: context.cardBin ?? null,
       };
-      const assessment = await engine.score(input);
+      const assessment = await engine.score(input).catch((error: unknown) => {
+        // The counters (Redis) are unreachable: fail open, as card networks' stand-in processing does,
+        // so that an outage of the risk store does not stop every payment; the decision says so.
+        logger.error({ error: (error as Error).message, subject: input.subjectId }, 'risk scoring failed; allowing without velocity signals');
+        return null;
+      });
+      if (assessment === null) {
+        return { id: newId('rsk'), decision: 'allow', score: null, reasons: [{ code: 'risk_engine_degraded', message: 'The risk engine could not read its counters; allowed without them.' }], context, at: input.at };
+      }
       const decision: RiskDecision = {
         id: newId('rsk'),
         decision: assessment.decision,

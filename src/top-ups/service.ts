@@ -186,7 +186,7 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
   }
 
   /** Risk first, then the processor, then the commit; for a top-up that is `processing`. */
-  async function authorize(topUp: TopUp, card: ChargeableCard): Promise<TopUpResult> {
+  async function authorize(topUp: TopUp, card: ChargeableCard, fingerprint: string | null): Promise<TopUpResult> {
     const decision = await deps.risk.score({
       action: 'top_up',
       merchantId: topUp.merchantId,
@@ -197,9 +197,13 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
       amount: topUp.amount,
       currency: topUp.currency,
       categories: [],
+      method: 'card',
+      cardFingerprint: fingerprint,
+      cardBin: card.number.slice(0, 6),
     });
     if (decision.decision === 'block') {
       const reason = decision.reasons[0]?.message ?? 'Refused by risk controls.';
+      await deps.risk.report?.(decision, false);
       return commit(topUp, { ...topUp, status: 'failed', failureCode: 'top_up_blocked', failureMessage: reason }, [], decision);
     }
     // Elevated risk (challenge or review) asks the issuer to authenticate the cardholder.
@@ -211,7 +215,12 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
       card,
       threeDSecure,
     });
-    return settle(topUp, answer, decision);
+    const settled = await settle(topUp, answer, decision);
+    // The engine learns the issuer's answer (declines feed the card-testing signals); a top-up waiting
+    // for 3-D Secure has no outcome yet and is not reported.
+    if (settled.ok && settled.topUp.status !== 'requires_action') await deps.risk.report?.(decision, settled.topUp.status === 'succeeded');
+    else if (!settled.ok && settled.code !== 'card_processor_unavailable') await deps.risk.report?.(decision, false);
+    return settled;
   }
 
   async function resolveCard(
@@ -287,7 +296,7 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
           updatedAt: now,
         }));
       if (topUp.status !== 'processing') return { ok: true, topUp };
-      return authorize(topUp, card.chargeable);
+      return authorize(topUp, card.chargeable, card.method.fingerprint);
     },
 
     get: async (scope, id) => scoped(scope, await store.getTopUp(db, id)),
