@@ -1,0 +1,21 @@
+// The rules a new installation starts with (and the rules-only baseline of `npm run bench:risk`):
+// what a risk analyst would write on day one against micropayment fraud, before any model is trained.
+// Operators edit them through the API; `micropay risk rules seed` (or the first start) stores them.
+export interface DefaultRule {
+  id: string;
+  source: string;
+  description: string;
+}
+
+export const DEFAULT_RULES: readonly DefaultRule[] = [
+  { id: 'card_testing_failures', source: 'block if :card_failed_1d: >= 3', description: 'Card testing: repeated declines of one card.' },
+  { id: 'card_shared_by_accounts', source: 'block if :card_buyers_30d: >= 3 and :action: = \'top_up\'', description: 'One card topping up many accounts.' },
+  { id: 'network_failures', source: 'review if :ip_failed_1h: >= 5', description: 'Many failures from one network.' },
+  { id: 'buyer_velocity', source: 'block if :buyer_payments_1h: > 30', description: 'Scripted buying.' },
+  { id: 'impossible_travel', source: 'challenge if :impossible_travel:', description: 'The buyer cannot be in two places at once.' },
+  { id: 'new_device_drain', source: 'challenge if :device_is_new: and :wallet_drain_ratio: > 0.5', description: 'A new device emptying the wallet.' },
+  { id: 'carrier_limit_codes', source: 'review if :is_cash_equivalent: and :carrier_limit_used_ratio: > 0.8', description: 'Resellable codes up to the carrier-billing limit.' },
+  { id: 'shared_device', source: 'review if :device_buyers_30d: >= 4', description: 'Many accounts on one device.' },
+  { id: 'refund_abuse', source: 'review if :buyer_refund_rate_30d: > 0.5 and :buyer_payments_30d: > 5', description: 'Buys to refund.' },
+  { id: 'mule_payout', source: 'review if :action: = \'payout\' and :merchant_payer_concentration_30d: > 0.5', description: 'Payouts of money received from brand-new accounts.' },
+];
