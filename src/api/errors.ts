@@ -82,6 +82,8 @@ export class ApiError extends Error {
     readonly code: ApiErrorCode,
     message?: string,
     readonly param?: string,
+    /** Itemised problems of one request (each problem of a risk rule that does not compile). */
+    readonly errors?: readonly ErrorItem[],
   ) {
     super(message ?? API_ERRORS[code].message);
     this.status = API_ERRORS[code].status;
@@ -89,8 +91,17 @@ export class ApiError extends Error {
   }
 }
 
+/** One itemised problem: a stable code, a message, and where in the input it is. */
+export interface ErrorItem {
+  code: string;
+  message: string;
+  offset: number;
+  line: number;
+  column: number;
+}
+
 export interface ErrorBody {
-  error: { type: ErrorType; code: ApiErrorCode; message: string; param?: string; request_id: string };
+  error: { type: ErrorType; code: ApiErrorCode; message: string; param?: string; errors?: ErrorItem[]; request_id: string };
 }
 
 export function errorBody(error: ApiError, requestId: string): ErrorBody {
@@ -100,6 +111,7 @@ export function errorBody(error: ApiError, requestId: string): ErrorBody {
       code: error.code,
       message: error.message,
       ...(error.param === undefined ? {} : { param: error.param }),
+      ...(error.errors === undefined ? {} : { errors: error.errors.map(({ code, message, offset, line, column }) => ({ code, message, offset, line, column })) }),
       request_id: requestId,
     },
   };
@@ -116,6 +128,21 @@ export const ERROR_BODY_SCHEMA = {
         code: { type: 'string' },
         message: { type: 'string' },
         param: { type: 'string' },
+        errors: {
+          type: 'array',
+          description: 'Each problem of the input, where the code itemises them (rule_invalid).',
+          items: {
+            type: 'object',
+            properties: {
+              code: { type: 'string' },
+              message: { type: 'string' },
+              offset: { type: 'integer', description: '0-based, in UTF-16 code units.' },
+              line: { type: 'integer', description: '1-based.' },
+              column: { type: 'integer', description: '1-based.' },
+            },
+            required: ['code', 'message', 'offset', 'line', 'column'],
+          },
+        },
         request_id: { type: 'string' },
       },
       required: ['type', 'code', 'message', 'request_id'],

@@ -314,3 +314,54 @@ export async function decisionHistory(db: SqlClient, options: { since?: Date; li
   );
   return rows.map((row) => ({ id: row.id, subjectId: row.subject_id, decision: row.decision, signals: row.signals, fraud: row.fraud, createdAt: row.created_at }));
 }
+
+export interface StoredDecision {
+  id: string;
+  merchantId: string | null;
+  livemode: boolean;
+  subjectType: string;
+  subjectId: string;
+  action: string;
+  decision: RiskVerdict;
+  score: number | null;
+  reasons: RiskReason[];
+  buyerId: string | null;
+  amount: bigint | null;
+  currency: string | null;
+  segment: string | null;
+  signals: Record<string, unknown> | null;
+  shadow: { ruleId: string; version: number; action: RiskVerdict }[];
+  createdAt: Date;
+}
+
+/** One recorded decision with what it saw, for the operator (GET /v1/risk/decisions/:id). */
+export async function getDecision(db: SqlClient, id: string): Promise<StoredDecision | null> {
+  const { rows } = await db.query<{
+    id: string; merchant_id: string | null; livemode: boolean; subject_type: string; subject_id: string; action: string;
+    decision: RiskVerdict; score: number | null; reasons: RiskReason[]; buyer_id: string | null; amount: string | null;
+    currency: string | null; segment: string | null; signals: Record<string, unknown> | null;
+    shadow: StoredDecision['shadow']; created_at: Date;
+  }>(
+    `SELECT id, merchant_id, livemode, subject_type, subject_id, action, decision, score, reasons, buyer_id,
+       amount::text AS amount, currency, segment, signals, shadow, created_at
+     FROM risk_decisions WHERE id = $1`,
+    [id],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    id: row.id, merchantId: row.merchant_id, livemode: row.livemode, subjectType: row.subject_type, subjectId: row.subject_id,
+    action: row.action, decision: row.decision, score: row.score, reasons: row.reasons, buyerId: row.buyer_id,
+    amount: row.amount === null ? null : BigInt(row.amount), currency: row.currency, segment: row.segment,
+    signals: row.signals, shadow: row.shadow ?? [], createdAt: row.created_at,
+  };
+}
+
+export async function getListItem(db: SqlClient, list: string, value: string): Promise<ListItem | null> {
+  const { rows } = await db.query<{ list: string; value: string; note: string | null; created_at: Date }>(
+    'SELECT list, value, note, created_at FROM risk_list_items WHERE list = $1 AND value = $2',
+    [list, value],
+  );
+  const row = rows[0];
+  return row ? { list: row.list, value: row.value, note: row.note, createdAt: row.created_at } : null;
+}

@@ -16,6 +16,7 @@ import { webhookRoutes } from '../webhooks/routes.ts';
 import { payoutRoutes } from '../payouts/routes.ts';
 import { refundRoutes } from '../refunds/routes.ts';
 import { disputeRoutes } from '../disputes/routes.ts';
+import { riskRoutes } from '../risk/routes.ts';
 
 export const BODY_BYTES_MAX = 1024 * 1024;
 /** Headers beyond this are refused by Node's HTTP parser (431). */
@@ -110,6 +111,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await payoutRoutes(app, { payouts: services.payouts });
   await refundRoutes(app, { refunds: services.refunds });
   await disputeRoutes(app, { disputes: services.disputes });
+  await riskRoutes(app, { risk: services.riskEngine, reviews: services.riskReviews, db: runtime.db });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
