@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { createMemoryCounters } from '../src/risk/counters.ts';
 import { DEFAULT_RULES } from '../src/risk/default-rules.ts';
-import { createRiskEngine, type ActiveRule, type RuleBook } from '../src/risk/engine.ts';
+import { createRiskEngine, DEFAULT_POLICY, type ActiveRule, type RiskPolicy, type RuleBook } from '../src/risk/engine.ts';
 import { trainModel, type TrainedModel, type TrainingRow } from '../src/risk/learned-model.ts';
 import type { RiskEngine, Signals } from '../src/risk/model.ts';
 import { compileRule } from '../src/risk/rules.ts';
@@ -27,6 +27,8 @@ const { values: args } = parseArgs({
     weeks: { type: 'string' },
     buyers: { type: 'string' },
     'train-weeks': { type: 'string' },
+    /** JSON merged over the default policy's thresholds, e.g. '{"new":{"challenge":0.2,"review":0.6,"block":0.9}}'. */
+    thresholds: { type: 'string' },
   },
   strict: true,
 });
@@ -37,6 +39,9 @@ const SEED = Number(args.seed);
 const WEEKS = Number(args.weeks ?? (QUICK ? 6 : 8));
 const BUYERS = Number(args.buyers ?? (QUICK ? 6_000 : 20_000));
 const TRAIN_WEEKS = Number(args['train-weeks'] ?? Math.round(WEEKS * 0.6));
+const POLICY: RiskPolicy = args.thresholds
+  ? { ...DEFAULT_POLICY, thresholds: { ...DEFAULT_POLICY.thresholds, ...(JSON.parse(args.thresholds) as Partial<RiskPolicy['thresholds']>) } }
+  : DEFAULT_POLICY;
 
 function progress(message: string): void {
   process.stderr.write(`[bench:risk] ${message}\n`);
@@ -53,7 +58,7 @@ function defaultRuleBook(): RuleBook {
 
 function engineWith(model: TrainedModel | null): RiskEngine {
   const book = defaultRuleBook();
-  return createRiskEngine({ counters: createMemoryCounters(), ruleBook: () => book, model: () => model });
+  return createRiskEngine({ counters: createMemoryCounters(), ruleBook: () => book, model: () => model, policy: POLICY });
 }
 
 async function run(name: string, engine: RiskEngine, events: readonly SimulatedEvent[], fromMs: number, toMs?: number): Promise<Evaluation> {

@@ -365,18 +365,19 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
         const transfers: TransferInput[] = [{ id: ledgerId(`${payment.id}:void`), voidPendingId: hold, code: TRANSFER_CODES.review_hold }];
         return commit(payment, transfers, (results) => {
           if (!moved(results) && !expired(results)) return { payment: { ...payment, lastError: failureOf(results) }, events: [], error: 'payment_unexpected_state' };
-          return { payment: { ...payment, status: 'canceled', cancellationReason: 'fraudulent' }, events: ['payment.canceled'] };
-        }, writes);
+          return { payment: { ...payment, status: 'canceled', cancellationReason: 'fraudulent' }, events: ['payment.canceled'], writes };
+        });
       }
       const merchant = (await deps.merchants.get(payment.merchantId))!;
       const fee = deps.merchants.feeFor(merchant, payment.amount, payment.currency);
       const post: TransferInput = { id: ledgerId(`${payment.id}:capture`), postPendingId: hold, amount: payment.amount, code: TRANSFER_CODES.payment };
       const transfers = fee === 0n ? [post] : [{ ...post, linked: true }, feeTransfer(payment, accountsOf(payment), fee)];
       return commit(payment, transfers, (results) => {
-        if (moved(results)) return { payment: { ...payment, status: 'succeeded', amountCaptured: payment.amount, feeAmount: fee }, events: ['payment.succeeded'] };
+        // The review's decision and label are written only when the payment followed it.
+        if (moved(results)) return { payment: { ...payment, status: 'succeeded', amountCaptured: payment.amount, feeAmount: fee }, events: ['payment.succeeded'], writes };
         if (expired(results)) return { payment: { ...payment, status: 'canceled', cancellationReason: 'expired' }, events: ['payment.canceled'], error: 'payment_unexpected_state' };
         return { payment: { ...payment, lastError: failureOf(results) }, events: [], error: 'payment_unexpected_state' };
-      }, writes);
+      });
     },
 
     async cancelOverdueCaptures(limit) {

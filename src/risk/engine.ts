@@ -21,7 +21,7 @@ export interface RiskPolicy {
   thresholds: Record<Segment, SegmentThresholds>;
   /** A trusted buyer paying less than this (US cents) is never challenged. */
   lowValueUsdCents: number;
-  /** A payment from a device new to the buyer above this (US cents) is at least challenged. */
+  /** A payment above this (US cents) from a device the buyer first used less than a day ago is at least challenged. */
   largeAmountUsdCents: number;
   /** What a detected cash-out pattern leads to. */
   cashOutDecision: 'review' | 'block';
@@ -141,7 +141,7 @@ export function createRiskEngine(deps: RiskEngineDependencies): RiskEngine {
     if (indicators.length >= 2) {
       candidates.push({ verdict: policy.cashOutDecision, reason: { code: 'cash_out_pattern', message: `Looks like cash-out of resellable codes: ${indicators.join('; ')}.` } });
     }
-    if (signals.device_is_new === true && Number(signals.amount_usd) > policy.largeAmountUsdCents) {
+    if (signals.device_age_hours !== null && Number(signals.device_age_hours) < 24 && Number(signals.amount_usd) > policy.largeAmountUsdCents) {
       candidates.push({ verdict: 'challenge', reason: { code: 'new_device_large_amount', message: 'A large amount from a device this buyer has not used before.' } });
     }
     if (modelScore) {

@@ -106,6 +106,7 @@ export const SIGNALS = {
   // Context of the buyer.
   account_age_days: { type: 'number', description: 'days since the buyer\'s account was created', feature: true },
   device_is_new: { type: 'boolean', description: 'the buyer has not used this device before', feature: true },
+  device_age_hours: { type: 'number', description: 'hours since the buyer first paid from this device (0 when new)', feature: true },
   ip_is_new: { type: 'boolean', description: 'the buyer has not used this IP address before', feature: true },
   country_is_new: { type: 'boolean', description: 'the buyer has not paid from this country before', feature: true },
   travel_speed_kmh: { type: 'number', description: 'speed needed to travel from the buyer\'s previous location', feature: true },

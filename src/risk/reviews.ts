@@ -68,7 +68,7 @@ export function createReviewService(deps: ReviewDependencies): ReviewService {
       });
       if (settled === null) return { ok: false, code: 'concurrent_modification', message: 'The review changed while it was being decided; read it again.' };
       if (!settled.ok && settled.code !== 'payment_unexpected_state') return { ok: false, code: settled.code, message: settled.message ?? 'The payment could not be settled.' };
-      if (!settled.ok && settled.payment?.status !== 'canceled') return { ok: false, code: 'review_unexpected_state', message: settled.message ?? 'The payment is no longer held for review.' };
+      if (!settled.ok) return { ok: false, code: 'review_unexpected_state', message: settled.payment?.status === 'canceled' ? 'The review hold expired before the decision; the payment was canceled and the buyer keeps the money.' : settled.message ?? 'The payment is no longer held for review.' };
       await deps.engine.observe({ type: 'label', at: Date.now(), buyerId: review.buyerId, subjectId: review.subjectId, fraud: !input.approve, livemode: review.livemode });
       return { ok: true, review: (await store.getReview(db, id))! };
     },

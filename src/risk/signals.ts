@@ -10,6 +10,8 @@
 //   sets     bdev/bip/bcty: devices, IPs, countries the buyer used successfully
 //            dbuy/dph: buyers and phones seen on a device  cbuy: buyers seen with a card
 //   registers bloc: last location "lat,lon,atMs"  bfirst: first seen  bwatch: fraud label seen
+//            bdseen: when the buyer first paid from a device (a device that paid once an hour ago is
+//            not "new" any more, but an account taken over an hour ago still uses a young device)
 import type { RiskCounters, WindowTotals } from './counters.ts';
 import {
   CASH_EQUIVALENT_CATEGORIES,
@@ -85,7 +87,7 @@ export function segmentOf(signals: Pick<Signals, 'account_age_days' | 'buyer_dis
   ) {
     return 'watch';
   }
-  if (age < rules.newAccountDays || successes30d < rules.newPaymentsMin) return 'new';
+  if (age < rules.newAccountDays || (age < rules.trustedAccountDays && successes30d < rules.newPaymentsMin)) return 'new';
   if (age >= rules.trustedAccountDays && successes30d >= rules.trustedPaymentsMin) return 'trusted';
   return 'established';
 }
@@ -114,7 +116,7 @@ export async function computeSignals(input: RiskInput, counters: RiskCounters, r
     deviceId ? { key: `${mode}dph:${deviceId}`, member: phoneNumber ?? '' } : null,
     card ? { key: `${mode}cbuy:${card}`, member: buyer ?? '' } : null,
   ];
-  const registerKeys = buyer ? [`${mode}bloc:${buyer}`, `${mode}bfirst:${buyer}`, `${mode}bwatch:${buyer}`] : [];
+  const registerKeys = buyer ? [`${mode}bloc:${buyer}`, `${mode}bfirst:${buyer}`, `${mode}bwatch:${buyer}`, `${mode}bdseen:${buyer}:${deviceId ?? ''}`] : [];
   const presentWindows = windowKeys.filter((key): key is string => key !== null && key !== '');
   const presentMembers = memberQueries.filter((query): query is { key: string; member: string } => query !== null);
   const [windowTotals, memberships, registers] = await Promise.all([
@@ -134,7 +136,7 @@ export async function computeSignals(input: RiskInput, counters: RiskCounters, r
   const [buyerAttempts, buyerFailures, buyerSpend, device, ip, ipFailures, cardAttempts, cardFailures, phone, merchantReceipts, merchantFromNew, merchantRefunds, merchantDisputes, buyerRefunds, buyerDisputes, buyerRedeemed] =
     windowKeys.map((_, index) => window(index)) as WindowTotals[] & { length: 16 };
   const amountUsd = usdCents(input.amount, input.currency);
-  const [location, firstSeen, watch] = registers;
+  const [location, firstSeen, watch, deviceSeen] = registers;
   const createdAt = input.buyerCreatedAt ?? (firstSeen ? Number(firstSeen) : null);
   const speed = travelSpeedKmh(location ?? null, input);
   const average = ratio(buyerSpend!.sum30d, buyerSpend!.count30d);
@@ -180,6 +182,7 @@ export async function computeSignals(input: RiskInput, counters: RiskCounters, r
     merchant_payer_concentration_30d: ratio(merchantFromNew!.sum30d, merchantReceipts!.sum30d),
     account_age_days: createdAt === null ? 0 : Math.max(0, Math.floor((input.at - createdAt) / DAY_MS)),
     device_is_new: newness(0),
+    device_age_hours: deviceId && buyer ? (deviceSeen ? Math.max(0, Math.floor((input.at - Number(deviceSeen)) / 3_600_000)) : 0) : null,
     ip_is_new: newness(1),
     country_is_new: newness(2),
     travel_speed_kmh: speed,
@@ -260,11 +263,14 @@ async function recordOutcome(input: RiskInput, succeeded: boolean, counters: Ris
     if (country) members.push({ key: `${mode}bcty:${buyer}`, member: country });
     if (latitude != null && longitude != null) registers.push({ key: `${mode}bloc:${buyer}`, value: `${latitude},${longitude},${input.at}` });
   }
-  const firstSeen = buyer ? (await counters.get([`${mode}bfirst:${buyer}`], input.at))[0] : 'known';
+  const deviceSeenKey = buyer && deviceId && succeeded ? `${mode}bdseen:${buyer}:${deviceId}` : null;
+  const [firstSeen, deviceSeen] = buyer ? await counters.get([`${mode}bfirst:${buyer}`, deviceSeenKey ?? `${mode}bfirst:${buyer}`], input.at) : ['known', 'known'];
+  const firstDeviceUse = deviceSeenKey && (deviceSeen === null || deviceSeen === undefined) ? [{ key: deviceSeenKey, value: String(input.at) }] : [];
   await Promise.all([
     adds.length > 0 ? counters.add(adds, input.at) : undefined,
     members.length > 0 ? counters.addMembers(members, input.at, SET_TTL_MS) : undefined,
     registers.length > 0 ? counters.put(registers, input.at, LOCATION_TTL_MS) : undefined,
+    firstDeviceUse.length > 0 ? counters.put(firstDeviceUse, input.at, SET_TTL_MS) : undefined,
     buyer && (firstSeen === null || firstSeen === undefined) ? counters.put([{ key: `${mode}bfirst:${buyer}`, value: String(input.at) }], input.at, 10 * 365 * DAY_MS) : undefined,
   ]);
 }

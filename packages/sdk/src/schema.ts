@@ -1957,6 +1957,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         amount: number;
+                        buyer_context?: components["schemas"]["BuyerContext"];
                         /** @enum {string} */
                         capture_method?: "automatic" | "manual";
                         /** @description Confirm at once (one request instead of two). */
@@ -2360,7 +2361,9 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": {
+                        buyer_context?: components["schemas"]["BuyerContext"];
+                    };
                 };
             };
             responses: {
@@ -3408,6 +3411,1479 @@ export interface paths {
                 };
                 /** @description Default Response */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/decisions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retrieve a recorded decision with its reasons, segment, signals and matched shadow rules */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RiskDecision"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The built-in and named lists with their items (at most 100 shown per list) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                /** @description An allow or block list the engine consults before any rule. */
+                                built_in: boolean;
+                                /** @description More than the 100 items shown. */
+                                has_more: boolean;
+                                item_count: number;
+                                items: components["schemas"]["RiskListItem"][];
+                                name: string;
+                                /** @enum {string} */
+                                object: "risk_list";
+                            }[];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/lists/{list}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a value to a list (or replace its note); a new name makes a named list for rules (@name) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    list: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Why the value is listed. */
+                        note?: string;
+                        /** @description Compared exactly with the signal (a buyer id, device id, IP address, BIN, phone number, ...). */
+                        value: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RiskListItem"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/lists/{list}/items/{value}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a value from a list (the list is gone with its last value) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    list: string;
+                    value: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {boolean} */
+                            deleted: true;
+                            list: string;
+                            /** @enum {string} */
+                            object: "risk_list_item";
+                            value: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The trained models (newest 100), which is active and which this process scores with */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            active_version: number | null;
+                            data: components["schemas"]["RiskModel"][];
+                            has_more: boolean;
+                            loaded_version: number | null;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/models/{version}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a model the one every process scores with */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    version: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RiskModel"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The thresholds and segment rules the engine decides with */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            cash_out_decision: "review" | "block";
+                            /** @description A payment above it from a device new to the buyer is at least challenged. */
+                            large_amount_usd_cents: number;
+                            /** @description A trusted buyer paying less is never challenged. */
+                            low_value_usd_cents: number;
+                            /** @enum {string} */
+                            object: "risk_policy";
+                            segments: {
+                                new_account_days: number;
+                                new_payments_min: number;
+                                trusted_account_days: number;
+                                trusted_payments_min: number;
+                                watch_codes_redeemed_elsewhere: number;
+                                watch_refund_rate: number;
+                            };
+                            /** @description Model probabilities at or above which a buyer's payment is at least challenged, reviewed, blocked, by segment. */
+                            thresholds: {
+                                established: {
+                                    block: number;
+                                    challenge: number;
+                                    review: number;
+                                };
+                                new: {
+                                    block: number;
+                                    challenge: number;
+                                    review: number;
+                                };
+                                trusted: {
+                                    block: number;
+                                    challenge: number;
+                                    review: number;
+                                };
+                                watch: {
+                                    block: number;
+                                    challenge: number;
+                                    review: number;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List reviews, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 1 to 100, default 10 */
+                    limit?: string;
+                    /** @description The id of the last object of the previous page. */
+                    starting_after?: string;
+                    status?: "open" | "claimed" | "approved" | "rejected";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["RiskReview"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/reviews/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retrieve a review */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RiskReview"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/reviews/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve: the held payment is captured (with its fee) and the merchant credited */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Why, for the record. */
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RiskReview"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/reviews/{id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Claim an open review: only this operator key can then decide it */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RiskReview"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/reviews/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject: the hold goes back to the buyer and the payment is canceled as fraudulent */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Why, for the record. */
+                        note?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RiskReview"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the rules (the current version of each), in evaluation order */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["RiskRule"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Retrieve the current version of a rule */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Lower-case letters, digits and _, starting with a letter, at most 63. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RiskRule"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Create a rule or add a version (mode disabled turns it off; versions are never deleted) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Lower-case letters, digits and _, starting with a letter, at most 63. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The current version's when absent; null clears it. */
+                        description?: string | null;
+                        /** @description The version the change is based on: 409 concurrent_modification when the rule is at another version (or does not exist). */
+                        expected_version?: number;
+                        /**
+                         * @description live acts; shadow is recorded only; disabled is not evaluated (how a rule is deleted).
+                         * @enum {string}
+                         */
+                        mode: "live" | "shadow" | "disabled";
+                        /** @description The current version's when absent (0 for a new rule). */
+                        position?: number;
+                        /** @description The rule, in the language of docs/risk-rules.md. */
+                        source: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RiskRule"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/rules/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a rule's versions, newest first (at most 100) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Lower-case letters, digits and _, starting with a letter, at most 63. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["RiskRule"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/risk/rules/backtest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Evaluate a rule against recorded decisions and their fraud labels */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Decisions read at most, oldest first (default 10000). */
+                        limit?: number;
+                        /** @description Unix seconds: only decisions made at or after it. */
+                        since?: number;
+                        source: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RiskBacktest"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4575,6 +6051,16 @@ export interface components {
             /** @enum {string} */
             object: "balance";
         };
+        /** @description The buyer's device, network and place as the checkout saw them (risk signals; never shown to merchants). */
+        BuyerContext: {
+            country?: string;
+            device_id?: string;
+            ip_address?: string;
+            latitude?: number;
+            longitude?: number;
+            phone_number?: string;
+            user_agent?: string;
+        };
         Customer: {
             created: number;
             email: string | null;
@@ -4620,6 +6106,17 @@ export interface components {
         Error: {
             error: {
                 code: string;
+                /** @description Each problem of the input, where the code itemises them (rule_invalid). */
+                errors?: {
+                    code: string;
+                    /** @description 1-based. */
+                    column: number;
+                    /** @description 1-based. */
+                    line: number;
+                    message: string;
+                    /** @description 0-based, in UTF-16 code units. */
+                    offset: number;
+                }[];
                 message: string;
                 param?: string;
                 request_id: string;
@@ -4804,6 +6301,238 @@ export interface components {
             risk_decision?: string | null;
             /** @enum {string} */
             status: "pending" | "succeeded" | "failed" | "canceled";
+        };
+        RiskBacktest: {
+            /** @enum {string} */
+            action: "allow" | "challenge" | "review" | "block";
+            /** @description Recorded decisions (with signals) read. */
+            decisions: number;
+            /** @description good_matched / labelled_good: the share of labelled good decisions the rule matches. */
+            false_positive_rate: number | null;
+            fraud_matched: number;
+            good_matched: number;
+            labelled_fraud: number;
+            labelled_good: number;
+            /** @description matched / decisions. */
+            match_rate: number | null;
+            matched: number;
+            matched_by_recorded_decision: {
+                allow: number;
+                block: number;
+                challenge: number;
+                review: number;
+            };
+            /** @enum {string} */
+            object: "risk_backtest";
+            /** @description fraud_matched / (fraud_matched + good_matched): of the labelled decisions matched, the share that was fraud. */
+            precision: number | null;
+            /** @description fraud_matched / labelled_fraud: the share of labelled fraud the rule matches. */
+            recall: number | null;
+        };
+        RiskDecision: {
+            /** @description payment, tip, top_up, refund or payout */
+            action: string;
+            amount: number | null;
+            buyer: string | null;
+            /** @description Unix seconds. */
+            created: number;
+            currency: string | null;
+            /** @enum {string} */
+            decision: "allow" | "challenge" | "review" | "block";
+            id: string;
+            livemode: boolean;
+            merchant: string | null;
+            /** @enum {string} */
+            object: "risk_decision";
+            reasons: {
+                code: string;
+                message: string;
+            }[];
+            /** @description The learned model's fraud probability, or null. */
+            score: number | null;
+            segment: string | null;
+            /** @description Shadow rules that matched: recorded, not acted on. */
+            shadow: {
+                /** @enum {string} */
+                action: "allow" | "challenge" | "review" | "block";
+                rule: string;
+                version: number;
+            }[];
+            /** @description What the engine computed, by signal name (null for decisions made without the engine). */
+            signals: null | {
+                /** @description days since the buyer's account was created */
+                account_age_days?: number | null;
+                /** @description payment, tip, top_up, refund or payout */
+                action?: string | null;
+                /** @description amount in minor units of the currency */
+                amount?: number | null;
+                /** @description amount in US cents at the reference rates (risk only, never money) */
+                amount_usd?: number | null;
+                /** @description amount / the buyer's average over 30 days (1 without history) */
+                amount_vs_buyer_average?: number | null;
+                /** @description US cents spent by the buyer in the last day */
+                buyer_amount_1d?: number | null;
+                /** @description US cents spent by the buyer in the last hour */
+                buyer_amount_1h?: number | null;
+                /** @description US cents spent by the buyer in the last 30 days */
+                buyer_amount_30d?: number | null;
+                /** @description codes bought by the buyer and redeemed by another account in 30 days */
+                buyer_codes_redeemed_elsewhere_30d?: number | null;
+                /** @description disputes opened by the buyer in 30 days */
+                buyer_disputes_30d?: number | null;
+                /** @description failed movements by the buyer in the last hour */
+                buyer_failed_1h?: number | null;
+                /** @description the buyer */
+                buyer_id?: string | null;
+                /** @description movements by the buyer in the last day */
+                buyer_payments_1d?: number | null;
+                /** @description movements by the buyer in the last hour */
+                buyer_payments_1h?: number | null;
+                /** @description movements by the buyer in the last minute */
+                buyer_payments_1m?: number | null;
+                /** @description movements by the buyer in the last 30 days */
+                buyer_payments_30d?: number | null;
+                /** @description refunds / payments of the buyer over 30 days */
+                buyer_refund_rate_30d?: number | null;
+                /** @description top-up attempts with the card in the last hour */
+                card_attempts_1h?: number | null;
+                /** @description first six digits of the card (top-ups) */
+                card_bin?: string | null;
+                /** @description distinct buyers who used the card in 30 days */
+                card_buyers_30d?: number | null;
+                /** @description failed top-ups with the card in the last day */
+                card_failed_1d?: number | null;
+                /** @description share of the monthly carrier-billing limit used, this movement included */
+                carrier_limit_used_ratio?: number | null;
+                /** @description the riskiest line-item category (cash equivalents first) */
+                category?: string | null;
+                /** @description ISO 3166-1 alpha-2 country of the request */
+                country?: string | null;
+                /** @description the buyer has not paid from this country before */
+                country_is_new?: boolean | null;
+                /** @description ISO 4217 code */
+                currency?: string | null;
+                /** @description hours since the buyer first paid from this device (0 when new) */
+                device_age_hours?: number | null;
+                /** @description distinct buyers seen on the device in 30 days */
+                device_buyers_30d?: number | null;
+                /** @description the device the client reported */
+                device_id?: string | null;
+                /** @description the buyer has not used this device before */
+                device_is_new?: boolean | null;
+                /** @description movements from the device in the last hour */
+                device_payments_1h?: number | null;
+                /** @description distinct phone numbers seen on the device in 30 days */
+                device_phones_30d?: number | null;
+                /** @description travel_speed_kmh above 900 km/h */
+                impossible_travel?: boolean | null;
+                /** @description the IP address the client reported */
+                ip_address?: string | null;
+                /** @description failed movements from the IP address in the last hour */
+                ip_failed_1h?: number | null;
+                /** @description the buyer has not used this IP address before */
+                ip_is_new?: boolean | null;
+                /** @description movements from the IP address in the last hour */
+                ip_payments_1h?: number | null;
+                /** @description a gift card or game-credit code that can be resold */
+                is_cash_equivalent?: boolean | null;
+                /** @description disputes / payments at the merchant over 30 days */
+                merchant_dispute_rate_30d?: number | null;
+                /** @description the merchant */
+                merchant_id?: string | null;
+                /** @description share of the merchant's received value from buyers new in the last 7 days */
+                merchant_payer_concentration_30d?: number | null;
+                /** @description movements at the merchant in the last minute */
+                merchant_payments_1m?: number | null;
+                /** @description refunds / payments at the merchant over 30 days */
+                merchant_refund_rate_30d?: number | null;
+                /** @description wallet, card, carrier_billing or bank */
+                method?: string | null;
+                /** @description US cents billed to the phone line in 30 days */
+                phone_amount_30d?: number | null;
+                /** @description the phone line (carrier billing, one-time codes) */
+                phone_number?: string | null;
+                /** @description the learned model's fraud probability, 0 to 1 (0 when no model is loaded) */
+                risk_score?: number | null;
+                /** @description trust segment: new, established, trusted or watch */
+                segment?: string | null;
+                /** @description speed needed to travel from the buyer's previous location */
+                travel_speed_kmh?: number | null;
+                /** @description amount / available wallet balance before the movement */
+                wallet_drain_ratio?: number | null;
+            };
+            subject: string;
+            subject_type: string;
+        };
+        RiskListItem: {
+            /** @description Unix seconds. */
+            created: number;
+            list: string;
+            note: string | null;
+            /** @enum {string} */
+            object: "risk_list_item";
+            value: string;
+        };
+        RiskModel: {
+            /** @description The model every process scores with. */
+            active: boolean;
+            /** @description Unix seconds. */
+            created: number;
+            /** @description The model the process that answered scores with (it follows `active` within the reload interval). */
+            loaded: boolean;
+            metrics: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            object: "risk_model";
+            version: number;
+        };
+        RiskReview: {
+            amount: number;
+            buyer: string | null;
+            /** @description Unix seconds. */
+            claimed_at: number | null;
+            /** @description The id of the operator key that claimed it. */
+            claimed_by: string | null;
+            /** @description Unix seconds. */
+            created: number;
+            currency: string;
+            /** @description Unix seconds. */
+            decided_at: number | null;
+            id: string;
+            livemode: boolean;
+            merchant: string | null;
+            note: string | null;
+            /** @enum {string} */
+            object: "risk_review";
+            reasons: {
+                code: string;
+                message: string;
+            }[];
+            risk_decision: string;
+            /** @enum {string} */
+            status: "open" | "claimed" | "approved" | "rejected";
+            /** @description The id of the held movement. */
+            subject: string;
+            /** @description payment */
+            subject_type: string;
+        };
+        RiskRule: {
+            /** @enum {string} */
+            action: "allow" | "challenge" | "review" | "block";
+            /** @description When this version was saved (Unix seconds). */
+            created: number;
+            description: string | null;
+            id: string;
+            /** @enum {string} */
+            mode: "live" | "shadow" | "disabled";
+            /** @enum {string} */
+            object: "risk_rule";
+            /** @description Evaluation order, lowest first (ties by id). */
+            position: number;
+            source: string;
+            /** @description Starts at 1; every change adds a version. */
+            version: number;
         };
         TopUp: {
             amount: number;
