@@ -1,24 +1,9 @@
-// npm run bench:risk: the risk engine against seeded, labelled traffic (src/risk/simulate).
-//
-// One run, in this order, each on fresh in-process counters over the same traffic:
-//   1. rules-only baseline: the default rules (src/risk/default-rules.ts) and built-in detectors, no model;
-//   2. collection: the same engine over the training weeks, recording each attempt's signals and the
-//      labels known by the end of them (disputes and chargebacks that arrived in time, and the verdicts
-//      of reviews: a reviewer investigates and labels what they hold);
-//   3. training: a logistic model on those rows (attempts with no label count as good, as in practice);
-//   4. full engine: rules, detectors and the model, over the whole traffic.
-// Metrics count only attempts in the evaluation weeks (after the training weeks). Progress goes to
+// npm run bench:risk: the risk engine against seeded, labelled traffic (src/risk/simulate/experiment.ts:
+// a rules-only baseline, training on the first weeks, the full engine on the rest). Progress goes to
 // stderr; the last line on stdout is one JSON object.
 import { parseArgs } from 'node:util';
-import { performance } from 'node:perf_hooks';
-import { createMemoryCounters } from '../src/risk/counters.ts';
-import { DEFAULT_RULES } from '../src/risk/default-rules.ts';
-import { createRiskEngine, DEFAULT_POLICY, type ActiveRule, type RiskPolicy, type RuleBook } from '../src/risk/engine.ts';
-import { trainModel, type TrainedModel, type TrainingRow } from '../src/risk/learned-model.ts';
-import type { RiskEngine, Signals } from '../src/risk/model.ts';
-import { compileRule } from '../src/risk/rules.ts';
-import { evaluate, type Evaluation } from '../src/risk/simulate/harness.ts';
-import { eventTime, generateTraffic, type SimulatedEvent } from '../src/risk/simulate/traffic.ts';
+import { DEFAULT_POLICY, type RiskPolicy } from '../src/risk/engine.ts';
+import { runExperiment } from '../src/risk/simulate/experiment.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,129 +18,21 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
-const WEEK_MS = 7 * 86_400_000;
-const QUICK = args.quick;
-const SEED = Number(args.seed);
-const WEEKS = Number(args.weeks ?? (QUICK ? 6 : 8));
-const BUYERS = Number(args.buyers ?? (QUICK ? 6_000 : 20_000));
-const TRAIN_WEEKS = Number(args['train-weeks'] ?? Math.round(WEEKS * 0.6));
-const POLICY: RiskPolicy = args.thresholds
+const weeks = Number(args.weeks ?? (args.quick ? 6 : 8));
+const policy: RiskPolicy = args.thresholds
   ? { ...DEFAULT_POLICY, thresholds: { ...DEFAULT_POLICY.thresholds, ...(JSON.parse(args.thresholds) as Partial<RiskPolicy['thresholds']>) } }
   : DEFAULT_POLICY;
 
-function progress(message: string): void {
-  process.stderr.write(`[bench:risk] ${message}\n`);
-}
-
-function defaultRuleBook(): RuleBook {
-  const rules: ActiveRule[] = DEFAULT_RULES.map((rule) => {
-    const compiled = compileRule(rule.source);
-    if (!compiled.ok) throw new Error(`default rule ${rule.id} does not compile: ${compiled.errors[0]?.message}`);
-    return { id: rule.id, version: 1, mode: 'live', rule: compiled.rule };
+runExperiment({
+  seed: Number(args.seed),
+  weeks,
+  buyers: Number(args.buyers ?? (args.quick ? 6_000 : 20_000)),
+  trainWeeks: Number(args['train-weeks'] ?? Math.round(weeks * 0.6)),
+  policy,
+  progress: (message) => process.stderr.write(`[bench:risk] ${message}\n`),
+})
+  .then(({ result }) => process.stdout.write(`${JSON.stringify(result)}\n`))
+  .catch((error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
   });
-  return { rules, lists: new Map() };
-}
-
-function engineWith(model: TrainedModel | null): RiskEngine {
-  const book = defaultRuleBook();
-  return createRiskEngine({ counters: createMemoryCounters(), ruleBook: () => book, model: () => model, policy: POLICY });
-}
-
-async function run(name: string, engine: RiskEngine, events: readonly SimulatedEvent[], fromMs: number, toMs?: number): Promise<Evaluation> {
-  let last = performance.now();
-  return evaluate(engine, events, {
-    fromMs,
-    toMs,
-    onProgress(done, total) {
-      if (performance.now() - last < 2_000) return;
-      last = performance.now();
-      progress(`${name}: ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')} events (${Math.round((100 * done) / total)}%)`);
-    },
-  });
-}
-
-/** Runs the rules-only engine over the training weeks and keeps what a real installation would know. */
-async function collect(events: readonly SimulatedEvent[], cutoffMs: number): Promise<TrainingRow[]> {
-  const inner = engineWith(null);
-  const truth = new Map<string, boolean>();
-  for (const event of events) if (event.kind === 'attempt') truth.set(event.input.subjectId, event.truth.fraud);
-  const seen = new Map<string, { signals: Signals; reviewed: boolean }>();
-  const labels = new Map<string, boolean>();
-  const recorder: RiskEngine = {
-    async score(input) {
-      const assessment = await inner.score(input);
-      if (input.at < cutoffMs && assessment.decision !== 'block') {
-        seen.set(input.subjectId, { signals: { ...assessment.signals }, reviewed: assessment.decision === 'review' });
-      }
-      return assessment;
-    },
-    async observe(observation) {
-      if (observation.type === 'label' && observation.at < cutoffMs) labels.set(observation.subjectId, observation.fraud);
-      return inner.observe(observation);
-    },
-  };
-  await run('collection', recorder, events.filter((event) => eventTime(event) < cutoffMs), Number.POSITIVE_INFINITY);
-  const rows: TrainingRow[] = [];
-  for (const [subjectId, { signals, reviewed }] of seen) {
-    const fraud = reviewed ? truth.get(subjectId) === true : labels.get(subjectId) === true;
-    rows.push({ signals, fraud });
-  }
-  return rows;
-}
-
-function summary(evaluation: Evaluation) {
-  return Object.fromEntries(
-    Object.entries(evaluation.typologies).map(([typology, group]) => [typology, { attempts: group.attempts, value_caught: Number(group.value_caught.toFixed(4)), decisions: group.decisions }]),
-  );
-}
-
-async function main(): Promise<void> {
-  const started = performance.now();
-  progress(`generating ${WEEKS} weeks of traffic for ${BUYERS.toLocaleString('en-US')} buyers (seed ${SEED})`);
-  const traffic = generateTraffic({ seed: SEED, weeks: WEEKS, buyers: BUYERS, merchants: Math.max(50, Math.round(BUYERS / 50)) });
-  const cutoffMs = traffic.startMs + TRAIN_WEEKS * WEEK_MS;
-  progress(`${traffic.events.length.toLocaleString('en-US')} events; training on weeks 1-${TRAIN_WEEKS}, evaluating on weeks ${TRAIN_WEEKS + 1}-${WEEKS}`);
-
-  const rulesOnly = await run('rules only', engineWith(null), traffic.events, cutoffMs);
-  progress(`rules only: fraud value caught ${rulesOnly.fraud_value_caught.toFixed(3)}, good challenged ${rulesOnly.good_challenged.toFixed(4)}`);
-
-  const rows = await collect(traffic.events, cutoffMs);
-  const trainStarted = performance.now();
-  const model = trainModel(rows, { seed: SEED });
-  const trainSeconds = (performance.now() - trainStarted) / 1000;
-  progress(`trained on ${rows.length.toLocaleString('en-US')} rows (${model.fraudRows} labelled fraud) in ${trainSeconds.toFixed(1)} s`);
-
-  const full = await run('full engine', engineWith(model), traffic.events, cutoffMs);
-  progress(`full engine: fraud value caught ${full.fraud_value_caught.toFixed(3)}, good challenged ${full.good_challenged.toFixed(4)}, pr_auc ${full.pr_auc.toFixed(3)}`);
-  progress(`per typology (full engine): ${JSON.stringify(summary(full))}`);
-  progress(`per typology (rules only): ${JSON.stringify(summary(rulesOnly))}`);
-
-  const round = (value: number, digits = 4) => Number(value.toFixed(digits));
-  const result = {
-    fraud_value_caught: round(full.fraud_value_caught),
-    good_challenged: round(full.good_challenged),
-    good_blocked: round(full.good_blocked, 5),
-    good_reviewed: round(full.good_reviewed, 5),
-    pr_auc: round(full.pr_auc),
-    p99_score_ms: round(full.p99_score_ms, 3),
-    mean_score_ms: round(full.mean_score_ms, 3),
-    rules_only_fraud_value_caught: round(rulesOnly.fraud_value_caught),
-    rules_only_good_challenged: round(rulesOnly.good_challenged),
-    rules_only_good_blocked: round(rulesOnly.good_blocked, 5),
-    rules_only_pr_auc: round(rulesOnly.pr_auc),
-    evaluated_attempts: full.attempts,
-    evaluated_fraud_attempts: full.fraud_attempts,
-    training_rows: rows.length,
-    training_fraud_rows: model.fraudRows,
-    seed: SEED,
-    weeks: WEEKS,
-    buyers: BUYERS,
-    seconds: round((performance.now() - started) / 1000, 1),
-  };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});

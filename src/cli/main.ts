@@ -6,6 +6,9 @@ import { openDatabase } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { openRuntime } from '../server/runtime.ts';
 import { startServer } from '../server/server.ts';
+import { trainModel } from '../risk/learned-model.ts';
+import { decisionHistory } from '../risk/store.ts';
+import { runExperiment } from '../risk/simulate/experiment.ts';
 
 function config(): Config {
   try {
@@ -123,6 +126,50 @@ ledger
       }
     }
     process.exitCode = report.ok ? 0 : 1;
+  });
+
+const risk = program.command('risk').description('the risk engine');
+
+risk
+  .command('train')
+  .description('train a model on recorded decisions and their labels (risk_labels), store it, and optionally activate it')
+  .option('--activate', 'make it the active model (every process loads it within RISK_RELOAD_INTERVAL_MS)')
+  .option('--limit <rows>', 'most recent decisions to read at most', '200000')
+  .action(async (options: { activate?: boolean; limit: string }) => {
+    const runtime = await openRuntime(config(), { workers: false, logger: createLogger('warn') });
+    try {
+      process.stderr.write('reading recorded decisions and labels...\n');
+      const history = await decisionHistory(runtime.db, { limit: Math.min(Number(options.limit) || 200_000, 1_000_000) });
+      const rows = history.filter((record) => record.decision !== 'block').map((record) => ({ signals: record.signals, fraud: record.fraud === true }));
+      process.stderr.write(`training on ${rows.length} decisions (${rows.filter((row) => row.fraud).length} labelled fraud)...\n`);
+      const model = trainModel(rows);
+      const version = await runtime.services.riskEngine.saveModel(model, { rows: model.rows, fraud_rows: model.fraudRows }, options.activate === true);
+      process.stdout.write(`model version ${version} stored${options.activate ? ' and active' : ' (activate it with POST /v1/risk/models/' + version + '/activate)'}\n`);
+    } catch (error) {
+      process.stderr.write(`${(error as Error).message}\n`);
+      process.exitCode = 1;
+    } finally {
+      await runtime.close();
+    }
+  });
+
+program
+  .command('simulate')
+  .description('replay seeded, labelled traffic (honest buyers and seven fraud typologies) through the risk engine and report what it catches')
+  .option('--seed <n>', 'traffic seed', '1')
+  .option('--weeks <n>', 'weeks of traffic', '8')
+  .option('--buyers <n>', 'buyers', '20000')
+  .option('--train-weeks <n>', 'weeks the model trains on (the rest is evaluated)')
+  .action(async (options: { seed: string; weeks: string; buyers: string; trainWeeks?: string }) => {
+    const weeks = Number(options.weeks);
+    const { result } = await runExperiment({
+      seed: Number(options.seed),
+      weeks,
+      buyers: Number(options.buyers),
+      trainWeeks: Number(options.trainWeeks ?? Math.round(weeks * 0.6)),
+      progress: (message) => process.stderr.write(`${message}\n`),
+    });
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   });
 
 await program.parseAsync(process.argv);
