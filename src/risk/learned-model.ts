@@ -5,7 +5,7 @@
 // 6,000 rows; Newton's method converges in a dozen steps and trains on 30,000 rows in about a second. Each score comes with the signals that pushed it up the most, which become reason
 // codes. A trained model is plain JSON, stored versioned in `risk_models` and loaded without a restart.
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
-import { FEATURE_NAMES, type SignalName, type Signals } from './model.ts';
+import { FEATURE_NAMES, SIGNALS, type SignalName, type Signals } from './model.ts';
 
 export const MODEL_FORMAT = 'micropay-risk-logistic/1';
 
@@ -59,7 +59,7 @@ const STEPS_MAX = 50;
 const ROWS_MAX = 200_000;
 
 function transformOf(name: SignalName): Transform {
-  if (/(^|_)(is|impossible)_|_is_new$/.test(name)) return 'flag';
+  if (SIGNALS[name].type === 'boolean') return 'flag';
   if (/(ratio|rate|average|concentration)/.test(name)) return 'ratio';
   return 'log';
 }

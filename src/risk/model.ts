@@ -107,6 +107,8 @@ export const SIGNALS = {
   account_age_days: { type: 'number', description: 'days since the buyer\'s account was created', feature: true },
   device_is_new: { type: 'boolean', description: 'the buyer has not used this device before', feature: true },
   device_age_hours: { type: 'number', description: 'hours since the buyer first paid from this device (0 when new)', feature: true },
+  new_device_on_established_account: { type: 'boolean', description: 'an account at least 7 days old paying from a device it never paid from before (account takeover, stolen phone)', feature: true },
+  new_account_cash_equivalent: { type: 'boolean', description: 'an account less than 7 days old buying resellable codes', feature: true },
   ip_is_new: { type: 'boolean', description: 'the buyer has not used this IP address before', feature: true },
   country_is_new: { type: 'boolean', description: 'the buyer has not paid from this country before', feature: true },
   travel_speed_kmh: { type: 'number', description: 'speed needed to travel from the buyer\'s previous location', feature: true },

@@ -197,9 +197,15 @@ export async function computeSignals(input: RiskInput, counters: RiskCounters, r
     buyer_refund_rate_30d: ratio(buyerRefunds!.count30d, buyerSpend!.count30d),
     buyer_disputes_30d: buyerDisputes!.count30d,
     buyer_codes_redeemed_elsewhere_30d: buyerRedeemed!.count30d,
+    new_device_on_established_account: null,
+    new_account_cash_equivalent: null,
     segment: 'new',
     risk_score: 0,
   };
+  const deviceAge = signals.device_age_hours;
+  const accountAge = Number(signals.account_age_days);
+  signals.new_device_on_established_account = signals.device_is_new === null ? null : signals.device_is_new === true && accountAge >= 7;
+  signals.new_account_cash_equivalent = buyer ? accountAge < 7 && signals.is_cash_equivalent === true : null;
   signals.segment = buyer ? segmentOf(signals, buyerSpend!.count30d, watch !== null && watch !== undefined, rules) : 'new';
   return signals;
 }
