@@ -17,6 +17,8 @@ export const DEFAULT_RULES: readonly DefaultRule[] = [
   { id: 'new_device_drain', source: 'challenge if :device_is_new: and :wallet_drain_ratio: > 0.5', description: 'A new device emptying the wallet.' },
   { id: 'carrier_limit_codes', source: 'review if :is_cash_equivalent: and :carrier_limit_used_ratio: > 0.8', description: 'Resellable codes up to the carrier-billing limit.' },
   { id: 'new_account_codes_on_carrier_billing', source: "review if :new_account_cash_equivalent: and :method: = 'carrier_billing' and :amount_usd: >= 2000", description: 'A week-old account billing resellable codes to a phone: the first step of carrier-billing cash-out.' },
+  { id: 'new_card_authentication', source: "challenge if :card_is_new: and :amount_usd: > 3000", description: 'Strong customer authentication (3-D Secure) the first time a card tops up this account above $30, as PSD2 asks above its low-value exemption (EUR 30).' },
+  { id: 'tips_to_new_account_creator', source: "review if :action: = 'tip' and :account_age_days: < 7 and :merchant_payer_concentration_30d: > 0.8", description: 'A new account tipping a creator whose income comes almost only from new accounts (mule creators).' },
   { id: 'shared_device', source: 'review if :device_buyers_30d: >= 4', description: 'Many accounts on one device.' },
   { id: 'refund_abuse', source: 'review if :buyer_refund_rate_30d: > 0.5 and :buyer_payments_30d: > 5', description: 'Buys to refund.' },
   { id: 'mule_payout', source: 'review if :action: = \'payout\' and :merchant_payer_concentration_30d: > 0.5', description: 'Payouts of money received from brand-new accounts.' },

@@ -97,6 +97,7 @@ export const SIGNALS = {
   ip_failed_1h: { type: 'number', description: 'failed movements from the IP address in the last hour', feature: true },
   card_attempts_1h: { type: 'number', description: 'top-up attempts with the card in the last hour', feature: true },
   card_failed_1d: { type: 'number', description: 'failed top-ups with the card in the last day', feature: true },
+  card_is_new: { type: 'boolean', description: 'the buyer has not topped up with this card before (top-ups)', feature: true },
   card_buyers_30d: { type: 'number', description: 'distinct buyers who used the card in 30 days', feature: true },
   phone_amount_30d: { type: 'number', description: 'US cents billed to the phone line in 30 days', feature: true },
   merchant_payments_1m: { type: 'number', description: 'movements at the merchant in the last minute' },

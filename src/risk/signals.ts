@@ -7,7 +7,7 @@
 //            c: card attempts    cf: card failures    p: carrier billing that went through, per phone
 //            m: merchant receipts mn: receipts from buyers new in 7 days
 //            mr/br: refunds (merchant/buyer)  md/bd: disputes  bx: buyer's codes redeemed by others
-//   sets     bdev/bip/bcty: devices, IPs, countries the buyer used successfully
+//   sets     bdev/bip/bcty/bcard: devices, IPs, countries and cards the buyer used successfully
 //            dbuy/dph: buyers and phones seen on a device  cbuy: buyers seen with a card
 //   registers bloc: last location "lat,lon,atMs"  bfirst: first seen  bwatch: fraud label seen
 //            bdseen: when the buyer first paid from a device (a device that paid once an hour ago is
@@ -115,6 +115,7 @@ export async function computeSignals(input: RiskInput, counters: RiskCounters, r
     deviceId ? { key: `${mode}dbuy:${deviceId}`, member: buyer ?? '' } : null,
     deviceId ? { key: `${mode}dph:${deviceId}`, member: phoneNumber ?? '' } : null,
     card ? { key: `${mode}cbuy:${card}`, member: buyer ?? '' } : null,
+    card && buyer ? { key: `${mode}bcard:${buyer}`, member: card } : null,
   ];
   const registerKeys = buyer ? [`${mode}bloc:${buyer}`, `${mode}bfirst:${buyer}`, `${mode}bwatch:${buyer}`, `${mode}bdseen:${buyer}:${deviceId ?? ''}`] : [];
   const presentWindows = windowKeys.filter((key): key is string => key !== null && key !== '');
@@ -175,6 +176,7 @@ export async function computeSignals(input: RiskInput, counters: RiskCounters, r
     card_attempts_1h: cardAttempts!.count1h,
     card_failed_1d: cardFailures!.count1d,
     card_buyers_30d: member(5)?.size ?? 0,
+    card_is_new: newness(6),
     phone_amount_30d: phone!.sum30d,
     merchant_payments_1m: merchantReceipts!.count1m,
     merchant_refund_rate_30d: ratio(merchantRefunds!.count30d, merchantReceipts!.count30d),
@@ -267,6 +269,7 @@ async function recordOutcome(input: RiskInput, succeeded: boolean, counters: Ris
     if (deviceId) members.push({ key: `${mode}bdev:${buyer}`, member: deviceId });
     if (ipAddress) members.push({ key: `${mode}bip:${buyer}`, member: ipAddress });
     if (country) members.push({ key: `${mode}bcty:${buyer}`, member: country });
+    if (card) members.push({ key: `${mode}bcard:${buyer}`, member: card });
     if (latitude != null && longitude != null) registers.push({ key: `${mode}bloc:${buyer}`, value: `${latitude},${longitude},${input.at}` });
   }
   const deviceSeenKey = buyer && deviceId && succeeded ? `${mode}bdseen:${buyer}:${deviceId}` : null;
