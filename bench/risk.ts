@@ -14,14 +14,18 @@ const { values: args } = parseArgs({
     'train-weeks': { type: 'string' },
     /** JSON merged over the default policy's thresholds, e.g. '{"new":{"challenge":0.2,"review":0.6,"block":0.9}}'. */
     thresholds: { type: 'string' },
+    /** JSON merged over the rest of the default policy, e.g. '{"modelExemptionBelow":0.001}'. */
+    policy: { type: 'string' },
   },
   strict: true,
 });
 
 const weeks = Number(args.weeks ?? (args.quick ? 6 : 8));
-const policy: RiskPolicy = args.thresholds
-  ? { ...DEFAULT_POLICY, thresholds: { ...DEFAULT_POLICY.thresholds, ...(JSON.parse(args.thresholds) as Partial<RiskPolicy['thresholds']>) } }
-  : DEFAULT_POLICY;
+const policy: RiskPolicy = {
+  ...DEFAULT_POLICY,
+  ...(args.policy ? (JSON.parse(args.policy) as Partial<RiskPolicy>) : {}),
+  thresholds: { ...DEFAULT_POLICY.thresholds, ...(args.thresholds ? (JSON.parse(args.thresholds) as Partial<RiskPolicy['thresholds']>) : {}) },
+};
 
 runExperiment({
   seed: Number(args.seed),

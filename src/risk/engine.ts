@@ -23,6 +23,10 @@ export interface RiskPolicy {
   lowValueUsdCents: number;
   /** A payment above this (US cents) from a device the buyer first used less than a day ago is at least challenged. */
   largeAmountUsdCents: number;
+  /** With a model loaded, a challenge is waived when the model's fraud probability is below this: the
+   * transaction-risk-analysis exemption of PSD2 (RTS art. 18), which spares honest buyers a step-up that
+   * a rule would have asked for. Review and block are never waived. 0 turns it off. */
+  modelExemptionBelow: number;
   /** What a detected cash-out pattern leads to. */
   cashOutDecision: 'review' | 'block';
   segments: SegmentRules;
@@ -30,13 +34,14 @@ export interface RiskPolicy {
 
 export const DEFAULT_POLICY: RiskPolicy = {
   thresholds: {
-    new: { challenge: 0.35, review: 0.8, block: 0.95 },
-    established: { challenge: 0.5, review: 0.9, block: 0.97 },
-    trusted: { challenge: 0.7, review: 0.95, block: 0.99 },
-    watch: { challenge: 0.2, review: 0.6, block: 0.9 },
+    new: { challenge: 0.05, review: 0.4, block: 0.9 },
+    established: { challenge: 0.05, review: 0.5, block: 0.95 },
+    trusted: { challenge: 0.1, review: 0.6, block: 0.99 },
+    watch: { challenge: 0.03, review: 0.25, block: 0.85 },
   },
   lowValueUsdCents: 3_000,
   largeAmountUsdCents: 10_000,
+  modelExemptionBelow: 0.01,
   cashOutDecision: 'review',
   segments: DEFAULT_SEGMENT_RULES,
 };
@@ -160,6 +165,9 @@ export function createRiskEngine(deps: RiskEngineDependencies): RiskEngine {
     if (decision === 'challenge' && signals.segment === 'trusted' && Number(signals.amount_usd) < policy.lowValueUsdCents) {
       decision = 'allow';
       reasons.push({ code: 'trusted_low_value', message: 'A trusted buyer paying under the low-value threshold is not challenged.' });
+    } else if (decision === 'challenge' && modelScore && modelScore.probability < policy.modelExemptionBelow) {
+      decision = 'allow';
+      reasons.push({ code: 'low_risk_exemption', message: `The model scored ${modelScore.probability.toFixed(4)}, under the exemption threshold; no step-up.` });
     }
     // Nobody can answer a challenge for a payout or a refund the merchant asked for: a person looks instead.
     if (decision === 'challenge' && (input.action === 'payout' || input.buyerId === null)) decision = 'review';

@@ -54,18 +54,22 @@ async function collect(events: readonly SimulatedEvent[], cutoffMs: number, poli
   const inner = engineWith(null, policy);
   const truth = new Map<string, boolean>();
   for (const event of events) if (event.kind === 'attempt') truth.set(event.input.subjectId, event.truth.fraud);
-  const seen = new Map<string, { signals: Signals; reviewed: boolean }>();
+  const seen = new Map<string, { signals: Signals; reviewed: boolean; challenged: boolean }>();
   const labels = new Map<string, boolean>();
   const recorder: RiskEngine = {
     async score(input) {
       const assessment = await inner.score(input);
       if (input.at < cutoffMs && assessment.decision !== 'block') {
-        seen.set(input.subjectId, { signals: { ...assessment.signals }, reviewed: assessment.decision === 'review' });
+        seen.set(input.subjectId, { signals: { ...assessment.signals }, reviewed: assessment.decision === 'review', challenged: assessment.decision === 'challenge' });
       }
       return assessment;
     },
     async observe(observation) {
       if (observation.type === 'label' && observation.at < cutoffMs) labels.set(observation.subjectId, observation.fraud);
+      // A step-up that did not go through is a fraud label: the checkout knows it at once. It is noisy
+      // (an honest card declined after its 3-D Secure counts too, and real honest buyers abandon
+      // challenges, which the simulator does not model).
+      if (observation.type === 'outcome' && !observation.succeeded && seen.get(observation.input.subjectId)?.challenged) labels.set(observation.input.subjectId, true);
       return inner.observe(observation);
     },
   };
