@@ -32,7 +32,7 @@ describe('configuration', () => {
   });
 
   it('reads the risk settings, and refuses production without Redis or with the risk engine off', () => {
-    assert.deepEqual(loadConfig({}).risk, { engine: 'on', redisUrl: undefined, reloadIntervalMs: 2000 });
+    assert.deepEqual(loadConfig({}).risk, { engine: 'on', redisUrl: undefined, reloadIntervalMs: 2000, defaultRules: 'live' });
     assert.equal(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/2' }).risk.redisUrl, 'redis://127.0.0.1:6379/2');
     assert.throws(() => loadConfig({ REDIS_URL: 'http://x' }), /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/);
     assert.throws(() => loadConfig({ MICROPAY_RISK_ENGINE: 'maybe' }), /MICROPAY_RISK_ENGINE must be one of on, off/);

@@ -96,6 +96,8 @@ export interface Config {
     redisUrl: string | undefined;
     /** How often rules, lists and the active model are checked for changes made by other processes. */
     reloadIntervalMs: number;
+    /** What a new installation (no rules yet) starts with: the default rules live, in shadow, or none. */
+    defaultRules: 'live' | 'shadow' | 'none';
   };
   /** Payouts and the bank rail (docs/api/payouts.md). */
   payouts: {
@@ -268,6 +270,7 @@ export function loadConfig(env: Env = process.env): Config {
       engine: oneOf(env, 'MICROPAY_RISK_ENGINE', ['on', 'off'] as const, 'on'),
       redisUrl: redisUrl(env, 'REDIS_URL'),
       reloadIntervalMs: integer(env, 'RISK_RELOAD_INTERVAL_MS', 2000, 0, 3_600_000),
+      defaultRules: oneOf(env, 'RISK_DEFAULT_RULES', ['live', 'shadow', 'none'] as const, 'live'),
     },
     payouts: {
       bankRailUrl: httpUrl(env, 'BANK_RAIL_URL'),

@@ -1,6 +1,7 @@
 // The rules a new installation starts with (and the rules-only baseline of `npm run bench:risk`):
 // what a risk analyst would write on day one against micropayment fraud, before any model is trained.
-// Operators edit them through the API; `micropay risk rules seed` (or the first start) stores them.
+// The first start of an installation with no rules stores them (RISK_DEFAULT_RULES: live by default,
+// or shadow, or none); operators then edit them through the API.
 export interface DefaultRule {
   id: string;
   source: string;

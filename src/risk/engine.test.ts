@@ -11,6 +11,7 @@ import { parseModel, trainModel, type TrainedModel, type TrainingRow } from './l
 import type { RiskContext } from './hook.ts';
 import type { RiskEngine, RiskInput } from './model.ts';
 import { compileRule } from './rules.ts';
+import { DEFAULT_RULES } from './default-rules.ts';
 import { createRiskService, type RiskService } from './service.ts';
 
 const HOUR_MS = 3_600_000;
@@ -342,5 +343,25 @@ describe('risk service reloads', () => {
     const decision = await second.hook.score(context);
     assert.equal(decision.decision, 'block');
     assert.ok(codes(decision.reasons).includes('rule:block_over_5'));
+  });
+});
+
+describe('default rules of a new installation', () => {
+  let testStore: TestStore;
+  before(async () => {
+    testStore = await createTestStore('pglite');
+  });
+  after(() => testStore.drop());
+
+  it('stores the default rules once, live, and a second process starting finds them instead of adding versions', async () => {
+    const logger = createLogger('silent');
+    const first = await createRiskService({ db: testStore.db, counters: createMemoryCounters(), logger, reloadIntervalMs: 0, defaultRules: 'live' });
+    const second = await createRiskService({ db: testStore.db, counters: createMemoryCounters(), logger, reloadIntervalMs: 0, defaultRules: 'shadow' });
+    const rules = await second.rules();
+    assert.equal(rules.length, DEFAULT_RULES.length);
+    assert.ok(rules.every((rule) => rule.version === 1 && rule.mode === 'live'));
+    assert.deepEqual(rules.map((rule) => rule.id), DEFAULT_RULES.map((rule) => rule.id));
+    first.close();
+    second.close();
   });
 });

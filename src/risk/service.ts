@@ -12,6 +12,7 @@ import type { RiskDecision, RiskHook } from './hook.ts';
 import { parseModel, type TrainedModel } from './learned-model.ts';
 import type { RiskEngine, RiskInput, RiskVerdict } from './model.ts';
 import { compileRule, type RuleError } from './rules.ts';
+import { DEFAULT_RULES } from './default-rules.ts';
 import * as store from './store.ts';
 
 const LIST_ITEMS_MAX = 100_000;
@@ -70,6 +71,8 @@ export interface RiskServiceDependencies {
   policy?: RiskPolicy;
   /** How often to look for changes made by other processes (0: never, tests call refresh()). */
   reloadIntervalMs: number;
+  /** Stores the default rules (src/risk/default-rules.ts) in this mode when the installation has none. */
+  defaultRules?: 'live' | 'shadow' | 'none';
 }
 
 /** The built-in allow and block list names, which exist without any item. */
@@ -125,6 +128,16 @@ export async function createRiskService(deps: RiskServiceDependencies): Promise<
 
   async function refresh(): Promise<void> {
     await Promise.all([loadRuleBook(), loadModel()]);
+  }
+  const seedMode = deps.defaultRules ?? 'none';
+  if (seedMode !== 'none') {
+    const seeds = DEFAULT_RULES.map((rule) => {
+      const compiled = compileRule(rule.source);
+      if (!compiled.ok) throw new Error(`default rule ${rule.id} does not compile: ${compiled.errors[0]?.message}`);
+      return { id: rule.id, source: rule.source, action: compiled.rule.action, mode: seedMode, description: rule.description };
+    });
+    const seeded = await store.seedRules(db, seeds);
+    if (seeded > 0) logger.info({ rules: seeded, mode: seedMode }, 'risk: the default rules were stored for this new installation');
   }
   await refresh();
 

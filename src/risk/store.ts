@@ -84,6 +84,24 @@ export async function saveRule(
   });
 }
 
+/** Stores `rules` as version 1 each, only if the installation has no rule at all (several processes
+ * may start at once: the lock makes one of them do it). Returns how many were stored. */
+export async function seedRules(db: Database, rules: readonly { id: string; source: string; action: RiskVerdict; mode: RuleMode; description: string }[]): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['risk_rules:seed']);
+    const { rows } = await tx.query('SELECT 1 FROM risk_rules LIMIT 1');
+    if (rows.length > 0) return 0;
+    await tx.query(
+      `INSERT INTO risk_rules (id, version, source, action, mode, position, description)
+       SELECT id, 1, source, action, mode, position, description
+       FROM jsonb_to_recordset($1::jsonb) AS r(id text, source text, action text, mode text, position integer, description text)`,
+      [JSON.stringify(rules.map((rule, index) => ({ ...rule, position: (index + 1) * 10 })))],
+    );
+    await bumpGeneration(tx);
+    return rules.length;
+  });
+}
+
 export interface ListItem {
   list: string;
   value: string;

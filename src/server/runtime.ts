@@ -107,7 +107,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   ledger.registerWriter(RISK_LABELS_WRITER, writeLabels);
   const cards = await openCardRails(config);
   const counters: RiskCounters = config.risk.redisUrl ? createRedisCounters({ url: config.risk.redisUrl }) : createMemoryCounters();
-  const riskEngine = await createRiskService({ db, counters, logger, reloadIntervalMs: config.risk.reloadIntervalMs });
+  const riskEngine = await createRiskService({ db, counters, logger, reloadIntervalMs: config.risk.reloadIntervalMs, defaultRules: config.risk.defaultRules });
   const hook = options.risk ?? (config.risk.engine === 'on' ? riskEngine.hook : createAllowAllRiskHook());
   const services = createServices(config, db, ledger, hook, riskEngine, logger, cards);
   const workersOn = options.workers !== false;

@@ -37,6 +37,8 @@ export async function startTestApi(kind: StoreKind, options: RuntimeOptions & { 
   const config = loadConfig({
     MICROPAY_DATA_DIR: store.location.dataDir ?? '/tmp/unused',
     DATABASE_URL: store.location.databaseUrl,
+    // Tests of other features start without the default risk rules (risk tests add the rules they test).
+    RISK_DEFAULT_RULES: 'none',
     ...options.env,
   });
   const runtime = await openRuntime(config, { logger: createLogger('silent'), workers: false, ...options });
