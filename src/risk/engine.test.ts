@@ -365,3 +365,41 @@ describe('default rules of a new installation', () => {
     second.close();
   });
 });
+
+describe('risk service rules and models', () => {
+  let testStore: TestStore;
+  let service: RiskService;
+  let other: RiskService;
+  before(async () => {
+    testStore = await createTestStore('pglite');
+    service = await createRiskService({ db: testStore.db, counters: createMemoryCounters(), logger: createLogger('silent'), reloadIntervalMs: 0 });
+    other = await createRiskService({ db: testStore.db, counters: createMemoryCounters(), logger: createLogger('silent'), reloadIntervalMs: 0 });
+  });
+  after(async () => {
+    service.close();
+    other.close();
+    await testStore.drop();
+  });
+
+  it('knows a list another process just created, and lets a rule naming a removed list be disabled', async () => {
+    await other.addListItem('vip_devices', 'dev_1', null);
+    const saved = await service.saveRule({ id: 'vip', source: 'allow if :device_id: in @vip_devices', mode: 'live', position: 1, description: null }, null);
+    assert.equal(saved.ok, true);
+    await other.removeListItem('vip_devices', 'dev_1');
+    const live = await service.saveRule({ id: 'vip', source: 'allow if :device_id: in @vip_devices', mode: 'live', position: 1, description: null }, 1);
+    assert.equal(live.ok, false);
+    assert.equal(!live.ok && live.code, 'rule_invalid');
+    const disabled = await service.saveRule({ id: 'vip', source: 'allow if :device_id: in @vip_devices', mode: 'disabled', position: 1, description: null }, 1);
+    assert.equal(disabled.ok && disabled.rule.version, 2);
+  });
+
+  it('reads one model by version, however many newer ones there are', async () => {
+    const first = await service.saveModel(trainModel(trainingRows()), { note: 'first' }, false);
+    await service.saveModel(trainModel(trainingRows()), { note: 'second' }, true);
+    assert.ok(await service.activateModel(first));
+    const [model] = await service.models(first);
+    assert.equal(model?.version, first);
+    assert.equal(model?.active, true);
+    assert.equal(service.loadedModelVersion(), first);
+  });
+});

@@ -342,9 +342,9 @@ function registerEngineRoutes(app: FastifyInstance, { risk, db }: RiskRouteDepen
     };
   });
 
-  async function modelsJson() {
+  async function modelsJson(version?: number) {
     const loaded = risk.loadedModelVersion();
-    const models = await risk.models();
+    const models = await risk.models(version);
     return {
       loaded,
       active: models.find((model) => model.active)?.version ?? null,
@@ -372,7 +372,7 @@ function registerEngineRoutes(app: FastifyInstance, { risk, db }: RiskRouteDepen
       requireOperator(request, { write: true });
       const version = Number(request.params.version);
       if (!(await risk.activateModel(version))) throw new ApiError('resource_missing', `No such risk model: version ${version}.`, 'version');
-      const model = (await modelsJson()).data.find((candidate) => candidate.version === version);
+      const model = (await modelsJson(version)).data[0];
       if (!model) throw new ApiError('resource_missing', `No such risk model: version ${version}.`, 'version');
       return model;
     },

@@ -54,7 +54,8 @@ export interface RiskService {
   listItems(): Promise<store.ListItem[]>;
   addListItem(list: string, value: string, note: string | null): Promise<void>;
   removeListItem(list: string, value: string): Promise<boolean>;
-  models(): Promise<Awaited<ReturnType<typeof store.listModels>>>;
+  /** The newest 100 models, or only version `version`. */
+  models(version?: number): Promise<Awaited<ReturnType<typeof store.listModels>>>;
   saveModel(model: TrainedModel, metrics: Record<string, unknown>, activate: boolean): Promise<number>;
   activateModel(version: number): Promise<boolean>;
   /** The version of the model this process scores with, or null. */
@@ -208,16 +209,20 @@ export async function createRiskService(deps: RiskServiceDependencies): Promise<
     rules: () => store.currentRules(db),
     ruleVersions: (id) => store.ruleVersions(db, id),
     async saveRule(draft, expectedVersion) {
-      const compiled = compileRule(draft.source, { knownLists: new Set([...BUILT_IN_LISTS, ...book.lists.keys()]) });
+      // Lists may have been created by another process a moment ago; a disabled rule may name a list
+      // that is gone (disabling it must always be possible).
+      await loadRuleBook();
+      const knownLists = draft.mode === 'disabled' ? undefined : new Set([...BUILT_IN_LISTS, ...book.lists.keys()]);
+      const compiled = compileRule(draft.source, { knownLists });
       if (!compiled.ok) return { ok: false, code: 'rule_invalid', errors: compiled.errors };
-      const existing = await store.currentRules(db);
-      if (existing.length >= RULES_MAX && !existing.some((rule) => rule.id === draft.id)) return { ok: false, code: 'rule_limit_reached' };
-      const saved = await store.saveRule(db, { ...draft, action: compiled.rule.action }, expectedVersion);
+      const saved = await store.saveRule(db, { ...draft, action: compiled.rule.action }, expectedVersion, RULES_MAX);
       if (saved === 'conflict') return { ok: false, code: 'concurrent_modification' };
+      if (saved === 'limit') return { ok: false, code: 'rule_limit_reached' };
       await loadRuleBook();
       return { ok: true, rule: saved };
     },
     async backtest(source, options) {
+      await loadRuleBook();
       const compiled = compileRule(source, { knownLists: new Set([...BUILT_IN_LISTS, ...book.lists.keys()]) });
       if (!compiled.ok) return { ok: false, errors: compiled.errors };
       const history = await store.decisionHistory(db, options);
@@ -247,7 +252,7 @@ export async function createRiskService(deps: RiskServiceDependencies): Promise<
       await loadRuleBook();
       return removed;
     },
-    models: () => store.listModels(db),
+    models: (version) => store.listModels(db, version),
     async saveModel(trained, metrics, activate) {
       const version = await store.insertModel(db, trained, metrics, activate);
       await loadModel();

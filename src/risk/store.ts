@@ -68,12 +68,19 @@ export async function saveRule(
   db: Database,
   rule: Omit<StoredRule, 'version' | 'createdAt'>,
   expectedVersion: number | null,
-): Promise<StoredRule | 'conflict'> {
+  rulesMax: number,
+): Promise<StoredRule | 'conflict' | 'limit'> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`risk_rule:${rule.id}`]);
     const { rows } = await tx.query<{ version: number }>('SELECT max(version) AS version FROM risk_rules WHERE id = $1', [rule.id]);
     const current = rows[0]?.version ?? null;
     if (expectedVersion !== null && current !== expectedVersion) return 'conflict';
+    if (current === null) {
+      // New rules are counted under one lock, so that two new rules at once cannot pass the limit.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['risk_rules:new']);
+      const { rows: counted } = await tx.query<{ rules: number }>('SELECT count(DISTINCT id)::integer AS rules FROM risk_rules');
+      if ((counted[0]?.rules ?? 0) >= rulesMax) return 'limit';
+    }
     const inserted = await tx.query<RuleRow>(
       `INSERT INTO risk_rules (id, version, source, action, mode, position, description)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${RULE_COLUMNS}`,
@@ -161,9 +168,11 @@ export async function activateModel(db: Database, version: number): Promise<bool
   });
 }
 
-export async function listModels(db: SqlClient): Promise<Omit<StoredModel, 'model'>[]> {
+/** The newest 100 models, or only version `version`. */
+export async function listModels(db: SqlClient, version?: number): Promise<Omit<StoredModel, 'model'>[]> {
   const { rows } = await db.query<{ version: number; metrics: Record<string, unknown>; active: boolean; created_at: Date }>(
-    'SELECT version, metrics, active, created_at FROM risk_models ORDER BY version DESC LIMIT 100',
+    'SELECT version, metrics, active, created_at FROM risk_models WHERE ($1::integer IS NULL OR version = $1) ORDER BY version DESC LIMIT 100',
+    [version ?? null],
   );
   return rows.map((row) => ({ version: row.version, metrics: row.metrics, active: row.active, createdAt: row.created_at }));
 }
