@@ -6402,6 +6402,8 @@ export interface components {
                 card_buyers_30d?: number | null;
                 /** @description failed top-ups with the card in the last day */
                 card_failed_1d?: number | null;
+                /** @description the buyer has not topped up with this card before (top-ups) */
+                card_is_new?: boolean | null;
                 /** @description share of the monthly carrier-billing limit used, this movement included */
                 carrier_limit_used_ratio?: number | null;
                 /** @description the riskiest line-item category (cash equivalents first) */
@@ -6448,6 +6450,10 @@ export interface components {
                 merchant_refund_rate_30d?: number | null;
                 /** @description wallet, card, carrier_billing or bank */
                 method?: string | null;
+                /** @description an account less than 7 days old buying resellable codes */
+                new_account_cash_equivalent?: boolean | null;
+                /** @description an account at least 7 days old paying from a device it never paid from before (account takeover, stolen phone) */
+                new_device_on_established_account?: boolean | null;
                 /** @description US cents billed to the phone line in 30 days */
                 phone_amount_30d?: number | null;
                 /** @description the phone line (carrier billing, one-time codes) */
