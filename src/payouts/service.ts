@@ -10,13 +10,13 @@ import type { LedgerService } from '../ledger/service.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { Logger } from '../log/logger.ts';
 import type { RiskHook } from '../risk/hook.ts';
-import { riskDecisionWrite } from '../risk/hook.ts';
+import { reviewOpenWrite, riskDecisionWrite } from '../risk/hook.ts';
 import type { Database } from '../store/database.ts';
 import type { ApiErrorCode } from '../api/errors.ts';
 import { idFor } from '../api/ids.ts';
 import { bankAccountProblem } from '../rails/bank.ts';
 import { createPayoutDispatcher } from './dispatcher.ts';
-import { payoutAccounts, payoutEvent, holdTransfer } from './moves.ts';
+import { payoutAccounts, payoutEvent, holdTransfer, voidTransfer } from './moves.ts';
 import { type Destination, type Payout, type PayoutSchedule, type PayoutSettings } from './model.ts';
 import type { BankRails } from './rails.ts';
 import { nextRunAfter, periodOf } from './schedule.ts';
@@ -53,6 +53,10 @@ export interface PayoutService {
   runSchedule(options?: { asOf?: Date; merchantsMax?: number }): Promise<number>;
   /** Submits pending payouts to the bank and polls those in transit; returns how many changed state. */
   dispatch(payoutsMax: number): Promise<number>;
+  /** Settles a payout the risk engine held for review: approve releases it to the bank, reject voids
+   * its hold (the balance is the merchant's again) and fails it. `writes` (the review's decision and
+   * label) commit with it, only when the payout followed them. */
+  settleReview(id: string, approve: boolean, writes: UnitWrite[]): Promise<PayoutResult>;
   /** Stops the in-process sandbox bank if one was started. */
   close(): Promise<void>;
 }
@@ -115,11 +119,15 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
     });
     await books.ensure(Object.values(payoutAccounts(books, draft)));
     const payout: Payout = { ...draft, riskDecisionId: decision.id };
-    // Until the risk engine has a review queue for payouts, anything but `allow` refuses the payout.
-    const allowed = decision.decision === 'allow';
+    // A payout in review holds the money like any payout but waits (no next attempt) until an operator
+    // approves it; anything else but allow refuses it.
+    const inReview = decision.decision === 'review';
+    const allowed = decision.decision === 'allow' || inReview;
+    const held: Payout = inReview ? { ...payout, nextAttemptAt: null } : payout;
+    const decisionWrites = [riskDecisionWrite(decision), ...(inReview ? [reviewOpenWrite(decision)] : [])];
     const outcome = await ledger.commit({
-      transfers: allowed ? [holdTransfer(books, payout)] : [],
-      finish: (results: CreateTransferResult[]) => finishOpen(payout, allowed, decision.reasons[0]?.message, results, [riskDecisionWrite(decision)]),
+      transfers: allowed ? [holdTransfer(books, held)] : [],
+      finish: (results: CreateTransferResult[]) => finishOpen(held, allowed, decision.reasons[0]?.message, results, decisionWrites),
     });
     if (outcome.kind === 'created') return outcome.error ? { ok: false, code: outcome.error, message: outcome.payout.failureMessage ?? undefined, payout: outcome.payout } : { ok: true, payout: outcome.payout };
     // The hold is there already (a retried request or a second scheduler), or its id was taken with
@@ -267,6 +275,34 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
     },
 
     dispatch: (payoutsMax) => dispatcher.dispatch(payoutsMax),
+    async settleReview(id, approve, writes) {
+      const payout = await store.getPayout(db, deps.sealer, id);
+      if (!payout) return { ok: false, code: 'resource_missing', param: 'id', message: `No such payout: ${id}.` };
+      if (payout.status !== 'pending' || payout.nextAttemptAt !== null) {
+        return { ok: false, code: 'review_unexpected_state', message: `The payout is ${payout.status} and not held for review.`, payout };
+      }
+      const next: Payout = approve
+        ? { ...payout, nextAttemptAt: new Date() }
+        : { ...payout, status: 'failed', failureCode: 'payout_blocked', failureMessage: 'Refused after a risk review.' };
+      const shown = { ...next, version: payout.version + 1 };
+      const outcome = await ledger
+        .commit({
+          transfers: approve ? [] : [voidTransfer(payout)],
+          finish: (results: CreateTransferResult[]) => {
+            const moved = results.every((result) => result.result === 'created' || result.result === 'exists');
+            if (!moved) return { value: false, writes: [] };
+            return { value: true, writes: [store.payoutUpdateWrite(next), ...writes, ...(approve ? [] : [payoutEvent(shown, 'payout.failed')])] };
+          },
+        })
+        .catch((error: unknown) => {
+          if (error instanceof store.PayoutChangedError) return null;
+          throw error;
+        });
+      if (outcome === null) return { ok: false, code: 'concurrent_modification', message: 'The payout changed while the review was being decided.' };
+      if (!outcome) return { ok: false, code: 'review_unexpected_state', message: 'The ledger refused to release the payout hold.', payout };
+      return { ok: true, payout: shown };
+    },
+
     close: () => deps.rails.close(),
   };
 }

@@ -1,11 +1,13 @@
 // The review queue: movements the engine held for a person. An operator lists them, claims one (so
-// two analysts do not work the same case), and decides: approve captures the held payment, reject
-// releases the hold back to the buyer and cancels the payment as fraudulent. The review's decision and
+// two analysts do not work the same case), and decides: approve captures the held payment (or releases
+// the held payout to the bank), reject releases the hold back to the buyer and cancels the payment as
+// fraudulent (or voids the payout's hold and fails it). The review's decision and
 // its label (fraud or not, for training) commit in the same group commit as the payment's change, and
 // the engine learns the label at once (a rejected buyer moves to the watch segment).
 import type { ApiErrorCode } from '../api/errors.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { PaymentService } from '../payments/service.ts';
+import type { PayoutService } from '../payouts/service.ts';
 import type { Database } from '../store/database.ts';
 import type { RiskEngine } from './model.ts';
 import * as store from './store.ts';
@@ -24,6 +26,7 @@ export interface ReviewService {
 export interface ReviewDependencies {
   db: Database;
   payments: PaymentService;
+  payouts: PayoutService;
   engine: RiskEngine;
 }
 
@@ -54,7 +57,7 @@ export function createReviewService(deps: ReviewDependencies): ReviewService {
       if (review.status === 'claimed' && review.claimedBy !== input.operator) {
         return { ok: false, code: 'review_unexpected_state', message: `The review is claimed by ${review.claimedBy}; only they can decide it.`, review };
       }
-      if (review.subjectType !== 'payment') {
+      if (review.subjectType !== 'payment' && review.subjectType !== 'payout') {
         return { ok: false, code: 'review_unexpected_state', message: `Reviews of ${review.subjectType} are decided where they were raised.`, review };
       }
       const status = input.approve ? 'approved' : 'rejected';
@@ -62,13 +65,16 @@ export function createReviewService(deps: ReviewDependencies): ReviewService {
         { writer: store.RISK_REVIEWS_WRITER, row: { insert: false, id: review.id, status, note: input.note, version: review.version } },
         { writer: store.RISK_LABELS_WRITER, row: { subject_id: review.subjectId, source: 'review', fraud: !input.approve, buyer_id: review.buyerId } },
       ];
-      const settled = await deps.payments.settleReview(review.subjectId, input.approve, writes).catch((error: unknown) => {
+      const settle = review.subjectType === 'payout'
+        ? deps.payouts.settleReview(review.subjectId, input.approve, writes).then((result) => (result.ok ? { ok: true as const } : { ok: false as const, code: result.code, message: result.message, canceled: false }))
+        : deps.payments.settleReview(review.subjectId, input.approve, writes).then((result) => (result.ok ? { ok: true as const } : { ok: false as const, code: result.code, message: result.message, canceled: result.payment?.status === 'canceled' }));
+      const settled = await settle.catch((error: unknown) => {
         if (error instanceof store.ReviewChangedError) return null;
         throw error;
       });
       if (settled === null) return { ok: false, code: 'concurrent_modification', message: 'The review changed while it was being decided; read it again.' };
-      if (!settled.ok && settled.code !== 'payment_unexpected_state') return { ok: false, code: settled.code, message: settled.message ?? 'The payment could not be settled.' };
-      if (!settled.ok) return { ok: false, code: 'review_unexpected_state', message: settled.payment?.status === 'canceled' ? 'The review hold expired before the decision; the payment was canceled and the buyer keeps the money.' : settled.message ?? 'The payment is no longer held for review.' };
+      if (!settled.ok && settled.code !== 'payment_unexpected_state') return { ok: false, code: settled.code, message: settled.message ?? 'The movement could not be settled.' };
+      if (!settled.ok) return { ok: false, code: 'review_unexpected_state', message: settled.canceled ? 'The review hold expired before the decision; the payment was canceled and the buyer keeps the money.' : settled.message ?? 'The payment is no longer held for review.' };
       await deps.engine.observe({ type: 'label', at: Date.now(), buyerId: review.buyerId, subjectId: review.subjectId, fraud: !input.approve, livemode: review.livemode });
       return { ok: true, review: (await store.getReview(db, id))! };
     },

@@ -8,6 +8,7 @@ import { STORE_KINDS } from '../../test/support/stores.ts';
 import { startTestApi, type TestApi } from '../../test/support/api.ts';
 import { assertLedgerSound, CURRENCY, expectError, merchantAvailable, newCustomer, openShop, wallet, type Shop } from '../../test/support/refund-fixtures.ts';
 import { DEFAULT_POLICY } from './engine.ts';
+import { SANDBOX_BANK_ACCOUNTS } from '../rails/bank-sandbox.ts';
 import { MODEL_FORMAT } from './learned-model.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -353,6 +354,54 @@ for (const kind of STORE_KINDS) {
       assert.equal(limited.decisions, 1);
       expectError(await send('POST', '/v1/risk/rules/backtest', { body: { source: 'block if :amount: > 0', limit: 0 } }), 400, 'parameter_invalid');
       await putRule('review_big', { source: `review if :amount: > 1000 and ${onlyAt(shop)}`, mode: 'disabled' });
+    });
+
+    it('holds a payout for review: approve sends it to the bank, reject voids its hold', async () => {
+      const shop = await openShop(api, { funds: 20_000n });
+      const settings = await api.call('POST', '/v1/payout_settings', {
+        key: shop.merchant.secretKey,
+        body: { bank_account: { account_number: SANDBOX_BANK_ACCOUNTS.settles, account_holder_name: 'Pixel Forge Games' }, schedule: { interval: 'manual' } },
+      });
+      assert.equal(settings.statusCode, 200, settings.body);
+      assert.equal((await pay(shop, 5000)).json().status, 'succeeded');
+      assert.equal((await putRule('review_payouts', { source: `review if :action: = 'payout' and ${onlyAt(shop)}`, mode: 'live' })).statusCode, 200);
+      const earned = await merchantAvailable(api, shop.merchant);
+
+      const payout = async (amount: number) => {
+        const response = await api.call('POST', '/v1/payouts', { key: shop.merchant.secretKey, body: { amount, currency: CURRENCY } });
+        assert.equal(response.statusCode, 200, response.body);
+        return response.json();
+      };
+      const reviewOf = async (subject: string) =>
+        (await send('GET', '/v1/risk/reviews?status=open&limit=100')).json().data.find((entry: { subject: string }) => entry.subject === subject);
+
+      const first = await payout(1500);
+      assert.equal(first.status, 'pending');
+      assert.equal(await merchantAvailable(api, shop.merchant), earned - 1500, 'the payout holds its amount while in review');
+      // The dispatcher leaves a payout in review alone.
+      await api.runtime.services.payouts.dispatch(100);
+      assert.equal((await api.call('GET', `/v1/payouts/${first.id}`, { key: shop.merchant.secretKey })).json().status, 'pending');
+      const firstReview = await reviewOf(first.id);
+      assert.equal(firstReview.subject_type, 'payout');
+      assert.equal(firstReview.buyer, null);
+      const approved = await send('POST', `/v1/risk/reviews/${firstReview.id}/approve`, { body: {} });
+      assert.equal(approved.statusCode, 200, approved.body);
+      let status = 'pending';
+      for (let pass = 0; pass < 50 && status !== 'paid'; pass += 1) {
+        await api.runtime.services.payouts.dispatch(100);
+        status = (await api.call('GET', `/v1/payouts/${first.id}`, { key: shop.merchant.secretKey })).json().status;
+        if (status !== 'paid') await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.notEqual(status, 'pending', 'an approved payout goes to the bank');
+
+      const second = await payout(1000);
+      const available = await merchantAvailable(api, shop.merchant);
+      const rejected = await send('POST', `/v1/risk/reviews/${(await reviewOf(second.id)).id}/reject`, { body: { note: 'Mule pattern' } });
+      assert.equal(rejected.statusCode, 200, rejected.body);
+      const failed = (await api.call('GET', `/v1/payouts/${second.id}`, { key: shop.merchant.secretKey })).json();
+      assert.equal(failed.status, 'failed');
+      assert.equal(failed.failure_code, 'payout_blocked');
+      assert.equal(await merchantAvailable(api, shop.merchant), available + 1000, 'the hold is voided: the balance is the merchant\'s again');
     });
 
     it('shows the policy', async () => {

@@ -201,7 +201,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     payments,
     risk,
     riskEngine,
-    riskReviews: createReviewService({ db, payments, engine: riskEngine.engine }),
+    riskReviews: createReviewService({ db, payments, payouts, engine: riskEngine.engine }),
     events: createEventStore(db),
     webhooks: createWebhookServiceFromConfig(config, db),
     payouts,
