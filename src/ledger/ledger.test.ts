@@ -371,6 +371,13 @@ for (const kind of STORE_KINDS) {
     // Holds
     // -----------------------------------------------------------------------------------------------
 
+    it('peekBalance answers what this process last committed, without a read, and null for an account it has not seen', async () => {
+      const { wallet, merchant } = await walletSetup(1000n);
+      await expectOne({ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 250n, code: 2, pending: true }, 'created');
+      assert.deepEqual(ledger.peekBalance(wallet), await ledger.getBalance(wallet));
+      assert.equal(ledger.peekBalance(uuid()), null);
+    });
+
     it('a hold posted in full moves the whole hold; it cannot be posted or voided again', async () => {
       const { wallet, merchant } = await walletSetup(1000n);
       const hold = uuid();

@@ -32,6 +32,9 @@ export interface LedgerService {
   createAccounts(accounts: AccountInput[]): Promise<CreateAccountResult[]>;
   getAccount(id: string): Promise<Account | null>;
   getBalance(id: string): Promise<Balance | null>;
+  /** The balance as this process last committed it, without a read: for estimates (risk signals),
+   * never for decisions about money. Null when this process has not seen the account lately. */
+  peekBalance(id: string): Balance | null;
   /** The balances of the accounts of `ids` that exist, in one read. */
   getBalances(ids: string[]): Promise<Balance[]>;
   /** The balance as it stood at `at`, computed from the transfers committed up to then. */
@@ -71,7 +74,8 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
     // PGlite has one connection: a second batch in flight would only wait for it.
     ...(db.kind === 'pglite' ? { batchesInFlightMax: 1 } : {}),
   };
-  const pipeline = createCommitPipeline(db, createUnitOfWorkExecutor(writers, options.retriesMax + 1), options);
+  const executor = createUnitOfWorkExecutor(writers, options.retriesMax + 1);
+  const pipeline = createCommitPipeline(db, executor, options);
 
   async function getAccount(id: string): Promise<Account | null> {
     if (!isUuid(id)) return null;
@@ -102,6 +106,11 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
 
     async getBalance(id) {
       const account = await getAccount(id);
+      return account ? balanceOf(account) : null;
+    },
+
+    peekBalance(id) {
+      const account = executor.peek(id);
       return account ? balanceOf(account) : null;
     },
 

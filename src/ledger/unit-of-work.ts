@@ -47,7 +47,7 @@ const ACCOUNT_CACHE_SIZE_MAX = 1_000_000;
 export function createUnitOfWorkExecutor(
   writers: Map<string, UnitWriter>,
   attemptsMax: number,
-): BatchExecutor<UnitOfWork<unknown>, unknown> {
+): BatchExecutor<UnitOfWork<unknown>, unknown> & { peek(id: string): Account | null } {
   const cache = new AccountCache(ACCOUNT_CACHE_SIZE_MAX);
   // Batches of this process take their account locks in the order they started, so that with several
   // batches in flight, transfers are still decided in the order they were submitted.
@@ -55,6 +55,7 @@ export function createUnitOfWorkExecutor(
   // ... and decide in that order too: a batch decides from the balances the previous one remembered.
   let decideTurn: Promise<void> = Promise.resolve();
   return {
+    peek: (id) => cache.peek(id),
     weight: (unit) => Math.max(1, unit.transfers.length),
     keys: (unit) =>
       unit.transfers.flatMap((command) => {
@@ -138,6 +139,12 @@ class AccountCache {
       if (!entry.balancesSeen) unseen.add(id);
     }
     return { accounts, unseen };
+  }
+
+  /** The account as this process last saw it committed, or null when it was not seen or not trusted. */
+  peek(id: string): Account | null {
+    const entry = this.accounts.get(id);
+    return entry && entry.balancesSeen ? { ...entry.account } : null;
   }
 
   /** The balances of these accounts are no longer trusted: the next batch naming them locks first. */

@@ -177,7 +177,9 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
   }
 
   async function score(payment: Payment, buyerContext: BuyerContext | null, customerCreatedAt: Date | null): Promise<RiskDecision> {
-    const wallet = await books.balanceIfOpen(books.account('wallet', payment.buyerId, payment.livemode, payment.currency));
+    // The balance this process last committed is good enough for a risk signal and costs no read.
+    const walletAccount = books.account('wallet', payment.buyerId, payment.livemode, payment.currency);
+    const wallet = deps.ledger.peekBalance(walletAccount.id) ?? (await books.balanceIfOpen(walletAccount));
     return deps.risk.score({
       action: payment.lineItems.some((item) => item.category === 'tip') ? 'tip' : 'payment',
       merchantId: payment.merchantId,
