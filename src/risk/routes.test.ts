@@ -404,6 +404,23 @@ for (const kind of STORE_KINDS) {
       assert.equal(await merchantAvailable(api, shop.merchant), available + 1000, 'the hold is voided: the balance is the merchant\'s again');
     });
 
+    it("shows a buyer's segment, its thresholds and the history behind it", async () => {
+      const shop = await openShop(api, { funds: 10_000n });
+      assert.equal((await pay(shop, 700)).json().status, 'succeeded');
+      assert.equal((await pay(shop, 300)).json().status, 'succeeded');
+      const profile = await send('GET', `/v1/risk/buyers/${shop.buyerId}?livemode=false`);
+      assert.equal(profile.statusCode, 200, profile.body);
+      const body = profile.json();
+      assert.equal(body.object, 'risk_buyer_profile');
+      assert.equal(body.buyer, shop.buyerId);
+      assert.equal(body.segment, 'new');
+      assert.deepEqual(body.thresholds, DEFAULT_POLICY.thresholds.new);
+      assert.equal(body.signals.buyer_payments_30d, 2);
+      assert.equal(body.signals.buyer_amount_30d, 1000);
+      expectError(await send('GET', `/v1/risk/buyers/${shop.buyerId}`, { key: shop.merchant.secretKey }), 403, 'operator_key_required');
+      expectError(await send('GET', '/v1/risk/buyers/not-a-buyer'), 400, 'parameter_invalid');
+    });
+
     it('shows the policy', async () => {
       const response = await send('GET', '/v1/risk/policy');
       assert.equal(response.statusCode, 200, response.body);

@@ -9,7 +9,7 @@ import { amountJson } from '../payments/model.ts';
 import type { SqlClient } from '../store/database.ts';
 import type { ReviewResult, ReviewService } from './reviews.ts';
 import {
-  ADD_LIST_ITEM_BODY, BACKTEST_BODY, BACKTEST_LIMIT_DEFAULT, BACKTEST_RESULT_SCHEMA, DECIDE_REVIEW_BODY, DELETED_LIST_ITEM_SCHEMA,
+  ADD_LIST_ITEM_BODY, BACKTEST_BODY, BUYER_PROFILE_SCHEMA, BACKTEST_LIMIT_DEFAULT, BACKTEST_RESULT_SCHEMA, DECIDE_REVIEW_BODY, DELETED_LIST_ITEM_SCHEMA,
   EMPTY_BODY, NO_QUERY, LIST_ITEM_PARAMS, LIST_ITEMS_SHOWN_MAX, LIST_PARAMS, LIST_REVIEWS_QUERY_PROPERTIES, MODEL_PARAMS, PUT_RULE_BODY,
   RISK_DECISION_SCHEMA, RISK_LIST_ITEM_SCHEMA, RISK_LISTS_SCHEMA, RISK_MODEL_SCHEMA, RISK_MODELS_SCHEMA, RISK_POLICY_SCHEMA,
   RISK_REVIEW_SCHEMA, RISK_RULE_SCHEMA, RULE_ID_PARAMS,
@@ -341,6 +341,24 @@ function registerEngineRoutes(app: FastifyInstance, { risk, db }: RiskRouteDepen
       },
     };
   });
+
+  app.get<{ Params: { id: string }; Querystring: { livemode?: string } }>(
+    '/v1/risk/buyers/:id',
+    {
+      schema: {
+        tags,
+        summary: "A buyer's trust segment now, the thresholds it sets, and the history behind it",
+        params: { type: 'object', additionalProperties: false, properties: { id: { type: 'string', pattern: '^buy_[A-Za-z0-9]{1,60}$' } }, required: ['id'] },
+        querystring: { type: 'object', additionalProperties: false, properties: { livemode: { type: 'string', enum: ['true', 'false'] } } },
+        response: { 200: BUYER_PROFILE_SCHEMA, ...errorResponses() },
+      },
+    },
+    async (request) => {
+      requireOperator(request, { write: false });
+      const profile = await risk.buyerProfile(request.params.id, request.query.livemode !== 'false');
+      return { object: 'risk_buyer_profile' as const, buyer: profile.buyerId, livemode: profile.livemode, segment: profile.segment, thresholds: profile.thresholds, signals: profile.signals };
+    },
+  );
 
   async function modelsJson(version?: number) {
     const loaded = risk.loadedModelVersion();

@@ -331,3 +331,30 @@ export const RISK_DECISION_SCHEMA = {
     'score', 'segment', 'reasons', 'signals', 'shadow', 'created',
   ],
 } as const;
+
+/** GET /v1/risk/buyers/:id: where a buyer stands. */
+export const BUYER_PROFILE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    object: { type: 'string', enum: ['risk_buyer_profile'] },
+    buyer: { type: 'string' },
+    livemode: { type: 'boolean' },
+    segment: { type: 'string', enum: ['new', 'established', 'trusted', 'watch'] },
+    thresholds: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { challenge: { type: 'number' }, review: { type: 'number' }, block: { type: 'number' } },
+      required: ['challenge', 'review', 'block'],
+    },
+    signals: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'The history behind the segment (rates are shares, amounts US cents).',
+      properties: Object.fromEntries(
+        ['account_age_days', 'buyer_payments_1d', 'buyer_payments_30d', 'buyer_amount_30d', 'buyer_failed_1h', 'buyer_refund_rate_30d', 'buyer_disputes_30d', 'buyer_codes_redeemed_elsewhere_30d'].map((name) => [name, { type: ['number', 'null'] }]),
+      ),
+    },
+  },
+  required: ['object', 'buyer', 'livemode', 'segment', 'thresholds', 'signals'],
+} as const;

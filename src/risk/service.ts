@@ -7,10 +7,11 @@ import { newId } from '../api/ids.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Database } from '../store/database.ts';
 import type { RiskCounters } from './counters.ts';
-import { createRiskEngine, DEFAULT_POLICY, EMPTY_RULE_BOOK, ENTITY_LISTS, type ActiveRule, type RiskPolicy, type RuleBook } from './engine.ts';
+import { createRiskEngine, DEFAULT_POLICY, EMPTY_RULE_BOOK, ENTITY_LISTS, type ActiveRule, type RiskPolicy, type RuleBook, type SegmentThresholds } from './engine.ts';
 import type { RiskDecision, RiskHook } from './hook.ts';
 import { parseModel, type TrainedModel } from './learned-model.ts';
-import type { RiskEngine, RiskInput, RiskVerdict } from './model.ts';
+import type { RiskEngine, RiskInput, RiskVerdict, Segment, SignalName, Signals } from './model.ts';
+import { computeSignals } from './signals.ts';
 import { compileRule, type RuleError } from './rules.ts';
 import { DEFAULT_RULES } from './default-rules.ts';
 import * as store from './store.ts';
@@ -60,10 +61,26 @@ export interface RiskService {
   activateModel(version: number): Promise<boolean>;
   /** The version of the model this process scores with, or null. */
   loadedModelVersion(): number | null;
+  /** Where a buyer stands now: segment, the thresholds it sets, and the history behind it. */
+  buyerProfile(buyerId: string, livemode: boolean): Promise<BuyerProfile>;
   /** Reloads rules, lists and the model if another process changed them. */
   refresh(): Promise<void>;
   close(): void;
 }
+
+export interface BuyerProfile {
+  buyerId: string;
+  livemode: boolean;
+  segment: Segment;
+  thresholds: SegmentThresholds;
+  signals: Pick<Signals, (typeof PROFILE_SIGNALS)[number]>;
+}
+
+/** The signals of a buyer's history that explain its segment (the rest describe one movement). */
+const PROFILE_SIGNALS = [
+  'account_age_days', 'buyer_payments_1d', 'buyer_payments_30d', 'buyer_amount_30d', 'buyer_failed_1h',
+  'buyer_refund_rate_30d', 'buyer_disputes_30d', 'buyer_codes_redeemed_elsewhere_30d',
+] as const satisfies readonly SignalName[];
 
 export interface RiskServiceDependencies {
   db: Database;
@@ -264,6 +281,21 @@ export async function createRiskService(deps: RiskServiceDependencies): Promise<
       return done;
     },
     loadedModelVersion: () => model?.version ?? null,
+    async buyerProfile(buyerId, livemode) {
+      const probe: RiskInput = {
+        action: 'payment', at: Date.now(), merchantId: null, livemode, subjectType: 'profile', subjectId: buyerId, buyerId,
+        amount: 0n, currency: 'USD', categories: [], method: null, context: {},
+      };
+      const signals = await computeSignals(probe, deps.counters, policy.segments);
+      const segment = signals.segment as Segment;
+      return {
+        buyerId,
+        livemode,
+        segment,
+        thresholds: policy.thresholds[segment],
+        signals: Object.fromEntries(PROFILE_SIGNALS.map((name) => [name, signals[name]])) as BuyerProfile['signals'],
+      };
+    },
     refresh,
     close() {
       if (timer) clearInterval(timer);

@@ -3426,6 +3426,105 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/risk/buyers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A buyer's trust segment now, the thresholds it sets, and the history behind it */
+        get: {
+            parameters: {
+                query?: {
+                    livemode?: "true" | "false";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            buyer: string;
+                            livemode: boolean;
+                            /** @enum {string} */
+                            object: "risk_buyer_profile";
+                            /** @enum {string} */
+                            segment: "new" | "established" | "trusted" | "watch";
+                            /** @description The history behind the segment (rates are shares, amounts US cents). */
+                            signals: {
+                                account_age_days?: number | null;
+                                buyer_amount_30d?: number | null;
+                                buyer_codes_redeemed_elsewhere_30d?: number | null;
+                                buyer_disputes_30d?: number | null;
+                                buyer_failed_1h?: number | null;
+                                buyer_payments_1d?: number | null;
+                                buyer_payments_30d?: number | null;
+                                buyer_refund_rate_30d?: number | null;
+                            };
+                            thresholds: {
+                                block: number;
+                                challenge: number;
+                                review: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/risk/decisions/{id}": {
         parameters: {
             query?: never;
