@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { openDatabase } from '../store/database.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/micropay.js', import.meta.url));
 const run = promisify(execFile);
@@ -81,5 +82,50 @@ describe('micropay command', () => {
       assert.match(error.stderr, /PORT must be a whole number/);
       return true;
     });
+  });
+
+  it('trains a risk model from recorded decisions and their labels, and activates it', async () => {
+    const db = await openDatabase({ dataDir });
+    try {
+      const rows = Array.from({ length: 400 }, (_, index) => {
+        const fraud = index % 10 === 0;
+        return {
+          id: `rsk_cli${index}`,
+          signals: { amount_usd: fraud ? 9_000 + index : 200 + (index % 50), device_is_new: fraud || index % 17 === 0, buyer_payments_1h: fraud ? 6 : 1 },
+          fraud,
+        };
+      });
+      await db.query(
+        `INSERT INTO risk_decisions (id, livemode, subject_type, subject_id, action, decision, signals)
+         SELECT r.id, false, 'payment', 'pay_' || r.id, 'payment', 'allow', r.signals FROM jsonb_to_recordset($1::jsonb) AS r(id text, signals jsonb)`,
+        [JSON.stringify(rows)],
+      );
+      await db.query(
+        `INSERT INTO risk_labels (subject_id, source, fraud) SELECT 'pay_' || r.id, 'chargeback', true FROM jsonb_to_recordset($1::jsonb) AS r(id text, fraud boolean) WHERE r.fraud`,
+        [JSON.stringify(rows)],
+      );
+    } finally {
+      await db.close();
+    }
+    const trained = await run(process.execPath, [BIN, 'risk', 'train', '--activate'], { env });
+    assert.match(trained.stdout, /model version 1 stored and active/);
+    assert.match(trained.stderr, /training on 400 decisions \(40 labelled fraud\)/);
+    const check = await openDatabase({ dataDir });
+    try {
+      const { rows } = await check.query<{ version: number; active: boolean }>('SELECT version, active FROM risk_models');
+      assert.deepEqual(rows, [{ version: 1, active: true }]);
+    } finally {
+      await check.close();
+    }
+  });
+
+  it('simulates labelled traffic through the risk engine and prints what it caught', async () => {
+    const result = await run(process.execPath, [BIN, 'simulate', '--weeks', '2', '--buyers', '400', '--train-weeks', '1'], { env, maxBuffer: 10_000_000 });
+    const report = JSON.parse(result.stdout) as Record<string, number>;
+    for (const key of ['fraud_value_caught', 'good_challenged', 'good_blocked', 'pr_auc', 'p99_score_ms', 'rules_only_fraud_value_caught', 'rules_only_good_challenged']) {
+      assert.equal(typeof report[key], 'number', key);
+    }
+    assert.ok(report.evaluated_attempts! > 100);
+    assert.match(result.stderr, /full engine/);
   });
 });
