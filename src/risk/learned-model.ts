@@ -6,6 +6,7 @@
 // codes. A trained model is plain JSON, stored versioned in `risk_models` and loaded without a restart.
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import { FEATURE_NAMES, SIGNALS, type SignalName, type Signals } from './model.ts';
+import { seededRandom } from './seeded-random.ts';
 
 export const MODEL_FORMAT = 'micropay-risk-logistic/1';
 
@@ -72,18 +73,6 @@ function raw(value: unknown, transform: Transform): number {
   return Math.log1p(Math.max(number, 0));
 }
 
-/** A small deterministic generator for sampling (mulberry32). */
-function sampler(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 export function trainModel(rows: readonly TrainingRow[], options: TrainOptions = {}): TrainedModel {
   const fraudRows = rows.filter((row) => row.fraud);
   if (fraudRows.length < 10) throw new Error(`training needs at least 10 fraudulent rows, got ${fraudRows.length}`);
@@ -91,7 +80,7 @@ export function trainModel(rows: readonly TrainingRow[], options: TrainOptions =
   const honestPerFraud = options.honestPerFraud ?? 5;
   const fraudKeepRate = Math.min(1, ROWS_MAX / rows.length);
   const keepRate = Math.min(1, (fraudRows.length * honestPerFraud) / Math.max(1, honestRows.length), fraudKeepRate);
-  const random = sampler(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   const kept = [...fraudRows.filter(() => random() < fraudKeepRate), ...honestRows.filter(() => random() < keepRate)];
 
   const names = FEATURE_NAMES;

@@ -15,6 +15,7 @@
 import type { BuyerContext, PaymentMethodKind, RiskAction, RiskInput, RiskObservation } from '../model.ts';
 import { CASH_EQUIVALENT_CATEGORIES } from '../model.ts';
 import { usdCents } from './rates.ts';
+import { seededRandom } from '../seeded-random.ts';
 
 export type Typology =
   | 'account_takeover'
@@ -114,14 +115,7 @@ export interface Random {
 }
 
 export function createRandom(seed: number): Random {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const normal = (): number => {
     const first = 1 - next();
     return Math.sqrt(-2 * Math.log(first)) * Math.cos(2 * Math.PI * next());
