@@ -16,10 +16,16 @@ const { values: args } = parseArgs({
     thresholds: { type: 'string' },
     /** JSON merged over the rest of the default policy, e.g. '{"modelExemptionBelow":0.001}'. */
     policy: { type: 'string' },
+    /** Counters of the full engine: memory (default) or redis (REDIS_URL, default redis://127.0.0.1:6379). */
+    counters: { type: 'string', default: 'memory' },
   },
   strict: true,
 });
 
+if (args.counters !== 'memory' && args.counters !== 'redis') {
+  process.stderr.write(`--counters must be memory or redis, got "${args.counters}"\n`);
+  process.exit(2);
+}
 const weeks = Number(args.weeks ?? (args.quick ? 6 : 8));
 const policy: RiskPolicy = {
   ...DEFAULT_POLICY,
@@ -33,6 +39,7 @@ runExperiment({
   buyers: Number(args.buyers ?? (args.quick ? 6_000 : 20_000)),
   trainWeeks: Number(args['train-weeks'] ?? Math.round(weeks * 0.6)),
   policy,
+  redisUrl: args.counters === 'redis' ? (process.env.REDIS_URL || 'redis://127.0.0.1:6379') : undefined,
   progress: (message) => process.stderr.write(`[bench:risk] ${message}\n`),
 })
   .then(({ result }) => process.stdout.write(`${JSON.stringify(result)}\n`))

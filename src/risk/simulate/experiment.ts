@@ -3,7 +3,10 @@
 // in time, and review verdicts: a reviewer investigates what they hold), training, and the full engine.
 // Metrics count the attempts after the training weeks only.
 import { performance } from 'node:perf_hooks';
-import { createMemoryCounters } from '../counters.ts';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createMemoryCounters, type RiskCounters } from '../counters.ts';
+import { createRedisCounters } from '../redis-counters.ts';
 import { DEFAULT_RULES } from '../default-rules.ts';
 import { createRiskEngine, DEFAULT_POLICY, type ActiveRule, type RiskPolicy, type RuleBook } from '../engine.ts';
 import { trainModel, type TrainedModel, type TrainingRow } from '../learned-model.ts';
@@ -20,6 +23,8 @@ export interface ExperimentOptions {
   buyers: number;
   trainWeeks: number;
   policy?: RiskPolicy;
+  /** Run the full engine on Redis counters at this URL (the p99 of a shared deployment); else in memory. */
+  redisUrl?: string;
   progress: (message: string) => void;
 }
 
@@ -32,9 +37,29 @@ function defaultRuleBook(): RuleBook {
   return { rules, lists: new Map() };
 }
 
-function engineWith(model: TrainedModel | null, policy: RiskPolicy): RiskEngine {
+function engineWith(model: TrainedModel | null, policy: RiskPolicy, counters: RiskCounters = createMemoryCounters()): RiskEngine {
   const book = defaultRuleBook();
-  return createRiskEngine({ counters: createMemoryCounters(), ruleBook: () => book, model: () => model, policy });
+  return createRiskEngine({ counters, ruleBook: () => book, model: () => model, policy });
+}
+
+/** Counters in Redis under a prefix of their own, removed afterwards. */
+async function withRedisCounters<T>(url: string, run: (counters: RiskCounters) => Promise<T>): Promise<T> {
+  const prefix = `micropay:bench-risk:${randomBytes(6).toString('hex')}:`;
+  const counters = createRedisCounters({ url, prefix });
+  try {
+    return await run(counters);
+  } finally {
+    await counters.close();
+    const redis = new Redis(url);
+    let cursor = '0';
+    for (let rounds = 0; rounds < 100_000; rounds += 1) {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+    redis.disconnect();
+  }
 }
 
 async function run(name: string, engine: RiskEngine, events: readonly SimulatedEvent[], fromMs: number, progress: (message: string) => void): Promise<Evaluation> {
@@ -106,7 +131,9 @@ export async function runExperiment(options: ExperimentOptions) {
   const trainSeconds = (performance.now() - trainStarted) / 1000;
   progress(`trained on ${rows.length.toLocaleString('en-US')} rows (${model.fraudRows} labelled fraud) in ${trainSeconds.toFixed(1)} s`);
 
-  const full = await run('full engine', engineWith(model, policy), traffic.events, cutoffMs, progress);
+  const full = options.redisUrl
+    ? await withRedisCounters(options.redisUrl, (counters) => run('full engine (Redis counters)', engineWith(model, policy, counters), traffic.events, cutoffMs, progress))
+    : await run('full engine', engineWith(model, policy), traffic.events, cutoffMs, progress);
   progress(`full engine: fraud value caught ${full.fraud_value_caught.toFixed(3)}, good challenged ${full.good_challenged.toFixed(4)}, pr_auc ${full.pr_auc.toFixed(3)}`);
   progress(`per typology (full engine): ${JSON.stringify(summary(full))}`);
   progress(`per typology (rules only): ${JSON.stringify(summary(rulesOnly))}`);
@@ -128,6 +155,7 @@ export async function runExperiment(options: ExperimentOptions) {
     evaluated_fraud_attempts: full.fraud_attempts,
     training_rows: rows.length,
     training_fraud_rows: model.fraudRows,
+    counters: options.redisUrl ? 'redis' : 'memory',
     seed: SEED,
     weeks: WEEKS,
     buyers: BUYERS,
