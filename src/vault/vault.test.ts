@@ -188,7 +188,8 @@ for (const kind of STORE_KINDS) {
       await vault.tokenize(scope, checked.card, 'card_tampered');
       await vault.tokenize(scope, checked.card, 'card_neighbour');
       await store.db.query(
-        `UPDATE vault_cards SET ciphertext = overlay(ciphertext placing '\\x00'::bytea from 20 for 1) WHERE id = 'card_tampered'`,
+        // Flip every bit of one byte (overwriting it with a constant left it unchanged 1 time in 256).
+        `UPDATE vault_cards SET ciphertext = set_byte(ciphertext, 19, get_byte(ciphertext, 19) # 255) WHERE id = 'card_tampered'`,
       );
       await assert.rejects(vault.reveal(scope, 'card_tampered'), VaultIntegrityError);
       // A ciphertext copied from another record does not open under this token either.
