@@ -5,20 +5,13 @@
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { SqlClient } from '../store/database.ts';
 import { newId } from '../api/ids.ts';
-import type { BuyerContext, PaymentMethodKind, RiskAction, RiskReason, RiskVerdict, Segment, ShadowMatch, Signals } from './model.ts';
+import type { BuyerContext, PaymentMethodKind, RiskAction, RiskReason, RiskSubject, RiskVerdict, Segment, ShadowMatch, Signals } from './model.ts';
 import { RISK_REVIEWS_WRITER } from './store.ts';
 
 export type { RiskAction, RiskReason, RiskVerdict };
 
-export interface RiskContext {
+export interface RiskContext extends RiskSubject {
   action: RiskAction;
-  merchantId: string | null;
-  livemode: boolean;
-  subjectType: string;
-  subjectId: string;
-  buyerId: string | null;
-  amount: bigint;
-  currency: string;
   categories: string[];
   /** What the caller knows of the buyer's device, network and place (optional, from the checkout). */
   buyerContext?: BuyerContext | null;

@@ -19,11 +19,8 @@ export interface BuyerContext {
   userAgent?: string | null;
 }
 
-/** One money movement to score. `at` is the event time in milliseconds since the epoch (the simulator
- * supplies its own clock; the server supplies Date.now()). */
-export interface RiskInput {
-  action: RiskAction;
-  at: number;
+/** What a risk decision is about: the movement (its type and id), who pays whom, and how much. */
+export interface RiskSubject {
   merchantId: string | null;
   livemode: boolean;
   subjectType: string;
@@ -31,6 +28,13 @@ export interface RiskInput {
   buyerId: string | null;
   amount: bigint;
   currency: string;
+}
+
+/** One money movement to score. `at` is the event time in milliseconds since the epoch (the simulator
+ * supplies its own clock; the server supplies Date.now()). */
+export interface RiskInput extends RiskSubject {
+  action: RiskAction;
+  at: number;
   categories: string[];
   method: PaymentMethodKind | null;
   context: BuyerContext;

@@ -2,7 +2,7 @@
 // updating; every change of rules or lists bumps `risk_generation` in the same transaction so that
 // every process sees it and reloads.
 import type { Database, SqlClient } from '../store/database.ts';
-import type { RiskReason, RiskVerdict } from './model.ts';
+import type { RiskReason, RiskSubject, RiskVerdict } from './model.ts';
 
 export type RuleMode = 'live' | 'shadow' | 'disabled';
 
@@ -190,16 +190,9 @@ export async function activeModelVersion(db: SqlClient): Promise<number | null> 
 
 export type ReviewStatus = 'open' | 'claimed' | 'approved' | 'rejected';
 
-export interface Review {
+export interface Review extends RiskSubject {
   id: string;
   decisionId: string;
-  merchantId: string | null;
-  livemode: boolean;
-  subjectType: string;
-  subjectId: string;
-  buyerId: string | null;
-  amount: bigint;
-  currency: string;
   reasons: RiskReason[];
   status: ReviewStatus;
   claimedBy: string | null;
