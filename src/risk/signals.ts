@@ -92,6 +92,17 @@ export function segmentOf(signals: Pick<Signals, 'account_age_days' | 'buyer_dis
   return 'established';
 }
 
+/** The slots that are asked about (a slot is null when the input lacks what it needs). */
+function present<T>(slots: readonly (T | null)[]): T[] {
+  return slots.filter((slot): slot is T => slot !== null);
+}
+
+/** The answers to the present slots, put back in slot order; an absent slot answers `absent`. */
+function bySlot<const S extends readonly unknown[], R>(slots: S, answers: readonly R[], absent: R): { [K in keyof S]: R } {
+  let next = 0;
+  return slots.map((slot) => (slot === null ? absent : answers[next++] ?? absent)) as { [K in keyof S]: R };
+}
+
 const EMPTY: WindowTotals = { count1m: 0, sum1m: 0, count1h: 0, sum1h: 0, count1d: 0, sum1d: 0, count30d: 0, sum30d: 0 };
 
 /** Reads every counter the signals need and computes them (risk_score is left 0 for the engine). */
@@ -101,46 +112,38 @@ export async function computeSignals(input: RiskInput, counters: RiskCounters, r
   const buyer = input.buyerId;
   const card = input.cardFingerprint ?? null;
   const merchant = input.merchantId;
-  const windowKeys: (string | null)[] = [
-    buyer && `${mode}b:${buyer}`, buyer && `${mode}bf:${buyer}`, buyer && `${mode}bs:${buyer}`,
-    deviceId ? `${mode}d:${deviceId}` : null, ipAddress ? `${mode}i:${ipAddress}` : null, ipAddress ? `${mode}if:${ipAddress}` : null,
-    card && `${mode}c:${card}`, card && `${mode}cf:${card}`, phoneNumber ? `${mode}p:${phoneNumber}` : null,
-    merchant && `${mode}m:${merchant}`, merchant && `${mode}mn:${merchant}`, merchant && `${mode}mr:${merchant}`, merchant && `${mode}md:${merchant}`,
-    buyer && `${mode}br:${buyer}`, buyer && `${mode}bd:${buyer}`, buyer && `${mode}bx:${buyer}`,
-  ];
+  const when = <T>(present: unknown, value: T): T | null => (present ? value : null);
+  const windowKeys = [
+    when(buyer, `${mode}b:${buyer}`), when(buyer, `${mode}bf:${buyer}`), when(buyer, `${mode}bs:${buyer}`),
+    when(deviceId, `${mode}d:${deviceId}`), when(ipAddress, `${mode}i:${ipAddress}`), when(ipAddress, `${mode}if:${ipAddress}`),
+    when(card, `${mode}c:${card}`), when(card, `${mode}cf:${card}`), when(phoneNumber, `${mode}p:${phoneNumber}`),
+    when(merchant, `${mode}m:${merchant}`), when(merchant, `${mode}mn:${merchant}`), when(merchant, `${mode}mr:${merchant}`), when(merchant, `${mode}md:${merchant}`),
+    when(buyer, `${mode}br:${buyer}`), when(buyer, `${mode}bd:${buyer}`), when(buyer, `${mode}bx:${buyer}`),
+  ] as const;
   const memberQueries = [
-    buyer && deviceId ? { key: `${mode}bdev:${buyer}`, member: deviceId } : null,
-    buyer && ipAddress ? { key: `${mode}bip:${buyer}`, member: ipAddress } : null,
-    buyer && country ? { key: `${mode}bcty:${buyer}`, member: country } : null,
-    deviceId ? { key: `${mode}dbuy:${deviceId}`, member: buyer ?? '' } : null,
-    deviceId ? { key: `${mode}dph:${deviceId}`, member: phoneNumber ?? '' } : null,
-    card ? { key: `${mode}cbuy:${card}`, member: buyer ?? '' } : null,
-    card && buyer ? { key: `${mode}bcard:${buyer}`, member: card } : null,
+    when(buyer && deviceId, { key: `${mode}bdev:${buyer}`, member: deviceId ?? '' }),
+    when(buyer && ipAddress, { key: `${mode}bip:${buyer}`, member: ipAddress ?? '' }),
+    when(buyer && country, { key: `${mode}bcty:${buyer}`, member: country ?? '' }),
+    when(deviceId, { key: `${mode}dbuy:${deviceId}`, member: buyer ?? '' }),
+    when(deviceId, { key: `${mode}dph:${deviceId}`, member: phoneNumber ?? '' }),
+    when(card, { key: `${mode}cbuy:${card}`, member: buyer ?? '' }),
+    when(card && buyer, { key: `${mode}bcard:${buyer}`, member: card ?? '' }),
   ];
   const registerKeys = buyer ? [`${mode}bloc:${buyer}`, `${mode}bfirst:${buyer}`, `${mode}bwatch:${buyer}`, `${mode}bdseen:${buyer}:${deviceId ?? ''}`] : [];
-  const presentWindows = windowKeys.filter((key): key is string => key !== null && key !== '');
-  const presentMembers = memberQueries.filter((query): query is { key: string; member: string } => query !== null);
   const [windowTotals, memberships, registers] = await Promise.all([
-    counters.windows(presentWindows, input.at),
-    counters.members(presentMembers, input.at),
+    counters.windows(present(windowKeys), input.at),
+    counters.members(present(memberQueries), input.at),
     counters.get(registerKeys, input.at),
   ]);
-  const totals = new Map<number, WindowTotals>();
-  windowKeys.forEach((key, index) => {
-    if (key) totals.set(index, windowTotals[presentWindows.indexOf(key)] ?? EMPTY);
-  });
-  const window = (index: number): WindowTotals => totals.get(index) ?? EMPTY;
-  const member = (index: number) => {
-    const query = memberQueries[index];
-    return query ? memberships[presentMembers.indexOf(query)] ?? null : null;
-  };
   const [buyerAttempts, buyerFailures, buyerSpend, device, ip, ipFailures, cardAttempts, cardFailures, phone, merchantReceipts, merchantFromNew, merchantRefunds, merchantDisputes, buyerRefunds, buyerDisputes, buyerRedeemed] =
-    windowKeys.map((_, index) => window(index)) as WindowTotals[] & { length: 16 };
+    bySlot(windowKeys, windowTotals, EMPTY);
+  const membership = bySlot(memberQueries, memberships, null);
+  const member = (index: number) => membership[index] ?? null;
   const amountUsd = usdCents(input.amount, input.currency);
   const [location, firstSeen, watch, deviceSeen] = registers;
   const createdAt = input.buyerCreatedAt ?? (firstSeen ? Number(firstSeen) : null);
   const speed = travelSpeedKmh(location ?? null, input);
-  const average = ratio(buyerSpend!.sum30d, buyerSpend!.count30d);
+  const average = ratio(buyerSpend.sum30d, buyerSpend.count30d);
   const newness = (index: number) => {
     const found = member(index);
     return found === null ? null : !found.isMember;
@@ -160,28 +163,28 @@ export async function computeSignals(input: RiskInput, counters: RiskCounters, r
     country: country ?? null,
     card_bin: input.cardBin ?? null,
     phone_number: phoneNumber ?? null,
-    buyer_payments_1m: buyerAttempts!.count1m,
-    buyer_payments_1h: buyerAttempts!.count1h,
-    buyer_payments_1d: buyerAttempts!.count1d,
-    buyer_payments_30d: buyerAttempts!.count30d,
-    buyer_amount_1h: buyerAttempts!.sum1h,
-    buyer_amount_1d: buyerAttempts!.sum1d,
-    buyer_amount_30d: buyerAttempts!.sum30d,
-    buyer_failed_1h: buyerFailures!.count1h,
-    device_payments_1h: device!.count1h,
+    buyer_payments_1m: buyerAttempts.count1m,
+    buyer_payments_1h: buyerAttempts.count1h,
+    buyer_payments_1d: buyerAttempts.count1d,
+    buyer_payments_30d: buyerAttempts.count30d,
+    buyer_amount_1h: buyerAttempts.sum1h,
+    buyer_amount_1d: buyerAttempts.sum1d,
+    buyer_amount_30d: buyerAttempts.sum30d,
+    buyer_failed_1h: buyerFailures.count1h,
+    device_payments_1h: device.count1h,
     device_buyers_30d: member(3)?.size ?? 0,
     device_phones_30d: member(4)?.size ?? 0,
-    ip_payments_1h: ip!.count1h,
-    ip_failed_1h: ipFailures!.count1h,
-    card_attempts_1h: cardAttempts!.count1h,
-    card_failed_1d: cardFailures!.count1d,
+    ip_payments_1h: ip.count1h,
+    ip_failed_1h: ipFailures.count1h,
+    card_attempts_1h: cardAttempts.count1h,
+    card_failed_1d: cardFailures.count1d,
     card_buyers_30d: member(5)?.size ?? 0,
     card_is_new: newness(6),
-    phone_amount_30d: phone!.sum30d,
-    merchant_payments_1m: merchantReceipts!.count1m,
-    merchant_refund_rate_30d: ratio(merchantRefunds!.count30d, merchantReceipts!.count30d),
-    merchant_dispute_rate_30d: ratio(merchantDisputes!.count30d, merchantReceipts!.count30d),
-    merchant_payer_concentration_30d: ratio(merchantFromNew!.sum30d, merchantReceipts!.sum30d),
+    phone_amount_30d: phone.sum30d,
+    merchant_payments_1m: merchantReceipts.count1m,
+    merchant_refund_rate_30d: ratio(merchantRefunds.count30d, merchantReceipts.count30d),
+    merchant_dispute_rate_30d: ratio(merchantDisputes.count30d, merchantReceipts.count30d),
+    merchant_payer_concentration_30d: ratio(merchantFromNew.sum30d, merchantReceipts.sum30d),
     account_age_days: createdAt === null ? 0 : Math.max(0, Math.floor((input.at - createdAt) / DAY_MS)),
     device_is_new: newness(0),
     device_age_hours: deviceId && buyer ? (deviceSeen ? Math.max(0, Math.floor((input.at - Number(deviceSeen)) / 3_600_000)) : 0) : null,
@@ -194,11 +197,11 @@ export async function computeSignals(input: RiskInput, counters: RiskCounters, r
       ? Number(input.amount) / Number(input.walletBalance)
       : null,
     carrier_limit_used_ratio: input.method === 'carrier_billing' && input.carrierMonthlyLimit != null && input.carrierMonthlyLimit > 0n
-      ? (phone!.sum30d + amountUsd) / usdCents(input.carrierMonthlyLimit, input.currency)
+      ? (phone.sum30d + amountUsd) / usdCents(input.carrierMonthlyLimit, input.currency)
       : null,
-    buyer_refund_rate_30d: ratio(buyerRefunds!.count30d, buyerSpend!.count30d),
-    buyer_disputes_30d: buyerDisputes!.count30d,
-    buyer_codes_redeemed_elsewhere_30d: buyerRedeemed!.count30d,
+    buyer_refund_rate_30d: ratio(buyerRefunds.count30d, buyerSpend.count30d),
+    buyer_disputes_30d: buyerDisputes.count30d,
+    buyer_codes_redeemed_elsewhere_30d: buyerRedeemed.count30d,
     new_device_on_established_account: null,
     new_account_cash_equivalent: null,
     segment: 'new',
@@ -208,7 +211,7 @@ export async function computeSignals(input: RiskInput, counters: RiskCounters, r
   const accountAge = Number(signals.account_age_days);
   signals.new_device_on_established_account = signals.device_is_new === null ? null : signals.device_is_new === true && accountAge >= 7;
   signals.new_account_cash_equivalent = buyer ? accountAge < 7 && signals.is_cash_equivalent === true : null;
-  signals.segment = buyer ? segmentOf(signals, buyerSpend!.count30d, watch !== null && watch !== undefined, rules) : 'new';
+  signals.segment = buyer ? segmentOf(signals, buyerSpend.count30d, watch !== null && watch !== undefined, rules) : 'new';
   return signals;
 }
 
