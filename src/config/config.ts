@@ -149,19 +149,20 @@ function amountsByCurrency(env: Env, name: string, fallback: string): Record<str
   return amounts;
 }
 
-function httpUrl(env: Env, name: string): string | undefined {
+/** A URL of one of the schemes (and its TLS variant: https, rediss), named in the error message. */
+const URL_SCHEMES = {
+  http: { pattern: /^https?:\/\/[^\s]+$/, described: 'an http:// or https:// URL' },
+  redis: { pattern: /^rediss?:\/\/[^\s]+$/, described: 'a redis:// or rediss:// URL' },
+} as const;
+
+function url(env: Env, name: string, scheme: keyof typeof URL_SCHEMES): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  if (!/^https?:\/\/[^\s]+$/.test(raw)) throw new ConfigError(name, `must be an http:// or https:// URL, got "${raw}"`);
+  if (!URL_SCHEMES[scheme].pattern.test(raw)) throw new ConfigError(name, `must be ${URL_SCHEMES[scheme].described}, got "${raw}"`);
   return raw;
 }
 
-function redisUrl(env: Env, name: string): string | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^rediss?:\/\/[^\s]+$/.test(raw)) throw new ConfigError(name, `must be a redis:// or rediss:// URL, got "${raw}"`);
-  return raw;
-}
+const httpUrl = (env: Env, name: string) => url(env, name, 'http');
 
 /** A 32-byte key given as base64. */
 function masterKey(env: Env, name: string): Buffer | undefined {
@@ -268,7 +269,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     risk: {
       engine: oneOf(env, 'MICROPAY_RISK_ENGINE', ['on', 'off'] as const, 'on'),
-      redisUrl: redisUrl(env, 'REDIS_URL'),
+      redisUrl: url(env, 'REDIS_URL', 'redis'),
       reloadIntervalMs: integer(env, 'RISK_RELOAD_INTERVAL_MS', 2000, 0, 3_600_000),
       defaultRules: oneOf(env, 'RISK_DEFAULT_RULES', ['live', 'shadow', 'none'] as const, 'live'),
     },

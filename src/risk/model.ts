@@ -134,6 +134,12 @@ export type SignalValue = number | boolean | string | null;
 export type Signals = Record<SignalName, SignalValue>;
 
 export const SIGNAL_NAMES = Object.keys(SIGNALS) as SignalName[];
+
+/** The signals of a buyer's history that explain its segment (the rest describe one movement). */
+export const PROFILE_SIGNALS = [
+  'account_age_days', 'buyer_payments_1d', 'buyer_payments_30d', 'buyer_amount_30d', 'buyer_failed_1h',
+  'buyer_refund_rate_30d', 'buyer_disputes_30d', 'buyer_codes_redeemed_elsewhere_30d',
+] as const satisfies readonly SignalName[];
 export const FEATURE_NAMES = SIGNAL_NAMES.filter((name) => (SIGNALS[name] as SignalDefinition).feature === true);
 
 /** Categories whose goods can be resold for cash. */

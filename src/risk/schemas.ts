@@ -1,6 +1,6 @@
 // JSON schemas of the risk engine's operator routes (/v1/risk): they validate requests (unknown fields
 // refused), shape responses (nothing undeclared leaves the server) and make the OpenAPI document.
-import { SIGNALS } from './model.ts';
+import { PROFILE_SIGNALS, SIGNALS } from './model.ts';
 import { RULE_SOURCE_LENGTH_MAX } from './rules.ts';
 
 /** Rule and list names, as the database's CHECK constraints have them. */
@@ -352,7 +352,7 @@ export const BUYER_PROFILE_SCHEMA = {
       additionalProperties: false,
       description: 'The history behind the segment (rates are shares, amounts US cents).',
       properties: Object.fromEntries(
-        ['account_age_days', 'buyer_payments_1d', 'buyer_payments_30d', 'buyer_amount_30d', 'buyer_failed_1h', 'buyer_refund_rate_30d', 'buyer_disputes_30d', 'buyer_codes_redeemed_elsewhere_30d'].map((name) => [name, { type: ['number', 'null'] }]),
+        PROFILE_SIGNALS.map((name) => [name, { type: ['number', 'null'] }]),
       ),
     },
   },

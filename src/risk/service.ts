@@ -10,7 +10,7 @@ import type { RiskCounters } from './counters.ts';
 import { createRiskEngine, DEFAULT_POLICY, EMPTY_RULE_BOOK, ENTITY_LISTS, type ActiveRule, type RiskPolicy, type RuleBook, type SegmentThresholds } from './engine.ts';
 import type { RiskDecision, RiskHook } from './hook.ts';
 import { parseModel, type TrainedModel } from './learned-model.ts';
-import type { RiskEngine, RiskInput, RiskVerdict, Segment, SignalName, Signals } from './model.ts';
+import { PROFILE_SIGNALS, type RiskEngine, type RiskInput, type RiskVerdict, type Segment, type Signals } from './model.ts';
 import { computeSignals } from './signals.ts';
 import { compileRule, type RuleError } from './rules.ts';
 import { DEFAULT_RULES } from './default-rules.ts';
@@ -75,12 +75,6 @@ export interface BuyerProfile {
   thresholds: SegmentThresholds;
   signals: Pick<Signals, (typeof PROFILE_SIGNALS)[number]>;
 }
-
-/** The signals of a buyer's history that explain its segment (the rest describe one movement). */
-const PROFILE_SIGNALS = [
-  'account_age_days', 'buyer_payments_1d', 'buyer_payments_30d', 'buyer_amount_30d', 'buyer_failed_1h',
-  'buyer_refund_rate_30d', 'buyer_disputes_30d', 'buyer_codes_redeemed_elsewhere_30d',
-] as const satisfies readonly SignalName[];
 
 export interface RiskServiceDependencies {
   db: Database;
