@@ -207,7 +207,6 @@ export async function computeSignals(input: RiskInput, counters: RiskCounters, r
     segment: 'new',
     risk_score: 0,
   };
-  const deviceAge = signals.device_age_hours;
   const accountAge = Number(signals.account_age_days);
   signals.new_device_on_established_account = signals.device_is_new === null ? null : signals.device_is_new === true && accountAge >= 7;
   signals.new_account_cash_equivalent = buyer ? accountAge < 7 && signals.is_cash_equivalent === true : null;

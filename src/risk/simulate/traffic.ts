@@ -1128,7 +1128,6 @@ function cardTestingRing(world: World): void {
 
 /** Spends what the accounts hold on resellable codes, redeemed elsewhere at once (the accounts pass challenges). */
 function cashOutBalances(world: World, typology: Typology, accounts: Account[], device: Device, origin: Origin, at: number): void {
-  const random = world.random;
   const redeemerId = newId(world, 'buy');
   let time = at + delayBetween(world, 5 * MINUTE_MS, 6 * HOUR_MS);
   for (const account of accounts) {
