@@ -17,7 +17,9 @@ export function randomBase62(bytes: number): string {
   return text;
 }
 
-export type IdPrefix = 'mer' | 'key' | 'buy' | 'cus' | 'pay' | 'rsk' | 'evt' | 'ref' | 'dp' | 'po' | 'top' | 'we' | 'whd' | 'card' | 'rev';
+export type IdPrefix = 'mer' | 'key' | 'buy' | 'cus' | 'pay' | 'rsk' | 'evt' | 'ref' | 'dp' | 'po' | 'top' | 'we' | 'whd' | 'card' | 'rev'
+  // buyer identity and checkout (docs/api/buyers.md, docs/api/checkout.md)
+  | 'pkey' | 'bdev' | 'bses' | 'otp' | 'preg' | 'pauth' | 'chl' | 'msg';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomBase62(16)}`;
