@@ -12,7 +12,7 @@ import { createRiskEngine, DEFAULT_POLICY, type ActiveRule, type RiskPolicy, typ
 import { trainModel, type TrainedModel, type TrainingRow } from '../learned-model.ts';
 import type { RiskEngine, Signals } from '../model.ts';
 import { compileRule } from '../rules.ts';
-import { evaluate, type Evaluation } from './harness.ts';
+import { evaluate, type EvaluateOptions, type Evaluation } from './harness.ts';
 import { eventTime, generateTraffic, type SimulatedEvent } from './traffic.ts';
 
 const WEEK_MS = 7 * 86_400_000;
@@ -26,6 +26,8 @@ export interface ExperimentOptions {
   /** Run the full engine on Redis counters at this URL (the p99 of a shared deployment); else in memory. */
   redisUrl?: string;
   progress: (message: string) => void;
+  /** Sees each counted attempt of the full engine with its decision. */
+  onAttempt?: EvaluateOptions['onAttempt'];
 }
 
 function defaultRuleBook(): RuleBook {
@@ -62,10 +64,13 @@ async function withRedisCounters<T>(url: string, run: (counters: RiskCounters) =
   }
 }
 
-async function run(name: string, engine: RiskEngine, events: readonly SimulatedEvent[], fromMs: number, progress: (message: string) => void): Promise<Evaluation> {
+async function run(
+  name: string, engine: RiskEngine, events: readonly SimulatedEvent[], fromMs: number, progress: (message: string) => void, onAttempt?: EvaluateOptions['onAttempt'],
+): Promise<Evaluation> {
   let last = performance.now();
   return evaluate(engine, events, {
     fromMs,
+    onAttempt,
     onProgress(done, total) {
       if (performance.now() - last < 2_000) return;
       last = performance.now();
@@ -132,8 +137,8 @@ export async function runExperiment(options: ExperimentOptions) {
   progress(`trained on ${rows.length.toLocaleString('en-US')} rows (${model.fraudRows} labelled fraud) in ${trainSeconds.toFixed(1)} s`);
 
   const full = options.redisUrl
-    ? await withRedisCounters(options.redisUrl, (counters) => run('full engine (Redis counters)', engineWith(model, policy, counters), traffic.events, cutoffMs, progress))
-    : await run('full engine', engineWith(model, policy), traffic.events, cutoffMs, progress);
+    ? await withRedisCounters(options.redisUrl, (counters) => run('full engine (Redis counters)', engineWith(model, policy, counters), traffic.events, cutoffMs, progress, options.onAttempt))
+    : await run('full engine', engineWith(model, policy), traffic.events, cutoffMs, progress, options.onAttempt);
   progress(`full engine: fraud value caught ${full.fraud_value_caught.toFixed(3)}, good challenged ${full.good_challenged.toFixed(4)}, pr_auc ${full.pr_auc.toFixed(3)}`);
   progress(`per typology (full engine): ${JSON.stringify(summary(full))}`);
   progress(`per typology (rules only): ${JSON.stringify(summary(rulesOnly))}`);

@@ -55,6 +55,8 @@ export interface EvaluateOptions {
   fromMs?: number;
   toMs?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Called with each counted attempt's decision (the checkout benchmark layers its exemption on it). */
+  onAttempt?: (event: Extract<SimulatedEvent, { kind: 'attempt' }>, decision: RiskVerdict) => void;
 }
 
 interface PendingObservation {
@@ -223,7 +225,7 @@ function finish(tally: Tally): Evaluation {
 }
 
 async function runAttempt(
-  engine: RiskEngine, event: Extract<SimulatedEvent, { kind: 'attempt' }>, queue: FollowUpQueue, tally: Tally | null,
+  engine: RiskEngine, event: Extract<SimulatedEvent, { kind: 'attempt' }>, queue: FollowUpQueue, tally: Tally | null, onAttempt?: EvaluateOptions['onAttempt'],
 ): Promise<void> {
   const { input, truth } = event;
   const started = performance.now();
@@ -235,6 +237,7 @@ async function runAttempt(
   await engine.observe({ type: 'outcome', input, succeeded });
   if (succeeded) for (const followUp of event.followUps) queue.push(input.at + followUp.delayMs, followUp.observation);
   if (tally === null) return;
+  onAttempt?.(event, decision);
   const group = truth.typology === null ? tally.honest : tally.typologies[truth.typology];
   const value = usdCents(input.amount, input.currency);
   const challengeFailed = decision === 'challenge' && !truth.passesChallenge;
@@ -267,7 +270,7 @@ export async function evaluate(engine: RiskEngine, traffic: readonly SimulatedEv
     // Follow-ups due by now happened before this event (or at the same instant, scheduled earlier).
     await observeDue(engine, queue, at);
     if (event.kind === 'observation') await engine.observe(event.observation);
-    else await runAttempt(engine, event, queue, event.input.at >= fromMs && event.input.at < toMs ? tally : null);
+    else await runAttempt(engine, event, queue, event.input.at >= fromMs && event.input.at < toMs ? tally : null, options.onAttempt);
     if (options.onProgress && ((index + 1) % PROGRESS_EVERY_EVENTS === 0 || index + 1 === traffic.length)) options.onProgress(index + 1, traffic.length);
   }
   await observeDue(engine, queue, Infinity);
