@@ -117,6 +117,27 @@ export interface Config {
     /** How long before the bank is asked again about a payout in transit. */
     pollIntervalMs: number;
   };
+  /** The address browsers reach Micropay at (PUBLIC_URL); the checkout frame and WebAuthn live on it. */
+  publicUrl: string;
+  /** Buyer identity: passkeys, sessions and one-time codes (docs/api/buyers.md). */
+  buyers: {
+    /** WebAuthn relying party id: PUBLIC_URL's hostname unless WEBAUTHN_RP_ID is set. */
+    rpId: string;
+    rpName: string;
+    /** Origins a passkey ceremony may come from: PUBLIC_URL's origin unless WEBAUTHN_ORIGINS is set. */
+    origins: string[];
+    sessionTtlSeconds: number;
+    /** How long a registration or authentication ceremony may take. */
+    ceremonyTtlSeconds: number;
+    codeTtlSeconds: number;
+    /** Wrong guesses a one-time code survives. */
+    codeAttemptsMax: number;
+    /** Codes sent to one address per hour at most. */
+    codesPerAddressPerHourMax: number;
+  };
+  /** How codes reach buyers: `sandbox` writes them to an outbox shown at /sandbox/outbox (development
+   * only); `none` sends nothing (a production installation needs a real gateway, not built yet). */
+  messages: { gateway: 'sandbox' | 'none' };
 }
 
 export class ConfigError extends Error {
@@ -191,6 +212,26 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+/** PUBLIC_URL, WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS and the buyer session and code settings. */
+function buyerSettings(env: Env, publicUrl: string): Config['buyers'] {
+  const origins = (env.WEBAUTHN_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^\s/]+$/.test(origin)) throw new ConfigError('WEBAUTHN_ORIGINS', `must be origins (scheme://host[:port]) separated by commas, got "${origin}"`);
+  }
+  const rpId = env.WEBAUTHN_RP_ID || new URL(publicUrl).hostname;
+  if (!/^[a-z0-9.-]{1,253}$/i.test(rpId)) throw new ConfigError('WEBAUTHN_RP_ID', `must be a host name, got "${rpId}"`);
+  return {
+    rpId,
+    rpName: env.WEBAUTHN_RP_NAME || 'Micropay',
+    origins: origins.length > 0 ? origins : [new URL(publicUrl).origin],
+    sessionTtlSeconds: integer(env, 'BUYER_SESSION_TTL_SECONDS', 30 * 86_400, 60, 400 * 86_400),
+    ceremonyTtlSeconds: integer(env, 'WEBAUTHN_CEREMONY_TTL_SECONDS', 300, 10, 3600),
+    codeTtlSeconds: integer(env, 'BUYER_CODE_TTL_SECONDS', 600, 10, 3600),
+    codeAttemptsMax: integer(env, 'BUYER_CODE_ATTEMPTS_MAX', 5, 1, 20),
+    codesPerAddressPerHourMax: integer(env, 'BUYER_CODES_PER_ADDRESS_PER_HOUR_MAX', 5, 1, 1000),
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -211,12 +252,21 @@ export function loadConfig(env: Env = process.env): Config {
   if (mode === 'production' && (cardProcessorUrl === undefined || !env.CARD_PROCESSOR_API_KEY)) {
     throw new ConfigError('CARD_PROCESSOR_URL', 'and CARD_PROCESSOR_API_KEY are required in production mode (the sandbox is for development)');
   }
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const publicUrl = (httpUrl(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const messageGateway = oneOf(env, 'MESSAGE_GATEWAY', ['sandbox', 'none'] as const, mode === 'production' ? 'none' : 'sandbox');
+  if (mode === 'production' && messageGateway === 'sandbox') {
+    throw new ConfigError('MESSAGE_GATEWAY', 'cannot be sandbox in production mode (the sandbox shows codes to anyone at /sandbox/outbox)');
+  }
   if (mode === 'production' && !env.REDIS_URL) {
     throw new ConfigError('REDIS_URL', 'is required in production mode (the risk engine\'s counters are shared by every process)');
   }
   return {
     mode,
-    port: integer(env, 'PORT', 3000, 0, 65535),
+    port,
+    publicUrl,
+    buyers: buyerSettings(env, publicUrl),
+    messages: { gateway: messageGateway },
     host: env.HOST || '127.0.0.1',
     dataDir: resolve(env.MICROPAY_DATA_DIR || '.micropay'),
     databaseUrl,
