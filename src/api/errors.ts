@@ -63,6 +63,11 @@ export const API_ERRORS = {
   top_up_unexpected_state: spec(409, 'invalid_request_error', 'The top-up is not in a state that allows this.'),
   three_d_secure_incomplete: spec(409, 'invalid_request_error', 'The buyer has not completed the 3-D Secure challenge yet.'),
   card_processor_unavailable: spec(503, 'api_error', 'The card processor did not answer; retry with the same Idempotency-Key.'),
+  // The checkout (docs/api/checkout.md).
+  checkout_buyer_mismatch: spec(403, 'permission_error', 'This payment names another customer; only that customer\'s buyer can pay it.'),
+  authentication_failed: spec(400, 'payment_error', 'The confirmation was not valid for this payment; ask for a new challenge and try again.'),
+  challenge_expired: spec(400, 'payment_error', 'The challenge has expired; ask for a new one.'),
+  challenge_used: spec(409, 'payment_error', 'The challenge was already used; ask for a new one.'),
   webhook_endpoint_limit_reached: spec(400, 'invalid_request_error', 'The merchant has the most webhook endpoints allowed in this mode; delete one first.'),
   webhook_endpoint_disabled: spec(409, 'invalid_request_error', 'The webhook endpoint is disabled; enable it first.'),
   webhook_delivery_attempts_exhausted: spec(409, 'invalid_request_error', 'The delivery has had the most attempts allowed (100); it cannot be retried again.'),

@@ -12,7 +12,7 @@ import type { Scope } from '../customers/service.ts';
 import type { CreateTransferResult, TransferInput } from '../ledger/model.ts';
 import type { LedgerService } from '../ledger/service.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
-import type { Payment } from '../payments/model.ts';
+import { payerOf, type Payment } from '../payments/model.ts';
 import type { PaymentService } from '../payments/service.ts';
 import type { Database } from '../store/database.ts';
 import type { ApiErrorCode } from '../api/errors.ts';
@@ -158,7 +158,7 @@ export function createDisputeService(deps: DisputeDependencies): DisputeService 
     if (amount > disputable) {
       return failure('dispute_amount_too_large', `The amount ${amount} is more than the ${disputable} captured and not refunded.`, 'amount');
     }
-    const accounts = accountsOf(payment);
+    const accounts = accountsOf({ ...payment, buyerId: payerOf(payment) });
     // Hold what the merchant's balance holds now, up to the disputed amount; the rest is settled if the
     // dispute is lost (see the header).
     const available = await merchantAvailable(accounts);
@@ -195,7 +195,7 @@ export function createDisputeService(deps: DisputeDependencies): DisputeService 
       merchantId: payment.merchantId,
       livemode: payment.livemode,
       paymentId: payment.id,
-      buyerId: payment.buyerId,
+      buyerId: payerOf(payment),
       currency: payment.currency,
       status: 'needs_response',
       amountFromMerchant: 0n,

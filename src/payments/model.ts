@@ -43,8 +43,9 @@ export interface Payment {
   id: string;
   merchantId: string;
   livemode: boolean;
-  customerId: string;
-  buyerId: string;
+  /** Null until a buyer pays the payment at the checkout (a payment created without a customer). */
+  customerId: string | null;
+  buyerId: string | null;
   amount: bigint;
   currency: string;
   description: string | null;
@@ -62,6 +63,13 @@ export interface Payment {
   version: number;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** The buyer of a payment that has moved money (every such payment names one); a payment without a
+ * buyer reaching here is a bug. */
+export function payerOf(payment: Payment): string {
+  if (payment.buyerId === null) throw new Error(`payment ${payment.id} has no buyer`);
+  return payment.buyerId;
 }
 
 /** Amounts leave the server as JSON integers; they are always within 2^53 (the API refuses more). */

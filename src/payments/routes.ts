@@ -2,14 +2,15 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError, type ApiErrorCode } from '../api/errors.ts';
 import { errorResponses, idSeedOf, isResumed, LIST_QUERY_PROPERTIES, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
-import { paymentJson, type LineItem } from './model.ts';
+import { paymentJson, type LineItem, type Payment } from './model.ts';
+import type { ClientSecrets } from './client-secret.ts';
 import type { PaymentResult, PaymentService } from './service.ts';
 import { BUYER_CONTEXT_SCHEMA, CANCEL_BODY, CAPTURE_BODY, CONFIRM_BODY, CREATE_PAYMENT_BODY, ID_PARAMS_SCHEMA, PAYMENT_SCHEMA } from './schemas.ts';
 import type { BuyerContext } from '../risk/model.ts';
 import { PAYMENT_STATUSES } from './model.ts';
 
 interface CreateBody {
-  customer: string;
+  customer?: string;
   amount: number;
   currency: string;
   description?: string;
@@ -43,12 +44,14 @@ export function buyerContextOf(body: BuyerContextBody | undefined): BuyerContext
   };
 }
 
-function unwrap(result: PaymentResult) {
-  if (result.ok) return paymentJson(result.payment);
-  throw new ApiError(result.code as ApiErrorCode, result.message, result.param);
-}
+export async function paymentRoutes(app: FastifyInstance, { payments, clientSecrets }: { payments: PaymentService; clientSecrets: ClientSecrets }): Promise<void> {
+  // The client secret is shown to the merchant's secret-key callers only (never in events).
+  const shown = (payment: Payment) => ({ ...paymentJson(payment), client_secret: clientSecrets.of(payment.id) });
+  const unwrap = (result: PaymentResult) => {
+    if (result.ok) return shown(result.payment);
+    throw new ApiError(result.code as ApiErrorCode, result.message, result.param);
+  };
 
-export async function paymentRoutes(app: FastifyInstance, { payments }: { payments: PaymentService }): Promise<void> {
   app.addSchema(BUYER_CONTEXT_SCHEMA);
   app.addSchema(PAYMENT_SCHEMA);
   const one = { 200: { $ref: 'Payment#' }, ...errorResponses(402, 409) };
@@ -64,7 +67,7 @@ export async function paymentRoutes(app: FastifyInstance, { payments }: { paymen
       const created = await payments.create(
         scope,
         {
-          customerId: body.customer,
+          customerId: body.customer ?? null,
           amount: BigInt(body.amount),
           currency: body.currency,
           description: body.description ?? null,
@@ -93,7 +96,7 @@ export async function paymentRoutes(app: FastifyInstance, { payments }: { paymen
       const principal = requireMerchant(request, { write: false });
       const payment = await payments.get({ merchantId: principal.merchantId, livemode: principal.livemode }, request.params.id);
       if (!payment) throw new ApiError('resource_missing', `No such payment: ${request.params.id}.`, 'id');
-      return paymentJson(payment);
+      return shown(payment);
     },
   );
 
@@ -117,7 +120,7 @@ export async function paymentRoutes(app: FastifyInstance, { payments }: { paymen
         { merchantId: principal.merchantId, livemode: principal.livemode },
         { limit: listLimit(request.query.limit), startingAfter: request.query.starting_after, customerId: request.query.customer, status: request.query.status },
       );
-      return listBody(page.data.map(paymentJson), page.hasMore);
+      return listBody(page.data.map(shown), page.hasMore);
     },
   );
 

@@ -24,7 +24,7 @@ export const PAYMENT_SCHEMA = {
     id: { type: 'string' },
     object: { type: 'string', enum: ['payment'] },
     livemode: { type: 'boolean' },
-    customer: { type: 'string' },
+    customer: { type: ['string', 'null'], description: 'Null until a buyer pays the payment at the checkout.' },
     amount: { type: 'integer' },
     currency: { type: 'string' },
     description: { type: ['string', 'null'] },
@@ -57,6 +57,10 @@ export const PAYMENT_SCHEMA = {
     cancellation_reason: { type: ['string', 'null'] },
     metadata: { type: 'object', additionalProperties: { type: 'string' } },
     created: { type: 'integer', description: 'Unix seconds.' },
+    client_secret: {
+      type: 'string',
+      description: 'Give it to the embeddable checkout (with your publishable key) so the buyer can pay this payment; never log it. Shown to secret-key callers only, never in events.',
+    },
   },
   required: ['id', 'object', 'livemode', 'customer', 'amount', 'currency', 'line_items', 'capture_method', 'status', 'amount_captured', 'amount_refunded', 'application_fee_amount', 'created'],
 } as const;
@@ -65,7 +69,7 @@ export const CREATE_PAYMENT_BODY = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    customer: { type: 'string', maxLength: 64 },
+    customer: { type: 'string', maxLength: 64, description: 'Leave it out to let whichever buyer signs in at the checkout pay (docs/api/checkout.md).' },
     amount: AMOUNT_SCHEMA,
     currency: CURRENCY_SCHEMA,
     description: { type: 'string', maxLength: 500 },
@@ -89,7 +93,7 @@ export const CREATE_PAYMENT_BODY = {
     buyer_context: { $ref: 'BuyerContext#' },
     metadata: METADATA_SCHEMA,
   },
-  required: ['customer', 'amount', 'currency'],
+  required: ['amount', 'currency'],
 } as const;
 
 export const CAPTURE_BODY = {

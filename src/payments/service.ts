@@ -8,18 +8,19 @@ import type { CreateTransferResult, TransferInput } from '../ledger/model.ts';
 import type { LedgerService } from '../ledger/service.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { MerchantService } from '../merchants/service.ts';
-import type { RiskDecision, RiskHook } from '../risk/hook.ts';
+import type { RiskDecision, RiskHook, RiskVerdict } from '../risk/hook.ts';
 import type { BuyerContext } from '../risk/model.ts';
 import { reviewOpenWrite, riskDecisionWrite } from '../risk/hook.ts';
 import type { Database } from '../store/database.ts';
 import type { ApiErrorCode } from '../api/errors.ts';
 import { idFor, ledgerId } from '../api/ids.ts';
 import { eventWrite } from '../events/outbox.ts';
-import { paymentJson, type LineItem, type Payment, type PaymentStatus } from './model.ts';
+import { paymentJson, payerOf, type LineItem, type Payment, type PaymentStatus } from './model.ts';
 import * as store from './store.ts';
 
 export interface PaymentInput {
-  customerId: string;
+  /** Null or absent: the payment waits for a buyer to pay it at the checkout (it cannot be confirmed before). */
+  customerId?: string | null;
   amount: bigint;
   currency: string;
   description?: string | null;
@@ -36,12 +37,39 @@ export type PaymentResult =
   | { ok: true; payment: Payment }
   | { ok: false; code: ApiErrorCode; param?: string; message?: string; payment?: Payment };
 
+/** Asked by the checkout when risk allows a payment: whether the buyer is spared a confirmation (the
+ * low-value exemption), with what to record in the commit that moves the money if so. */
+export type StepUpPolicy = (payment: Payment, decision: RiskDecision) => Promise<{ exempt: true; writes: UnitWrite[] } | { exempt: false }>;
+
+export interface CheckoutConfirmInput {
+  /** The signed-in buyer's customer at the payment's merchant (found or created by the checkout). */
+  customer: { id: string; buyerId: string; createdAt: Date };
+  buyerContext: BuyerContext | null;
+  stepUp: StepUpPolicy;
+}
+
+export interface CheckoutConfirmation {
+  result: PaymentResult;
+  /** What risk decided (null when the payment was refused before scoring). */
+  verdict: RiskVerdict | null;
+  /** Risk allowed the payment but the exemption did not cover it: the buyer must confirm it. */
+  exemptionExceeded: boolean;
+}
+
 export interface PaymentService {
   /** `resumed`: a keyed request re-run after its first run never answered; the payment may exist. */
   create(scope: Scope, input: PaymentInput, idSeed?: string, resumed?: boolean): Promise<PaymentResult>;
   get(scope: Scope, id: string): Promise<Payment | null>;
   list(scope: Scope, options: { limit: number; startingAfter?: string; customerId?: string; status?: string }): Promise<{ data: Payment[]; hasMore: boolean }>;
   confirm(scope: Scope, id: string, buyerContext?: BuyerContext | null): Promise<PaymentResult>;
+  /** Confirms a payment at the checkout for a signed-in buyer: attaches the buyer's customer (a payment
+   * created without one) in the same write as the confirmation, scores it, and either moves the money
+   * (risk allows and the step-up policy exempts), asks for the buyer's confirmation (`requires_action`),
+   * holds it for review, or refuses it. */
+  confirmAtCheckout(scope: Scope, id: string, input: CheckoutConfirmInput): Promise<CheckoutConfirmation>;
+  /** Carries out the allow path of a `requires_action` payment once its buyer confirmed it; `writes`
+   * (the record of the confirmation) commit with the money's movement, and only if the money moved. */
+  completeAction(id: string, writes: UnitWrite[]): Promise<PaymentResult>;
   capture(scope: Scope, id: string, amountToCapture?: bigint): Promise<PaymentResult>;
   cancel(scope: Scope, id: string, reason?: string): Promise<PaymentResult>;
   /** Settles a payment held for risk review: approve captures it (with its fee), reject releases the
@@ -76,8 +104,26 @@ const FAILURE_MESSAGES: Partial<Record<string, string>> = {
   exceeds_credits: 'The wallet does not hold enough to pay.',
 };
 
+/** Decisions waiting for the buyer's confirmation, kept so that the outcome can be reported to the risk
+ * engine when the confirmation comes to this process (a confirmation arriving at another process is not
+ * reported: the engine's counters then miss that payment). Bounded; the oldest are dropped first. */
+const AWAITING_DECISIONS_MAX = 10_000;
+
+const noCustomer = (id: string): PaymentResult => ({
+  ok: false,
+  code: 'parameter_missing',
+  param: 'customer',
+  message: `The payment ${id} has no customer; a buyer pays it at the checkout (docs/api/checkout.md), or create it with a customer.`,
+});
+
 export function createPaymentService(deps: PaymentDependencies): PaymentService {
   const { db, ledger, books } = deps;
+  const awaiting = new Map<string, RiskDecision>();
+
+  function awaitConfirmation(decision: RiskDecision): void {
+    if (awaiting.size >= AWAITING_DECISIONS_MAX) awaiting.delete(awaiting.keys().next().value!);
+    awaiting.set(decision.id, decision);
+  }
 
   async function get(scope: Scope, id: string): Promise<Payment | null> {
     const payment = await store.getPayment(db, id);
@@ -87,7 +133,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
 
   function accountsOf(payment: Payment) {
     return {
-      wallet: books.account('wallet', payment.buyerId, payment.livemode, payment.currency),
+      wallet: books.account('wallet', payerOf(payment), payment.livemode, payment.currency),
       merchant: books.account('merchant', payment.merchantId, payment.livemode, payment.currency),
       fee: books.account('platform_fee', 'platform', payment.livemode, payment.currency),
     };
@@ -178,7 +224,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
 
   async function score(payment: Payment, buyerContext: BuyerContext | null, customerCreatedAt: Date | null): Promise<RiskDecision> {
     // The balance this process last committed is good enough for a risk signal and costs no read.
-    const walletAccount = books.account('wallet', payment.buyerId, payment.livemode, payment.currency);
+    const walletAccount = books.account('wallet', payerOf(payment), payment.livemode, payment.currency);
     const wallet = deps.ledger.peekBalance(walletAccount.id) ?? (await books.balanceIfOpen(walletAccount));
     return deps.risk.score({
       action: payment.lineItems.some((item) => item.category === 'tip') ? 'tip' : 'payment',
@@ -201,33 +247,45 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
   /** Carries out the risk decision and tells the engine whether the money moved. */
   async function decide(payment: Payment, decision: RiskDecision, inserted: boolean): Promise<PaymentResult> {
     const result = await carryOut(payment, decision, inserted);
-    if (decision.decision !== 'challenge' && deps.risk.report) {
-      const moved = result.ok && ['succeeded', 'requires_capture', 'processing'].includes(result.payment.status);
-      await deps.risk.report(decision, moved);
-    }
+    if (decision.decision === 'challenge') awaitConfirmation(decision);
+    else await report(decision, result);
     return result;
   }
 
-  /** `inserted`: the payment is new and written in its decided state. */
-  async function carryOut(payment: Payment, decision: RiskDecision, inserted: boolean): Promise<PaymentResult> {
-    const merchant = (await deps.merchants.get(payment.merchantId))!;
-    const accounts = accountsOf(payment);
-    await books.ensure(Object.values(accounts));
+  async function report(decision: RiskDecision, result: PaymentResult): Promise<void> {
+    if (!deps.risk.report) return;
+    const moved = result.ok && ['succeeded', 'requires_capture', 'processing'].includes(result.payment.status);
+    await deps.risk.report(decision, moved);
+  }
+
+  /** `inserted`: the payment is new and written in its decided state. `onMoved`: written with the
+   * money's movement, only if it moved. */
+  async function carryOut(payment: Payment, decision: RiskDecision, inserted: boolean, onMoved: UnitWrite[] = []): Promise<PaymentResult> {
     const withDecision = { ...payment, riskDecisionId: decision.id, lastError: null };
     const decisionWrite = [riskDecisionWrite(decision)];
-    const state = (status: PaymentStatus, extra: Partial<Payment> = {}): Payment => ({ ...withDecision, status, ...extra });
     if (decision.decision === 'block') {
       const reason = decision.reasons[0];
       const lastError = { code: 'payment_blocked', message: reason ? reason.message : 'Refused by risk controls.' };
-      return commit(payment, [], () => ({ payment: state('failed', { lastError }), events: ['payment.failed'], error: 'payment_blocked' }), decisionWrite, inserted);
+      return commit(payment, [], () => ({ payment: { ...withDecision, status: 'failed', lastError }, events: ['payment.failed'], error: 'payment_blocked' }), decisionWrite, inserted);
     }
-    if (decision.decision === 'challenge') {
-      return commit(payment, [], () => ({ payment: state('requires_action'), events: ['payment.requires_action'] }), decisionWrite, inserted);
-    }
-    const hold = decision.decision === 'review' || payment.captureMethod === 'manual';
+    if (decision.decision === 'challenge') return requireAction(payment, withDecision, decisionWrite, inserted);
+    return move(withDecision, decision.decision === 'review' ? decision : null, decisionWrite, inserted, onMoved);
+  }
+
+  function requireAction(payment: Payment, withDecision: Payment, decisionWrite: UnitWrite[], inserted: boolean): Promise<PaymentResult> {
+    return commit(payment, [], () => ({ payment: { ...withDecision, status: 'requires_action' }, events: ['payment.requires_action'] }), decisionWrite, inserted);
+  }
+
+  /** Moves the money of an allowed payment, or holds it while `review` is open. */
+  async function move(payment: Payment, review: RiskDecision | null, extraWrites: UnitWrite[], inserted: boolean, onMoved: UnitWrite[]): Promise<PaymentResult> {
+    const merchant = (await deps.merchants.get(payment.merchantId))!;
+    const accounts = accountsOf(payment);
+    await books.ensure(Object.values(accounts));
+    const state = (status: PaymentStatus, extra: Partial<Payment> = {}): Payment => ({ ...payment, status, ...extra });
+    const hold = review !== null || payment.captureMethod === 'manual';
     const fee = deps.merchants.feeFor(merchant, payment.amount, payment.currency);
     const transfers = hold
-      ? [holdTransfer(payment, accounts, decision.decision === 'review' ? deps.reviewHoldSeconds : deps.captureWindowSeconds, decision.decision === 'review' ? TRANSFER_CODES.review_hold : TRANSFER_CODES.payment)]
+      ? [holdTransfer(payment, accounts, review ? deps.reviewHoldSeconds : deps.captureWindowSeconds, review ? TRANSFER_CODES.review_hold : TRANSFER_CODES.payment)]
       : chargeTransfers(payment, accounts, fee);
     return commit(
       payment,
@@ -238,22 +296,63 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
           const code: ApiErrorCode = lastError.code === 'insufficient_funds' ? 'insufficient_funds' : 'payment_blocked';
           return { payment: state('requires_confirmation', { lastError }), events: ['payment.payment_failed'], error: code };
         }
-        if (decision.decision === 'review') return { payment: state('processing'), events: ['payment.processing'], writes: [reviewOpenWrite(decision)] };
+        if (review) return { payment: state('processing'), events: ['payment.processing'], writes: [reviewOpenWrite(review), ...onMoved] };
         if (hold) {
           const captureBefore = new Date(Date.now() + deps.captureWindowSeconds * 1000);
-          return { payment: state('requires_capture', { captureBefore }), events: ['payment.requires_capture'] };
+          return { payment: state('requires_capture', { captureBefore }), events: ['payment.requires_capture'], writes: onMoved };
         }
-        return { payment: state('succeeded', { amountCaptured: payment.amount, feeAmount: fee }), events: ['payment.succeeded'] };
+        return { payment: state('succeeded', { amountCaptured: payment.amount, feeAmount: fee }), events: ['payment.succeeded'], writes: onMoved };
       },
-      decisionWrite,
+      extraWrites,
       inserted,
     );
   }
 
+  async function confirmAtCheckout(scope: Scope, id: string, input: CheckoutConfirmInput): Promise<CheckoutConfirmation> {
+    const refused = (result: PaymentResult): CheckoutConfirmation => ({ result, verdict: null, exemptionExceeded: false });
+    const payment = await get(scope, id);
+    if (!payment) return refused({ ok: false, code: 'resource_missing', param: 'id', message: `No such payment: ${id}.` });
+    if (payment.customerId !== null && payment.customerId !== input.customer.id) {
+      return refused({ ok: false, code: 'checkout_buyer_mismatch', message: 'This payment is for another buyer.' });
+    }
+    if (payment.status !== 'requires_confirmation') {
+      return refused({ ok: false, code: 'payment_unexpected_state', message: `The payment is ${payment.status}; only a payment that requires confirmation can be confirmed.`, payment });
+    }
+    // The customer is attached by the write that confirms the payment (the version check makes it once).
+    const attached: Payment = { ...payment, customerId: input.customer.id, buyerId: input.customer.buyerId };
+    const decision = await score(attached, input.buyerContext, input.customer.createdAt);
+    if (decision.decision !== 'allow') return { result: await decide(attached, decision, false), verdict: decision.decision, exemptionExceeded: false };
+    const exemption = await input.stepUp(attached, decision);
+    if (!exemption.exempt) {
+      const result = await requireAction(attached, { ...attached, riskDecisionId: decision.id, lastError: null }, [riskDecisionWrite(decision)], false);
+      awaitConfirmation(decision);
+      return { result, verdict: 'allow', exemptionExceeded: true };
+    }
+    const result = await carryOut(attached, decision, false, exemption.writes);
+    await report(decision, result);
+    return { result, verdict: 'allow', exemptionExceeded: false };
+  }
+
+  async function completeAction(id: string, writes: UnitWrite[]): Promise<PaymentResult> {
+    const payment = await store.getPayment(db, id);
+    if (!payment) return { ok: false, code: 'resource_missing', param: 'id', message: `No such payment: ${id}.` };
+    if (payment.status !== 'requires_action') {
+      return { ok: false, code: 'payment_unexpected_state', message: `The payment is ${payment.status}; only a payment that requires action can be completed.`, payment };
+    }
+    const result = await move({ ...payment, lastError: null }, null, [], false, writes);
+    const decision = payment.riskDecisionId === null ? undefined : awaiting.get(payment.riskDecisionId);
+    if (decision) {
+      awaiting.delete(decision.id);
+      await report(decision, result);
+    }
+    return result;
+  }
+
   const service: PaymentService = {
     async create(scope, input, idSeed, resumed = false) {
-      const customer = await deps.customers.get(scope, input.customerId);
-      if (!customer) return { ok: false, code: 'resource_missing', param: 'customer', message: `No such customer: ${input.customerId}.` };
+      const customerId = input.customerId ?? null;
+      const customer = customerId === null ? null : await deps.customers.get(scope, customerId);
+      if (customerId !== null && !customer) return { ok: false, code: 'resource_missing', param: 'customer', message: `No such customer: ${customerId}.` };
       if (!(await books.isCurrency(input.currency))) {
         return { ok: false, code: 'currency_unsupported', param: 'currency', message: `Currency ${input.currency} is not supported.` };
       }
@@ -272,8 +371,8 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
         id,
         merchantId: scope.merchantId,
         livemode: scope.livemode,
-        customerId: customer.id,
-        buyerId: customer.buyerId,
+        customerId: customer?.id ?? null,
+        buyerId: customer?.buyerId ?? null,
         amount: input.amount,
         currency: input.currency,
         description: input.description ?? null,
@@ -292,11 +391,16 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
         createdAt: now,
         updatedAt: now,
       };
-      if (input.confirm) return decide(payment, await score(payment, input.buyerContext ?? null, customer.createdAt), true);
+      if (input.confirm && !customer) {
+        return { ok: false, code: 'parameter_missing', param: 'customer', message: 'confirm: true needs a customer; without one, a buyer pays the payment at the checkout (docs/api/checkout.md).' };
+      }
+      if (input.confirm) return decide(payment, await score(payment, input.buyerContext ?? null, customer!.createdAt), true);
       return { ok: true, payment: await store.insertPayment(db, payment) };
     },
 
     get,
+    confirmAtCheckout,
+    completeAction,
     list: (scope, options) => store.listPayments(db, scope, options),
     find: (id) => store.getPayment(db, id),
     unitWrite: (payment) => store.paymentWrite(payment),
@@ -307,6 +411,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       if (payment.status !== 'requires_confirmation') {
         return { ok: false, code: 'payment_unexpected_state', message: `The payment is ${payment.status}; only a payment that requires confirmation can be confirmed.`, payment };
       }
+      if (payment.customerId === null) return noCustomer(id);
       const customer = await deps.customers.get(scope, payment.customerId);
       return decide(payment, await score(payment, buyerContext ?? null, customer?.createdAt ?? null), false);
     },

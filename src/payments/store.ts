@@ -11,8 +11,8 @@ interface PaymentRow {
   id: string;
   merchant_id: string;
   livemode: boolean;
-  customer_id: string;
-  buyer_id: string;
+  customer_id: string | null;
+  buyer_id: string | null;
   amount: bigint;
   currency: string;
   description: string | null;
@@ -165,7 +165,7 @@ function stateColumns(payment: Payment) {
 export function paymentWrite(payment: Payment, options: { inserted?: boolean } = {}): UnitWrite {
   const row = options.inserted
     ? { inserted: true, ...insertColumns(payment), ...stateColumns(payment) }
-    : { id: payment.id, expected_version: payment.version, ...stateColumns(payment) };
+    : { id: payment.id, expected_version: payment.version, customer_id: payment.customerId, buyer_id: payment.buyerId, ...stateColumns(payment) };
   return { writer: PAYMENTS_WRITER, row };
 }
 
@@ -183,11 +183,11 @@ export async function writePayments(tx: SqlClient, rows: unknown[]): Promise<voi
   }
   if (updated.length === 0) return;
   const result = await tx.query(
-    `UPDATE payments AS p SET status = r.status, amount_captured = r.amount_captured,
+    `UPDATE payments AS p SET customer_id = r.customer_id, buyer_id = r.buyer_id, status = r.status, amount_captured = r.amount_captured,
        amount_refunded = r.amount_refunded, fee_amount = r.fee_amount, capture_before = r.capture_before,
        risk_decision_id = r.risk_decision_id, last_error = r.last_error,
        cancellation_reason = r.cancellation_reason, version = p.version + 1, updated_at = now()
-     FROM jsonb_to_recordset($1::jsonb) AS r(id text, expected_version integer, status text,
+     FROM jsonb_to_recordset($1::jsonb) AS r(id text, expected_version integer, customer_id text, buyer_id text, status text,
        amount_captured bigint, amount_refunded bigint, fee_amount bigint, capture_before timestamptz,
        risk_decision_id text, last_error jsonb, cancellation_reason text)
      WHERE p.id = r.id AND p.version = r.expected_version`,

@@ -14,7 +14,7 @@ import type { CreateTransferResult, TransferInput } from '../ledger/model.ts';
 import type { LedgerService } from '../ledger/service.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { Payment } from '../payments/model.ts';
-import { paymentJson } from '../payments/model.ts';
+import { paymentJson, payerOf } from '../payments/model.ts';
 import type { PaymentService } from '../payments/service.ts';
 import type { RiskDecision, RiskHook } from '../risk/hook.ts';
 import { riskDecisionWrite } from '../risk/hook.ts';
@@ -148,7 +148,7 @@ export function createRefundService(deps: RefundDependencies): RefundService {
 
   function accountsOf(payment: Payment) {
     return {
-      wallet: books.account('wallet', payment.buyerId, payment.livemode, payment.currency),
+      wallet: books.account('wallet', payerOf(payment), payment.livemode, payment.currency),
       merchant: books.account('merchant', payment.merchantId, payment.livemode, payment.currency),
       fee: books.account('platform_fee', 'platform', payment.livemode, payment.currency),
     };
@@ -330,7 +330,7 @@ export function createRefundService(deps: RefundDependencies): RefundService {
       merchantId: payment.merchantId,
       livemode: payment.livemode,
       paymentId: payment.id,
-      buyerId: payment.buyerId,
+      buyerId: payerOf(payment),
       currency: payment.currency,
       feeReversed: 0n,
       status: 'pending',
@@ -352,8 +352,8 @@ export function createRefundService(deps: RefundDependencies): RefundService {
     if (amount > limit) return 'over_automatic_limit';
     if (Date.now() - payment.createdAt.getTime() > deps.policy.automaticWindowSeconds * 1000) return 'outside_automatic_window';
     const since = new Date(Date.now() - STANDING_PERIOD_DAYS * 24 * 3600 * 1000);
-    const recent = await store.countAutomaticSince(db, payment.buyerId, since);
-    if (recent >= deps.policy.automaticPerBuyerMax || (await deps.disputes.buyerHasDisputeStrikes(payment.buyerId))) return 'buyer_standing';
+    const recent = await store.countAutomaticSince(db, payerOf(payment), since);
+    if (recent >= deps.policy.automaticPerBuyerMax || (await deps.disputes.buyerHasDisputeStrikes(payerOf(payment)))) return 'buyer_standing';
     return null;
   }
 

@@ -104,7 +104,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await merchantRoutes(app, { merchants: services.merchants, books: services.books });
   await apiKeyRoutes(app, { auth: services.auth });
   await customerRoutes(app, { customers: services.customers });
-  await paymentRoutes(app, { payments: services.payments });
+  await paymentRoutes(app, { payments: services.payments, clientSecrets: services.clientSecrets });
   await topUpRoutes(app, { topUps: services.topUps });
   await eventRoutes(app, { events: services.events });
   await webhookRoutes(app, { webhooks: services.webhooks });

@@ -14,6 +14,7 @@ import { EVENTS_WRITER, writeEvents } from '../events/outbox.ts';
 import { createMerchantService, type MerchantService } from '../merchants/service.ts';
 import { createPaymentService, type PaymentService } from '../payments/service.ts';
 import { PAYMENTS_WRITER, writePayments } from '../payments/store.ts';
+import { clientSecretsFromKeyring, type ClientSecrets } from '../payments/client-secret.ts';
 import { createAllowAllRiskHook, RISK_DECISIONS_WRITER, writeRiskDecisions, type RiskHook } from '../risk/hook.ts';
 import { createMemoryCounters, type RiskCounters } from '../risk/counters.ts';
 import { createRedisCounters } from '../risk/redis-counters.ts';
@@ -48,6 +49,8 @@ export interface Services {
   books: Books;
   customers: CustomerService;
   payments: PaymentService;
+  /** Client secrets of payments (for the embeddable checkout). */
+  clientSecrets: ClientSecrets;
   risk: RiskHook;
   /** The risk engine with its rules, lists, models and reviews (present even when a test replaces the hook). */
   riskEngine: RiskService;
@@ -199,6 +202,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     books,
     customers,
     payments,
+    clientSecrets: clientSecretsFromKeyring(keyring),
     risk,
     riskEngine,
     riskReviews: createReviewService({ db, payments, payouts, engine: riskEngine.engine }),
