@@ -17,6 +17,7 @@ import { payoutRoutes } from '../payouts/routes.ts';
 import { refundRoutes } from '../refunds/routes.ts';
 import { disputeRoutes } from '../disputes/routes.ts';
 import { riskRoutes } from '../risk/routes.ts';
+import { webAssetRoutes } from './web-assets.ts';
 
 export const BODY_BYTES_MAX = 1024 * 1024;
 /** Headers beyond this are refused by Node's HTTP parser (431). */
@@ -113,6 +114,8 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await disputeRoutes(app, { disputes: services.disputes });
   await riskRoutes(app, { risk: services.riskEngine, reviews: services.riskReviews, db: runtime.db });
 
+  // The browser apps (the embeddable checkout) from web/dist.
+  await webAssetRoutes(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
