@@ -14,7 +14,7 @@ export default defineConfig({
     outDir: fileURLToPath(new URL('./dist/checkout/', import.meta.url)),
     emptyOutDir: true,
     target: 'es2022',
-    sourcemap: true,
+    sourcemap: false,
     rolldownOptions: { input: { frame: fileURLToPath(new URL('./checkout/frame.html', import.meta.url)) } },
   },
 });

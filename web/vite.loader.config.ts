@@ -12,7 +12,7 @@ export default defineConfig({
     outDir: fileURLToPath(new URL('./dist/checkout/', import.meta.url)),
     emptyOutDir: false,
     target: 'es2022',
-    sourcemap: true,
+    sourcemap: false,
     lib: {
       entry: fileURLToPath(new URL('./checkout/src/loader/checkout-element.ts', import.meta.url)),
       name: 'MicropayCheckout',
