@@ -17,6 +17,8 @@ import { payoutRoutes } from '../payouts/routes.ts';
 import { refundRoutes } from '../refunds/routes.ts';
 import { disputeRoutes } from '../disputes/routes.ts';
 import { riskRoutes } from '../risk/routes.ts';
+import { buyerRoutes } from '../buyers/routes.ts';
+import { sandboxMessageRoutes } from '../messages/routes.ts';
 import { webAssetRoutes } from './web-assets.ts';
 
 export const BODY_BYTES_MAX = 1024 * 1024;
@@ -113,6 +115,9 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await refundRoutes(app, { refunds: services.refunds });
   await disputeRoutes(app, { disputes: services.disputes });
   await riskRoutes(app, { risk: services.riskEngine, reviews: services.riskReviews, db: runtime.db });
+  await buyerRoutes(app, { buyerIdentity: services.buyerIdentity });
+  // The sandbox's outbox shows codes to anyone who asks: development only.
+  if (services.messageOutbox && runtime.config.mode !== 'production') await sandboxMessageRoutes(app, { outbox: services.messageOutbox });
 
   // The browser apps (the embeddable checkout) from web/dist.
   await webAssetRoutes(app);

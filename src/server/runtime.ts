@@ -38,6 +38,9 @@ import type { TopUpService } from '../top-ups/service.ts';
 import { TOP_UPS_WRITER, writeTopUps } from '../top-ups/store.ts';
 import { createTopUpServiceFromConfig, vaultKeyringFromConfig } from '../top-ups/wiring.ts';
 import { createFieldSealer } from '../vault/fields.ts';
+import type { BuyerIdentityService } from '../buyers/service.ts';
+import { createBuyerIdentityFromConfig } from '../buyers/wiring.ts';
+import type { MessageOutbox } from '../messages/gateway.ts';
 
 const MAINTENANCE_BATCH_MAX = 500;
 const PAYOUT_DISPATCH_BATCH_MAX = 100;
@@ -61,6 +64,10 @@ export interface Services {
   refunds: RefundService;
   disputes: DisputeService;
   topUps: TopUpService;
+  /** Buyers' passkeys, sessions and one-time codes (docs/api/buyers.md). */
+  buyerIdentity: BuyerIdentityService;
+  /** The sandbox message gateway's outbox; null when MESSAGE_GATEWAY is not sandbox. */
+  messageOutbox: MessageOutbox | null;
 }
 
 export interface Runtime {
@@ -124,7 +131,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         async () =>
           (await services.payments.cancelOverdueCaptures(MAINTENANCE_BATCH_MAX)) +
           (await services.idempotency.sweep(MAINTENANCE_BATCH_MAX)) +
-          (await services.topUps.reconcileStale(MAINTENANCE_BATCH_MAX)),
+          (await services.topUps.reconcileStale(MAINTENANCE_BATCH_MAX)) +
+          (await services.buyerIdentity.sweep(MAINTENANCE_BATCH_MAX)),
         logger,
       )
     : null;
@@ -195,6 +203,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     logger,
     sealer: createFieldSealer(keyring),
   });
+  const buyers = createBuyerIdentityFromConfig(config, { db, keyring });
   return {
     auth: createAuthService({ db }),
     idempotency: createIdempotencyStore(db),
@@ -212,5 +221,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     refunds,
     disputes,
     topUps: createTopUpServiceFromConfig(config, { db, ledger, books, customers, risk, cards, logger, keyring }),
+    buyerIdentity: buyers.buyerIdentity,
+    messageOutbox: buyers.outbox,
   };
 }
