@@ -38,6 +38,10 @@ export interface CustomerService {
   create(scope: Scope, input: CustomerInput, idSeed?: string): Promise<Customer>;
   get(scope: Scope, id: string): Promise<Customer | null>;
   list(scope: Scope, options: { limit: number; startingAfter?: string }): Promise<{ data: Customer[]; hasMore: boolean }>;
+  /** The customer of `buyerId` at this merchant, created (with no email or name: the merchant learns
+   * nothing of the buyer it was not told) when the buyer first pays the merchant at the checkout. The
+   * buyer must be of the scope's mode. */
+  findOrCreateForBuyer(scope: Scope, buyerId: string): Promise<Customer>;
   /** The buyer's wallet balance in each currency it has ever held. */
   walletBalances(customer: Customer): Promise<WalletBalance[]>;
 }
@@ -103,6 +107,21 @@ export function createCustomerService({ db, books }: { db: Database; books: Book
       }
       // Another merchant's customer, or the other mode's, does not exist for this caller.
       return customer.merchantId === scope.merchantId && customer.livemode === scope.livemode ? customer : null;
+    },
+
+    async findOrCreateForBuyer(scope, buyerId) {
+      const select = `SELECT ${COLUMNS} FROM customers WHERE merchant_id = $1 AND livemode = $2 AND buyer_id = $3`;
+      const found = await db.query<CustomerRow>(select, [scope.merchantId, scope.livemode, buyerId]);
+      if (found.rows[0]) return customerOf(found.rows[0]);
+      await db.query(
+        `INSERT INTO customers (id, merchant_id, livemode, buyer_id)
+         SELECT $1, $2, $3, id FROM buyers WHERE id = $4 AND livemode = $3
+         ON CONFLICT (merchant_id, livemode, buyer_id) DO NOTHING`,
+        [idFor('cus', undefined), scope.merchantId, scope.livemode, buyerId],
+      );
+      const { rows } = await db.query<CustomerRow>(select, [scope.merchantId, scope.livemode, buyerId]);
+      if (!rows[0]) throw new Error(`buyer ${buyerId} does not exist in this mode`);
+      return customerOf(rows[0]);
     },
 
     async list(scope, { limit, startingAfter }) {
