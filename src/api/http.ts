@@ -226,10 +226,10 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
   });
 }
 
-/** Fields that carry a secret shown once (API keys, webhook signing secrets). A stored response keeps
+/** Fields that carry a secret shown once (API keys, webhook signing secrets, buyer session tokens). A stored response keeps
  * them out, so the idempotency table never holds a usable secret; a replay shows `"[redacted]"`, and a
  * caller that lost the secret rolls the key or rotates the signing secret. */
-const SECRET_FIELDS = new Set(['secret']);
+const SECRET_FIELDS = new Set(['secret', 'token']);
 
 export function withoutSecrets(body: unknown): unknown {
   if (Array.isArray(body)) return body.map(withoutSecrets);

@@ -6,6 +6,7 @@ export type { Logger };
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["micropay-buyer-session"]',
   '*.password',
   '*.secret',
   '*.cardNumber',
