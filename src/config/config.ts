@@ -138,6 +138,23 @@ export interface Config {
   /** How codes reach buyers: `sandbox` writes them to an outbox shown at /sandbox/outbox (development
    * only); `none` sends nothing (a production installation needs a real gateway, not built yet). */
   messages: { gateway: 'sandbox' | 'none' };
+  /** The checkout (docs/api/checkout.md). */
+  checkout: {
+    /** The low-value exemption per currency (CHECKOUT_EXEMPTIONS); a currency not listed has none. */
+    exemptions: Record<string, CheckoutExemption>;
+    /** Where the checkout sends buyers whose payment was held or refused (CHECKOUT_SUPPORT_EMAIL). */
+    supportEmail: string;
+  };
+}
+
+/** Payments a buyer may make without confirming each (PSD2 RTS art. 16 style), minor units. */
+export interface CheckoutExemption {
+  /** Each exempt payment is at most this. */
+  singleMax: bigint;
+  /** Exempt payments since the buyer's last confirmation, this one included, add up to at most this... */
+  cumulativeMax: bigint;
+  /** ...or there were fewer than this many of them. */
+  countMax: number;
 }
 
 export class ConfigError extends Error {
@@ -212,6 +229,24 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+function emailAddress(env: Env, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  if (!/^[^\s@]{1,64}@[^\s@]{1,255}$/.test(raw)) throw new ConfigError(name, `must be an email address, got "${raw}"`);
+  return raw;
+}
+
+/** `CURRENCY:single:cumulative:count` entries separated by commas, e.g. `EUR:3000:10000:5`. */
+function checkoutExemptions(env: Env, name: string, fallback: string): Record<string, CheckoutExemption> {
+  const raw = env[name] === undefined ? fallback : env[name]!;
+  const exemptions: Record<string, CheckoutExemption> = {};
+  for (const entry of raw.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([A-Z]{3}):(\d{1,15}):(\d{1,15}):(\d{1,4})$/.exec(entry);
+    if (!match) throw new ConfigError(name, `must be CURRENCY:single:cumulative:count entries separated by commas (e.g. EUR:3000:10000:5), got "${entry}"`);
+    exemptions[match[1]!] = { singleMax: BigInt(match[2]!), cumulativeMax: BigInt(match[3]!), countMax: Number(match[4]!) };
+  }
+  return exemptions;
+}
+
 /** PUBLIC_URL, WEBAUTHN_RP_ID, WEBAUTHN_ORIGINS and the buyer session and code settings. */
 function buyerSettings(env: Env, publicUrl: string): Config['buyers'] {
   const origins = (env.WEBAUTHN_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean);
@@ -267,6 +302,10 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     buyers: buyerSettings(env, publicUrl),
     messages: { gateway: messageGateway },
+    checkout: {
+      exemptions: checkoutExemptions(env, 'CHECKOUT_EXEMPTIONS', 'EUR:3000:10000:5,USD:3000:10000:5,GBP:2500:8500:5,JPY:450000:1500000:5,KRW:4000000:13000000:5'),
+      supportEmail: emailAddress(env, 'CHECKOUT_SUPPORT_EMAIL', 'support@micropay.example'),
+    },
     host: env.HOST || '127.0.0.1',
     dataDir: resolve(env.MICROPAY_DATA_DIR || '.micropay'),
     databaseUrl,
