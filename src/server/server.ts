@@ -4,12 +4,16 @@ import type { Config } from '../config/config.ts';
 import { buildApp } from './app.ts';
 import { openRuntime } from './runtime.ts';
 import { bootstrapDevelopment } from './bootstrap.ts';
+import { mountDemo } from '../demo/wiring.ts';
 
 export async function startServer(config: Config): Promise<{ url: string; stop: () => Promise<void> }> {
   const runtime = await openRuntime(config);
   const app = await buildApp(runtime);
   const development = await bootstrapDevelopment(runtime);
+  // The demo storefronts (development only): their routes now, their SDK clients once the address is known.
+  const demo = development?.keys.demo ? await mountDemo(app, runtime, development.keys.demo) : null;
   const url = await app.listen({ port: config.port, host: config.host });
+  await demo?.start(app);
   if (development) {
     const { keys, path, created } = development;
     process.stdout.write(
@@ -18,7 +22,9 @@ export async function startServer(config: Config): Promise<{ url: string; stop: 
         `  merchant ${keys.merchant.id} (${keys.merchant.name})\n` +
         `    secret key:            ${keys.merchant.secret_key}\n` +
         `    publishable key:       ${keys.merchant.publishable_key}\n` +
-        `  API docs:                ${url}/docs\n\n`,
+        `  API docs:                ${url}/docs\n` +
+        (demo ? `  demo storefronts:        ${config.publicUrl}/demo/news, /demo/shop, /demo/creator\n` : '') +
+        '\n',
     );
   }
   runtime.logger.info(
