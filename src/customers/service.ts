@@ -42,6 +42,8 @@ export interface CustomerService {
    * nothing of the buyer it was not told) when the buyer first pays the merchant at the checkout. The
    * buyer must be of the scope's mode. */
   findOrCreateForBuyer(scope: Scope, buyerId: string): Promise<Customer>;
+  /** The customer of `buyerId` at this merchant, if the buyer ever paid it at the checkout. */
+  findForBuyer(scope: Scope, buyerId: string): Promise<Customer | null>;
   /** The buyer's wallet balance in each currency it has ever held. */
   walletBalances(customer: Customer): Promise<WalletBalance[]>;
 }
@@ -58,6 +60,7 @@ interface CustomerRow {
 }
 
 const COLUMNS = 'id, merchant_id, livemode, buyer_id, email, name, metadata, created_at';
+const FOR_BUYER = `SELECT ${COLUMNS} FROM customers WHERE merchant_id = $1 AND livemode = $2 AND buyer_id = $3`;
 
 function customerOf(row: CustomerRow): Customer {
   return {
@@ -109,9 +112,13 @@ export function createCustomerService({ db, books }: { db: Database; books: Book
       return customer.merchantId === scope.merchantId && customer.livemode === scope.livemode ? customer : null;
     },
 
+    async findForBuyer(scope, buyerId) {
+      const { rows } = await db.query<CustomerRow>(FOR_BUYER, [scope.merchantId, scope.livemode, buyerId]);
+      return rows[0] ? customerOf(rows[0]) : null;
+    },
+
     async findOrCreateForBuyer(scope, buyerId) {
-      const select = `SELECT ${COLUMNS} FROM customers WHERE merchant_id = $1 AND livemode = $2 AND buyer_id = $3`;
-      const found = await db.query<CustomerRow>(select, [scope.merchantId, scope.livemode, buyerId]);
+      const found = await db.query<CustomerRow>(FOR_BUYER, [scope.merchantId, scope.livemode, buyerId]);
       if (found.rows[0]) return customerOf(found.rows[0]);
       await db.query(
         `INSERT INTO customers (id, merchant_id, livemode, buyer_id)
@@ -119,7 +126,7 @@ export function createCustomerService({ db, books }: { db: Database; books: Book
          ON CONFLICT (merchant_id, livemode, buyer_id) DO NOTHING`,
         [idFor('cus', undefined), scope.merchantId, scope.livemode, buyerId],
       );
-      const { rows } = await db.query<CustomerRow>(select, [scope.merchantId, scope.livemode, buyerId]);
+      const { rows } = await db.query<CustomerRow>(FOR_BUYER, [scope.merchantId, scope.livemode, buyerId]);
       if (!rows[0]) throw new Error(`buyer ${buyerId} does not exist in this mode`);
       return customerOf(rows[0]);
     },
