@@ -118,8 +118,7 @@ async function loadAndShow(context: Context): Promise<void> {
     if (error instanceof CheckoutApiError && error.code === 'buyer_session_required') {
       context.view = await context.api.view();
     } else {
-      showStep('step-error', 'This checkout could not be opened', h('p', {}, errorMessage(error)));
-      setStatus(errorMessage(error), 'error');
+      showStep('step-error', 'This checkout could not be opened', h('p', { 'data-testid': 'error-message' }, errorMessage(error)));
       return;
     }
   }

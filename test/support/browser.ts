@@ -1,0 +1,172 @@
+// Browser tests: a test API listening at http://localhost:<port> (WebAuthn refuses IP addresses as
+// relying party ids, so PUBLIC_URL is localhost), Debian's Chromium driven by playwright-core, and a
+// CDP WebAuthn virtual authenticator (a platform authenticator with resident keys and user
+// verification) so that passkey ceremonies run without a person. Screenshots go to test-results/.
+//
+//   const server = await startBrowserApi('pglite', { demo: true });
+//   const browser = await openBrowser();
+//   const tab = await browser.open(`${server.url}/demo/news`);
+//   ...
+//   await tab.setUserVerified(false);          // the next ceremony fails user verification
+//   await tab.screenshot('news-unlocked');     // test-results/news-unlocked.png
+//   await browser.close(); await server.close();
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import type { RuntimeOptions } from '../../src/server/runtime.ts';
+import type { StoreKind } from '../../src/store/database.ts';
+import { seedDemoMerchants, type DemoKeys } from '../../src/server/bootstrap.ts';
+import { mountDemo, type MountedDemo } from '../../src/demo/wiring.ts';
+import { checkoutBuilt } from '../../src/server/web-assets.ts';
+import { startTestApi, type TestApi } from './api.ts';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'];
+export const SCREENSHOT_DIR = join(process.cwd(), 'test-results');
+
+/** Why browser tests cannot run here (for `test(..., { skip })`), or false when they can. */
+export function browserTestsSkipped(): string | false {
+  if (!existsSync(CHROMIUM_PATH)) return `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)`;
+  if (!checkoutBuilt()) return 'the checkout is not built (npm run build:web)';
+  return false;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface BrowserApi {
+  api: TestApi;
+  /** http://localhost:<port>, the origin and relying party pages and passkeys use. */
+  url: string;
+  port: number;
+  /** The demo storefronts' merchants and keys, when started with `demo: true`. */
+  demoKeys: DemoKeys | null;
+  demo: MountedDemo | null;
+  close(): Promise<void>;
+}
+
+/**
+ * A test API listening on localhost with PUBLIC_URL set to it. `demo: true` seeds the demo merchants,
+ * mounts the storefronts and registers their webhook endpoints (the webhook worker runs then, unless
+ * `workers: false` is passed, so that signed webhooks arrive).
+ */
+export async function startBrowserApi(
+  kind: StoreKind,
+  options: RuntimeOptions & { env?: Record<string, string>; demo?: boolean } = {},
+): Promise<BrowserApi> {
+  const { demo: withDemo = false, env = {}, ...runtimeOptions } = options;
+  const port = await freePort();
+  const url = `http://localhost:${port}`;
+  const api = await startTestApi(kind, {
+    ...(withDemo ? { workers: true } : {}),
+    ...runtimeOptions,
+    env: { PORT: String(port), PUBLIC_URL: url, WEBHOOK_POLL_INTERVAL_MS: '200', ...env },
+  });
+  try {
+    const demoKeys = withDemo ? await seedDemoMerchants(api.runtime) : null;
+    const demo = demoKeys ? await mountDemo(api.app, api.runtime, demoKeys, { stateFile: null }) : null;
+    await api.app.listen({ port, host: '127.0.0.1' });
+    await demo?.start(api.app);
+    if (demo && !demo.service.started()) throw new Error('the demo storefronts did not start (see the log)');
+    return { api, url, port, demoKeys, demo, close: () => api.close() };
+  } catch (error) {
+    await api.close();
+    throw error;
+  }
+}
+
+export interface Tab {
+  page: Page;
+  cdp: CDPSession;
+  /** The virtual authenticator's id (null when opened with `authenticator: false`). */
+  authenticatorId: string | null;
+  /** Whether the authenticator reports user verification (false: the fingerprint "fails"). */
+  setUserVerified(verified: boolean): Promise<void>;
+  /** How Secure Payment Confirmation's browser dialog answers (`autoAccept` by default). */
+  setSpcMode(mode: 'none' | 'autoAccept' | 'autoChooseToAuthAnotherWay' | 'autoReject' | 'autoOptOut'): Promise<void>;
+  /** The passkeys the virtual authenticator holds. */
+  credentials(): Promise<Array<{ credentialId: string; isResidentCredential: boolean; signCount: number; userHandle?: string }>>;
+  /** Saves test-results/<name>.png (full page) and returns its path. */
+  screenshot(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface OpenBrowser {
+  browser: Browser;
+  context: BrowserContext;
+  /** A new tab at `url`, with a virtual authenticator attached unless `authenticator: false`. */
+  open(url: string, options?: { authenticator?: boolean; viewport?: { width: number; height: number } }): Promise<Tab>;
+  close(): Promise<void>;
+}
+
+export async function openBrowser(options: { headless?: boolean } = {}): Promise<OpenBrowser> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: options.headless ?? true });
+  const context = await browser.newContext({ viewport: { width: 1024, height: 900 }, locale: 'en-US', timezoneId: 'Europe/Paris' });
+  return {
+    browser,
+    context,
+    async open(url, openOptions = {}) {
+      const page = await context.newPage();
+      if (openOptions.viewport) await page.setViewportSize(openOptions.viewport);
+      const cdp = await context.newCDPSession(page);
+      let authenticatorId: string | null = null;
+      if (openOptions.authenticator !== false) {
+        await cdp.send('WebAuthn.enable', { enableUI: false });
+        const added = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+          options: {
+            protocol: 'ctap2',
+            transport: 'internal',
+            hasResidentKey: true,
+            hasUserVerification: true,
+            isUserVerified: true,
+            automaticPresenceSimulation: true,
+          },
+        });
+        authenticatorId = added.authenticatorId;
+        await cdp.send('Page.setSPCTransactionMode', { mode: 'autoAccept' }).catch(() => undefined);
+      }
+      await page.goto(url);
+      const tab: Tab = {
+        page,
+        cdp,
+        authenticatorId,
+        async setUserVerified(verified) {
+          if (!authenticatorId) throw new Error('this tab has no virtual authenticator');
+          await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: verified });
+        },
+        async setSpcMode(mode) {
+          await cdp.send('Page.setSPCTransactionMode', { mode });
+        },
+        async credentials() {
+          if (!authenticatorId) return [];
+          return (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+        },
+        async screenshot(name) {
+          mkdirSync(SCREENSHOT_DIR, { recursive: true });
+          const path = join(SCREENSHOT_DIR, `${name.replace(/[^A-Za-z0-9._-]+/g, '-')}.png`);
+          await page.screenshot({ path, fullPage: true });
+          return path;
+        },
+        async close() {
+          await cdp.detach().catch(() => undefined);
+          await page.close();
+        },
+      };
+      return tab;
+    },
+    async close() {
+      await context.close().catch(() => undefined);
+      await browser.close();
+    },
+  };
+}
