@@ -8,7 +8,7 @@ import type { CreateTransferResult, TransferInput } from '../ledger/model.ts';
 import type { LedgerService } from '../ledger/service.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { MerchantService } from '../merchants/service.ts';
-import type { RiskDecision, RiskHook, RiskVerdict } from '../risk/hook.ts';
+import type { RiskDecision, RiskHook, RiskReason, RiskVerdict } from '../risk/hook.ts';
 import type { BuyerContext } from '../risk/model.ts';
 import { reviewOpenWrite, riskDecisionWrite } from '../risk/hook.ts';
 import type { Database } from '../store/database.ts';
@@ -50,8 +50,8 @@ export interface CheckoutConfirmInput {
 
 export interface CheckoutConfirmation {
   result: PaymentResult;
-  /** What risk decided (null when the payment was refused before scoring). */
-  verdict: RiskVerdict | null;
+  /** What risk decided and why (null when the payment was refused before scoring). */
+  decision: { verdict: RiskVerdict; reasons: RiskReason[] } | null;
   /** Risk allowed the payment but the exemption did not cover it: the buyer must confirm it. */
   exemptionExceeded: boolean;
 }
@@ -309,7 +309,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
   }
 
   async function confirmAtCheckout(scope: Scope, id: string, input: CheckoutConfirmInput): Promise<CheckoutConfirmation> {
-    const refused = (result: PaymentResult): CheckoutConfirmation => ({ result, verdict: null, exemptionExceeded: false });
+    const refused = (result: PaymentResult): CheckoutConfirmation => ({ result, decision: null, exemptionExceeded: false });
     const payment = await get(scope, id);
     if (!payment) return refused({ ok: false, code: 'resource_missing', param: 'id', message: `No such payment: ${id}.` });
     if (payment.customerId !== null && payment.customerId !== input.customer.id) {
@@ -321,16 +321,17 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     // The customer is attached by the write that confirms the payment (the version check makes it once).
     const attached: Payment = { ...payment, customerId: input.customer.id, buyerId: input.customer.buyerId };
     const decision = await score(attached, input.buyerContext, input.customer.createdAt);
-    if (decision.decision !== 'allow') return { result: await decide(attached, decision, false), verdict: decision.decision, exemptionExceeded: false };
+    const decided = { verdict: decision.decision, reasons: decision.reasons };
+    if (decision.decision !== 'allow') return { result: await decide(attached, decision, false), decision: decided, exemptionExceeded: false };
     const exemption = await input.stepUp(attached, decision);
     if (!exemption.exempt) {
       const result = await requireAction(attached, { ...attached, riskDecisionId: decision.id, lastError: null }, [riskDecisionWrite(decision)], false);
       awaitConfirmation(decision);
-      return { result, verdict: 'allow', exemptionExceeded: true };
+      return { result, decision: decided, exemptionExceeded: true };
     }
     const result = await carryOut(attached, decision, false, exemption.writes);
     await report(decision, result);
-    return { result, verdict: 'allow', exemptionExceeded: false };
+    return { result, decision: decided, exemptionExceeded: false };
   }
 
   async function completeAction(id: string, writes: UnitWrite[]): Promise<PaymentResult> {

@@ -18,6 +18,7 @@ import { refundRoutes } from '../refunds/routes.ts';
 import { disputeRoutes } from '../disputes/routes.ts';
 import { riskRoutes } from '../risk/routes.ts';
 import { buyerRoutes } from '../buyers/routes.ts';
+import { checkoutRoutes } from '../checkout/routes.ts';
 import { sandboxMessageRoutes } from '../messages/routes.ts';
 import { webAssetRoutes } from './web-assets.ts';
 
@@ -116,6 +117,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await disputeRoutes(app, { disputes: services.disputes });
   await riskRoutes(app, { risk: services.riskEngine, reviews: services.riskReviews, db: runtime.db });
   await buyerRoutes(app, { buyerIdentity: services.buyerIdentity });
+  await checkoutRoutes(app, { checkout: services.checkout, buyerIdentity: services.buyerIdentity, topUps: services.topUps });
   // The sandbox's outbox shows codes to anyone who asks: development only.
   if (services.messageOutbox && runtime.config.mode !== 'production') await sandboxMessageRoutes(app, { outbox: services.messageOutbox });
 

@@ -15,6 +15,8 @@ import { createMerchantService, type MerchantService } from '../merchants/servic
 import { createPaymentService, type PaymentService } from '../payments/service.ts';
 import { PAYMENTS_WRITER, writePayments } from '../payments/store.ts';
 import { clientSecretsFromKeyring, type ClientSecrets } from '../payments/client-secret.ts';
+import { createCheckoutService, type CheckoutService } from '../checkout/service.ts';
+import { CHECKOUT_AUTHENTICATIONS_WRITER, writeAuthentications } from '../checkout/store.ts';
 import { createAllowAllRiskHook, RISK_DECISIONS_WRITER, writeRiskDecisions, type RiskHook } from '../risk/hook.ts';
 import { createMemoryCounters, type RiskCounters } from '../risk/counters.ts';
 import { createRedisCounters } from '../risk/redis-counters.ts';
@@ -64,6 +66,8 @@ export interface Services {
   refunds: RefundService;
   disputes: DisputeService;
   topUps: TopUpService;
+  /** The embeddable checkout's server side (docs/api/checkout.md). */
+  checkout: CheckoutService;
   /** Buyers' passkeys, sessions and one-time codes (docs/api/buyers.md). */
   buyerIdentity: BuyerIdentityService;
   /** The sandbox message gateway's outbox; null when MESSAGE_GATEWAY is not sandbox. */
@@ -115,6 +119,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   ledger.registerWriter(TOP_UPS_WRITER, writeTopUps);
   ledger.registerWriter(RISK_REVIEWS_WRITER, writeReviews);
   ledger.registerWriter(RISK_LABELS_WRITER, writeLabels);
+  ledger.registerWriter(CHECKOUT_AUTHENTICATIONS_WRITER, writeAuthentications);
   const cards = await openCardRails(config);
   const counters: RiskCounters = config.risk.redisUrl ? createRedisCounters({ url: config.risk.redisUrl }) : createMemoryCounters();
   const riskEngine = await createRiskService({ db, counters, logger, reloadIntervalMs: config.risk.reloadIntervalMs, defaultRules: config.risk.defaultRules });
@@ -204,6 +209,23 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     sealer: createFieldSealer(keyring),
   });
   const buyers = createBuyerIdentityFromConfig(config, { db, keyring });
+  const clientSecrets = clientSecretsFromKeyring(keyring);
+  const topUps = createTopUpServiceFromConfig(config, { db, ledger, books, customers, risk, cards, logger, keyring });
+  const checkout = createCheckoutService({
+    db,
+    payments,
+    customers,
+    merchants,
+    books,
+    topUps,
+    buyerIdentity: buyers.buyerIdentity,
+    clientSecrets,
+    exemptions: config.checkout.exemptions,
+    supportEmail: config.checkout.supportEmail,
+    publicOrigin: new URL(config.publicUrl).origin,
+    rpId: config.buyers.rpId,
+    codeTtlSeconds: config.buyers.codeTtlSeconds,
+  });
   return {
     auth: createAuthService({ db }),
     idempotency: createIdempotencyStore(db),
@@ -211,7 +233,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     books,
     customers,
     payments,
-    clientSecrets: clientSecretsFromKeyring(keyring),
+    clientSecrets,
     risk,
     riskEngine,
     riskReviews: createReviewService({ db, payments, payouts, engine: riskEngine.engine }),
@@ -220,7 +242,8 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     payouts,
     refunds,
     disputes,
-    topUps: createTopUpServiceFromConfig(config, { db, ledger, books, customers, risk, cards, logger, keyring }),
+    topUps,
+    checkout,
     buyerIdentity: buyers.buyerIdentity,
     messageOutbox: buyers.outbox,
   };
