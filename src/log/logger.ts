@@ -9,6 +9,7 @@ export const REDACTED_PATHS = [
   'req.headers["micropay-buyer-session"]',
   '*.password',
   '*.secret',
+  '*.client_secret',
   '*.cardNumber',
   '*.card_number',
   '*.pan',
@@ -22,7 +23,21 @@ export const REDACTED_PATHS = [
   '*.*.card.cvc',
 ];
 
+/** Query parameters whose values are secrets (the checkout sends a payment's client secret in the URL). */
+const SECRET_QUERY_PARAMETERS = /([?&]client_secret=)[^&#]*/g;
+
+/** A request as Fastify logs it, with the values of secret query parameters left out of its URL. */
+function requestSerializer(request: { method?: string; url?: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
+  return {
+    method: request.method,
+    url: typeof request.url === 'string' ? request.url.replace(SECRET_QUERY_PARAMETERS, '$1[redacted]') : request.url,
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
 /** `destination` is stdout unless given (tests capture the output to check what is logged). */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, destination);
+  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, serializers: { req: requestSerializer } }, destination);
 }
