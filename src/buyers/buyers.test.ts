@@ -241,6 +241,11 @@ for (const kind of STORE_KINDS) {
       await api.runtime.db.query(`UPDATE webauthn_ceremonies SET expires_at = now() - interval '1 second' WHERE id = $1`, [authentication]);
       const response = await call('POST', '/v1/buyer/passkeys/authentication/verify', { body: { authentication, credential: buyer.authenticator.authenticate(options) } });
       expectError(response, 400, 'ceremony_expired');
+      // The maintenance sweep deletes ceremonies (and codes) a day after they expired.
+      await api.runtime.db.query(`UPDATE webauthn_ceremonies SET expires_at = now() - interval '2 days' WHERE id = $1`, [authentication]);
+      assert.ok((await api.runtime.services.buyerIdentity.sweep(500)) >= 1);
+      const { rows } = await api.runtime.db.query('SELECT 1 FROM webauthn_ceremonies WHERE id = $1', [authentication]);
+      assert.equal(rows.length, 0);
     });
 
     it('adds a passkey for a signed-in buyer, excluding the ones they have', async () => {
