@@ -1,6 +1,7 @@
 // Smoke test of the demo storefronts in Chromium: each page renders, its merchant server creates a
 // payment through the SDK and the page opens Micropay's embeddable checkout for it, the merchant's
-// webhook endpoint is registered, and a delivery with a bad signature is refused and shown as such.
+// webhook endpoint is registered, an article unlocks after a first purchase (passkey sign-up, inline
+// top-up), and a delivery with a bad signature is refused and shown as such.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { browserTestsSkipped, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser } from '../support/browser.ts';
@@ -52,9 +53,10 @@ describe('demo storefronts in the browser', { skip }, () => {
       assert.equal(payment.json().amount, 25);
       assert.equal(payment.json().currency, 'USD');
 
-      // The frame itself renders a step (the summary once the checkout API answers).
       const frame = tab.page.frameLocator('[data-testid="micropay-frame"]').first();
-      await frame.getByTestId('step-heading').waitFor();
+      await frame.getByTestId('checkout-summary').waitFor();
+      assert.equal(await frame.getByTestId('total').textContent(), 'Total$0.25');
+      assert.equal(await frame.getByTestId('continue-passkey').textContent(), 'Continue with passkey');
       await tab.screenshot('demo-news-checkout');
     } finally {
       await tab.close();
@@ -83,6 +85,33 @@ describe('demo storefronts in the browser', { skip }, () => {
       await creator.screenshot('demo-creator-checkout-360px');
     } finally {
       await creator.close();
+    }
+  });
+
+  test('a new buyer creates a passkey, tops up inline, pays, and the article unlocks with the signed webhook shown', async () => {
+    const tab = await browser.open(`${server.url}/demo/news`);
+    try {
+      await tab.page.getByTestId('buy-seoul-night-markets').click();
+      const frame = tab.page.frameLocator('[data-testid="micropay-frame"]').first();
+      await frame.getByTestId('create-passkey').click();
+      await frame.getByTestId('signup-email').fill('reader@example.com');
+      await frame.getByTestId('signup-submit').click();
+      await frame.getByTestId('pay-button').waitFor();
+      assert.equal(await frame.getByTestId('pay-button').textContent(), 'Pay ₩300');
+      await frame.getByTestId('pay-button').click();
+      await frame.getByTestId('top-up').waitFor();
+      await frame.getByTestId('card-number').fill('4242 4242 4242 4242');
+      await frame.getByTestId('card-expiry').fill('12/30');
+      await frame.getByTestId('card-cvc').fill('123');
+      await tab.screenshot('demo-news-top-up');
+      await frame.getByTestId('topup-submit').click();
+      const body = tab.page.getByTestId('article-body-seoul-night-markets');
+      await body.waitFor();
+      assert.match((await body.textContent())!, /Gwangjang Market are packed/);
+      await tab.page.locator('[data-testid="webhook-event"][data-type="payment.succeeded"][data-verified="true"]').first().waitFor();
+      await tab.screenshot('demo-news-unlocked');
+    } finally {
+      await tab.close();
     }
   });
 

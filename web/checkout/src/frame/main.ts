@@ -597,7 +597,7 @@ function showThreeDSecure(context: Context, topUp: TopUp, retry: () => void): vo
     'three-d-secure',
     'Confirm the top-up with your bank',
     h('p', {}, popup ? 'Your bank opened a window to confirm the top-up. Finish there; this page continues by itself.' : 'Open the verification page of your bank to confirm the top-up.'),
-    h('a', { href: url, target: 'micropay-3ds', rel: 'opener', class: 'button secondary', 'data-testid': 'open-3ds' }, 'Open the verification page'),
+    h('a', { href: url, target: 'micropay-3ds', class: 'button secondary', 'data-testid': 'open-3ds' }, 'Open the verification page'),
     button('I have confirmed', 'three-d-secure-done', () => void check(true)),
     button('Cancel', 'back', () => {
       settled = true;
