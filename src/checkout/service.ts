@@ -242,8 +242,10 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
       const payer = await payerOf(scope, payment, session);
       if (!payer.ok) return payer;
       if (payment.status !== 'requires_confirmation' && payment.status !== 'canceled') return replay(payment);
+      const profile = await deps.buyerIdentity.profile(session.buyerId);
       const confirmation = await payments.confirmAtCheckout(scope, payment.id, {
         customer: payer.value,
+        buyerCreatedAt: profile?.createdAt ?? null,
         buyerContext: { deviceId: session.deviceId, ipAddress: client.ipAddress, userAgent: client.userAgent },
         stepUp: (attached) => exemptionFor(attached),
       });

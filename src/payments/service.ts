@@ -44,6 +44,8 @@ export type StepUpPolicy = (payment: Payment, decision: RiskDecision) => Promise
 export interface CheckoutConfirmInput {
   /** The signed-in buyer's customer at the payment's merchant (found or created by the checkout). */
   customer: { id: string; buyerId: string; createdAt: Date };
+  /** When the buyer signed up (their account's age is a risk signal; the customer may be minutes old). */
+  buyerCreatedAt: Date | null;
   buyerContext: BuyerContext | null;
   stepUp: StepUpPolicy;
 }
@@ -320,7 +322,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     }
     // The customer is attached by the write that confirms the payment (the version check makes it once).
     const attached: Payment = { ...payment, customerId: input.customer.id, buyerId: input.customer.buyerId };
-    const decision = await score(attached, input.buyerContext, input.customer.createdAt);
+    const decision = await score(attached, input.buyerContext, input.buyerCreatedAt ?? input.customer.createdAt);
     const decided = { verdict: decision.decision, reasons: decision.reasons };
     if (decision.decision !== 'allow') return { result: await decide(attached, decision, false), decision: decided, exemptionExceeded: false };
     const exemption = await input.stepUp(attached, decision);
