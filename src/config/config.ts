@@ -303,7 +303,7 @@ export function loadConfig(env: Env = process.env): Config {
     buyers: buyerSettings(env, publicUrl),
     messages: { gateway: messageGateway },
     checkout: {
-      exemptions: checkoutExemptions(env, 'CHECKOUT_EXEMPTIONS', 'EUR:3000:10000:5,USD:3000:10000:5,GBP:2500:8500:5,JPY:450000:1500000:5,KRW:4000000:13000000:5'),
+      exemptions: checkoutExemptions(env, 'CHECKOUT_EXEMPTIONS', 'EUR:3000:10000:5,USD:3000:10000:5,GBP:2500:8500:5,JPY:5000:16000:5,KRW:45000:150000:5'),
       supportEmail: emailAddress(env, 'CHECKOUT_SUPPORT_EMAIL', 'support@micropay.example'),
     },
     host: env.HOST || '127.0.0.1',
