@@ -18,7 +18,7 @@ describe('the low-value exemption', () => {
   it('reads CHECKOUT_EXEMPTIONS, refuses a malformed entry, and an empty value means no exemption', () => {
     assert.deepEqual(loadConfig({ CHECKOUT_EXEMPTIONS: 'USD:100:250:2' }).checkout.exemptions, { USD: { singleMax: 100n, cumulativeMax: 250n, countMax: 2 } });
     assert.deepEqual(loadConfig({ CHECKOUT_EXEMPTIONS: '' }).checkout.exemptions, {});
-    assert.equal(loadConfig({}).checkout.exemptions.KRW?.singleMax, 4_000_000n);
+    assert.equal(loadConfig({}).checkout.exemptions.KRW?.singleMax, 45_000n, '₩45,000: won have no minor unit');
     assert.throws(() => loadConfig({ CHECKOUT_EXEMPTIONS: 'USD:100:250' }), ConfigError);
     assert.throws(() => loadConfig({ CHECKOUT_SUPPORT_EMAIL: 'nobody' }), ConfigError);
   });
