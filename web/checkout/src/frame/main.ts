@@ -398,10 +398,11 @@ function showResult(context: Context, result: CheckoutResult): void {
     'result-failed',
     'Payment not completed',
     h('p', { 'data-testid': 'result-message' }, message),
-    h('p', {}, 'Nothing was charged.'),
+    /nothing was charged/i.test(message) ? null : h('p', {}, 'Nothing was charged.'),
     supportLink(result.support, payment.id),
   );
-  setStatus(message, 'error');
+  // The live region says it in short; the step above has the whole message.
+  setStatus('Payment not completed. Nothing was charged.', 'error');
   announce(context, 'failed', payment, message);
 }
 
