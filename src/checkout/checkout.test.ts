@@ -8,9 +8,12 @@ import { STORE_KINDS } from '../../test/support/stores.ts';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
 import { signUpBuyer, type TestBuyer } from '../../test/support/buyers.ts';
 import { createLogger } from '../log/logger.ts';
+import { MODEL_FORMAT, type TrainedModel } from '../risk/learned-model.ts';
 
 // Exempt: each payment up to 100, and 250 cumulative or 2 payments since the last confirmation.
 const EXEMPTIONS = 'USD:100:250:2,KRW:5000:20000:5';
+// Transaction risk analysis: up to $10.00 when the model's fraud probability is under 0.005 (the default).
+const TRA = 'USD:1000';
 const CARDS = { success: '4242424242424242', challenge: '4000000000003220' };
 const nextYear = new Date().getUTCFullYear() + 1;
 
@@ -31,7 +34,7 @@ for (const kind of STORE_KINDS) {
       });
       api = await startTestApi(kind, {
         logger: createLogger('trace', destination),
-        env: { MICROPAY_RISK_ENGINE: 'on', RISK_RELOAD_INTERVAL_MS: '0', CHECKOUT_EXEMPTIONS: EXEMPTIONS, CHECKOUT_SUPPORT_EMAIL: 'help@planet.example' },
+        env: { MICROPAY_RISK_ENGINE: 'on', RISK_RELOAD_INTERVAL_MS: '0', CHECKOUT_EXEMPTIONS: EXEMPTIONS, CHECKOUT_TRA_EXEMPTIONS: TRA, CHECKOUT_SUPPORT_EMAIL: 'help@planet.example' },
       });
       shop = await api.createMerchant({ name: 'Daily Planet' });
       other = await api.createMerchant({ name: 'Other Shop' });
@@ -380,6 +383,33 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(result.next_action, { type: 'passkey', reason: 'exemption_exceeded' });
       const challenge = await challengeFor(pay, buyer);
       assert.deepEqual(challenge.spc.total, { currency: 'JPY', value: '300' });
+    });
+
+    // Runs last: it activates risk models, which the other tests do not expect.
+    it('exempts a payment outside the low-value exemption by transaction risk analysis when the model finds it very unlikely to be fraud', async () => {
+      const riskEngine = api.runtime.services.riskEngine;
+      const model = (bias: number): TrainedModel => ({ format: MODEL_FORMAT, bias, features: [], trainedAt: new Date().toISOString(), rows: 0, fraudRows: 0 });
+      const buyer = await buyerWith(10_000n);
+      // Without an active model nothing is scored, so transaction risk analysis does not apply.
+      const unscored = await payment(500);
+      assert.deepEqual((await confirm(unscored, buyer)).json().next_action, { type: 'passkey', reason: 'exemption_exceeded' });
+
+      // A model giving every payment a fraud probability of about 2e-9.
+      await riskEngine.saveModel(model(-20), { note: 'test' }, true);
+      const low = await payment(500);
+      const paid = (await confirm(low, buyer)).json();
+      assert.equal(paid.status, 'succeeded', JSON.stringify(paid));
+      assert.deepEqual(await authentications(low.id), ['tra:succeeded']);
+      const over = await payment(1001);
+      assert.deepEqual((await confirm(over, buyer)).json().next_action, { type: 'passkey', reason: 'exemption_exceeded' }, 'over the TRA limit');
+
+      // About 0.047: allowed by risk, but not low enough for the exemption.
+      await riskEngine.saveModel(model(-3), { note: 'test' }, true);
+      const higher = await payment(500);
+      const answer = (await confirm(higher, buyer)).json();
+      assert.deepEqual(answer.next_action, { type: 'passkey', reason: 'exemption_exceeded' }, JSON.stringify(answer));
+      const { rows } = await api.runtime.db.query<{ score: number }>('SELECT score FROM risk_decisions WHERE subject_id = $1', [higher.id]);
+      assert.ok(rows[0]!.score > 0.04 && rows[0]!.score < 0.05, String(rows[0]?.score));
     });
 
     it('never logs a client secret or a session token', () => {

@@ -20,7 +20,7 @@ import type { TopUp } from '../top-ups/model.ts';
 import type { TopUpService } from '../top-ups/service.ts';
 import type { CardInput } from '../vault/card.ts';
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import { isExempt } from './exemption.ts';
+import { exemptionOf, type TraPolicy } from './exemption.ts';
 import { checkoutViewJson, type BuyerView, type CheckoutResult, type NextAction } from './model.ts';
 import { amountText, decimalAmount } from './money.ts';
 import { plainRefusal, REVIEW_MESSAGE } from './messages.ts';
@@ -74,6 +74,8 @@ export interface CheckoutDependencies {
   clientSecrets: ClientSecrets;
   /** The low-value exemption per currency (CHECKOUT_EXEMPTIONS). */
   exemptions: Record<string, CheckoutExemption>;
+  /** The transaction-risk-analysis exemption (CHECKOUT_TRA_EXEMPTIONS, CHECKOUT_TRA_SCORE_MAX). */
+  tra: TraPolicy;
   supportEmail: string;
   /** Micropay's public origin: the checkout frame's, shown as the payee origin by Secure Payment Confirmation. */
   publicOrigin: string;
@@ -186,10 +188,11 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
     return { ok: true, value: await stateAnswer(payment, reason, recorded?.reasons ?? []) };
   }
 
-  async function exemptionFor(payment: Payment) {
+  async function exemptionFor(payment: Payment, score: number | null) {
     const history = await store.exemptHistory(db, payment.buyerId!, payment.currency);
-    if (!isExempt(deps.exemptions[payment.currency], payment.amount, history)) return { exempt: false as const };
-    return { exempt: true as const, writes: [store.authenticationWrite(record(payment, 'exempt', 'succeeded'))] };
+    const exemption = exemptionOf(deps.exemptions[payment.currency], deps.tra, payment.currency, payment.amount, history, score);
+    if (exemption === null) return { exempt: false as const };
+    return { exempt: true as const, writes: [store.authenticationWrite(record(payment, exemption === 'low_value' ? 'exempt' : 'tra', 'succeeded'))] };
   }
 
   function record(payment: Payment, method: store.AuthenticationMethod, outcome: 'succeeded' | 'failed'): store.AuthenticationRecord {
@@ -247,7 +250,7 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
         customer: payer.value,
         buyerCreatedAt: profile?.createdAt ?? null,
         buyerContext: { deviceId: session.deviceId, ipAddress: client.ipAddress, userAgent: client.userAgent },
-        stepUp: (attached) => exemptionFor(attached),
+        stepUp: (attached, decision) => exemptionFor(attached, decision.score),
       });
       const reason = confirmation.exemptionExceeded ? 'exemption_exceeded' : 'risk';
       return answer(confirmation.result, reason, confirmation.decision?.reasons ?? []);

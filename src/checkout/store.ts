@@ -7,7 +7,7 @@ import type { ExemptHistory } from './exemption.ts';
 
 export const CHECKOUT_AUTHENTICATIONS_WRITER = 'checkout_authentications';
 
-export type AuthenticationMethod = 'exempt' | 'passkey' | 'spc' | 'otp';
+export type AuthenticationMethod = 'exempt' | 'tra' | 'passkey' | 'spc' | 'otp';
 
 export interface AuthenticationRecord {
   paymentId: string;
@@ -56,7 +56,7 @@ export async function exemptHistory(db: SqlClient, buyerId: string, currency: st
     `SELECT count(*)::int AS count, coalesce(sum(amount), 0)::bigint AS total FROM checkout_authentications
      WHERE buyer_id = $1 AND currency = $2 AND method = 'exempt' AND outcome = 'succeeded'
        AND id > coalesce((SELECT max(id) FROM checkout_authentications
-                          WHERE buyer_id = $1 AND method <> 'exempt' AND outcome = 'succeeded'), 0)`,
+                          WHERE buyer_id = $1 AND method IN ('passkey', 'spc', 'otp') AND outcome = 'succeeded'), 0)`,
     [buyerId, currency],
   );
   return { count: rows[0]!.count, total: BigInt(rows[0]!.total) };

@@ -142,6 +142,12 @@ export interface Config {
   checkout: {
     /** The low-value exemption per currency (CHECKOUT_EXEMPTIONS); a currency not listed has none. */
     exemptions: Record<string, CheckoutExemption>;
+    /** The transaction-risk-analysis exemption (PSD2 RTS art. 18): a payment outside the low-value
+     * exemption is still paid without a prompt when it is at most this amount of its currency
+     * (CHECKOUT_TRA_EXEMPTIONS)... */
+    traAmountMax: Record<string, bigint>;
+    /** ...and the risk model's fraud probability for it is below this (CHECKOUT_TRA_SCORE_MAX). */
+    traScoreMax: number;
     /** Where the checkout sends buyers whose payment was held or refused (CHECKOUT_SUPPORT_EMAIL). */
     supportEmail: string;
   };
@@ -172,6 +178,15 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/** A number from 0 to 1. */
+function probability(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^(0|1|0?\.\d+)$/.test(raw.trim()) || !(value >= 0 && value <= 1)) throw new ConfigError(name, `must be a number from 0 to 1, got "${raw}"`);
   return value;
 }
 
@@ -304,6 +319,9 @@ export function loadConfig(env: Env = process.env): Config {
     messages: { gateway: messageGateway },
     checkout: {
       exemptions: checkoutExemptions(env, 'CHECKOUT_EXEMPTIONS', 'EUR:3000:10000:5,USD:3000:10000:5,GBP:2500:8500:5,JPY:5000:16000:5,KRW:45000:150000:5'),
+      // An empty value turns the exemption off.
+      traAmountMax: env.CHECKOUT_TRA_EXEMPTIONS === '' ? {} : amountsByCurrency(env, 'CHECKOUT_TRA_EXEMPTIONS', 'EUR:10000,USD:10000,GBP:8500,JPY:16000,KRW:150000'),
+      traScoreMax: probability(env, 'CHECKOUT_TRA_SCORE_MAX', 0.005),
       supportEmail: emailAddress(env, 'CHECKOUT_SUPPORT_EMAIL', 'support@micropay.example'),
     },
     host: env.HOST || '127.0.0.1',

@@ -221,6 +221,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     buyerIdentity: buyers.buyerIdentity,
     clientSecrets,
     exemptions: config.checkout.exemptions,
+    tra: { amountMax: config.checkout.traAmountMax, scoreMax: config.checkout.traScoreMax },
     supportEmail: config.checkout.supportEmail,
     publicOrigin: new URL(config.publicUrl).origin,
     rpId: config.buyers.rpId,

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The one-tap checkout in Chromium, through the demo storefronts and the embeddable checkout, with a CDP
 // virtual authenticator standing in for the buyer's fingerprint. One buyer goes through the steps in
 // order (each test builds on the state the previous one left): sign-up with a passkey, an inline top-up

@@ -56,7 +56,7 @@ export interface EvaluateOptions {
   toMs?: number;
   onProgress?: (done: number, total: number) => void;
   /** Called with each counted attempt's decision (the checkout benchmark layers its exemption on it). */
-  onAttempt?: (event: Extract<SimulatedEvent, { kind: 'attempt' }>, decision: RiskVerdict) => void;
+  onAttempt?: (event: Extract<SimulatedEvent, { kind: 'attempt' }>, decision: RiskVerdict, score: number | null) => void;
 }
 
 interface PendingObservation {
@@ -237,7 +237,7 @@ async function runAttempt(
   await engine.observe({ type: 'outcome', input, succeeded });
   if (succeeded) for (const followUp of event.followUps) queue.push(input.at + followUp.delayMs, followUp.observation);
   if (tally === null) return;
-  onAttempt?.(event, decision);
+  onAttempt?.(event, decision, assessment.score ?? null);
   const group = truth.typology === null ? tally.honest : tally.typologies[truth.typology];
   const value = usdCents(input.amount, input.currency);
   const challengeFailed = decision === 'challenge' && !truth.passesChallenge;

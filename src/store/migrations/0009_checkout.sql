@@ -21,7 +21,7 @@ CREATE TABLE checkout_authentications (
   livemode boolean NOT NULL,
   currency text NOT NULL,
   amount bigint NOT NULL CHECK (amount > 0),
-  method text NOT NULL CHECK (method IN ('exempt', 'passkey', 'spc', 'otp')),
+  method text NOT NULL CHECK (method IN ('exempt', 'tra', 'passkey', 'spc', 'otp')),
   outcome text NOT NULL CHECK (outcome IN ('succeeded', 'failed')),
   created_at timestamptz NOT NULL DEFAULT now()
 );
