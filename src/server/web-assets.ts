@@ -40,11 +40,12 @@ export async function webAssetRoutes(app: FastifyInstance, options: { distDir?: 
     prefix: CHECKOUT_PREFIX,
     decorateReply: false,
     index: false,
-    setHeaders: (reply, path) => {
-      reply.header('cache-control', path.includes('/assets/') ? IMMUTABLE_CACHE : SHORT_CACHE);
-      reply.header('x-content-type-options', 'nosniff');
+    // @fastify/static 8 hands the raw response here.
+    setHeaders: (response, path) => {
+      response.setHeader('cache-control', path.includes('/assets/') ? IMMUTABLE_CACHE : SHORT_CACHE);
+      response.setHeader('x-content-type-options', 'nosniff');
       // The frame is meant to be embedded by merchants' pages (any origin), so no frame-ancestors limit.
-      if (path.endsWith('.html')) reply.header('referrer-policy', 'no-referrer');
+      if (path.endsWith('.html')) response.setHeader('referrer-policy', 'no-referrer');
     },
   });
 }
