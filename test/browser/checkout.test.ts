@@ -4,7 +4,8 @@
 // order (each test builds on the state the previous one left): sign-up with a passkey, an inline top-up
 // with 3-D Secure that completes the payment and unlocks the article, a frictionless one-tap payment, a
 // payment challenged and confirmed by passkey, that passkey assertion replayed against another payment
-// and refused, failed user verification, the one-time code fallback, and a blocked payment's message.
+// and refused, failed user verification, the one-time code fallback, a blocked payment's message, a
+// payment made with the keyboard alone, and a second device signed in by code then removed.
 // Each step saves a screenshot under test-results/checkout-*.png.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -253,6 +254,61 @@ describe('one-tap checkout in the browser', { skip }, () => {
     await tab.screenshot('checkout-13-blocked');
     assert.equal(await paymentStatus('creator', paymentId), 'failed');
     assert.equal(await wallet('EUR'), before);
+  });
+
+  test('a keyboard alone can pay: focus starts on the step heading and Tab reaches the Pay button', async () => {
+    const paymentId = await shopCheckout(['skin-neon-cape']);
+    const frameHandle = tab.page.frames().find((candidate) => candidate.url().includes('/checkout/frame.html'))!;
+    await frame().getByTestId('step-heading').focus();
+    let focused: string | undefined;
+    for (let presses = 0; presses < 10 && focused !== 'pay-button'; presses += 1) {
+      await tab.page.keyboard.press('Tab');
+      focused = await frameHandle.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid);
+    }
+    assert.equal(focused, 'pay-button');
+    await tab.page.keyboard.press('Enter');
+    await frame().getByTestId('result-succeeded').waitFor();
+    assert.equal(await paymentStatus('shop', paymentId), 'succeeded');
+  });
+
+  test('a second device signs in with a one-time code; the buyer lists their devices and removes it, which signs it out', async () => {
+    // The second device: another browser, no passkey on it, so the buyer recovers with a code.
+    const other = await openBrowser();
+    try {
+      const phone = await other.open(`${server.url}/demo/shop`, { viewport: { width: 360, height: 780 } });
+      await phone.page.getByTestId('add-coins-100').click();
+      await phone.page.getByTestId('cart-checkout').click();
+      const otherFrame = phone.page.frameLocator('[data-testid="micropay-frame"]').first();
+      await otherFrame.getByTestId('use-code').click();
+      await otherFrame.getByTestId('code-address').fill(EMAIL);
+      await otherFrame.getByTestId('send-sign-in-code').click();
+      await otherFrame.getByTestId('code-input').waitFor();
+      const messages = (await (await fetch(`${server.url}/sandbox/messages?to=${encodeURIComponent(EMAIL)}`)).json()) as { data: Array<{ body: string }> };
+      await otherFrame.getByTestId('code-input').fill(/\b(\d{6})\b/.exec(messages.data[0]!.body)![1]!);
+      await otherFrame.getByTestId('submit-code').click();
+      // Signed in: the checkout offers to add a passkey on this device; not now.
+      await otherFrame.getByTestId('skip-passkey').click();
+      await otherFrame.getByTestId('pay-button').waitFor();
+      await phone.screenshot('checkout-14-second-device-360px');
+
+      // On the first device: the list, and the removal.
+      await shopCheckout(['skin-neon-cape']);
+      await frame().getByTestId('manage-devices').click();
+      await frame().getByTestId('devices').waitFor();
+      assert.equal(await frame().getByTestId('device').count(), 2);
+      assert.equal(await frame().locator('[data-testid="device"][data-current="true"]').count(), 1);
+      await tab.screenshot('checkout-15-devices');
+      await frame().locator('[data-testid="device"][data-current="false"] button').click();
+      await frame().locator('#status[data-tone="success"]').waitFor();
+      assert.equal(await frame().getByTestId('device').count(), 1);
+
+      // The removed device is signed out: its next checkout asks it to sign in again.
+      await phone.page.reload();
+      await phone.page.getByTestId('cart-checkout').click();
+      await otherFrame.getByTestId('continue-passkey').waitFor();
+    } finally {
+      await other.close();
+    }
   });
 
   /** Calls the checkout API from inside the frame, as the frame itself would (its key, its session). */

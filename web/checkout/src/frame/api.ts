@@ -57,6 +57,16 @@ export interface CheckoutResult {
   support?: string | { email?: string; url?: string } | null;
 }
 
+/** A browser the buyer signed in on (docs/api/buyers.md). */
+export interface Device {
+  id: string;
+  name: string;
+  current: boolean;
+  created: number;
+  last_seen: number;
+  revoked: boolean;
+}
+
 export interface SessionAnswer {
   buyer: { id: string; email: string | null; phone: string | null; display_name: string | null };
   session: { token: string; expires_at: number | string | null };
@@ -163,6 +173,8 @@ export function createCheckoutApi(options: CheckoutApiOptions) {
     sendSignInCode: (address: { email?: string; phone?: string }) => call<CodeRequest>('POST', '/v1/buyer/codes', address),
     verifySignInCode: (codeRequest: string, code: string) => call<SessionAnswer>('POST', '/v1/buyer/codes/verify', { code_request: codeRequest, code }),
     signOut: () => call<unknown>('POST', '/v1/buyer/sign_out', {}),
+    devices: () => call<{ data: Device[] }>('GET', '/v1/buyer/devices'),
+    revokeDevice: (id: string) => call<Device>('DELETE', `/v1/buyer/devices/${encodeURIComponent(id)}`),
   };
 }
 

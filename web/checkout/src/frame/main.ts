@@ -4,7 +4,7 @@
 // or blocks the payment. Outcomes are posted to the embedding page (protocol.ts).
 import './styles.css';
 import { MESSAGE_SOURCE, isPageMessage, type CheckoutPayment, type FrameMessage } from '../shared/protocol.ts';
-import { CheckoutApiError, createCheckoutApi, type CheckoutApi, type CheckoutResult, type CheckoutView, type PaymentMethod, type TopUp } from './api.ts';
+import { CheckoutApiError, createCheckoutApi, type CheckoutApi, type CheckoutResult, type CheckoutView, type Device, type PaymentMethod, type TopUp } from './api.ts';
 import { formatAmount, parseMajorAmount, toMajorDecimal, toMinorUnits } from './format.ts';
 import { createPasskey, paymentAssertion, passkeysSupported, signInAssertion } from './passkeys.ts';
 import { createSessionStore, modeOf, type SessionStore } from './storage.ts';
@@ -188,8 +188,62 @@ function showSummary(context: Context): void {
       ),
     ),
     button(`Pay ${amountOf(context)}`, 'pay-button', () => void pay(context)),
-    h('div', { class: 'secondary-actions' }, button('Sign out', 'sign-out', () => void signOut(context), 'link')),
+    h(
+      'div',
+      { class: 'secondary-actions' },
+      button('Your devices', 'manage-devices', () => void showDevices(context), 'link'),
+      button('Sign out', 'sign-out', () => void signOut(context), 'link'),
+    ),
   );
+}
+
+// ---- Remembered devices ----------------------------------------------------------------------
+
+/** The browsers the buyer is signed in on; removing one ends its sessions at once. */
+async function showDevices(context: Context): Promise<void> {
+  let devices: Device[];
+  try {
+    devices = (await busy('Loading your devices…', () => context.api.devices())).data.filter((device) => !device.revoked);
+  } catch (error) {
+    setStatus(errorMessage(error), 'error');
+    return;
+  }
+  const when = (seconds: number) => new Date(seconds * 1000).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+  showStep(
+    'devices',
+    'Your devices',
+    h('p', {}, 'Browsers where you are signed in to Micropay. Remove one you no longer use or do not recognise: it is signed out at once.'),
+    h(
+      'ul',
+      { class: 'devices', 'aria-label': 'Devices' },
+      ...devices.map((device) =>
+        h(
+          'li',
+          { 'data-testid': 'device', 'data-current': String(device.current) },
+          h('span', {}, h('strong', {}, device.name), ` · last used ${when(device.last_seen)}${device.current ? ' · this device' : ''}`),
+          device.current ? null : removeButton(context, device),
+        ),
+      ),
+    ),
+    backButton(context),
+  );
+}
+
+function removeButton(context: Context, device: Device): HTMLButtonElement {
+  const remove = button('Remove', `remove-device-${device.id}`, () => void revokeDevice(context, device), 'link');
+  remove.setAttribute('aria-label', `Remove ${device.name}`);
+  return remove;
+}
+
+async function revokeDevice(context: Context, device: Device): Promise<void> {
+  try {
+    await busy(`Removing ${device.name}…`, () => context.api.revokeDevice(device.id));
+  } catch (error) {
+    setStatus(errorMessage(error), 'error');
+    return;
+  }
+  await showDevices(context);
+  setStatus(`${device.name} was removed and signed out.`, 'success');
 }
 
 // ---- Signing in ----------------------------------------------------------------------------
