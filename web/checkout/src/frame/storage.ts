@@ -7,9 +7,19 @@ export interface StoredSession {
   expires_at: number | string | null;
 }
 
+/** What this frame last wrote: the answer when the browser refuses storage to a frame embedded by
+ * another site (blocked third-party storage). The sign-in then lasts as long as the frame. */
+const memory = new Map<string, string>();
+
 function read<T>(key: string): T | null {
+  let raw: string | null | undefined;
   try {
-    const raw = localStorage.getItem(key);
+    raw = localStorage.getItem(key);
+  } catch {
+    raw = undefined;
+  }
+  if (raw === undefined || (raw === null && memory.has(key))) raw = memory.get(key) ?? null;
+  try {
     return raw ? (JSON.parse(raw) as T) : null;
   } catch {
     return null;
@@ -17,11 +27,13 @@ function read<T>(key: string): T | null {
 }
 
 function write(key: string, value: unknown): void {
+  if (value === null) memory.delete(key);
+  else memory.set(key, JSON.stringify(value));
   try {
     if (value === null) localStorage.removeItem(key);
     else localStorage.setItem(key, JSON.stringify(value));
   } catch {
-    // Storage can be unavailable (blocked third-party storage); the buyer then signs in each time.
+    // Storage unavailable: the copy in memory serves until the frame goes away.
   }
 }
 
