@@ -9,6 +9,7 @@ import { startTestApi, type TestApi, type TestMerchant } from '../../test/suppor
 import { signUpBuyer, type TestBuyer } from '../../test/support/buyers.ts';
 import { createLogger } from '../log/logger.ts';
 import { MODEL_FORMAT, type TrainedModel } from '../risk/learned-model.ts';
+import { decisionHistory } from '../risk/store.ts';
 
 // Exempt: each payment up to 100, and 250 cumulative or 2 payments since the last confirmation.
 const EXEMPTIONS = 'USD:100:250:2,KRW:5000:20000:5';
@@ -267,6 +268,13 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(await authentications(pay.id), ['passkey:failed', 'passkey:failed', 'passkey:failed', 'passkey:failed']);
       // The stranger cannot even ask for a challenge of this buyer's payment.
       expectError(await call('POST', `/v1/checkout/payments/${pay.id}/authentication`, { buyer: stranger, body: { client_secret: pay.secret } }), 403, 'checkout_buyer_mismatch');
+      // For training, a step-up that failed and was never passed labels the payment's decision fraud...
+      const labelOf = async (paymentId: string) => (await decisionHistory(api.runtime.db, { limit: 100_000 })).find((record) => record.subjectId === paymentId)?.fraud;
+      assert.equal(await labelOf(pay.id), true);
+      // ...until the buyer confirms it after all.
+      const fourth = await challengeFor(pay, buyer);
+      assert.equal((await authenticate(pay, buyer, { challenge: fourth.challenge, credential: buyer.authenticator.authenticate(fourth.options) })).json().status, 'succeeded');
+      assert.equal(await labelOf(pay.id), null);
     });
 
     it('confirms with a one-time code bound to the payment when the passkey is not at hand', async () => {

@@ -322,12 +322,21 @@ export interface DecisionRecord {
   createdAt: Date;
 }
 
-/** Recorded decisions with their signals and labels, oldest first, for back-tests and training. */
+/** Recorded decisions with their signals and labels, oldest first, for back-tests and training.
+ * A label recorded for the subject (a review's verdict, a dispute, an operator's) wins; without one, a
+ * checkout payment whose step-up failed and that its buyer never confirmed afterwards (a passkey
+ * without user verification, a wrong code, and no later success) counts as fraud: the checkout knows
+ * it at once, long before a dispute would say so. It is a noisy label (an honest buyer may give up
+ * after a failed fingerprint), as in the simulator's training. */
 export async function decisionHistory(db: SqlClient, options: { since?: Date; limit: number }): Promise<DecisionRecord[]> {
   const { rows } = await db.query<{ id: string; subject_id: string; decision: RiskVerdict; signals: Record<string, unknown>; fraud: boolean | null; created_at: Date }>(
-    `SELECT d.id, d.subject_id, d.decision, d.signals, label.fraud, d.created_at
+    `SELECT d.id, d.subject_id, d.decision, d.signals, coalesce(label.fraud, step_up.failed) AS fraud, d.created_at
      FROM risk_decisions d
      LEFT JOIN LATERAL (SELECT bool_or(fraud) AS fraud FROM risk_labels WHERE subject_id = d.subject_id) label ON true
+     LEFT JOIN LATERAL (
+       SELECT CASE WHEN bool_or(outcome = 'failed') AND NOT bool_or(outcome = 'succeeded') THEN true END AS failed
+       FROM checkout_authentications WHERE payment_id = d.subject_id
+     ) step_up ON d.subject_type = 'payment'
      WHERE d.signals IS NOT NULL AND ($1::timestamptz IS NULL OR d.created_at >= $1)
      ORDER BY d.seq LIMIT $2`,
     [options.since ?? null, options.limit],
