@@ -1,6 +1,6 @@
 // The checkout as the buyer's browser sees it: the view of a payment (what is bought, from whom, with
 // what), and the result of each step (paid, confirm it, being checked, refused, top up first).
-import { amountJson, type Payment } from '../payments/model.ts';
+import { amountJson, lineItemsJson, type Payment } from '../payments/model.ts';
 import type { PaymentMethod } from '../top-ups/model.ts';
 
 export const CHECKOUT_STATUSES = ['succeeded', 'requires_action', 'processing', 'failed', 'requires_payment_method'] as const;
@@ -34,12 +34,7 @@ export function checkoutPaymentJson(payment: Payment) {
     currency: payment.currency,
     status: payment.status,
     description: payment.description,
-    line_items: payment.lineItems.map((item) => ({
-      description: item.description,
-      category: item.category,
-      unit_amount: amountJson(item.unitAmount),
-      quantity: item.quantity,
-    })),
+    line_items: lineItemsJson(payment.lineItems),
   };
 }
 

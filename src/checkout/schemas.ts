@@ -1,7 +1,7 @@
 // JSON schemas of the checkout routes: requests are validated (unknown fields refused), responses are
 // shaped by them (nothing undeclared leaves the server) and they make the OpenAPI document.
-import { LINE_ITEM_CATEGORIES, PAYMENT_STATUSES } from '../payments/model.ts';
-import { AMOUNT_SCHEMA } from '../payments/schemas.ts';
+import { PAYMENT_STATUSES } from '../payments/model.ts';
+import { AMOUNT_SCHEMA, LINE_ITEMS_JSON_SCHEMA } from '../payments/schemas.ts';
 import { CARD_INPUT_SCHEMA } from '../top-ups/schemas.ts';
 import { CHECKOUT_STATUSES } from './model.ts';
 
@@ -19,19 +19,7 @@ export const CHECKOUT_PAYMENT_SCHEMA = {
     currency: { type: 'string' },
     status: { type: 'string', enum: [...PAYMENT_STATUSES] },
     description: { type: ['string', 'null'] },
-    line_items: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          description: { type: 'string' },
-          category: { type: 'string', enum: [...LINE_ITEM_CATEGORIES] },
-          unit_amount: { type: 'integer' },
-          quantity: { type: 'integer' },
-        },
-        required: ['description', 'category', 'unit_amount', 'quantity'],
-      },
-    },
+    line_items: LINE_ITEMS_JSON_SCHEMA,
   },
   required: ['id', 'amount', 'currency', 'status', 'description', 'line_items'],
 } as const;

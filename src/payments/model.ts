@@ -80,6 +80,10 @@ export function amountJson(amount: bigint): number {
   return Number(amount);
 }
 
+export function lineItemsJson(items: LineItem[]) {
+  return items.map((item) => ({ description: item.description, category: item.category, unit_amount: amountJson(item.unitAmount), quantity: item.quantity }));
+}
+
 export function paymentJson(payment: Payment) {
   return {
     id: payment.id,
@@ -89,12 +93,7 @@ export function paymentJson(payment: Payment) {
     amount: amountJson(payment.amount),
     currency: payment.currency,
     description: payment.description,
-    line_items: payment.lineItems.map((item) => ({
-      description: item.description,
-      category: item.category,
-      unit_amount: amountJson(item.unitAmount),
-      quantity: item.quantity,
-    })),
+    line_items: lineItemsJson(payment.lineItems),
     capture_method: payment.captureMethod,
     status: payment.status,
     amount_captured: amountJson(payment.amountCaptured),

@@ -3,6 +3,21 @@
 import { LINE_ITEM_CATEGORIES, PAYMENT_STATUSES } from './model.ts';
 
 /** Amounts in minor units: positive integers up to 2^53 - 1, exact in JSON. */
+/** The line items of a payment as answered (shared by the payment and the checkout's view). */
+export const LINE_ITEMS_JSON_SCHEMA = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      description: { type: 'string' },
+      category: { type: 'string', enum: [...LINE_ITEM_CATEGORIES] },
+      unit_amount: { type: 'integer' },
+      quantity: { type: 'integer' },
+    },
+    required: ['description', 'category', 'unit_amount', 'quantity'],
+  },
+} as const;
+
 export const AMOUNT_SCHEMA = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
 export const CURRENCY_SCHEMA = { type: 'string', pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, upper case.' } as const;
 export const METADATA_SCHEMA = {
@@ -28,19 +43,7 @@ export const PAYMENT_SCHEMA = {
     amount: { type: 'integer' },
     currency: { type: 'string' },
     description: { type: ['string', 'null'] },
-    line_items: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          description: { type: 'string' },
-          category: { type: 'string', enum: [...LINE_ITEM_CATEGORIES] },
-          unit_amount: { type: 'integer' },
-          quantity: { type: 'integer' },
-        },
-        required: ['description', 'category', 'unit_amount', 'quantity'],
-      },
-    },
+    line_items: LINE_ITEMS_JSON_SCHEMA,
     capture_method: { type: 'string', enum: ['automatic', 'manual'] },
     status: { type: 'string', enum: [...PAYMENT_STATUSES] },
     amount_captured: { type: 'integer' },
