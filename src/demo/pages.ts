@@ -66,15 +66,19 @@ const demo = {
     const digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
     return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(Number(minor) / 10 ** digits);
   },
-  /** Puts Micropay's embeddable checkout for a payment the merchant server created into container. */
-  mountCheckout(container, start, handlers) {
+  /** Puts Micropay's embeddable checkout for a payment the merchant server created into container;
+   * \`succeeded\` fulfils the order, and the page's notice shows its error or a held or refused payment. */
+  mountCheckout(container, start, notice, succeeded) {
     const checkout = document.createElement('micropay-checkout');
     checkout.setAttribute('publishable-key', start.publishable_key);
     checkout.setAttribute('payment', start.payment);
     checkout.setAttribute('client-secret', start.client_secret);
-    checkout.addEventListener('micropay:succeeded', (event) => handlers.succeeded(event.detail.payment));
-    checkout.addEventListener('micropay:processing', (event) => handlers.other && handlers.other('processing', event.detail));
-    checkout.addEventListener('micropay:failed', (event) => handlers.other && handlers.other('failed', event.detail));
+    checkout.addEventListener('micropay:succeeded', async (event) => {
+      try { await succeeded(event.detail.payment); } catch (error) { demo.notice(notice, error.message, true); }
+    });
+    const other = (status) => (event) => demo.notice(notice, event.detail.message || ('Payment ' + status + '.'), status === 'failed');
+    checkout.addEventListener('micropay:processing', other('processing'));
+    checkout.addEventListener('micropay:failed', other('failed'));
     container.replaceChildren(checkout);
     container.hidden = false;
     return checkout;
@@ -207,14 +211,9 @@ for (const button of document.querySelectorAll('[data-buy]')) {
     demo.notice(notice, '');
     try {
       const start = await demo.api('POST', '/demo/api/news/articles/' + slug + '/payment');
-      demo.mountCheckout(document.getElementById('checkout-' + slug), start, {
-        succeeded: async (payment) => {
-          try {
-            await unlock(slug, payment.id);
-            demo.notice(notice, 'Thanks for reading! The article is unlocked.');
-          } catch (error) { demo.notice(notice, error.message, true); }
-        },
-        other: (status, detail) => demo.notice(notice, detail.message || ('Payment ' + status + '.'), status === 'failed'),
+      demo.mountCheckout(document.getElementById('checkout-' + slug), start, notice, async (payment) => {
+        await unlock(slug, payment.id);
+        demo.notice(notice, 'Thanks for reading! The article is unlocked.');
       });
     } catch (error) {
       demo.notice(notice, error.message, true);
@@ -284,16 +283,11 @@ document.getElementById('cart-checkout').addEventListener('click', async (event)
   try {
     const items = Object.entries(cart).map(([sku, quantity]) => ({ sku, quantity }));
     const start = await demo.api('POST', '/demo/api/shop/orders', { items });
-    demo.mountCheckout(document.getElementById('checkout'), start, {
-      succeeded: async (payment) => {
-        try {
-          const order = await demo.api('GET', '/demo/api/shop/orders/' + encodeURIComponent(payment.id));
-          if (!order.fulfilled) throw new Error('The order is not paid yet.');
-          demo.notice(notice, 'Order fulfilled: ' + order.items.map((item) => item.name + ' × ' + item.quantity).join(', ') + ' added to your Pixel Quest inventory.');
-          cart = {}; save();
-        } catch (error) { demo.notice(notice, error.message, true); }
-      },
-      other: (status, detail) => demo.notice(notice, detail.message || ('Payment ' + status + '.'), status === 'failed'),
+    demo.mountCheckout(document.getElementById('checkout'), start, notice, async (payment) => {
+      const order = await demo.api('GET', '/demo/api/shop/orders/' + encodeURIComponent(payment.id));
+      if (!order.fulfilled) throw new Error('The order is not paid yet.');
+      demo.notice(notice, 'Order fulfilled: ' + order.items.map((item) => item.name + ' × ' + item.quantity).join(', ') + ' added to your Pixel Quest inventory.');
+      cart = {}; save();
     });
   } catch (error) {
     demo.notice(notice, error.message, true);
@@ -368,17 +362,12 @@ form.addEventListener('submit', async (event) => {
   try {
     const message = document.getElementById('tip-message').value.trim();
     const start = await demo.api('POST', '/demo/api/creator/tips', message ? { amount: value, message } : { amount: value });
-    demo.mountCheckout(document.getElementById('checkout'), start, {
-      succeeded: async (payment) => {
-        try {
-          const tip = await demo.api('GET', '/demo/api/creator/tips/' + encodeURIComponent(payment.id));
-          if (tip.status !== 'succeeded') throw new Error('The tip is not paid yet.');
-          demo.notice(notice, 'Thank you! Mia received your ' + demo.money(tip.amount, tip.currency) + ' tip.');
-          document.getElementById('checkout').hidden = true;
-          supporters();
-        } catch (error) { demo.notice(notice, error.message, true); }
-      },
-      other: (status, detail) => demo.notice(notice, detail.message || ('Payment ' + status + '.'), status === 'failed'),
+    demo.mountCheckout(document.getElementById('checkout'), start, notice, async (payment) => {
+      const tip = await demo.api('GET', '/demo/api/creator/tips/' + encodeURIComponent(payment.id));
+      if (tip.status !== 'succeeded') throw new Error('The tip is not paid yet.');
+      demo.notice(notice, 'Thank you! Mia received your ' + demo.money(tip.amount, tip.currency) + ' tip.');
+      document.getElementById('checkout').hidden = true;
+      supporters();
     });
   } catch (error) {
     demo.notice(notice, error.message, true);
