@@ -10,7 +10,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FrameLocator, Request } from 'playwright-core';
+import { createRequire } from 'node:module';
 import { browserTestsSkipped, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
+
+const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 const skip = browserTestsSkipped();
 // Small limits so that the steps cross them: a payment is exempt up to $1.00 / €1.00, while the exempt
@@ -40,6 +43,18 @@ describe('one-tap checkout in the browser', { skip }, () => {
   });
 
   const frame = (): FrameLocator => tab.page.frameLocator('[data-testid="micropay-frame"]').first();
+
+  /** Runs axe-core (WCAG 2 A and AA rules, contrast included) over the checkout frame as it is now. */
+  async function assertAccessible(step: string): Promise<void> {
+    const frameHandle = tab.page.frames().find((candidate) => candidate.url().includes('/checkout/frame.html'))!;
+    await frameHandle.addScriptTag({ path: AXE_PATH });
+    const violations = await frameHandle.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
+      const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+      return result.violations.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+    });
+    assert.deepEqual(violations, [], `accessibility of ${step}`);
+  }
 
   async function wallet(currency: string): Promise<bigint> {
     const { books } = server.api.runtime.services;
@@ -83,9 +98,11 @@ describe('one-tap checkout in the browser', { skip }, () => {
     await frame().getByTestId('checkout-summary').waitFor();
     assert.equal(await frame().getByTestId('total').textContent(), 'Total$0.25');
     await tab.screenshot('checkout-01-signed-out');
+    await assertAccessible('the signed-out summary');
     await frame().getByTestId('create-passkey').click();
     await frame().getByTestId('signup-email').fill(EMAIL);
     await tab.screenshot('checkout-02-sign-up');
+    await assertAccessible('the sign-up form');
     await frame().getByTestId('signup-submit').click();
     await frame().getByTestId('pay-button').waitFor();
     assert.equal(await frame().getByTestId('pay-button').textContent(), 'Pay $0.25');
@@ -97,6 +114,7 @@ describe('one-tap checkout in the browser', { skip }, () => {
     assert.equal(rows.length, 1);
     buyerId = rows[0]!.id;
     await tab.screenshot('checkout-03-signed-in');
+    await assertAccessible('the signed-in summary');
   });
 
   test('an empty wallet is topped up inline, through 3-D Secure, and the payment completes without starting over; the article unlocks', async () => {
@@ -107,6 +125,7 @@ describe('one-tap checkout in the browser', { skip }, () => {
     await frame().getByTestId('card-expiry').fill('12/35');
     await frame().getByTestId('card-cvc').fill('123');
     await tab.screenshot('checkout-04-top-up');
+    await assertAccessible('the top-up form');
     // The checkout opens the issuer's page in a popup; the buyer passes the challenge there.
     const [issuerPage] = await Promise.all([browser.context.waitForEvent('page'), frame().getByTestId('topup-submit').click()]);
     await frame().getByTestId('three-d-secure').waitFor();
@@ -207,6 +226,7 @@ describe('one-tap checkout in the browser', { skip }, () => {
       await frame().getByTestId('challenge').waitFor();
       await frame().locator('#status[data-tone="error"]').waitFor();
       await tab.screenshot('checkout-10-user-verification-failed');
+      await assertAccessible('the challenge with its error');
       assert.equal(await paymentStatus('shop', paymentId), 'requires_action');
       assert.equal(await wallet('USD'), before, 'nothing charged');
     } finally {
@@ -215,6 +235,7 @@ describe('one-tap checkout in the browser', { skip }, () => {
     await frame().getByTestId('send-code').click();
     await frame().getByTestId('code-input').waitFor();
     await tab.screenshot('checkout-11-code-sent');
+    await assertAccessible('the code entry');
     const messages = await (await fetch(`${server.url}/sandbox/messages?to=${encodeURIComponent(EMAIL)}`)).json() as { data: Array<{ body: string }> };
     const text = messages.data[0]!.body;
     assert.match(text, /\$1\.49/, 'the message names the amount');
@@ -252,6 +273,7 @@ describe('one-tap checkout in the browser', { skip }, () => {
     assert.match((await frame().getByTestId('result-failed').textContent()) ?? '', /Nothing was charged/);
     assert.match((await frame().getByTestId('contact-support').getAttribute('href')) ?? '', /^mailto:help@micropay\.example/);
     await tab.screenshot('checkout-13-blocked');
+    await assertAccessible('the refusal');
     assert.equal(await paymentStatus('creator', paymentId), 'failed');
     assert.equal(await wallet('EUR'), before);
   });
