@@ -1,13 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { STORE_KINDS } from '../../test/support/stores.ts';
+import { captureLogs } from '../../test/support/log-capture.ts';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
 import { createAuthenticator, type SoftwareAuthenticator } from '../../test/support/authenticator.ts';
 import { signInBuyer, signUpBuyer, testOrigin, type TestBuyer } from '../../test/support/buyers.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
-import { createLogger } from '../log/logger.ts';
 import { BUYER_SESSION_HEADER } from './model.ts';
 import { deviceNameFromUserAgent } from './routes.ts';
 import { maskAddress } from './service.ts';
@@ -52,18 +51,13 @@ for (const kind of STORE_KINDS) {
     let other: TestMerchant;
     let origin: string;
     // Everything the server logs (at trace level) and every response body, to look for secrets in them.
-    const logLines: string[] = [];
+    const captured = captureLogs();
+    const logLines = captured.lines;
     const bodies: string[] = [];
     const secrets: { codes: string[]; tokens: string[] } = { codes: [], tokens: [] };
 
     before(async () => {
-      const destination = new Writable({
-        write(chunk, _encoding, done) {
-          logLines.push(String(chunk));
-          done();
-        },
-      });
-      api = await startTestApi(kind, { logger: createLogger('trace', destination) });
+      api = await startTestApi(kind, { logger: captured.logger });
       merchant = await api.createMerchant({ name: 'Daily Planet' });
       other = await api.createMerchant({ name: 'Pixel Forge' });
       origin = testOrigin(api);

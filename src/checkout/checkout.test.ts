@@ -2,12 +2,11 @@
 // merchant) and buyers signed in with the software passkey, as the checkout frame would call it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { STORE_KINDS } from '../../test/support/stores.ts';
+import { captureLogs } from '../../test/support/log-capture.ts';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
 import { signUpBuyer, type TestBuyer } from '../../test/support/buyers.ts';
-import { createLogger } from '../log/logger.ts';
 import { MODEL_FORMAT, type TrainedModel } from '../risk/learned-model.ts';
 import { decisionHistory } from '../risk/store.ts';
 
@@ -23,18 +22,13 @@ for (const kind of STORE_KINDS) {
     let api: TestApi;
     let shop: TestMerchant;
     let other: TestMerchant;
-    const logLines: string[] = [];
+    const captured = captureLogs();
+    const logLines = captured.lines;
     const bodies: string[] = [];
 
     before(async () => {
-      const destination = new Writable({
-        write(chunk, _encoding, done) {
-          logLines.push(String(chunk));
-          done();
-        },
-      });
       api = await startTestApi(kind, {
-        logger: createLogger('trace', destination),
+        logger: captured.logger,
         env: { MICROPAY_RISK_ENGINE: 'on', RISK_RELOAD_INTERVAL_MS: '0', CHECKOUT_EXEMPTIONS: EXEMPTIONS, CHECKOUT_TRA_EXEMPTIONS: TRA, CHECKOUT_SUPPORT_EMAIL: 'help@planet.example' },
       });
       shop = await api.createMerchant({ name: 'Daily Planet' });

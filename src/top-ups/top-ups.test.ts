@@ -1,13 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { STORE_KINDS } from '../../test/support/stores.ts';
+import { captureLogs } from '../../test/support/log-capture.ts';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
 import type { LightMyRequestResponse } from 'fastify';
 import { newId } from '../api/ids.ts';
 import { requestDigest } from '../api/idempotency.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
-import { createLogger } from '../log/logger.ts';
 import type { RiskHook, RiskVerdict } from '../risk/hook.ts';
 
 const nextYear = new Date().getUTCFullYear() + 1;
@@ -50,17 +49,12 @@ for (const kind of STORE_KINDS) {
       },
     };
     // Everything the server logs during the suite (at trace level), and every response body it sends.
-    const logLines: string[] = [];
+    const captured = captureLogs();
+    const logLines = captured.lines;
     const bodies: string[] = [];
 
     before(async () => {
-      const destination = new Writable({
-        write(chunk, _encoding, done) {
-          logLines.push(String(chunk));
-          done();
-        },
-      });
-      api = await startTestApi(kind, { risk, logger: createLogger('trace', destination), env: { CARD_PROCESSOR_TIMEOUT_MS: '250' } });
+      api = await startTestApi(kind, { risk, logger: captured.logger, env: { CARD_PROCESSOR_TIMEOUT_MS: '250' } });
       alpha = await api.createMerchant({ name: 'Alpha' });
       beta = await api.createMerchant({ name: 'Beta' });
     });
