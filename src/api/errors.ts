@@ -60,6 +60,7 @@ export const API_ERRORS = {
   review_unexpected_state: spec(409, 'invalid_request_error', 'The review is not in a state that allows this.'),
   rule_invalid: spec(400, 'invalid_request_error', 'The rule does not compile; see errors for each problem and its position.'),
   rule_limit_reached: spec(409, 'invalid_request_error', 'The installation has as many rules as it may have; disable or reuse one.'),
+  receipt_unavailable: spec(409, 'invalid_request_error', 'Only a succeeded payment, top-up or refund has a receipt.'),
   top_up_unexpected_state: spec(409, 'invalid_request_error', 'The top-up is not in a state that allows this.'),
   three_d_secure_incomplete: spec(409, 'invalid_request_error', 'The buyer has not completed the 3-D Secure challenge yet.'),
   card_processor_unavailable: spec(503, 'api_error', 'The card processor did not answer; retry with the same Idempotency-Key.'),
