@@ -79,6 +79,9 @@ export const API_ERRORS = {
   code_attempts_exceeded: spec(429, 'invalid_request_error', 'Too many wrong codes; ask for a new one.'),
   codes_rate_limited: spec(429, 'invalid_request_error', 'Too many codes were sent to this address; wait an hour and try again.'),
   message_gateway_unavailable: spec(503, 'api_error', 'No message gateway is configured to send codes.'),
+  // Support tickets (docs/api/support.md).
+  support_ticket_closed: spec(409, 'invalid_request_error', 'The support ticket is closed; open a new one.'),
+  support_ticket_too_long: spec(409, 'invalid_request_error', 'The support ticket has as many messages as it may have; open a new one.'),
   webhook_endpoint_limit_reached: spec(400, 'invalid_request_error', 'The merchant has the most webhook endpoints allowed in this mode; delete one first.'),
   webhook_endpoint_disabled: spec(409, 'invalid_request_error', 'The webhook endpoint is disabled; enable it first.'),
   webhook_delivery_attempts_exhausted: spec(409, 'invalid_request_error', 'The delivery has had the most attempts allowed (100); it cannot be retried again.'),

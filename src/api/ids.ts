@@ -19,7 +19,9 @@ export function randomBase62(bytes: number): string {
 
 export type IdPrefix = 'mer' | 'key' | 'buy' | 'cus' | 'pay' | 'rsk' | 'evt' | 'ref' | 'dp' | 'po' | 'top' | 'we' | 'whd' | 'card' | 'rev'
   // buyer identity and checkout (docs/api/buyers.md, docs/api/checkout.md)
-  | 'pkey' | 'bdev' | 'bses' | 'otp' | 'preg' | 'pauth' | 'chl' | 'msg';
+  | 'pkey' | 'bdev' | 'bses' | 'otp' | 'preg' | 'pauth' | 'chl' | 'msg'
+  // support tickets and their messages (docs/api/support.md)
+  | 'tkt' | 'tmsg';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomBase62(16)}`;
