@@ -21,6 +21,7 @@ import { buyerRoutes } from '../buyers/routes.ts';
 import { checkoutRoutes } from '../checkout/routes.ts';
 import { sandboxMessageRoutes } from '../messages/routes.ts';
 import { webAssetRoutes } from './web-assets.ts';
+import { receiptRoutes } from '../receipts/routes.ts';
 
 export const BODY_BYTES_MAX = 1024 * 1024;
 /** Headers beyond this are refused by Node's HTTP parser (431). */
@@ -121,6 +122,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   // The sandbox's outbox shows codes to anyone who asks: development only.
   if (services.messageOutbox && runtime.config.mode !== 'production') await sandboxMessageRoutes(app, { outbox: services.messageOutbox });
 
+  await receiptRoutes(app, { receipts: services.receipts, publicUrl: runtime.config.publicUrl });
   // The browser apps (the embeddable checkout) from web/dist.
   await webAssetRoutes(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -43,6 +43,8 @@ import { createFieldSealer } from '../vault/fields.ts';
 import type { BuyerIdentityService } from '../buyers/service.ts';
 import { createBuyerIdentityFromConfig } from '../buyers/wiring.ts';
 import type { MessageOutbox } from '../messages/gateway.ts';
+import { createReceiptService, type ReceiptService } from '../receipts/service.ts';
+import { createReceiptKeys, masterKeyOf } from '../receipts/keys.ts';
 
 const MAINTENANCE_BATCH_MAX = 500;
 const PAYOUT_DISPATCH_BATCH_MAX = 100;
@@ -72,6 +74,8 @@ export interface Services {
   buyerIdentity: BuyerIdentityService;
   /** The sandbox message gateway's outbox; null when MESSAGE_GATEWAY is not sandbox. */
   messageOutbox: MessageOutbox | null;
+  /** Signed receipts of succeeded payments, top-ups and refunds (docs/api/receipts.md). */
+  receipts: ReceiptService;
 }
 
 export interface Runtime {
@@ -247,5 +251,6 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     checkout,
     buyerIdentity: buyers.buyerIdentity,
     messageOutbox: buyers.outbox,
+    receipts: createReceiptService({ keys: createReceiptKeys(masterKeyOf(keyring)), payments, topUps, refunds, merchants }),
   };
 }

@@ -1,0 +1,89 @@
+// The receipts' keys, all derived from the vault's current master key with HKDF so that nothing new
+// is stored: an Ed25519 signing key (info `receipt-signing-v1`) whose public half is published as a
+// JWKS, and the key of receipt URLs (info `receipt-url-v1`). A rotation of the master key changes both:
+// receipts signed before stay verifiable only with the old JWKS, and old receipt URLs stop resolving.
+import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
+import type { Keyring } from '../vault/crypto.ts';
+
+const SALT = 'micropay-vault';
+/** PKCS#8 DER of an Ed25519 private key, up to its 32-byte seed (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const TOKEN_PREFIX = 'rct_';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** Longest token accepted before decoding (the object reference inside is short). */
+const TOKEN_CHARS_MAX = 190;
+
+export const RECEIPT_OBJECT_TYPES = ['payment', 'top_up', 'refund'] as const;
+export type ReceiptObjectType = (typeof RECEIPT_OBJECT_TYPES)[number];
+
+/** What a receipt URL's token carries, sealed: enough to fetch the object with its merchant's scope. */
+export interface ReceiptReference {
+  objectType: ReceiptObjectType;
+  objectId: string;
+  merchantId: string;
+  livemode: boolean;
+}
+
+export interface ReceiptKeys {
+  signingKey: KeyObject;
+  publicKey: KeyObject;
+  kid: string;
+  /** The public key as a JWK with `kid`, `alg` and `use`. */
+  publicJwk: JWK;
+  tokenOf(reference: ReceiptReference): string;
+  /** The reference sealed in `token`, or null for a token this key did not make. */
+  open(token: string): ReceiptReference | null;
+}
+
+export function masterKeyOf(keyring: Keyring): Buffer {
+  const master = keyring.keyOf(keyring.currentVersion);
+  if (!master) throw new Error('the keyring has no current master key');
+  return master;
+}
+
+export function createReceiptKeys(master: Buffer): ReceiptKeys {
+  const seed = Buffer.from(hkdfSync('sha256', master, SALT, 'receipt-signing-v1', 32));
+  const signingKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const publicKey = createPublicKey(signingKey);
+  const x = publicKey.export({ format: 'jwk' }).x as string;
+  const jwk = { kty: 'OKP', crv: 'Ed25519', x };
+  // The JWK thumbprint (RFC 7638): SHA-256 of the required members in lexical order.
+  const kid = createHash('sha256').update(JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x })).digest('base64url');
+  const urlKey = Buffer.from(hkdfSync('sha256', master, SALT, 'receipt-url-v1', 64));
+  const encryptionKey = urlKey.subarray(0, 32);
+  const ivKey = urlKey.subarray(32);
+  return {
+    signingKey,
+    publicKey,
+    kid,
+    publicJwk: { ...jwk, kid, alg: 'EdDSA', use: 'sig' },
+    tokenOf(reference) {
+      const plain = Buffer.from([reference.objectType, reference.livemode ? '1' : '0', reference.merchantId, reference.objectId].join('|'));
+      // A synthetic IV (an HMAC of the plaintext) makes the token deterministic: the same object always
+      // has the same URL, and the only thing the determinism reveals is that two URLs are equal.
+      const iv = createHmac('sha256', ivKey).update(plain).digest().subarray(0, IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', encryptionKey, iv);
+      const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
+      return TOKEN_PREFIX + Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+    },
+    open(token) {
+      if (!token.startsWith(TOKEN_PREFIX) || token.length > TOKEN_CHARS_MAX) return null;
+      const body = token.slice(TOKEN_PREFIX.length);
+      if (!/^[A-Za-z0-9_-]+$/.test(body)) return null;
+      const bytes = Buffer.from(body, 'base64url');
+      if (bytes.length <= IV_BYTES + TAG_BYTES) return null;
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', encryptionKey, bytes.subarray(0, IV_BYTES));
+        decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+        const plain = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+        const [objectType, live, merchantId, objectId, ...rest] = plain.split('|');
+        if (rest.length > 0 || !RECEIPT_OBJECT_TYPES.includes(objectType as ReceiptObjectType) || !merchantId || !objectId) return null;
+        return { objectType: objectType as ReceiptObjectType, livemode: live === '1', merchantId, objectId };
+      } catch {
+        return null;
+      }
+    },
+  };
+}
