@@ -19,6 +19,8 @@ import { disputeRoutes } from '../disputes/routes.ts';
 import { riskRoutes } from '../risk/routes.ts';
 import { buyerRoutes } from '../buyers/routes.ts';
 import { checkoutRoutes } from '../checkout/routes.ts';
+import { historyRoutes } from '../history/routes.ts';
+import { createHistoryService } from '../history/service.ts';
 import { sandboxMessageRoutes } from '../messages/routes.ts';
 import { webAssetRoutes } from './web-assets.ts';
 import { receiptRoutes } from '../receipts/routes.ts';
@@ -119,6 +121,8 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await riskRoutes(app, { risk: services.riskEngine, reviews: services.riskReviews, db: runtime.db });
   await buyerRoutes(app, { buyerIdentity: services.buyerIdentity });
   await checkoutRoutes(app, { checkout: services.checkout, buyerIdentity: services.buyerIdentity, topUps: services.topUps });
+  // The buyer's history reads payments, top-ups and refunds together: one query over their tables.
+  await historyRoutes(app, { history: createHistoryService({ db: runtime.db }), buyerIdentity: services.buyerIdentity });
   // The sandbox's outbox shows codes to anyone who asks: development only.
   if (services.messageOutbox && runtime.config.mode !== 'production') await sandboxMessageRoutes(app, { outbox: services.messageOutbox });
 
