@@ -22,6 +22,7 @@ import { checkoutRoutes } from '../checkout/routes.ts';
 import { historyRoutes } from '../history/routes.ts';
 import { createHistoryService } from '../history/service.ts';
 import { sandboxMessageRoutes } from '../messages/routes.ts';
+import { supportRoutes } from '../support/routes.ts';
 import { webAssetRoutes } from './web-assets.ts';
 import { receiptRoutes } from '../receipts/routes.ts';
 
@@ -123,6 +124,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await checkoutRoutes(app, { checkout: services.checkout, buyerIdentity: services.buyerIdentity, topUps: services.topUps });
   // The buyer's history reads payments, top-ups and refunds together: one query over their tables.
   await historyRoutes(app, { history: createHistoryService({ db: runtime.db }), buyerIdentity: services.buyerIdentity });
+  await supportRoutes(app, { support: services.support, buyerIdentity: services.buyerIdentity });
   // The sandbox's outbox shows codes to anyone who asks: development only.
   if (services.messageOutbox && runtime.config.mode !== 'production') await sandboxMessageRoutes(app, { outbox: services.messageOutbox });
 

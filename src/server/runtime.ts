@@ -43,6 +43,7 @@ import { createFieldSealer } from '../vault/fields.ts';
 import type { BuyerIdentityService } from '../buyers/service.ts';
 import { createBuyerIdentityFromConfig } from '../buyers/wiring.ts';
 import type { MessageOutbox } from '../messages/gateway.ts';
+import { createSupportService, type SupportService } from '../support/service.ts';
 import { createReceiptService, type ReceiptService } from '../receipts/service.ts';
 import { createReceiptKeys, masterKeyOf } from '../receipts/keys.ts';
 
@@ -74,6 +75,8 @@ export interface Services {
   buyerIdentity: BuyerIdentityService;
   /** The sandbox message gateway's outbox; null when MESSAGE_GATEWAY is not sandbox. */
   messageOutbox: MessageOutbox | null;
+  /** Buyers' refund requests, disputes and support tickets from their purchases (docs/api/support.md). */
+  support: SupportService;
   /** Signed receipts of succeeded payments, top-ups and refunds (docs/api/receipts.md). */
   receipts: ReceiptService;
 }
@@ -251,6 +254,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     checkout,
     buyerIdentity: buyers.buyerIdentity,
     messageOutbox: buyers.outbox,
+    support: createSupportService({ db, payments, refunds, disputes, merchants, buyerIdentity: buyers.buyerIdentity, messages: buyers.messages, logger }),
     receipts: createReceiptService({ keys: createReceiptKeys(masterKeyOf(keyring)), payments, topUps, refunds, merchants }),
   };
 }

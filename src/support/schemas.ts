@@ -1,0 +1,126 @@
+// JSON schemas of the support routes: requests are validated (unknown fields refused, text bounded),
+// responses are shaped (a buyer sees a refund or dispute without the merchant's fields).
+import { DISPUTE_REASONS, DISPUTE_STATUSES } from '../disputes/model.ts';
+import { AMOUNT_SCHEMA } from '../payments/schemas.ts';
+import { PENDING_REASONS, FAILURE_REASONS, REFUND_REASONS, REFUND_STATUSES } from '../refunds/model.ts';
+import { DESCRIPTION_LENGTH_MAX } from '../refunds/schemas.ts';
+import { MESSAGE_LENGTH_MAX, SUBJECT_LENGTH_MAX, TICKET_STATUSES } from './model.ts';
+
+const MESSAGE = { type: 'string', minLength: 1, maxLength: MESSAGE_LENGTH_MAX, pattern: '\\S' } as const;
+const DESCRIPTION = { type: 'string', maxLength: DESCRIPTION_LENGTH_MAX } as const;
+
+export const SUPPORT_MESSAGE_SCHEMA = {
+  $id: 'SupportMessage',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    object: { type: 'string', enum: ['support_message'] },
+    author: { type: 'string', enum: ['buyer', 'merchant'] },
+    body: { type: 'string' },
+    created: { type: 'integer', description: 'Unix seconds.' },
+  },
+  required: ['id', 'object', 'author', 'body', 'created'],
+} as const;
+
+export const SUPPORT_TICKET_SCHEMA = {
+  $id: 'SupportTicket',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    object: { type: 'string', enum: ['support_ticket'] },
+    livemode: { type: 'boolean' },
+    payment: { type: 'string' },
+    subject: { type: 'string' },
+    status: { type: 'string', enum: [...TICKET_STATUSES], description: 'open: waiting for the merchant; answered: waiting for the buyer; closed.' },
+    message_count: { type: 'integer' },
+    created: { type: 'integer', description: 'Unix seconds.' },
+    updated: { type: 'integer', description: 'Unix seconds of the last message or change.' },
+    closed_at: { type: ['integer', 'null'], description: 'Unix seconds.' },
+    messages: { type: 'array', items: { $ref: 'SupportMessage#' }, description: 'The thread, oldest first (one ticket, not in lists).' },
+  },
+  required: ['id', 'object', 'livemode', 'payment', 'subject', 'status', 'message_count', 'created', 'updated', 'closed_at'],
+} as const;
+
+/** A refund as its buyer sees it (the merchant's metadata, fees and risk decision left out). */
+export const BUYER_REFUND_SCHEMA = {
+  $id: 'BuyerRefund',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    object: { type: 'string', enum: ['refund'] },
+    livemode: { type: 'boolean' },
+    payment: { type: 'string' },
+    amount: { type: 'integer' },
+    currency: { type: 'string' },
+    reason: { type: 'string', enum: [...REFUND_REASONS] },
+    description: { type: ['string', 'null'] },
+    status: { type: 'string', enum: [...REFUND_STATUSES] },
+    automatic: { type: 'boolean', description: 'Completed by the automatic policy, without a human.' },
+    pending_reason: { anyOf: [{ type: 'null' }, { type: 'string', enum: [...PENDING_REASONS] }] },
+    failure_reason: { anyOf: [{ type: 'null' }, { type: 'string', enum: [...FAILURE_REASONS] }] },
+    created: { type: 'integer', description: 'Unix seconds.' },
+  },
+  required: ['id', 'object', 'livemode', 'payment', 'amount', 'currency', 'reason', 'status', 'automatic', 'created'],
+} as const;
+
+/** A dispute as its buyer sees it (the merchant's evidence and the split of the money left out). */
+export const BUYER_DISPUTE_SCHEMA = {
+  $id: 'BuyerDispute',
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    object: { type: 'string', enum: ['dispute'] },
+    livemode: { type: 'boolean' },
+    payment: { type: 'string' },
+    amount: { type: 'integer' },
+    currency: { type: 'string' },
+    reason: { type: 'string', enum: [...DISPUTE_REASONS] },
+    description: { type: ['string', 'null'] },
+    status: { type: 'string', enum: [...DISPUTE_STATUSES] },
+    created: { type: 'integer', description: 'Unix seconds.' },
+  },
+  required: ['id', 'object', 'livemode', 'payment', 'amount', 'currency', 'reason', 'status', 'created'],
+} as const;
+
+export const BUYER_REFUND_REQUEST_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    amount: { ...AMOUNT_SCHEMA, description: 'Minor units; what remains refundable when absent.' },
+    reason: { type: 'string', enum: [...REFUND_REASONS], description: 'requested_by_customer when absent.' },
+    description: DESCRIPTION,
+  },
+} as const;
+
+export const BUYER_DISPUTE_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    amount: { ...AMOUNT_SCHEMA, description: 'Minor units; what was captured and not refunded when absent.' },
+    reason: { type: 'string', enum: [...DISPUTE_REASONS] },
+    description: DESCRIPTION,
+  },
+  required: ['reason'],
+} as const;
+
+export const OPEN_TICKET_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    payment: { type: 'string', maxLength: 64 },
+    subject: { type: 'string', minLength: 1, maxLength: SUBJECT_LENGTH_MAX, pattern: '\\S' },
+    message: MESSAGE,
+  },
+  required: ['payment', 'subject', 'message'],
+} as const;
+
+export const MESSAGE_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { message: MESSAGE },
+  required: ['message'],
+} as const;
+
+export const LIST_TICKETS_QUERY_PROPERTIES = {
+  status: { type: 'string', enum: [...TICKET_STATUSES] },
+} as const;
