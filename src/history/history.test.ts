@@ -32,7 +32,7 @@ for (const kind of STORE_KINDS) {
     let beta: TestMerchant;
     let buyer: TestBuyer;
     let stranger: TestBuyer;
-    const ids: Record<string, string> = {};
+    const ids = {} as { topUp: string; article: string; tip: string; gems: string; held: string; refund: string; strangers: string };
 
     const history = (query: string, options: { as?: TestBuyer | null; key?: string } = {}): Promise<LightMyRequestResponse> => {
       const as = options.as === undefined ? buyer : options.as;
