@@ -138,7 +138,7 @@ export function createSupportService(deps: SupportDependencies): SupportService 
         const inserted = await store.insertTicket(tx, { id: ticketId, merchantId: buyer.merchantId, livemode: buyer.livemode, buyerId: buyer.buyerId, paymentId: input.paymentId, subject: input.subject });
         if (!inserted) return store.getTicket(tx, ticketId);
         await store.insertMessage(tx, { id: messageId, ticketId, author: 'buyer', body: input.message });
-        const opened = await store.recordMessage(tx, ticketId, 'open');
+        const opened = (await store.getTicket(tx, ticketId))!;
         const message = (await store.getMessage(tx, messageId))!;
         await insertEvents(tx, [{ merchantId: opened.merchantId, livemode: opened.livemode, type: 'support_ticket.created', object: eventObject(opened, message), occurrence: ticketId }]);
         return opened;

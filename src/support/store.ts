@@ -56,11 +56,12 @@ export async function getTicket(db: SqlClient, id: string, options: { lock?: boo
   return rows[0] ? ticketOf(rows[0]) : null;
 }
 
-/** Inserts the ticket unless one of this id exists (a retried request); true when it was inserted. */
+/** Inserts the ticket, open with its first message counted, unless one of this id exists (a retried
+ * request); true when it was inserted. */
 export async function insertTicket(tx: SqlClient, ticket: Omit<Ticket, 'messageCount' | 'createdAt' | 'updatedAt' | 'closedAt' | 'status'>): Promise<boolean> {
   const { rows } = await tx.query(
     `INSERT INTO support_tickets (id, merchant_id, livemode, buyer_id, payment_id, subject, status, message_count)
-     VALUES ($1, $2, $3, $4, $5, $6, 'open', 0)
+     VALUES ($1, $2, $3, $4, $5, $6, 'open', 1)
      ON CONFLICT (id) DO NOTHING RETURNING id`,
     [ticket.id, ticket.merchantId, ticket.livemode, ticket.buyerId, ticket.paymentId, ticket.subject],
   );
