@@ -9,6 +9,8 @@ import { startServer } from '../server/server.ts';
 import { trainModel } from '../risk/learned-model.ts';
 import { decisionHistory } from '../risk/store.ts';
 import { runExperiment } from '../risk/simulate/experiment.ts';
+import { readFileSync } from 'node:fs';
+import { defaultJwksUrl, receiptSummary, verifyReceipt } from '../receipts/verify.ts';
 
 function config(): Config {
   try {
@@ -170,6 +172,31 @@ program
       progress: (message) => process.stderr.write(`${message}\n`),
     });
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  });
+
+const receipt = program.command('receipt').description('signed receipts');
+
+receipt
+  .command('verify')
+  .description('verify a signed receipt (a file with the JWS, or the JSON of /receipts/<token>.json) against the published JWKS; exits 0 when valid, 1 when not')
+  .argument('<file>', 'the receipt file')
+  .option('--jwks <url-or-file>', "the JWKS, a URL or a file (default: this installation's /.well-known/micropay-receipts/jwks.json)")
+  .action(async (file: string, options: { jwks?: string }) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      process.stderr.write(`cannot read ${file}: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    const result = await verifyReceipt(text, options.jwks ?? defaultJwksUrl(config().publicUrl));
+    if (!result.ok) {
+      process.stderr.write(`receipt NOT valid: ${result.reason}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    process.stdout.write(`${receiptSummary(result.receipt)}\nsignature OK (key ${result.kid ?? 'without kid'})\n`);
   });
 
 await program.parseAsync(process.argv);

@@ -73,7 +73,8 @@ export function createReceiptKeys(master: Buffer): ReceiptKeys {
       const body = token.slice(TOKEN_PREFIX.length);
       if (!/^[A-Za-z0-9_-]+$/.test(body)) return null;
       const bytes = Buffer.from(body, 'base64url');
-      if (bytes.length <= IV_BYTES + TAG_BYTES) return null;
+      // Only the canonical encoding is accepted, so that one receipt has exactly one URL.
+      if (bytes.length <= IV_BYTES + TAG_BYTES || bytes.toString('base64url') !== body) return null;
       try {
         const decipher = createDecipheriv('aes-256-gcm', encryptionKey, bytes.subarray(0, IV_BYTES));
         decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
