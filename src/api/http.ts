@@ -1,10 +1,12 @@
 // What every API route shares: who is calling (API key → principal), the error shape, pagination and
 // Idempotency-Key handling. Domain route plugins use these helpers and stay small.
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../log/logger.ts';
 import type { AuthService, Principal } from '../auth/service.ts';
 import { PipelineOverloadedError } from '../store/commit-pipeline.ts';
 import { sqlState } from '../store/database.ts';
+import { BUYER_SESSION_HEADER } from '../buyers/model.ts';
 import { ApiError, errorBody, type ApiErrorCode } from './errors.ts';
 import { isValidIdempotencyKey, requestDigest, type IdempotencyStore } from './idempotency.ts';
 
@@ -97,9 +99,16 @@ export function errorResponses(...statuses: number[]): Record<number, { $ref: st
   return Object.fromEntries([400, 401, 403, 404, ...statuses].map((status) => [status, { $ref: 'Error#' }]));
 }
 
-function ownerOf(principal: Principal): string {
+/** Whose Idempotency-Keys a request's key is among. A publishable key is shared by every browser of a
+ * merchant, so there the buyer's session is part of the owner (as a digest): one buyer's key can never
+ * replay another buyer's stored answer. */
+function ownerOf(principal: Principal, request: FastifyRequest): string {
   const who = principal.kind === 'merchant' ? principal.merchantId : 'operator';
-  return `${who}:${principal.livemode ? 'live' : 'test'}`;
+  const owner = `${who}:${principal.livemode ? 'live' : 'test'}`;
+  if (principal.kind !== 'merchant' || principal.keyKind !== 'publishable') return owner;
+  const session = request.headers[BUYER_SESSION_HEADER];
+  if (typeof session !== 'string' || session === '') return `${owner}:anonymous`;
+  return `${owner}:session:${createHash('sha256').update(session).digest('base64url').slice(0, 22)}`;
 }
 
 function validationError(error: { validation: Array<Record<string, any>>; validationContext?: string }): ApiError {
@@ -194,7 +203,7 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
     const key = request.headers['idempotency-key'];
     if (key === undefined) return;
     if (typeof key !== 'string' || !isValidIdempotencyKey(key)) throw new ApiError('idempotency_key_invalid', undefined, 'Idempotency-Key');
-    const owner = ownerOf(request.principal);
+    const owner = ownerOf(request.principal, request);
     const digested = request.routeOptions.config.digestBody?.(request.body) ?? request.body;
     const reservation = await deps.idempotency.reserve(owner, key, requestDigest(request.method, request.url, digested));
     switch (reservation.kind) {

@@ -387,6 +387,21 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(challenge.spc.total, { currency: 'JPY', value: '300' });
     });
 
+    it('keeps Idempotency-Keys per buyer session: another buyer reusing a key gets no replay of the first buyer\'s answer', async () => {
+      const first = await buyerWith(1_000n);
+      const second = await buyerWith(1_000n);
+      const pay = await payment(40);
+      const body = { client_secret: pay.secret, device: {} };
+      const headers = { 'idempotency-key': 'same-key-from-two-browsers' };
+      const paid = await call('POST', `/v1/checkout/payments/${pay.id}/confirm`, { buyer: first, body, headers });
+      assert.equal(paid.json().status, 'succeeded', paid.body);
+      const again = await call('POST', `/v1/checkout/payments/${pay.id}/confirm`, { buyer: first, body, headers });
+      assert.equal(again.headers['idempotent-replayed'], 'true', 'the same buyer gets the replay');
+      const other = await call('POST', `/v1/checkout/payments/${pay.id}/confirm`, { buyer: second, body, headers });
+      assert.equal(other.headers['idempotent-replayed'], undefined);
+      expectError(other, 403, 'checkout_buyer_mismatch');
+    });
+
     // Runs last: it activates risk models, which the other tests do not expect.
     it('exempts a payment outside the low-value exemption by transaction risk analysis when the model finds it very unlikely to be fraud', async () => {
       const riskEngine = api.runtime.services.riskEngine;
