@@ -1,9 +1,10 @@
 // JSON schemas of the support routes: requests are validated (unknown fields refused, text bounded),
 // responses are shaped (a buyer sees a refund or dispute without the merchant's fields).
-import { DISPUTE_REASONS, DISPUTE_STATUSES } from '../disputes/model.ts';
+import { DISPUTE_REASONS } from '../disputes/model.ts';
+import { DISPUTE_SCHEMA } from '../disputes/schemas.ts';
 import { AMOUNT_SCHEMA } from '../payments/schemas.ts';
-import { PENDING_REASONS, FAILURE_REASONS, REFUND_REASONS, REFUND_STATUSES } from '../refunds/model.ts';
-import { DESCRIPTION_LENGTH_MAX } from '../refunds/schemas.ts';
+import { REFUND_REASONS } from '../refunds/model.ts';
+import { DESCRIPTION_LENGTH_MAX, REFUND_SCHEMA } from '../refunds/schemas.ts';
 import { MESSAGE_LENGTH_MAX, SUBJECT_LENGTH_MAX, TICKET_STATUSES } from './model.ts';
 
 const MESSAGE = { type: 'string', minLength: 1, maxLength: MESSAGE_LENGTH_MAX, pattern: '\\S' } as const;
@@ -41,46 +42,25 @@ export const SUPPORT_TICKET_SCHEMA = {
   required: ['id', 'object', 'livemode', 'payment', 'subject', 'status', 'message_count', 'created', 'updated', 'closed_at'],
 } as const;
 
+/** The buyer's view of a merchant-side object schema: the listed fields only, in the same shapes. */
+function buyerView<S extends { properties: Record<string, unknown>; required: readonly string[] }>(schema: S, id: string, fields: readonly (keyof S['properties'] & string)[]) {
+  return {
+    $id: id,
+    type: 'object',
+    properties: Object.fromEntries(fields.map((field) => [field, schema.properties[field]])),
+    required: schema.required.filter((field) => (fields as readonly string[]).includes(field)),
+  } as const;
+}
+
 /** A refund as its buyer sees it (the merchant's metadata, fees and risk decision left out). */
-export const BUYER_REFUND_SCHEMA = {
-  $id: 'BuyerRefund',
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    object: { type: 'string', enum: ['refund'] },
-    livemode: { type: 'boolean' },
-    payment: { type: 'string' },
-    amount: { type: 'integer' },
-    currency: { type: 'string' },
-    reason: { type: 'string', enum: [...REFUND_REASONS] },
-    description: { type: ['string', 'null'] },
-    status: { type: 'string', enum: [...REFUND_STATUSES] },
-    automatic: { type: 'boolean', description: 'Completed by the automatic policy, without a human.' },
-    pending_reason: { anyOf: [{ type: 'null' }, { type: 'string', enum: [...PENDING_REASONS] }] },
-    failure_reason: { anyOf: [{ type: 'null' }, { type: 'string', enum: [...FAILURE_REASONS] }] },
-    created: { type: 'integer', description: 'Unix seconds.' },
-  },
-  required: ['id', 'object', 'livemode', 'payment', 'amount', 'currency', 'reason', 'status', 'automatic', 'created'],
-} as const;
+export const BUYER_REFUND_SCHEMA = buyerView(REFUND_SCHEMA, 'BuyerRefund', [
+  'id', 'object', 'livemode', 'payment', 'amount', 'currency', 'reason', 'description', 'status', 'automatic', 'pending_reason', 'failure_reason', 'created',
+]);
 
 /** A dispute as its buyer sees it (the merchant's evidence and the split of the money left out). */
-export const BUYER_DISPUTE_SCHEMA = {
-  $id: 'BuyerDispute',
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    object: { type: 'string', enum: ['dispute'] },
-    livemode: { type: 'boolean' },
-    payment: { type: 'string' },
-    amount: { type: 'integer' },
-    currency: { type: 'string' },
-    reason: { type: 'string', enum: [...DISPUTE_REASONS] },
-    description: { type: ['string', 'null'] },
-    status: { type: 'string', enum: [...DISPUTE_STATUSES] },
-    created: { type: 'integer', description: 'Unix seconds.' },
-  },
-  required: ['id', 'object', 'livemode', 'payment', 'amount', 'currency', 'reason', 'status', 'created'],
-} as const;
+export const BUYER_DISPUTE_SCHEMA = buyerView(DISPUTE_SCHEMA, 'BuyerDispute', [
+  'id', 'object', 'livemode', 'payment', 'amount', 'currency', 'reason', 'description', 'status', 'created',
+]);
 
 export const BUYER_REFUND_REQUEST_BODY = {
   type: 'object',
