@@ -18,6 +18,7 @@ import { refundRoutes } from '../refunds/routes.ts';
 import { disputeRoutes } from '../disputes/routes.ts';
 import { riskRoutes } from '../risk/routes.ts';
 import { buyerRoutes } from '../buyers/routes.ts';
+import { buyerWalletRoutes } from '../buyers/wallet-routes.ts';
 import { checkoutRoutes } from '../checkout/routes.ts';
 import { historyRoutes } from '../history/routes.ts';
 import { createHistoryService } from '../history/service.ts';
@@ -121,6 +122,10 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await disputeRoutes(app, { disputes: services.disputes });
   await riskRoutes(app, { risk: services.riskEngine, reviews: services.riskReviews, db: runtime.db });
   await buyerRoutes(app, { buyerIdentity: services.buyerIdentity });
+  await buyerWalletRoutes(app, {
+    buyerIdentity: services.buyerIdentity,
+    walletBalances: (buyerId, livemode) => services.books.balancesByCurrency('wallet', buyerId, livemode),
+  });
   await checkoutRoutes(app, { checkout: services.checkout, buyerIdentity: services.buyerIdentity, topUps: services.topUps });
   // The buyer's history reads payments, top-ups and refunds together: one query over their tables.
   await historyRoutes(app, { history: createHistoryService({ db: runtime.db }), buyerIdentity: services.buyerIdentity });

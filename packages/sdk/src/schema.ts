@@ -2243,6 +2243,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/buyer/wallet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed-in buyer's wallet balance per currency
+         * @description Needs the `Micropay-Buyer-Session` header; the key (publishable or secret) only sets the mode.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BuyerWallet"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/checkout/payments/{id}": {
         parameters: {
             query?: never;
@@ -9335,6 +9410,21 @@ export interface components {
                 /** @description Send it as `Micropay-Buyer-Session`. Shown only here; Micropay keeps a digest. */
                 token: string;
             };
+        };
+        BuyerWallet: {
+            balances: {
+                /** @description What can be spent now, minor units. */
+                available: number;
+                currency: string;
+                /** @description Reserved by holds not yet captured or released, minor units. */
+                pending: number;
+                /** @description Posted balance, minor units. */
+                posted: number;
+            }[];
+            buyer: string;
+            livemode: boolean;
+            /** @enum {string} */
+            object: "buyer_wallet";
         };
         Checkout: {
             /** @description Null until the buyer signs in (send `Micropay-Buyer-Session`). */
