@@ -1,4 +1,5 @@
-// GET /v1/buyer/wallet: the signed-in buyer's balances per currency, whichever merchant's key is sent.
+// GET /v1/buyer/wallet: the signed-in buyer's balances per currency, whichever merchant's key is sent;
+// GET /v1/buyer/receipts/:id: the receipt links of the buyer's own entries (src/history/receipt-routes.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
@@ -10,6 +11,7 @@ describe('the buyer wallet endpoint', () => {
   let beta: TestMerchant;
   let buyer: TestBuyer;
   let stranger: TestBuyer;
+  let paymentId: string;
 
   before(async () => {
     api = await startTestApi('pglite');
@@ -25,6 +27,7 @@ describe('the buyer wallet endpoint', () => {
     const paid = await api.call('POST', '/v1/payments', { key: alpha.secretKey, body: { customer: atAlpha.id, confirm: true, amount: 250, currency: 'USD' } });
     assert.equal(paid.statusCode, 200, paid.body);
     assert.equal(paid.json().status, 'succeeded', paid.body);
+    paymentId = paid.json().id;
   });
   after(async () => {
     await api?.close();
@@ -49,6 +52,22 @@ describe('the buyer wallet endpoint', () => {
     const response = await api.call('GET', '/v1/buyer/wallet', { key: alpha.publishableKey, headers: stranger.headers });
     assert.equal(response.statusCode, 200, response.body);
     assert.ok(response.json().balances.every((balance: { available: number }) => balance.available === 0));
+  });
+
+  it("links the buyer's own payment to its public receipt, and nobody else's", async () => {
+    const response = await api.call('GET', `/v1/buyer/receipts/${paymentId}`, { key: beta.publishableKey, headers: buyer.headers });
+    assert.equal(response.statusCode, 200, response.body);
+    const links = response.json();
+    assert.equal(links.object, 'receipt_links');
+    assert.match(links.url, /\/receipts\/rct_/);
+    assert.equal(links.fee, undefined, 'the merchant fee is not for the buyer');
+    const page = await api.app.inject({ method: 'GET', url: new URL(links.url).pathname });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /Alpha Books/);
+    const strangers = await api.call('GET', `/v1/buyer/receipts/${paymentId}`, { key: alpha.publishableKey, headers: stranger.headers });
+    assert.equal(strangers.statusCode, 404);
+    const none = await api.call('GET', `/v1/buyer/receipts/${paymentId}`, { key: alpha.publishableKey });
+    assert.equal(none.statusCode, 401);
   });
 
   it('refuses without a session, with a bad one, and a test session with a live key', async () => {

@@ -21,6 +21,7 @@ import { buyerRoutes } from '../buyers/routes.ts';
 import { buyerWalletRoutes } from '../buyers/wallet-routes.ts';
 import { checkoutRoutes } from '../checkout/routes.ts';
 import { historyRoutes } from '../history/routes.ts';
+import { buyerReceiptRoutes } from '../history/receipt-routes.ts';
 import { createHistoryService } from '../history/service.ts';
 import { sandboxMessageRoutes } from '../messages/routes.ts';
 import { supportRoutes } from '../support/routes.ts';
@@ -134,6 +135,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   if (services.messageOutbox && runtime.config.mode !== 'production') await sandboxMessageRoutes(app, { outbox: services.messageOutbox });
 
   await receiptRoutes(app, { receipts: services.receipts, publicUrl: runtime.config.publicUrl });
+  await buyerReceiptRoutes(app, { db: runtime.db, receipts: services.receipts, buyerIdentity: services.buyerIdentity, publicUrl: runtime.config.publicUrl });
   // The browser apps (the embeddable checkout) from web/dist.
   await webAssetRoutes(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

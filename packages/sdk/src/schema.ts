@@ -1832,6 +1832,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/buyer/receipts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The receipt URLs of one of the buyer's payments, top-ups or refunds
+         * @description Needs the `Micropay-Buyer-Session` header; the key (publishable or secret) only sets the mode.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BuyerReceiptLinks"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/buyer/sign_out": {
         parameters: {
             query?: never;
@@ -9380,6 +9466,15 @@ export interface components {
             reason: "fraudulent" | "duplicate" | "product_not_received" | "product_unacceptable" | "subscription_canceled" | "credit_not_processed" | "unrecognized" | "general";
             /** @enum {string} */
             status: "needs_response" | "under_review" | "won" | "lost";
+        };
+        BuyerReceiptLinks: {
+            /** @description The receipt as `{ jws, receipt }`. */
+            json_url: string;
+            /** @enum {string} */
+            object: "receipt_links";
+            pdf_url: string;
+            /** @description The HTML receipt: unguessable, public. */
+            url: string;
         };
         BuyerRefund: {
             amount: number;
