@@ -119,6 +119,9 @@ export interface Config {
   };
   /** The address browsers reach Micropay at (PUBLIC_URL); the checkout frame and WebAuthn live on it. */
   publicUrl: string;
+  /** The publishable key the wallet app at /wallet calls the buyer API with (WALLET_PUBLISHABLE_KEY); unset:
+   * the demo news merchant's key from dev-keys.json in development, none in production (docs/wallet.md). */
+  walletPublishableKey: string | null;
   /** Buyer identity: passkeys, sessions and one-time codes (docs/api/buyers.md). */
   buyers: {
     /** WebAuthn relying party id: PUBLIC_URL's hostname unless WEBAUTHN_RP_ID is set. */
@@ -282,6 +285,13 @@ function buyerSettings(env: Env, publicUrl: string): Config['buyers'] {
   };
 }
 
+function walletPublishableKey(env: Env): string | null {
+  const key = env.WALLET_PUBLISHABLE_KEY?.trim();
+  if (!key) return null;
+  if (!/^pk_(test|live)_[A-Za-z0-9_]+$/.test(key)) throw new ConfigError('WALLET_PUBLISHABLE_KEY', 'must be a publishable key (pk_test_... or pk_live_...)');
+  return key;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -315,6 +325,7 @@ export function loadConfig(env: Env = process.env): Config {
     mode,
     port,
     publicUrl,
+    walletPublishableKey: walletPublishableKey(env),
     buyers: buyerSettings(env, publicUrl),
     messages: { gateway: messageGateway },
     checkout: {

@@ -69,3 +69,24 @@ export async function seedDemoMerchants(runtime: Runtime): Promise<DemoKeys> {
   }
   return seeded as DemoKeys;
 }
+
+/**
+ * The publishable key the wallet at /wallet uses: WALLET_PUBLISHABLE_KEY, else in development the demo
+ * news merchant's (Daily Planet) from dev-keys.json, read when first asked (the file is written at the
+ * first start, after the app is built), else none (docs/wallet.md).
+ */
+export function walletPublishableKeyResolver(config: { walletPublishableKey: string | null; mode: string; dataDir: string }): () => string | null {
+  let fromDevKeys: string | null = null;
+  return () => {
+    if (config.walletPublishableKey) return config.walletPublishableKey;
+    if (config.mode !== 'development') return null;
+    if (fromDevKeys) return fromDevKeys;
+    try {
+      const keys = JSON.parse(readFileSync(join(config.dataDir, DEV_KEYS_FILE), 'utf8')) as DevKeys;
+      fromDevKeys = keys.demo?.news.publishable_key ?? null;
+    } catch {
+      return null;
+    }
+    return fromDevKeys;
+  };
+}

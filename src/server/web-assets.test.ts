@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { startTestApi, type TestApi } from '../../test/support/api.ts';
-import { checkoutBuilt, webAssetRoutes } from './web-assets.ts';
+import { checkoutBuilt, walletBuilt, webAssetRoutes } from './web-assets.ts';
 
 describe('checkout static files', () => {
   let api: TestApi;
@@ -41,5 +41,49 @@ describe('checkout static files', () => {
     assert.match(String(script.headers['content-type']), /javascript/);
     assert.match(script.body, /console\.error/);
     await app.close();
+  });
+});
+
+describe('wallet static files', () => {
+  test('every /wallet path answers the app page with the wallet key filled in; its assets are served', { skip: !walletBuilt() && 'web/dist is not built' }, async () => {
+    const app = Fastify();
+    await webAssetRoutes(app, { walletPublishableKey: () => 'pk_test_"wallet"' });
+    for (const url of ['/wallet', '/wallet/', '/wallet/history', '/wallet/purchases/pay_123']) {
+      const page = await app.inject({ method: 'GET', url });
+      assert.equal(page.statusCode, 200, url);
+      assert.match(String(page.headers['content-type']), /text\/html/);
+      assert.equal(page.headers['cache-control'], 'no-store');
+      assert.equal(page.headers['x-frame-options'], 'DENY', 'the wallet holds a session: never framed');
+      assert.match(page.body, /<meta name="micropay-publishable-key" content="pk_test_&quot;wallet&quot;">/);
+    }
+    const script = /src="(\/wallet\/assets\/[^"]+\.js)"/.exec((await app.inject({ method: 'GET', url: '/wallet' })).body)?.[1];
+    assert.ok(script, 'the page loads its script from /wallet/assets/');
+    const asset = await app.inject({ method: 'GET', url: script });
+    assert.equal(asset.statusCode, 200);
+    assert.match(String(asset.headers['content-type']), /javascript/);
+    assert.match(String(asset.headers['cache-control']), /immutable/);
+    const missing = await app.inject({ method: 'GET', url: '/wallet/assets/nothing-here.js' });
+    assert.equal(missing.statusCode, 404);
+    await app.close();
+  });
+
+  test('without a key the page says so; without a build, /wallet explains how to build it', async () => {
+    const app = Fastify();
+    await webAssetRoutes(app, { distDir: mkdtempSync(join(tmpdir(), 'micropay-no-dist-')) });
+    const page = await app.inject({ method: 'GET', url: '/wallet/history' });
+    assert.equal(page.statusCode, 503);
+    assert.match(page.body, /npm run build:web/);
+    await app.close();
+  });
+
+  test('the installation serves /wallet with its configured key', { skip: !walletBuilt() && 'web/dist is not built' }, async () => {
+    const api = await startTestApi('pglite', { env: { WALLET_PUBLISHABLE_KEY: 'pk_test_configured' } });
+    try {
+      const page = await api.app.inject({ method: 'GET', url: '/wallet' });
+      assert.equal(page.statusCode, 200);
+      assert.match(page.body, /content="pk_test_configured"/);
+    } finally {
+      await api.close();
+    }
   });
 });

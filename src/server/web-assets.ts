@@ -1,11 +1,13 @@
 // Serves the browser apps built by `npm run build:web` (web/dist): the embeddable checkout at
-// /checkout/ (checkout.js, the loader merchants include, and frame.html, the frame it opens). When
-// the build is missing (a checkout without `npm install`'s prepare step), /checkout/ answers with a
-// page that says how to build it instead of a bare 404.
-import { existsSync } from 'node:fs';
+// /checkout/ (checkout.js, the loader merchants include, and frame.html, the frame it opens), and the
+// buyer's wallet at /wallet (a single-page app: every /wallet path answers its index.html, with the
+// wallet's publishable key injected; docs/wallet.md). When the build is missing (a checkout without
+// `npm install`'s prepare step), /checkout/ answers with a page that says how to build it instead of a
+// bare 404.
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
 
 export const WEB_DIST_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
@@ -21,8 +23,12 @@ export function checkoutBuilt(distDir = WEB_DIST_DIR): boolean {
   return existsSync(join(distDir, 'checkout', 'frame.html')) && existsSync(join(distDir, 'checkout', 'checkout.js'));
 }
 
-export async function webAssetRoutes(app: FastifyInstance, options: { distDir?: string } = {}): Promise<void> {
+export async function webAssetRoutes(
+  app: FastifyInstance,
+  options: { distDir?: string; walletPublishableKey?: () => string | null } = {},
+): Promise<void> {
   const distDir = options.distDir ?? WEB_DIST_DIR;
+  await walletRoutes(app, distDir, options.walletPublishableKey ?? (() => null));
   if (!checkoutBuilt(distDir)) {
     app.get(`${CHECKOUT_PREFIX}*`, { schema: { hide: true } }, async (request, reply) => {
       reply.code(503).header('cache-control', 'no-store');
@@ -46,6 +52,57 @@ export async function webAssetRoutes(app: FastifyInstance, options: { distDir?: 
       response.setHeader('x-content-type-options', 'nosniff');
       // The frame is meant to be embedded by merchants' pages (any origin), so no frame-ancestors limit.
       if (path.endsWith('.html')) response.setHeader('referrer-policy', 'no-referrer');
+    },
+  });
+}
+
+export const WALLET_PREFIX = '/wallet';
+/** The placeholder in web/wallet/index.html that the server fills with the wallet's publishable key. */
+const WALLET_KEY_META = '<meta name="micropay-publishable-key" content="">';
+const WALLET_MISSING_BUILD_MESSAGE = 'The wallet has not been built. Run `npm run build:web` (npm install runs it) and restart Micropay.';
+
+export function walletBuilt(distDir = WEB_DIST_DIR): boolean {
+  return existsSync(join(distDir, 'wallet', 'index.html'));
+}
+
+const escapeAttribute = (value: string): string => value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** /wallet and every path under it answer the app's page (the app routes in the browser); its hashed
+ * files are under /wallet/assets/. The page is never framed (it holds a buyer session) nor cached (the
+ * key may change with the configuration). */
+async function walletRoutes(app: FastifyInstance, distDir: string, publishableKey: () => string | null): Promise<void> {
+  const built = walletBuilt(distDir);
+  const template = built ? readFileSync(join(distDir, 'wallet', 'index.html'), 'utf8') : null;
+  const page = async (_request: unknown, reply: FastifyReply) => {
+    reply
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff')
+      .header('x-frame-options', 'DENY')
+      .header('content-security-policy', "frame-ancestors 'none'")
+      .header('referrer-policy', 'no-referrer')
+      .type('text/html; charset=utf-8');
+    if (template === null) {
+      return reply
+        .code(503)
+        .send(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Wallet not built</title><body style="font-family:sans-serif;max-width:36rem;margin:3rem auto"><h1>Wallet not built</h1><p>${WALLET_MISSING_BUILD_MESSAGE.replace('`npm run build:web`', '<code>npm run build:web</code>')}</p></body></html>`);
+    }
+    const key = publishableKey() ?? '';
+    return reply.send(template.replace(WALLET_KEY_META, `<meta name="micropay-publishable-key" content="${escapeAttribute(key)}">`));
+  };
+  app.get(WALLET_PREFIX, { schema: { hide: true } }, page);
+  app.get(`${WALLET_PREFIX}/*`, { schema: { hide: true } }, page);
+  if (!built) return;
+  await app.register(fastifyStatic, {
+    root: join(distDir, 'wallet', 'assets'),
+    prefix: `${WALLET_PREFIX}/assets/`,
+    decorateReply: false,
+    index: false,
+    // Hashed names: the file under a name never changes (the cache-control header is ours, below).
+    cacheControl: false,
+    // @fastify/static 8 hands the raw response here.
+    setHeaders: (response) => {
+      response.setHeader('cache-control', IMMUTABLE_CACHE);
+      response.setHeader('x-content-type-options', 'nosniff');
     },
   });
 }

@@ -1,0 +1,191 @@
+// The buyer API as the wallet calls it: the installation's wallet publishable key (it sets the mode)
+// and the buyer's session, kept in the same storage slots as the checkout frame's (same origin), so a
+// buyer who signed in at a checkout is signed in here too.
+import { createSessionStore, modeOf } from '../../checkout/src/frame/storage.ts';
+
+const BUYER_SESSION_HEADER = 'micropay-buyer-session';
+const REQUEST_TIMEOUT_MS = 20_000;
+
+export interface ApiErrorBody {
+  code: string;
+  message: string;
+  param?: string;
+}
+
+export class WalletApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: ApiErrorBody,
+  ) {
+    super(error.message);
+  }
+}
+
+export interface Buyer {
+  id: string;
+  email: string | null;
+  phone: string | null;
+  display_name: string | null;
+  passkeys: number;
+}
+export interface Balance {
+  currency: string;
+  available: number;
+  pending: number;
+  posted: number;
+}
+export interface HistoryEntry {
+  id: string;
+  type: 'payment' | 'top_up' | 'refund';
+  merchant: { id: string; name: string } | null;
+  description: string | null;
+  amount: number;
+  currency: string;
+  status: string;
+  categories: string[];
+  created: number;
+  refunded_amount: number;
+}
+export interface Device {
+  id: string;
+  name: string;
+  current: boolean;
+  created: number;
+  last_seen: number;
+  revoked: boolean;
+}
+export interface Passkey {
+  id: string;
+  device_type: string;
+  backed_up: boolean;
+  created: number;
+  last_used: number | null;
+}
+export interface Refund {
+  id: string;
+  amount: number;
+  currency: string;
+  status: string;
+  automatic: boolean;
+  pending_reason: string | null;
+}
+export interface Ticket {
+  id: string;
+  payment: string;
+  subject: string;
+  status: string;
+  created: number;
+}
+export interface ReceiptLinks {
+  url: string;
+  json_url: string;
+  pdf_url: string;
+}
+interface List<T> {
+  data: T[];
+  has_more: boolean;
+}
+export interface HistoryFilters {
+  type?: string;
+  status?: string;
+  q?: string;
+  from?: string;
+  to?: string;
+}
+
+/** The publishable key the server wrote into the page (docs/wallet.md). */
+export function pageKey(): string {
+  return document.querySelector<HTMLMetaElement>('meta[name="micropay-publishable-key"]')?.content.trim() ?? '';
+}
+
+/** The history filters as query parameters (dates are whole days in the browser's time zone). */
+export function historyQuery(filters: HistoryFilters): URLSearchParams {
+  const query = new URLSearchParams();
+  if (filters.type) query.set('type', filters.type);
+  if (filters.status) query.set('status', filters.status);
+  if (filters.q?.trim()) query.set('q', filters.q.trim());
+  if (filters.from) query.set('created[gte]', String(Math.floor(new Date(`${filters.from}T00:00:00`).getTime() / 1000)));
+  if (filters.to) query.set('created[lte]', String(Math.floor(new Date(`${filters.to}T23:59:59`).getTime() / 1000)));
+  return query;
+}
+
+export function createWalletApi(publishableKey: string) {
+  const sessions = createSessionStore(modeOf(publishableKey));
+
+  async function send(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${publishableKey}` };
+    const session = sessions.session();
+    if (session) headers[BUYER_SESSION_HEADER] = session.token;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (method === 'POST') headers['idempotency-key'] = crypto.randomUUID();
+    const response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      credentials: 'omit',
+    });
+    if (response.ok) return response;
+    let error: ApiErrorBody = { code: 'network_error', message: `The request failed (${response.status}).` };
+    try {
+      error = ((await response.json()) as { error?: ApiErrorBody }).error ?? error;
+    } catch {
+      // Not JSON: keep the generic message.
+    }
+    if (error.code === 'buyer_session_required') sessions.saveSession(null);
+    throw new WalletApiError(response.status, error);
+  }
+  const call = async <T,>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> => (await send(method, path, body)).json() as Promise<T>;
+
+  interface SignedIn {
+    session: { token: string; expires_at: number };
+    device: { id: string };
+  }
+  function remember(result: SignedIn): void {
+    sessions.saveSession(result.session);
+    sessions.saveDevice(result.device.id);
+  }
+
+  return {
+    signedIn: () => sessions.session() !== null,
+    remember,
+    device: () => sessions.device(),
+    forget: () => sessions.saveSession(null),
+    registrationOptions: (body: { email?: string; phone?: string; display_name?: string }) =>
+      call<{ registration: string; options: Record<string, unknown> }>('POST', '/v1/buyer/passkeys/registration/options', body),
+    registrationVerify: (registration: string, credential: unknown) =>
+      call<SignedIn>('POST', '/v1/buyer/passkeys/registration/verify', { registration, credential }),
+    authenticationOptions: () => call<{ authentication: string; options: Record<string, unknown> }>('POST', '/v1/buyer/passkeys/authentication/options', {}),
+    authenticationVerify: (authentication: string, credential: unknown) => {
+      const device = sessions.device();
+      return call<SignedIn>('POST', '/v1/buyer/passkeys/authentication/verify', { authentication, credential, ...(device ? { device } : {}) });
+    },
+    me: () => call<Buyer>('GET', '/v1/buyer/me'),
+    wallet: () => call<{ balances: Balance[] }>('GET', '/v1/buyer/wallet'),
+    history: (filters: HistoryFilters, startingAfter?: string) => {
+      const query = historyQuery(filters);
+      query.set('limit', '20');
+      if (startingAfter) query.set('starting_after', startingAfter);
+      return call<List<HistoryEntry>>('GET', `/v1/buyer/history?${query}`);
+    },
+    historyCsv: async (filters: HistoryFilters) => (await send('GET', `/v1/buyer/history.csv?${historyQuery(filters)}`)).blob(),
+    receipt: (id: string) => call<ReceiptLinks>('GET', `/v1/buyer/receipts/${encodeURIComponent(id)}`),
+    requestRefund: (paymentId: string, body: { amount?: number; description?: string }) =>
+      call<Refund>('POST', `/v1/buyer/payments/${encodeURIComponent(paymentId)}/refund_requests`, body),
+    openTicket: (body: { payment: string; subject: string; message: string }) => call<Ticket>('POST', '/v1/buyer/tickets', body),
+    tickets: () => call<List<Ticket>>('GET', '/v1/buyer/tickets?limit=100'),
+    devices: () => call<List<Device>>('GET', '/v1/buyer/devices'),
+    revokeDevice: (id: string) => call<Device>('DELETE', `/v1/buyer/devices/${encodeURIComponent(id)}`),
+    passkeys: () => call<List<Passkey>>('GET', '/v1/buyer/passkeys'),
+    removePasskey: (id: string) => call<unknown>('DELETE', `/v1/buyer/passkeys/${encodeURIComponent(id)}`),
+    signOut: async () => {
+      try {
+        await call<unknown>('POST', '/v1/buyer/sign_out', {});
+      } finally {
+        sessions.saveSession(null);
+      }
+    },
+  };
+}
+
+export type WalletApi = ReturnType<typeof createWalletApi>;
