@@ -240,12 +240,12 @@ function Entries(props: { entries: HistoryEntry[]; navigate: (to: string) => voi
         <li key={entry.id} className="entry" data-testid={`entry-${entry.id}`}>
           <Link to={`${BASE}/purchases/${encodeURIComponent(entry.id)}`} navigate={props.navigate}>
             <span className="what">{entry.description ?? TYPE_LABELS[entry.type]}</span>
-            <span className="merchant">
-              {TYPE_LABELS[entry.type]} · {entry.merchant?.name ?? 'Micropay'} · {dateOf(entry.created)}
-            </span>
             <span className={`amount ${entry.type === 'payment' ? 'out' : 'in'}`}>
               {entry.type === 'payment' ? '−' : '+'}
               {formatAmount(entry.amount, entry.currency)}
+            </span>
+            <span className="merchant">
+              {TYPE_LABELS[entry.type]} · {entry.merchant?.name ?? 'Micropay'} · {dateOf(entry.created)}
             </span>
             <span className="state">{entry.status.replace(/_/g, ' ')}</span>
           </Link>
