@@ -100,6 +100,8 @@ export interface PaymentDependencies {
   captureWindowSeconds: number;
   /** How long funds of a payment in review stay held. */
   reviewHoldSeconds: number;
+  /** Loyalty points earned when a payment succeeds, linked to its transfers (docs/loyalty.md). */
+  loyalty?: { earnFor(payment: Payment, amountCaptured: bigint): Promise<{ transfers: TransferInput[]; writes: UnitWrite[] } | null> };
 }
 
 const FAILURE_MESSAGES: Partial<Record<string, string>> = {
@@ -175,6 +177,14 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     if (outcome === null) return { ok: false, code: 'concurrent_modification' };
     if (outcome.error) return { ok: false, code: outcome.error, payment: outcome.payment };
     return { ok: true, payment: outcome.payment };
+  }
+
+  /** Appends the points `payment` earns to its transfers, linked so that both commit or neither. */
+  async function withEarn(payment: Payment, amountCaptured: bigint, transfers: TransferInput[]): Promise<{ transfers: TransferInput[]; writes: UnitWrite[] }> {
+    const earn = deps.loyalty ? await deps.loyalty.earnFor(payment, amountCaptured) : null;
+    if (!earn || earn.transfers.length === 0) return { transfers, writes: earn?.writes ?? [] };
+    const last = transfers.length - 1;
+    return { transfers: [...transfers.map((transfer, index) => (index === last ? { ...transfer, linked: true } : transfer)), ...earn.transfers], writes: earn.writes };
   }
 
   function moved(results: CreateTransferResult[]): boolean {
@@ -286,9 +296,10 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     const state = (status: PaymentStatus, extra: Partial<Payment> = {}): Payment => ({ ...payment, status, ...extra });
     const hold = review !== null || payment.captureMethod === 'manual';
     const fee = deps.merchants.feeFor(merchant, payment.amount, payment.currency);
+    const earned = hold ? { transfers: [], writes: [] } : await withEarn(payment, payment.amount, chargeTransfers(payment, accounts, fee));
     const transfers = hold
       ? [holdTransfer(payment, accounts, review ? deps.reviewHoldSeconds : deps.captureWindowSeconds, review ? TRANSFER_CODES.review_hold : TRANSFER_CODES.payment)]
-      : chargeTransfers(payment, accounts, fee);
+      : earned.transfers;
     return commit(
       payment,
       transfers,
@@ -303,7 +314,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
           const captureBefore = new Date(Date.now() + deps.captureWindowSeconds * 1000);
           return { payment: state('requires_capture', { captureBefore }), events: ['payment.requires_capture'], writes: onMoved };
         }
-        return { payment: state('succeeded', { amountCaptured: payment.amount, feeAmount: fee }), events: ['payment.succeeded'], writes: onMoved };
+        return { payment: state('succeeded', { amountCaptured: payment.amount, feeAmount: fee }), events: ['payment.succeeded'], writes: [...onMoved, ...earned.writes] };
       },
       extraWrites,
       inserted,
@@ -433,10 +444,10 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       const accounts = accountsOf(payment);
       const fee = deps.merchants.feeFor(merchant, amount, payment.currency);
       const post: TransferInput = { id: ledgerId(`${payment.id}:capture`), postPendingId: ledgerId(`${payment.id}:hold`), amount, code: TRANSFER_CODES.payment };
-      const transfers = fee === 0n ? [post] : [{ ...post, linked: true }, feeTransfer(payment, accounts, fee)];
-      return commit(payment, transfers, (results) => {
+      const earned = await withEarn(payment, amount, fee === 0n ? [post] : [{ ...post, linked: true }, feeTransfer(payment, accounts, fee)]);
+      return commit(payment, earned.transfers, (results) => {
         if (moved(results)) {
-          return { payment: { ...payment, status: 'succeeded', amountCaptured: amount, feeAmount: fee, captureBefore: null }, events: ['payment.succeeded'] };
+          return { payment: { ...payment, status: 'succeeded', amountCaptured: amount, feeAmount: fee, captureBefore: null }, events: ['payment.succeeded'], writes: earned.writes };
         }
         const lastError = failureOf(results);
         if (lastError.code === 'pending_transfer_expired' || lastError.code === 'pending_transfer_already_expired') {
@@ -481,10 +492,10 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       const merchant = (await deps.merchants.get(payment.merchantId))!;
       const fee = deps.merchants.feeFor(merchant, payment.amount, payment.currency);
       const post: TransferInput = { id: ledgerId(`${payment.id}:capture`), postPendingId: hold, amount: payment.amount, code: TRANSFER_CODES.payment };
-      const transfers = fee === 0n ? [post] : [{ ...post, linked: true }, feeTransfer(payment, accountsOf(payment), fee)];
-      return commit(payment, transfers, (results) => {
+      const earned = await withEarn(payment, payment.amount, fee === 0n ? [post] : [{ ...post, linked: true }, feeTransfer(payment, accountsOf(payment), fee)]);
+      return commit(payment, earned.transfers, (results) => {
         // The review's decision and label are written only when the payment followed it.
-        if (moved(results)) return { payment: { ...payment, status: 'succeeded', amountCaptured: payment.amount, feeAmount: fee }, events: ['payment.succeeded'], writes };
+        if (moved(results)) return { payment: { ...payment, status: 'succeeded', amountCaptured: payment.amount, feeAmount: fee }, events: ['payment.succeeded'], writes: [...writes, ...earned.writes] };
         if (expired(results)) return { payment: { ...payment, status: 'canceled', cancellationReason: 'expired' }, events: ['payment.canceled'], error: 'payment_unexpected_state' };
         return { payment: { ...payment, lastError: failureOf(results) }, events: [], error: 'payment_unexpected_state' };
       });

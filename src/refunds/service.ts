@@ -86,6 +86,9 @@ export interface RefundDependencies {
   risk: RiskHook;
   disputes: DisputeFacts;
   policy: RefundPolicy;
+  /** Claws back the loyalty points a refunded payment earned, unlinked to the refund's transfers (a
+   * buyer who already spent the points does not block the refund): docs/loyalty.md. */
+  loyalty?: { clawbackFor(refund: { id: string; amount: bigint }, payment: Payment): Promise<{ transfers: TransferInput[]; writes: UnitWrite[] } | null> };
 }
 
 /** The outcome of one attempt: final, or to be decided again from fresh state. */
@@ -194,6 +197,8 @@ export function createRefundService(deps: RefundDependencies): RefundService {
     events: string[];
     error?: ApiErrorCode;
     message?: string;
+    /** Other modules' rows committed with this decision (the loyalty claw-back's record). */
+    writes?: UnitWrite[];
   }
 
   /** Commits `transfers` with the refund's next state (decided from their results by `next`), the
@@ -215,6 +220,7 @@ export function createRefundService(deps: RefundDependencies): RefundService {
           const decidedState = next(results);
           const writes: UnitWrite[] = [store.refundWrite(decidedState.refund, before ? before.version : null)];
           if (decision) writes.push(riskDecisionWrite(decision));
+          writes.push(...(decidedState.writes ?? []));
           const shownRefund = { ...decidedState.refund, version: before ? before.version + 1 : 0 };
           const paymentState = decidedState.payment ?? readPayment;
           let shownPayment: Payment | null = null;
@@ -286,17 +292,29 @@ export function createRefundService(deps: RefundDependencies): RefundService {
     }
     await books.ensure(Object.values(accountsOf(payment)));
     const feeReversed = feeReversalFor(payment.feeAmount, payment.amountCaptured, payment.amountRefunded, refund.amount);
+    const ownTransfers = refundTransfers(withDecision, payment, feeReversed);
+    const clawback = deps.loyalty ? await deps.loyalty.clawbackFor(refund, payment) : null;
     return commit(
       before,
       payment,
-      refundTransfers(withDecision, payment, feeReversed),
-      (results) => {
+      clawback && clawback.transfers.length > 0
+        ? [...ownTransfers.map((transfer, index) => (index === ownTransfers.length - 1 ? { ...transfer, linked: true } : transfer)), ...clawback.transfers]
+        : ownTransfers,
+      (allResults) => {
+        // The claw-back is linked after the refund's own transfers (neither without the other). It takes
+        // at most what the buyer held when read; a concurrent spend failing it redecides from fresh state.
+        const clawbackResult = allResults[ownTransfers.length];
+        if (clawbackResult && clawbackResult.result !== 'created' && clawbackResult.result !== 'exists' && clawbackResult.result !== 'linked_event_failed') {
+          throw Object.assign(new Error(`the points claw-back of refund ${refund.id} failed: ${clawbackResult.result}`), { code: 'concurrent_modification' });
+        }
+        const results = allResults.slice(0, ownTransfers.length);
         if (moved(results)) {
           const succeeded: Refund = { ...withDecision, status: 'succeeded', feeReversed, automatic: options.automatic, pendingReason: null };
           return {
             refund: succeeded,
             payment: { ...payment, amountRefunded: payment.amountRefunded + refund.amount },
             events: [...created, 'refund.succeeded', 'payment.refunded'],
+            writes: clawback?.writes,
           };
         }
         if (!shortOfFunds(results)) throw new Error(`the ledger refused refund ${refund.id}: ${results.map((result) => result.result).join(', ')}`);

@@ -46,6 +46,8 @@ import type { MessageOutbox } from '../messages/gateway.ts';
 import { createSupportService, type SupportService } from '../support/service.ts';
 import { createReceiptService, type ReceiptService } from '../receipts/service.ts';
 import { createReceiptKeys, masterKeyOf } from '../receipts/keys.ts';
+import { createLoyaltyService, type LoyaltyService } from '../loyalty/service.ts';
+import { LOYALTY_CLAWBACKS_WRITER, LOYALTY_EARNINGS_WRITER, writeClawbacks, writeEarnings } from '../loyalty/store.ts';
 
 const MAINTENANCE_BATCH_MAX = 500;
 const PAYOUT_DISPATCH_BATCH_MAX = 100;
@@ -79,6 +81,8 @@ export interface Services {
   support: SupportService;
   /** Signed receipts of succeeded payments, top-ups and refunds (docs/api/receipts.md). */
   receipts: ReceiptService;
+  /** Loyalty programs and points (docs/loyalty.md). */
+  loyalty: LoyaltyService;
 }
 
 export interface Runtime {
@@ -127,6 +131,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   ledger.registerWriter(RISK_REVIEWS_WRITER, writeReviews);
   ledger.registerWriter(RISK_LABELS_WRITER, writeLabels);
   ledger.registerWriter(CHECKOUT_AUTHENTICATIONS_WRITER, writeAuthentications);
+  ledger.registerWriter(LOYALTY_EARNINGS_WRITER, writeEarnings);
+  ledger.registerWriter(LOYALTY_CLAWBACKS_WRITER, writeClawbacks);
   const cards = await openCardRails(config);
   const counters: RiskCounters = config.risk.redisUrl ? createRedisCounters({ url: config.risk.redisUrl }) : createMemoryCounters();
   const riskEngine = await createRiskService({ db, counters, logger, reloadIntervalMs: config.risk.reloadIntervalMs, defaultRules: config.risk.defaultRules });
@@ -144,7 +150,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
           (await services.payments.cancelOverdueCaptures(MAINTENANCE_BATCH_MAX)) +
           (await services.idempotency.sweep(MAINTENANCE_BATCH_MAX)) +
           (await services.topUps.reconcileStale(MAINTENANCE_BATCH_MAX)) +
-          (await services.buyerIdentity.sweep(MAINTENANCE_BATCH_MAX)),
+          (await services.buyerIdentity.sweep(MAINTENANCE_BATCH_MAX)) +
+          (await services.loyalty.expirePoints(new Date(), MAINTENANCE_BATCH_MAX)),
         logger,
       )
     : null;
@@ -185,6 +192,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
   const merchants = createMerchantService({ db });
   const keyring = vaultKeyringFromConfig(config, logger);
   const customers = createCustomerService({ db, books });
+  const loyalty = createLoyaltyService({ db, ledger, customers });
   const payments = createPaymentService({
     db,
     ledger,
@@ -194,9 +202,10 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     risk,
     captureWindowSeconds: config.payments.captureWindowSeconds,
     reviewHoldSeconds: config.payments.reviewHoldSeconds,
+    loyalty,
   });
   const disputes = createDisputeService({ db, ledger, books, payments, holdSeconds: config.disputes.holdSeconds });
-  const refunds = createRefundService({ db, ledger, books, payments, risk, disputes, policy: config.refunds });
+  const refunds = createRefundService({ db, ledger, books, payments, risk, disputes, policy: config.refunds, loyalty });
   const payouts = createPayoutService({
     db,
     ledger,
@@ -256,5 +265,6 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     messageOutbox: buyers.outbox,
     support: createSupportService({ db, payments, refunds, disputes, merchants, buyerIdentity: buyers.buyerIdentity, messages: buyers.messages, logger }),
     receipts: createReceiptService({ keys: createReceiptKeys(masterKeyOf(keyring)), payments, topUps, refunds, merchants }),
+    loyalty,
   };
 }

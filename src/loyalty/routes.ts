@@ -1,0 +1,96 @@
+// /v1/loyalty/... for merchants (secret key): the earn rules and a customer's points; /v1/buyer/points
+// for the signed-in buyer (publishable key and buyer session): their points at this merchant.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError } from '../api/errors.ts';
+import { errorResponses, requireMerchant } from '../api/http.ts';
+import { BUYER_SESSION_HEADER, type BuyerIdentity } from '../buyers/model.ts';
+import type { Scope } from '../customers/service.ts';
+import { balanceJson, programJson } from './model.ts';
+import { CUSTOMER_PARAMS_SCHEMA, LOYALTY_PROGRAM_SCHEMA, POINTS_BALANCE_SCHEMA, PUT_PROGRAM_BODY } from './schemas.ts';
+import type { LoyaltyService } from './service.ts';
+
+const SESSION_TOKEN_LENGTH_MAX = 200;
+
+interface PutProgramBody {
+  earn: { per_amount: number; currency: string; points: number };
+  bonus_categories?: Record<string, number>;
+  expiry_days?: number | null;
+  enabled?: boolean;
+}
+
+/** Multipliers are kept in hundredths; one with more than two decimals is refused. */
+function hundredthsOf(bonus: Record<string, number>): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const [category, multiplier] of Object.entries(bonus)) {
+    const hundredths = Math.round(multiplier * 100);
+    if (Math.abs(hundredths - multiplier * 100) > 1e-6) {
+      throw new ApiError('parameter_invalid', `bonus_categories[${category}] has more than two decimals.`, `bonus_categories[${category}]`);
+    }
+    result[category] = hundredths;
+  }
+  return result;
+}
+
+export async function loyaltyRoutes(app: FastifyInstance, { loyalty, buyerIdentity }: { loyalty: LoyaltyService; buyerIdentity: BuyerIdentity }): Promise<void> {
+  app.addSchema(LOYALTY_PROGRAM_SCHEMA);
+  app.addSchema(POINTS_BALANCE_SCHEMA);
+  const tags = ['loyalty'];
+  const program = { 200: { $ref: 'LoyaltyProgram#' }, ...errorResponses() };
+  const balance = { 200: { $ref: 'PointsBalance#' }, ...errorResponses() };
+
+  const merchantOf = (request: FastifyRequest, write: boolean): Scope => {
+    const principal = requireMerchant(request, { write });
+    return { merchantId: principal.merchantId, livemode: principal.livemode };
+  };
+
+  app.put<{ Body: PutProgramBody }>(
+    '/v1/loyalty/program',
+    { schema: { tags, summary: 'Set the loyalty earn rules (replaces the program; its version grows by one)', body: PUT_PROGRAM_BODY, response: program } },
+    async (request) => {
+      const scope = merchantOf(request, true);
+      const body = request.body;
+      const result = await loyalty.putProgram(scope, {
+        perAmount: BigInt(body.earn.per_amount),
+        currency: body.earn.currency,
+        points: BigInt(body.earn.points),
+        bonusCategories: hundredthsOf(body.bonus_categories ?? {}),
+        expiryDays: body.expiry_days ?? null,
+        enabled: body.enabled ?? true,
+      });
+      if (!result.ok) throw new ApiError(result.code, result.message, result.param);
+      return programJson(result.value);
+    },
+  );
+
+  app.get(
+    '/v1/loyalty/program',
+    { schema: { tags, summary: 'The loyalty earn rules', response: program } },
+    async (request) => {
+      const found = await loyalty.getProgram(merchantOf(request, false));
+      if (!found) throw new ApiError('resource_missing', 'No loyalty program is set; PUT /v1/loyalty/program sets one.');
+      return programJson(found);
+    },
+  );
+
+  app.get<{ Params: { customer: string } }>(
+    '/v1/loyalty/balances/:customer',
+    { schema: { tags, summary: "A customer's points at this merchant, with the upcoming expiries", params: CUSTOMER_PARAMS_SCHEMA, response: balance } },
+    async (request) => {
+      const found = await loyalty.balanceOfCustomer(merchantOf(request, false), request.params.customer);
+      if (!found) throw new ApiError('resource_missing', `No such customer: ${request.params.customer}.`, 'customer');
+      return balanceJson(found);
+    },
+  );
+
+  app.get(
+    '/v1/buyer/points',
+    { schema: { tags: ['buyer loyalty'], summary: 'Your points at this merchant, with the upcoming expiries (publishable key and buyer session)', response: balance } },
+    async (request) => {
+      const principal = requireMerchant(request, { write: false, publishable: true });
+      const token = request.headers[BUYER_SESSION_HEADER];
+      const session = typeof token === 'string' && token.length > 0 && token.length <= SESSION_TOKEN_LENGTH_MAX ? await buyerIdentity.sessionFor(token, principal.livemode) : null;
+      if (!session) throw new ApiError('buyer_session_required');
+      return balanceJson(await loyalty.balanceOfBuyer({ merchantId: principal.merchantId, livemode: principal.livemode }, session.buyerId));
+    },
+  );
+}
