@@ -1832,6 +1832,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/buyer/points": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your points at this merchant, with the upcoming expiries (publishable key and buyer session) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PointsBalance"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/buyer/receipts/{id}": {
         parameters: {
             query?: never;
@@ -3980,6 +4052,243 @@ export interface paths {
             };
         };
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/loyalty/balances/{customer}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer's points at this merchant, with the upcoming expiries */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    customer: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PointsBalance"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/loyalty/program": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The loyalty earn rules */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LoyaltyProgram"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Set the loyalty earn rules (replaces the program; its version grows by one) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        bonus_categories?: {
+                            /** @description Points multiplier for this category, up to two decimals (1 = normal rate). */
+                            article?: number;
+                            /** @description Points multiplier for this category, up to two decimals (1 = normal rate). */
+                            game_credit?: number;
+                            /** @description Points multiplier for this category, up to two decimals (1 = normal rate). */
+                            gift_card?: number;
+                            /** @description Points multiplier for this category, up to two decimals (1 = normal rate). */
+                            in_app?: number;
+                            /** @description Points multiplier for this category, up to two decimals (1 = normal rate). */
+                            other?: number;
+                            /** @description Points multiplier for this category, up to two decimals (1 = normal rate). */
+                            song?: number;
+                            /** @description Points multiplier for this category, up to two decimals (1 = normal rate). */
+                            subscription_addon?: number;
+                            /** @description Points multiplier for this category, up to two decimals (1 = normal rate). */
+                            tip?: number;
+                            /** @description Points multiplier for this category, up to two decimals (1 = normal rate). */
+                            virtual_good?: number;
+                        };
+                        earn: {
+                            currency: string;
+                            /** @description Minor units of `currency` that earn `points`. */
+                            per_amount: number;
+                            points: number;
+                        };
+                        /** @description Default true. */
+                        enabled?: boolean;
+                        /** @description Points expire this many days after they were earned; null: never. */
+                        expiry_days?: number | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LoyaltyProgram"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;
@@ -9687,6 +9996,25 @@ export interface components {
             /** @enum {string} */
             type: "payment" | "top_up" | "refund";
         };
+        LoyaltyProgram: {
+            bonus_categories: {
+                [key: string]: number;
+            };
+            earn: {
+                currency: string;
+                per_amount: number;
+                points: number;
+            };
+            enabled: boolean;
+            expiry_days: number | null;
+            livemode: boolean;
+            /** @enum {string} */
+            object: "loyalty_program";
+            /** @description Unix seconds. */
+            updated: number;
+            /** @description Grows by one with every PUT. */
+            version: number;
+        };
         Merchant: {
             created: number;
             fee_bps: number;
@@ -9866,6 +10194,20 @@ export interface components {
             };
             /** @description Unix seconds; null until the settings are first saved. */
             updated: number | null;
+        };
+        PointsBalance: {
+            /** @enum {string} */
+            asset: "PTS";
+            /** @description Points held now. */
+            balance: number;
+            /** @enum {string} */
+            object: "points_balance";
+            /** @description The next lots to expire, soonest first (at most 10), with what remains of each (spent points count against the oldest first). */
+            upcoming_expiries: {
+                /** @description Unix seconds. */
+                expires_at: number;
+                points: number;
+            }[];
         };
         ReceiptLinks: {
             /** @description The platform fee of a payment (negative for a refund: the fee given back), minor units; for the merchant only, not in the signed receipt. */
