@@ -15,6 +15,7 @@ import { issuanceAccountId, pointsAccountId } from './service.ts';
 
 const CURRENCY = 'KRW';
 const BLOCKED_AMOUNT = 6666;
+const REVIEWED_AMOUNT = 7700;
 const DAY_MS = 24 * 3600 * 1000;
 
 /** Allows everything except payments of BLOCKED_AMOUNT. */
@@ -25,6 +26,9 @@ function testRiskHook(): RiskHook {
       const decision = await allow.score(context);
       if (context.action === 'payment' && context.amount === BigInt(BLOCKED_AMOUNT)) {
         return { ...decision, decision: 'block', reasons: [{ code: 'test_block', message: 'Blocked by the test.' }] };
+      }
+      if (context.action === 'payment' && context.amount === BigInt(REVIEWED_AMOUNT)) {
+        return { ...decision, decision: 'review', reasons: [{ code: 'test_review', message: 'Reviewed by the test.' }] };
       }
       return decision;
     },
@@ -145,6 +149,19 @@ for (const kind of STORE_KINDS) {
       assert.equal(captured.statusCode, 200, captured.body);
       assert.equal(captured.json().status, 'succeeded');
       assert.equal((await points(shop, customer)).balance, 50);
+    });
+
+    it('earns when a payment held for review is approved, not before', async () => {
+      const customer = await customerOf(shop);
+      const held = await pay(shop, customer, { amount: REVIEWED_AMOUNT });
+      assert.equal(held.json().status, 'processing', held.body);
+      assert.equal((await points(shop, customer)).balance, 0);
+      const reviews = api.runtime.services.riskReviews;
+      const review = (await reviews.list({ limit: 100 })).data.find((candidate) => candidate.subjectId === held.json().id);
+      assert.ok(review);
+      const decided = await reviews.decide(review.id, { approve: true, note: null, operator: 'test' });
+      assert.equal(decided.ok, true, decided.ok ? "" : decided.code);
+      assert.equal((await points(shop, customer)).balance, 77);
     });
 
     it('earns nothing on a blocked or unpaid payment, nor at a merchant without a program or in another currency', async () => {

@@ -14,6 +14,10 @@ import * as store from './store.ts';
 
 /** Lots shown as upcoming expiries. */
 const UPCOMING_EXPIRIES_MAX = 10;
+/** Every payment asks for its merchant's program: it is cached this long (a PUT in this process
+ * replaces it at once; other processes see it within this time). */
+const PROGRAM_CACHE_MS = 5000;
+const PROGRAM_CACHE_SIZE_MAX = 10_000;
 
 export type LoyaltyResult<T> = { ok: true; value: T } | { ok: false; code: ApiErrorCode; param?: string; message?: string };
 
@@ -55,6 +59,17 @@ export function pointsAccountId(merchantId: string, buyerId: string, livemode: b
 export function createLoyaltyService(deps: LoyaltyDependencies): LoyaltyService {
   const { db, ledger } = deps;
   const opened = new Set<string>();
+  const programs = new Map<string, { program: LoyaltyProgram | null; readAtMs: number }>();
+
+  async function programOf(merchantId: string, livemode: boolean): Promise<LoyaltyProgram | null> {
+    const key = `${merchantId}:${livemode}`;
+    const cached = programs.get(key);
+    if (cached && Date.now() - cached.readAtMs < PROGRAM_CACHE_MS) return cached.program;
+    const program = await store.getProgram(db, merchantId, livemode);
+    if (programs.size >= PROGRAM_CACHE_SIZE_MAX) programs.clear();
+    programs.set(key, { program, readAtMs: Date.now() });
+    return program;
+  }
 
   async function ensureAccounts(merchantId: string, buyerId: string, livemode: boolean): Promise<{ issuance: string; points: string }> {
     const issuance = issuanceAccountId(merchantId, livemode);
@@ -108,12 +123,14 @@ export function createLoyaltyService(deps: LoyaltyDependencies): LoyaltyService 
     async putProgram(scope, input) {
       const exponent = (await ledger.listAssets()).find((asset) => asset.code === input.currency && asset.kind === 'currency');
       if (!exponent) return { ok: false, code: 'currency_unsupported', param: 'earn[currency]', message: `Currency ${input.currency} is not supported.` };
-      return { ok: true, value: await store.putProgram(db, scope.merchantId, scope.livemode, input) };
+      const program = await store.putProgram(db, scope.merchantId, scope.livemode, input);
+      programs.set(`${scope.merchantId}:${scope.livemode}`, { program, readAtMs: Date.now() });
+      return { ok: true, value: program };
     },
 
     async earnFor(payment, amountCaptured) {
       if (payment.buyerId === null) return null;
-      const program = await store.getProgram(db, payment.merchantId, payment.livemode);
+      const program = await programOf(payment.merchantId, payment.livemode);
       if (!program || !program.enabled || program.currency !== payment.currency) return null;
       const points = pointsEarned(program, payment, amountCaptured);
       if (points <= 0n) return null;
