@@ -29,7 +29,6 @@ import { webAssetRoutes } from './web-assets.ts';
 import { walletPublishableKeyResolver } from './bootstrap.ts';
 import { receiptRoutes } from '../receipts/routes.ts';
 import { loyaltyRoutes } from '../loyalty/routes.ts';
-import { loyaltyRoutes } from '../loyalty/routes.ts';
 
 export const BODY_BYTES_MAX = 1024 * 1024;
 /** Headers beyond this are refused by Node's HTTP parser (431). */
@@ -134,7 +133,6 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   // The buyer's history reads payments, top-ups and refunds together: one query over their tables.
   await historyRoutes(app, { history: createHistoryService({ db: runtime.db }), buyerIdentity: services.buyerIdentity });
   await supportRoutes(app, { support: services.support, buyerIdentity: services.buyerIdentity });
-  await loyaltyRoutes(app, { loyalty: services.loyalty, buyerIdentity: services.buyerIdentity });
   await loyaltyRoutes(app, { loyalty: services.loyalty, buyerIdentity: services.buyerIdentity });
   // The sandbox's outbox shows codes to anyone who asks: development only.
   if (services.messageOutbox && runtime.config.mode !== 'production') await sandboxMessageRoutes(app, { outbox: services.messageOutbox });
