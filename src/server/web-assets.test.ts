@@ -22,10 +22,16 @@ describe('checkout static files', () => {
     assert.equal(loader.statusCode, 200);
     assert.match(String(loader.headers['content-type']), /javascript/);
     assert.match(loader.body, /micropay-checkout/);
+    assert.equal(loader.headers['cache-control'], 'public, max-age=60', 'the loader stays fresh');
     const frame = await api.app.inject({ method: 'GET', url: '/checkout/frame.html?pk=pk_test_x&payment=pay_x&client_secret=s' });
     assert.equal(frame.statusCode, 200);
     assert.match(String(frame.headers['content-type']), /text\/html/);
     assert.equal(frame.headers['x-frame-options'], undefined, 'merchants embed the frame');
+    const asset = /src="\/checkout\/(assets\/[^"]+\.js)"/.exec(frame.body)?.[1];
+    assert.ok(asset, frame.body);
+    const hashed = await api.app.inject({ method: 'GET', url: `/checkout/${asset}` });
+    assert.equal(hashed.statusCode, 200);
+    assert.equal(hashed.headers['cache-control'], 'public, max-age=31536000, immutable', 'hashed assets never change under their name');
     const missing = await api.app.inject({ method: 'GET', url: '/checkout/nothing-here.js' });
     assert.equal(missing.statusCode, 404);
   });

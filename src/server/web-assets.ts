@@ -45,6 +45,8 @@ export async function webAssetRoutes(
     root: join(distDir, 'checkout'),
     prefix: CHECKOUT_PREFIX,
     decorateReply: false,
+    // Our own cache headers below: left on, the plugin would replace them with `max-age=0`.
+    cacheControl: false,
     index: false,
     // @fastify/static 8 hands the raw response here.
     setHeaders: (response, path) => {
