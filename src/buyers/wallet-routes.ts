@@ -8,6 +8,7 @@ import { errorResponses, requireMerchant } from '../api/http.ts';
 import { amountJson } from '../payments/model.ts';
 import { BUYER_SESSION_HEADER } from './model.ts';
 import type { BuyerIdentityService } from './service.ts';
+import { WALLET_BALANCES_SCHEMA } from '../customers/routes.ts';
 
 export interface BuyerWalletBalance {
   currency: string;
@@ -25,19 +26,7 @@ export const BUYER_WALLET_SCHEMA = {
     object: { type: 'string', enum: ['buyer_wallet'] },
     buyer: { type: 'string' },
     livemode: { type: 'boolean' },
-    balances: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          currency: { type: 'string' },
-          available: { type: 'integer', description: 'What can be spent now, minor units.' },
-          pending: { type: 'integer', description: 'Reserved by holds not yet captured or released, minor units.' },
-          posted: { type: 'integer', description: 'Posted balance, minor units.' },
-        },
-        required: ['currency', 'available', 'pending', 'posted'],
-      },
-    },
+    balances: WALLET_BALANCES_SCHEMA,
   },
   required: ['object', 'buyer', 'livemode', 'balances'],
 } as const;

@@ -21,25 +21,28 @@ export const CUSTOMER_SCHEMA = {
   required: ['id', 'object', 'livemode', 'email', 'name', 'metadata', 'created'],
 } as const;
 
+/** A buyer wallet's balances, one per currency it ever held (the merchant's and the buyer's view). */
+export const WALLET_BALANCES_SCHEMA = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      currency: { type: 'string' },
+      available: { type: 'integer', description: 'What can be spent now, minor units.' },
+      pending: { type: 'integer', description: 'Reserved by holds not yet captured or released, minor units.' },
+      posted: { type: 'integer', description: 'Posted balance, minor units.' },
+    },
+    required: ['currency', 'available', 'pending', 'posted'],
+  },
+} as const;
+
 export const WALLET_SCHEMA = {
   $id: 'Wallet',
   type: 'object',
   properties: {
     object: { type: 'string', enum: ['wallet'] },
     customer: { type: 'string' },
-    balances: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          currency: { type: 'string' },
-          available: { type: 'integer', description: 'What can be spent now, minor units.' },
-          pending: { type: 'integer', description: 'Reserved by holds not yet captured or released.' },
-          posted: { type: 'integer' },
-        },
-        required: ['currency', 'available', 'pending', 'posted'],
-      },
-    },
+    balances: WALLET_BALANCES_SCHEMA,
   },
   required: ['object', 'customer', 'balances'],
 } as const;

@@ -10551,8 +10551,9 @@ export interface components {
                 /** @description What can be spent now, minor units. */
                 available: number;
                 currency: string;
-                /** @description Reserved by holds not yet captured or released. */
+                /** @description Reserved by holds not yet captured or released, minor units. */
                 pending: number;
+                /** @description Posted balance, minor units. */
                 posted: number;
             }[];
             customer: string;
