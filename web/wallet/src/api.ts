@@ -46,14 +46,9 @@ export interface HistoryEntry {
   created: number;
   refunded_amount: number;
 }
-export interface Device {
-  id: string;
-  name: string;
-  current: boolean;
-  created: number;
-  last_seen: number;
-  revoked: boolean;
-}
+import type { Device } from '../../checkout/src/frame/api.ts';
+
+export type { Device };
 export interface Passkey {
   id: string;
   device_type: string;
