@@ -6,9 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../api/errors.ts';
 import { errorResponses, requireMerchant } from '../api/http.ts';
 import { amountJson } from '../payments/model.ts';
-import { BUYER_SESSION_HEADER } from './model.ts';
 import type { BuyerIdentityService } from './service.ts';
 import { WALLET_BALANCES_SCHEMA } from '../customers/routes.ts';
+import { requestSession } from './session-header.ts';
 
 export interface BuyerWalletBalance {
   currency: string;
@@ -16,8 +16,6 @@ export interface BuyerWalletBalance {
   pending: bigint;
   posted: bigint;
 }
-
-const SESSION_TOKEN_LENGTH_MAX = 200;
 
 export const BUYER_WALLET_SCHEMA = {
   $id: 'BuyerWallet',
@@ -48,8 +46,7 @@ export async function buyerWalletRoutes(
     },
     async (request, reply) => {
       const livemode = requireMerchant(request, { write: false, publishable: true }).livemode;
-      const token = request.headers[BUYER_SESSION_HEADER];
-      const session = typeof token === 'string' && token.length > 0 && token.length <= SESSION_TOKEN_LENGTH_MAX ? await deps.buyerIdentity.sessionFor(token, livemode) : null;
+      const session = await requestSession(request, deps.buyerIdentity, livemode);
       if (!session) throw new ApiError('buyer_session_required');
       const balances = await deps.walletBalances(session.buyerId, livemode);
       reply.header('cache-control', 'no-store');

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors.ts';
 import { errorResponses, idSeedOf, requireMerchant } from '../api/http.ts';
-import { BUYER_SESSION_HEADER, type BuyerIdentity, type BuyerSession } from '../buyers/model.ts';
+import type { BuyerIdentity, BuyerSession } from '../buyers/model.ts';
 import type { Scope } from '../customers/service.ts';
 import { ID_PARAMS_SCHEMA } from '../payments/schemas.ts';
 import { topUpJson } from '../top-ups/model.ts';
@@ -23,6 +23,7 @@ import {
   VIEW_QUERY,
 } from './schemas.ts';
 import type { CheckoutService, Failure, Outcome } from './service.ts';
+import { requestSession } from '../buyers/session-header.ts';
 
 interface CardBody {
   number: string;
@@ -78,8 +79,7 @@ export async function checkoutRoutes(
 
   /** The buyer session of the request; null without the header or with one that is not live. */
   async function sessionOf(request: FastifyRequest, scope: Scope): Promise<BuyerSession | null> {
-    const token = request.headers[BUYER_SESSION_HEADER];
-    return typeof token === 'string' && token.length > 0 && token.length <= 200 ? buyerIdentity.sessionFor(token, scope.livemode) : null;
+    return requestSession(request, buyerIdentity, scope.livemode);
   }
 
   async function requireSession(request: FastifyRequest, scope: Scope): Promise<BuyerSession> {

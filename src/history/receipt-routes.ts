@@ -4,14 +4,12 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../api/errors.ts';
 import { errorResponses, requireMerchant } from '../api/http.ts';
-import { BUYER_SESSION_HEADER } from '../buyers/model.ts';
 import type { BuyerIdentityService } from '../buyers/service.ts';
 import { ID_PARAMS_SCHEMA } from '../payments/schemas.ts';
 import type { ReceiptObjectType } from '../receipts/keys.ts';
 import type { ReceiptService } from '../receipts/service.ts';
 import type { Database } from '../store/database.ts';
-
-const SESSION_TOKEN_LENGTH_MAX = 200;
+import { requestSession } from '../buyers/session-header.ts';
 
 // The entry's merchant, only when it is this buyer's in this mode: another buyer's id is "missing".
 const OWNED_ENTRY_SQL = `
@@ -52,8 +50,7 @@ export async function buyerReceiptRoutes(
     },
     async (request, reply) => {
       const livemode = requireMerchant(request, { write: false, publishable: true }).livemode;
-      const token = request.headers[BUYER_SESSION_HEADER];
-      const session = typeof token === 'string' && token.length > 0 && token.length <= SESSION_TOKEN_LENGTH_MAX ? await deps.buyerIdentity.sessionFor(token, livemode) : null;
+      const session = await requestSession(request, deps.buyerIdentity, livemode);
       if (!session) throw new ApiError('buyer_session_required');
       const { rows } = await deps.db.query<{ type: ReceiptObjectType; merchant_id: string }>(OWNED_ENTRY_SQL, [request.params.id, session.buyerId, livemode]);
       const entry = rows[0];

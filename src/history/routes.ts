@@ -5,13 +5,13 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors.ts';
 import { errorResponses, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
-import { BUYER_SESSION_HEADER } from '../buyers/model.ts';
 import type { BuyerIdentityService } from '../buyers/service.ts';
 import type { LineItemCategory } from '../payments/model.ts';
 import { csvHeader, csvRow } from './csv.ts';
 import { historyEntryJson, type HistoryEntryType, type HistoryFilters, type HistoryScope } from './model.ts';
 import { HISTORY_ENTRY_SCHEMA, HISTORY_EXPORT_QUERY, HISTORY_LIST_QUERY } from './schemas.ts';
 import type { HistoryService } from './service.ts';
+import { requestSession } from '../buyers/session-header.ts';
 
 interface FilterQuery {
   merchant?: string;
@@ -24,8 +24,6 @@ interface FilterQuery {
 }
 
 export const EXPORT_FILE_NAME = 'micropay-history.csv';
-const SESSION_TOKEN_LENGTH_MAX = 200;
-
 function filtersOf(query: FilterQuery): HistoryFilters {
   const gte = query['created[gte]'];
   const lte = query['created[lte]'];
@@ -47,8 +45,7 @@ export async function historyRoutes(app: FastifyInstance, deps: { history: Histo
   /** The buyer and mode of the request: the key sets the mode, the session header names the buyer (401 without a live one). */
   async function scopeOf(request: FastifyRequest): Promise<HistoryScope> {
     const livemode = requireMerchant(request, { write: false, publishable: true }).livemode;
-    const token = request.headers[BUYER_SESSION_HEADER];
-    const session = typeof token === 'string' && token.length > 0 && token.length <= SESSION_TOKEN_LENGTH_MAX ? await buyerIdentity.sessionFor(token, livemode) : null;
+    const session = await requestSession(request, buyerIdentity, livemode);
     if (!session) throw new ApiError('buyer_session_required');
     return { buyerId: session.buyerId, livemode };
   }

@@ -3,13 +3,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors.ts';
 import { errorResponses, requireMerchant } from '../api/http.ts';
-import { BUYER_SESSION_HEADER, type BuyerIdentity } from '../buyers/model.ts';
+import type { BuyerIdentity } from '../buyers/model.ts';
 import type { Scope } from '../customers/service.ts';
 import { balanceJson, programJson } from './model.ts';
 import { CUSTOMER_PARAMS_SCHEMA, LOYALTY_PROGRAM_SCHEMA, POINTS_BALANCE_SCHEMA, PUT_PROGRAM_BODY } from './schemas.ts';
 import type { LoyaltyService } from './service.ts';
-
-const SESSION_TOKEN_LENGTH_MAX = 200;
+import { requestSession } from '../buyers/session-header.ts';
 
 interface PutProgramBody {
   earn: { per_amount: number; currency: string; points: number };
@@ -87,8 +86,7 @@ export async function loyaltyRoutes(app: FastifyInstance, { loyalty, buyerIdenti
     { schema: { tags: ['buyer loyalty'], summary: 'Your points at this merchant, with the upcoming expiries (publishable key and buyer session)', response: balance } },
     async (request) => {
       const principal = requireMerchant(request, { write: false, publishable: true });
-      const token = request.headers[BUYER_SESSION_HEADER];
-      const session = typeof token === 'string' && token.length > 0 && token.length <= SESSION_TOKEN_LENGTH_MAX ? await buyerIdentity.sessionFor(token, principal.livemode) : null;
+      const session = await requestSession(request, buyerIdentity, principal.livemode);
       if (!session) throw new ApiError('buyer_session_required');
       return balanceJson(await loyalty.balanceOfBuyer({ merchantId: principal.merchantId, livemode: principal.livemode }, session.buyerId));
     },

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, type ApiErrorCode } from '../api/errors.ts';
 import { errorResponses, idSeedOf, LIST_QUERY_PROPERTIES, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
-import { BUYER_SESSION_HEADER, type BuyerIdentity } from '../buyers/model.ts';
+import type { BuyerIdentity } from '../buyers/model.ts';
 import type { Scope } from '../customers/service.ts';
 import { disputeJson, type DisputeReason } from '../disputes/model.ts';
 import { EMPTY_BODY, ID_PARAMS_SCHEMA } from '../payments/schemas.ts';
@@ -22,8 +22,7 @@ import {
   SUPPORT_TICKET_SCHEMA,
 } from './schemas.ts';
 import type { BuyerScope, SupportResult, SupportService } from './service.ts';
-
-const SESSION_TOKEN_LENGTH_MAX = 200;
+import { requestSession } from '../buyers/session-header.ts';
 
 interface ListQuery {
   limit?: string;
@@ -56,8 +55,7 @@ export async function supportRoutes(app: FastifyInstance, { support, buyerIdenti
   /** The signed-in buyer, at the merchant and mode of the publishable (or secret) key. */
   async function buyerOf(request: FastifyRequest): Promise<BuyerScope> {
     const principal = requireMerchant(request, { write: true, publishable: true });
-    const token = request.headers[BUYER_SESSION_HEADER];
-    const session = typeof token === 'string' && token.length > 0 && token.length <= SESSION_TOKEN_LENGTH_MAX ? await buyerIdentity.sessionFor(token, principal.livemode) : null;
+    const session = await requestSession(request, buyerIdentity, principal.livemode);
     if (!session) throw new ApiError('buyer_session_required');
     return { merchantId: principal.merchantId, livemode: principal.livemode, buyerId: session.buyerId };
   }
