@@ -4,9 +4,13 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../log/logger.ts';
 import type { AuthService, Principal } from '../auth/service.ts';
+import type { StaffService } from '../staff/service.ts';
 import { PipelineOverloadedError } from '../store/commit-pipeline.ts';
 import { sqlState } from '../store/database.ts';
 import { BUYER_SESSION_HEADER } from '../buyers/model.ts';
+import { STAFF_LIVEMODE_HEADER, STAFF_TOKEN_PREFIX } from '../staff/model.ts';
+import { staffAccess, type StaffRouteAccess } from '../staff/roles.ts';
+import type { AuditActor, AuditLog } from '../staff/audit.ts';
 import { ApiError, errorBody, type ApiErrorCode } from './errors.ts';
 import { isValidIdempotencyKey, requestDigest, type IdempotencyStore } from './idempotency.ts';
 
@@ -26,10 +30,21 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
     idempotency: IdempotencyState | null;
+    /** The staff user a request acts for (a staff session, or a sign-in that just succeeded): its
+     * changes go to the audit log (src/staff/audit.ts). */
+    auditActor: AuditActor | null;
+    /** The audit event written ahead of this request's handler, completed when the answer leaves. */
+    auditEventId: string | null;
   }
   interface FastifyContextConfig {
     /** What of the body the Idempotency-Key record digests; routes given secrets (card data) replace them by a keyed digest. */
     digestBody?: (body: unknown) => unknown;
+    /** What a staff session needs to call this route, per app (src/staff/roles.ts); routes not
+     * declaring it are looked up in ROUTE_PERMISSIONS there, else staff may only read them. */
+    staff?: StaffRouteAccess;
+    /** More response fields that carry a secret shown once (beside `secret` and `token`), kept out of
+     * the stored Idempotency-Key answer. */
+    secretFields?: readonly string[];
   }
 }
 
@@ -105,6 +120,8 @@ export function errorResponses(...statuses: number[]): Record<number, { $ref: st
 function ownerOf(principal: Principal, request: FastifyRequest): string {
   const who = principal.kind === 'merchant' ? principal.merchantId : 'operator';
   const owner = `${who}:${principal.livemode ? 'live' : 'test'}`;
+  // Each staff user has their own keys: one person's key never replays another's answer.
+  if (principal.staff) return `${owner}:staff:${principal.staff.userId}`;
   if (principal.kind !== 'merchant' || principal.keyKind !== 'publishable') return owner;
   const session = request.headers[BUYER_SESSION_HEADER];
   if (typeof session !== 'string' || session === '') return `${owner}:anonymous`;
@@ -162,6 +179,10 @@ export function toApiError(error: unknown): ApiError | null {
 
 export interface ApiPlumbingDependencies {
   auth: AuthService;
+  /** Resolves staff session tokens (`mss_...`); without it they are refused like unknown keys. */
+  staff?: Pick<StaffService, 'authenticate'>;
+  /** Writes the staff audit log; without it nothing is recorded. */
+  audit?: AuditLog;
   idempotency: IdempotencyStore;
   logger: Logger;
 }
@@ -170,6 +191,8 @@ export interface ApiPlumbingDependencies {
 export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDependencies): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('idempotency', null);
+  app.decorateRequest('auditActor', null);
+  app.decorateRequest('auditEventId', null);
 
   app.setErrorHandler((error, request, reply) => {
     const apiError = toApiError(error);
@@ -188,6 +211,10 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
     const header = request.headers.authorization;
     if (!header) return;
     const match = /^Bearer ([\x21-\x7e]{1,200})$/.exec(header);
+    if (match && match[1]!.startsWith(STAFF_TOKEN_PREFIX)) {
+      request.principal = await staffPrincipal(request, match[1]!, deps.staff);
+      return;
+    }
     const principal = match ? await deps.auth.authenticate(match[1]!) : null;
     if (!principal) throw new ApiError('api_key_invalid');
     request.principal = principal;
@@ -196,6 +223,18 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
   // A POST without a body (confirm, cancel) is validated as an empty object.
   app.addHook('preValidation', async (request) => {
     if (request.method === 'POST' && (request.body === undefined || request.body === null)) request.body = {};
+  });
+
+  // A staff change is written ahead: no handler runs before its audit event is stored.
+  app.addHook('preHandler', async (request) => {
+    const actor = request.auditActor;
+    if (!actor || !deps.audit || !isChange(request.method)) return;
+    try {
+      request.auditEventId = await deps.audit.begin({ actor, ...auditTarget(request) });
+    } catch (error) {
+      request.log.error({ err: error, action: auditTarget(request).action }, 'staff audit event could not be written ahead; the change is refused');
+      throw new ApiError('audit_unavailable');
+    }
   });
 
   app.addHook('preHandler', async (request, reply) => {
@@ -230,9 +269,53 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
       return payload;
     }
     const body = typeof payload === 'string' && payload.length > 0 ? JSON.parse(payload) : null;
-    await deps.idempotency.complete(state.owner, state.key, reply.statusCode, withoutSecrets(body));
+    await deps.idempotency.complete(state.owner, state.key, reply.statusCode, withoutSecrets(body, request.routeOptions.config.secretFields));
     return payload;
   });
+
+  // Every change a staff user makes is in the audit log before its answer leaves (reads are not):
+  // completed when it was written ahead, else written whole (refused before the handler, sign-ins).
+  app.addHook('onSend', async (request, reply, payload) => {
+    const actor = request.auditActor;
+    if (!actor || !deps.audit || !isChange(request.method)) return payload;
+    request.auditActor = null;
+    const errorCode = reply.statusCode >= 400 ? errorCodeOf(payload) : null;
+    try {
+      if (request.auditEventId) await deps.audit.end(request.auditEventId, reply.statusCode, errorCode);
+      else await deps.audit.record({ actor, ...auditTarget(request), statusCode: reply.statusCode, errorCode });
+    } catch (error) {
+      request.log.error({ err: error, action: auditTarget(request).action }, 'staff audit event could not be completed');
+    }
+    return payload;
+  });
+}
+
+const isChange = (method: string) => method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
+
+function auditTarget(request: FastifyRequest) {
+  return {
+    action: `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`,
+    path: request.url.split('?')[0]!,
+    requestId: request.id,
+    ipAddress: request.ip ?? null,
+  };
+}
+
+/** The audit log's view of a staff principal. */
+function auditActorOf(principal: Principal): AuditActor | null {
+  if (!principal.staff) return null;
+  const { userId, email, role } = principal.staff;
+  return { userId, email, role, merchantId: principal.kind === 'merchant' ? principal.merchantId : null, livemode: principal.livemode };
+}
+
+function errorCodeOf(payload: unknown): string | null {
+  if (typeof payload !== 'string' || !payload.startsWith('{')) return null;
+  try {
+    const code = (JSON.parse(payload) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? code.slice(0, 100) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Fields that carry a secret shown once (API keys, webhook signing secrets, buyer session tokens). A stored response keeps
@@ -240,12 +323,37 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
  * caller that lost the secret rolls the key or rotates the signing secret. */
 const SECRET_FIELDS = new Set(['secret', 'token']);
 
-export function withoutSecrets(body: unknown): unknown {
-  if (Array.isArray(body)) return body.map(withoutSecrets);
+export function withoutSecrets(body: unknown, moreFields: readonly string[] = []): unknown {
+  if (Array.isArray(body)) return body.map((item) => withoutSecrets(item, moreFields));
   if (body === null || typeof body !== 'object') return body;
+  const secret = (name: string) => SECRET_FIELDS.has(name) || moreFields.includes(name);
   return Object.fromEntries(
-    Object.entries(body).map(([name, value]) => [name, SECRET_FIELDS.has(name) && typeof value === 'string' ? '[redacted]' : withoutSecrets(value)]),
+    Object.entries(body).map(([name, value]) => [name, secret(name) && typeof value === 'string' ? '[redacted]' : withoutSecrets(value, moreFields)]),
   );
+}
+
+/**
+ * The principal of a staff session token, acting in the mode its `Micropay-Livemode` header asks for
+ * (test unless `true`), with the role's permissions checked against the route here, before the route
+ * runs: buyer routes never, other routes as src/staff/roles.ts says.
+ */
+async function staffPrincipal(request: FastifyRequest, token: string, staff: ApiPlumbingDependencies['staff']): Promise<Principal> {
+  const header = request.headers[STAFF_LIVEMODE_HEADER];
+  if (header !== undefined && header !== 'true' && header !== 'false') {
+    throw new ApiError('parameter_invalid', 'Micropay-Livemode must be true or false.', 'Micropay-Livemode');
+  }
+  const principal = staff ? await staff.authenticate(token, header === 'true') : null;
+  if (!principal?.staff) throw new ApiError('staff_session_invalid');
+  // Known before the permission check, so that a refused attempt is in the audit log too.
+  request.auditActor = auditActorOf(principal);
+  const url = request.routeOptions.url;
+  if (url === undefined) return principal;
+  const decision = staffAccess(principal.staff.app, principal.staff.permissions, request.method, url, request.routeOptions.config.staff);
+  if (decision.ok) return principal;
+  if (decision.code === 'staff_permission_missing') {
+    throw new ApiError('staff_permission_missing', `Your role (${principal.staff.role}) does not have the permission ${decision.permission}.`);
+  }
+  throw new ApiError('staff_route_not_allowed', `Staff of the ${principal.staff.app} cannot call ${request.method} ${url}.`);
 }
 
 function sendStored(reply: FastifyReply, status: number, body: unknown): FastifyReply {

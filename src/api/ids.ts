@@ -21,7 +21,11 @@ export type IdPrefix = 'mer' | 'key' | 'buy' | 'cus' | 'pay' | 'rsk' | 'evt' | '
   // buyer identity and checkout (docs/api/buyers.md, docs/api/checkout.md)
   | 'pkey' | 'bdev' | 'bses' | 'otp' | 'preg' | 'pauth' | 'chl' | 'msg'
   // support tickets and their messages (docs/api/support.md)
-  | 'tkt' | 'tmsg';
+  | 'tkt' | 'tmsg'
+  // staff users, passkeys, invitations, sessions and ceremonies (docs/api/staff.md)
+  | 'stf' | 'spk' | 'sinv' | 'sses' | 'sreg' | 'sauth' | 'sadd' | 'sae'
+  // evidence files of disputes (docs/api/refunds-and-disputes.md)
+  | 'dpf';
 
 export function newId(prefix: IdPrefix): string {
   return `${prefix}_${randomBase62(16)}`;

@@ -4,13 +4,16 @@
 import { createHash } from 'node:crypto';
 import type { SqlClient } from '../store/database.ts';
 import { newId, randomBase62 } from '../api/ids.ts';
+import type { StaffIdentity } from '../staff/model.ts';
 
 export type KeyKind = 'secret' | 'publishable' | 'operator';
 export type KeyScope = 'write' | 'read';
 
+/** Who a request acts as. A staff session (`mss_...`, src/staff/) is one of these two kinds too, with
+ * `staff` set (and its user's id as `keyId`); an API key's principal has no `staff`. */
 export type Principal =
-  | { kind: 'operator'; keyId: string; scope: KeyScope; livemode: boolean }
-  | { kind: 'merchant'; keyId: string; keyKind: 'secret' | 'publishable'; scope: KeyScope; livemode: boolean; merchantId: string };
+  | { kind: 'operator'; keyId: string; scope: KeyScope; livemode: boolean; staff?: StaffIdentity }
+  | { kind: 'merchant'; keyId: string; keyKind: 'secret' | 'publishable'; scope: KeyScope; livemode: boolean; merchantId: string; staff?: StaffIdentity };
 
 export interface ApiKey {
   id: string;

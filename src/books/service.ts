@@ -2,7 +2,7 @@
 // derived from what it is (a buyer's wallet in USD in test mode, a merchant's balance in KRW in live
 // mode, ...), so any process can name it without a lookup, and it is created on first use.
 import type { AccountInput, AccountKind, Balance } from '../ledger/model.ts';
-import type { LedgerService } from '../ledger/service.ts';
+import { lastUtcDays, type LedgerService } from '../ledger/service.ts';
 import { ledgerId } from '../api/ids.ts';
 
 /** Ledger transfer codes of the merchant API (docs/ledger.md lists them). */
@@ -25,7 +25,9 @@ export type Role =
   | 'platform_fee'
   | 'card_settlement'
   | 'bank_settlement'
-  | 'payout_clearing';
+  | 'payout_clearing'
+  | 'points'
+  | 'points_issuance';
 
 /** Each role's ledger kind and limits: money a buyer or merchant owns can never go below zero. */
 const ROLES: Record<Role, { kind: AccountKind; limited: boolean }> = {
@@ -36,19 +38,34 @@ const ROLES: Record<Role, { kind: AccountKind; limited: boolean }> = {
   card_settlement: { kind: 'rail_settlement', limited: false },
   bank_settlement: { kind: 'rail_settlement', limited: false },
   payout_clearing: { kind: 'payout_clearing', limited: false },
+  // Loyalty points (the asset PTS, docs/loyalty.md): a buyer's points in one merchant's program can
+  // never go below zero; the merchant's issuance account is the liability they are issued from.
+  points: { kind: 'points', limited: true },
+  points_issuance: { kind: 'points_issuance', limited: false },
 };
+
+/** The ledger asset of loyalty points (no decimals). */
+export const POINTS_ASSET = 'PTS';
 
 export interface BookAccount {
   id: string;
   role: Role;
   owner: string;
   livemode: boolean;
+  /** The asset (a currency, or PTS for points). */
   currency: string;
+  /** Points accounts only: the merchant whose program the points belong to (the expiry worker reads it). */
+  merchant?: string;
 }
 
 export interface Books {
   /** The account of `role` for `owner` (a buyer or merchant id, or 'platform'); not yet created. */
   account(role: Role, owner: string, livemode: boolean, currency: string): BookAccount;
+  /** A buyer's points in `merchantId`'s program (role `points`, asset PTS). */
+  pointsAccount(merchantId: string, buyerId: string, livemode: boolean): BookAccount;
+  /** The merchant's points issuance account (role `points_issuance`, asset PTS): points are issued
+   * from it when earned and go back to it when spent, clawed back or expired. */
+  pointsIssuanceAccount(merchantId: string, livemode: boolean): BookAccount;
   /** Creates the accounts this process has not seen yet (idempotent: existing ones answer `exists`). */
   ensure(accounts: BookAccount[]): Promise<void>;
   balance(account: BookAccount): Promise<Balance>;
@@ -56,9 +73,24 @@ export interface Books {
   balanceIfOpen(account: BookAccount): Promise<Balance | null>;
   /** The balance of `role` for `owner` in every currency it was ever opened in, in one read. */
   balancesByCurrency(role: Role, owner: string, livemode: boolean): Promise<Array<Balance & { currency: string }>>;
+  /** The closing balance of `role` for `owner` in `currency` on each of the last `days` UTC days,
+   * oldest first, today as it stands now; zero on every day when the account was never opened. */
+  dailyBalances(role: Role, owner: string, livemode: boolean, currency: string, days: number): Promise<Array<{ day: string; available: bigint; pending: bigint }>>;
   currencies(): Promise<string[]>;
   isCurrency(code: string): Promise<boolean>;
   exponentOf(code: string): Promise<number | null>;
+}
+
+const modeOf = (livemode: boolean) => (livemode ? 'live' : 'test');
+
+// Points account ids keep the derivation loyalty used before it went through the books, so that
+// ledgers written then still name the same accounts.
+export function pointsAccountOf(merchantId: string, buyerId: string, livemode: boolean): BookAccount {
+  return { id: ledgerId(`loyalty:points:${merchantId}:${buyerId}:${modeOf(livemode)}`), role: 'points', owner: buyerId, livemode, currency: POINTS_ASSET, merchant: merchantId };
+}
+
+export function pointsIssuanceAccountOf(merchantId: string, livemode: boolean): BookAccount {
+  return { id: ledgerId(`loyalty:issuance:${merchantId}:${modeOf(livemode)}`), role: 'points_issuance', owner: merchantId, livemode, currency: POINTS_ASSET };
 }
 
 export function createBooks({ ledger }: { ledger: LedgerService }): Books {
@@ -80,7 +112,7 @@ export function createBooks({ ledger }: { ledger: LedgerService }): Books {
       asset: account.currency,
       kind: ROLES[account.role].kind,
       flags: ROLES[account.role].limited ? { debitsMustNotExceedCredits: true } : {},
-      metadata: { role: account.role, owner: account.owner, livemode: account.livemode },
+      metadata: { role: account.role, owner: account.owner, livemode: account.livemode, ...(account.merchant === undefined ? {} : { merchant: account.merchant }) },
     }));
     const results = await ledger.createAccounts(inputs);
     results.forEach((result, index) => {
@@ -97,6 +129,8 @@ export function createBooks({ ledger }: { ledger: LedgerService }): Books {
 
   return {
     account,
+    pointsAccount: pointsAccountOf,
+    pointsIssuanceAccount: pointsIssuanceAccountOf,
     ensure,
     async balance(account) {
       await ensure([account]);
@@ -110,6 +144,12 @@ export function createBooks({ ledger }: { ledger: LedgerService }): Books {
         const balance = balances.get(account.id);
         return balance ? [{ ...balance, currency: account.currency }] : [];
       });
+    },
+    async dailyBalances(role, owner, livemode, currency, days) {
+      const now = new Date();
+      const daily = await ledger.getDailyBalances(account(role, owner, livemode, currency).id, days, now);
+      if (!daily) return lastUtcDays(now, days).map((day) => ({ day, available: 0n, pending: 0n }));
+      return daily.map(({ day, balance }) => ({ day, available: balance.available, pending: balance.pending }));
     },
     async currencies() {
       return [...(await loadCurrencies()).keys()].sort();

@@ -6,8 +6,6 @@ import { createHash, createHmac, randomInt, timingSafeEqual } from 'node:crypto'
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
   type AuthenticationResponseJSON,
   type AuthenticatorTransportFuture,
   type PublicKeyCredentialCreationOptionsJSON,
@@ -17,12 +15,14 @@ import {
 } from '@simplewebauthn/server';
 import { ApiError } from '../api/errors.ts';
 import { isId, newId, randomBase62 } from '../api/ids.ts';
+import { verifiedAssertion, verifiedRegistration } from '../auth/webauthn.ts';
 import type { Config } from '../config/config.ts';
 import type { MessageGateway } from '../messages/gateway.ts';
 import { sqlState, type Database, type SqlClient } from '../store/database.ts';
 import type { AssertionCheck, BuyerIdentity, BuyerProfile, BuyerSession, CodeCheck, SentCode } from './model.ts';
 import * as store from './store.ts';
 import type { DeviceRow, PasskeyRow } from './store.ts';
+import { MessageNotSentError } from '../messages/gateway.ts';
 
 export type BuyerFailureCode =
   | 'buyer_exists'
@@ -214,26 +214,8 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
     return { ok: true as const, email, phone };
   }
 
-  async function passkeyVerified(assertion: AuthenticationResponseJSON, passkey: PasskeyRow, challenge: string, options: { requireUserVerification: boolean; payment: boolean }): Promise<VerifiedAuthenticationResponse | null> {
-    try {
-      const verification = await verifyAuthenticationResponse({
-        response: assertion,
-        expectedChallenge: challenge,
-        expectedOrigin: settings.origins,
-        expectedRPID: settings.rpId,
-        expectedType: options.payment ? ['webauthn.get', 'payment.get'] : 'webauthn.get',
-        credential: {
-          id: passkey.credential_id,
-          publicKey: new Uint8Array(passkey.public_key),
-          counter: Number(passkey.counter),
-          transports: passkey.transports as AuthenticatorTransportFuture[],
-        },
-        requireUserVerification: options.requireUserVerification,
-      });
-      return verification.verified ? verification : null;
-    } catch {
-      return null;
-    }
+  function passkeyVerified(assertion: AuthenticationResponseJSON, passkey: PasskeyRow, challenge: string, options: { requireUserVerification: boolean; payment: boolean }): Promise<VerifiedAuthenticationResponse | null> {
+    return verifiedAssertion(settings, assertion, passkey, challenge, options);
   }
 
   /** A code request row checked and its attempt recorded, in one transaction. */
@@ -262,7 +244,7 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
     text: string,
   ): Promise<({ ok: true } & SentCode) | BuyerFailure> {
     // Refused before anything else, for every address alike, so that the answer says nothing about who has an account.
-    if (!messages.available) throw new ApiError('message_gateway_unavailable');
+    if (!messages.canSend(target.channel)) throw new ApiError('message_gateway_unavailable');
     const digest = addressDigest(livemode, target.channel, target.address);
     if ((await store.codesSentSince(db, digest, RATE_WINDOW_SECONDS)) >= settings.codesPerAddressPerHourMax) return failure('codes_rate_limited');
     const id = newId('otp');
@@ -270,7 +252,16 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
     const expiresAt = await store.insertCode(db, {
       id, buyerId: target.buyerId, livemode, purpose, binding, channel: target.channel, addressDigest: digest, codeDigest: codeDigest(id, code), ttlSeconds: settings.codeTtlSeconds,
     });
-    if (target.buyerId !== null) await messages.send({ channel: target.channel, to: target.address, body: text.replaceAll('{code}', code) });
+    if (target.buyerId !== null) {
+      const subject = purpose === 'sign_in' ? 'Your Micropay sign-in code' : 'Your Micropay payment code';
+      try {
+        await messages.send({ channel: target.channel, to: target.address, subject, body: text.replaceAll('{code}', code) });
+      } catch (error) {
+        // Answered for what it is; the error names no address, so it can be logged as it is.
+        if (error instanceof MessageNotSentError) throw new ApiError('message_not_sent');
+        throw error;
+      }
+    }
     return { ok: true, codeRequest: id, channel: target.channel, sentTo: maskAddress(target.channel, target.address), expiresAt };
   }
 
@@ -374,20 +365,8 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
       const { ceremony } = found;
       // A ceremony started by a session finishes only with that session, and a sign-up without one.
       if (ceremony.session_id !== (input.current?.session.id ?? null)) return failure('ceremony_unknown', undefined, 'registration');
-      let verification;
-      try {
-        verification = await verifyRegistrationResponse({
-          response: input.credential,
-          expectedChallenge: ceremony.challenge,
-          expectedOrigin: settings.origins,
-          expectedRPID: settings.rpId,
-          requireUserVerification: true,
-        });
-      } catch {
-        return failure('passkey_verification_failed', undefined, 'credential');
-      }
-      if (!verification.verified || !verification.registrationInfo) return failure('passkey_verification_failed', undefined, 'credential');
-      const info = verification.registrationInfo;
+      const info = await verifiedRegistration(settings, input.credential, ceremony.challenge);
+      if (!info) return failure('passkey_verification_failed', undefined, 'credential');
       if (await store.findPasskeyByCredential(db, info.credential.id)) return failure('passkey_verification_failed', 'This passkey is registered already.', 'credential');
       const passkey = {
         id: newId('pkey'), buyer_id: ceremony.buyer_id, credential_id: info.credential.id, public_key: info.credential.publicKey,

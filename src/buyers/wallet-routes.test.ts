@@ -1,5 +1,6 @@
 // GET /v1/buyer/wallet: the signed-in buyer's balances per currency, whichever merchant's key is sent;
-// GET /v1/buyer/receipts/:id: the receipt links of the buyer's own entries (src/history/receipt-routes.ts).
+// GET /v1/buyer/receipts/:id: the receipt links of the buyer's own entries within the key's reach
+// (src/history/receipt-routes.ts, src/wallet/reach.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
@@ -55,7 +56,11 @@ describe('the buyer wallet endpoint', () => {
   });
 
   it("links the buyer's own payment to its public receipt, and nobody else's", async () => {
-    const response = await api.call('GET', `/v1/buyer/receipts/${paymentId}`, { key: beta.publishableKey, headers: buyer.headers });
+    // Another merchant's key does not reach it: the payment is Alpha's.
+    const elsewhere = await api.call('GET', `/v1/buyer/receipts/${paymentId}`, { key: beta.publishableKey, headers: buyer.headers });
+    assert.equal(elsewhere.statusCode, 404, elsewhere.body);
+    assert.equal(elsewhere.json().error.code, 'resource_missing');
+    const response = await api.call('GET', `/v1/buyer/receipts/${paymentId}`, { key: alpha.publishableKey, headers: buyer.headers });
     assert.equal(response.statusCode, 200, response.body);
     const links = response.json();
     assert.equal(links.object, 'receipt_links');

@@ -1,8 +1,16 @@
 // How the composition root builds buyer identity from the configuration: the message gateway
-// (MESSAGE_GATEWAY) and the key of code digests, derived from the vault's master key.
+// (MESSAGE_GATEWAY) and the key of code digests, derived from the vault's root key.
 import { hkdfSync } from 'node:crypto';
 import type { Config } from '../config/config.ts';
-import { createNoMessageGateway, createSandboxMessageGateway, type MessageGateway, type MessageOutbox } from '../messages/gateway.ts';
+import {
+  combineMessageGateways,
+  createNoMessageGateway,
+  createSandboxMessageGateway,
+  createSmsMessageGateway,
+  createSmtpMessageGateway,
+  type MessageGateway,
+  type MessageOutbox,
+} from '../messages/gateway.ts';
 import type { Database } from '../store/database.ts';
 import type { Keyring } from '../vault/crypto.ts';
 import { createBuyerIdentityService, type BuyerIdentityService } from './service.ts';
@@ -16,12 +24,19 @@ export interface BuyerIdentityWiring {
 
 export function createBuyerIdentityFromConfig(config: Config, { db, keyring }: { db: Database; keyring: Keyring }): BuyerIdentityWiring {
   const sandbox = config.messages.gateway === 'sandbox' ? createSandboxMessageGateway({ db }) : null;
-  const messages = sandbox ?? createNoMessageGateway();
-  const masterKey = keyring.keyOf(keyring.currentVersion)!;
-  const digestKey = Buffer.from(hkdfSync('sha256', masterKey, 'micropay-buyers', 'buyer-code-digest-v1', 32));
+  const messages = sandbox ?? (config.messages.gateway === 'external' ? externalGateway(config.messages) : createNoMessageGateway());
+  const digestKey = Buffer.from(hkdfSync('sha256', keyring.root, 'micropay-buyers', 'buyer-code-digest-v1', 32));
   return {
     buyerIdentity: createBuyerIdentityService({ db, messages, settings: config.buyers, digestKey }),
     messages,
     outbox: sandbox,
   };
+}
+
+/** Email through SMTP_URL and texts through SMS_URL, whichever are configured. */
+function externalGateway(settings: Config['messages']): MessageGateway {
+  const gateways: MessageGateway[] = [];
+  if (settings.smtpUrl) gateways.push(createSmtpMessageGateway({ url: settings.smtpUrl, from: settings.from }));
+  if (settings.smsUrl) gateways.push(createSmsMessageGateway({ url: settings.smsUrl, from: settings.smsFrom! }));
+  return combineMessageGateways(gateways);
 }

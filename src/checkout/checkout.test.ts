@@ -111,7 +111,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(signedOut.statusCode, 200, signedOut.body);
       assert.deepEqual(signedOut.json(), {
         object: 'checkout',
-        payment: { id: pay.id, amount: 60, currency: 'USD', status: 'requires_confirmation', description: 'An article', line_items: [{ description: 'Article', category: 'article', unit_amount: 60, quantity: 1 }] },
+        payment: { id: pay.id, amount: 60, currency: 'USD', status: 'requires_confirmation', description: 'An article', line_items: [{ description: 'Article', category: 'article', unit_amount: 60, quantity: 1 }], points_redeemed: 0, amount_paid_in_points: 0 },
         payee: { name: 'Daily Planet' },
         buyer: null,
       });

@@ -109,14 +109,15 @@ export async function checkoutRoutes(
     },
   );
 
-  app.post<{ Params: { id: string }; Body: { client_secret: string; device?: { user_agent?: string } } }>(
+  app.post<{ Params: { id: string }; Body: { client_secret: string; points_to_redeem?: number; device?: { user_agent?: string } } }>(
     '/v1/checkout/payments/:id/confirm',
     { schema: { tags, summary: 'Pay: risk and the low-value exemption choose the path (buyer session)', params: ID_PARAMS_SCHEMA, body: CONFIRM_BODY, response: result } },
     async (request) => {
       const scope = scopeOf(request);
       const session = await requireSession(request, scope);
       const userAgent = request.body.device?.user_agent ?? request.headers['user-agent'] ?? null;
-      return resultJson(await checkout.confirm(scope, request.params.id, request.body.client_secret, session, { ipAddress: request.ip ?? null, userAgent }));
+      const points = request.body.points_to_redeem === undefined ? undefined : BigInt(request.body.points_to_redeem);
+      return resultJson(await checkout.confirm(scope, request.params.id, request.body.client_secret, session, { ipAddress: request.ip ?? null, userAgent }, points));
     },
   );
 

@@ -20,8 +20,10 @@ export const CHECKOUT_PAYMENT_SCHEMA = {
     status: { type: 'string', enum: [...PAYMENT_STATUSES] },
     description: { type: ['string', 'null'] },
     line_items: LINE_ITEMS_JSON_SCHEMA,
+    points_redeemed: { type: 'integer', description: 'Loyalty points spent on this payment (0: none).' },
+    amount_paid_in_points: { type: 'integer', description: 'What they paid, minor units; the wallet pays `amount` less this.' },
   },
-  required: ['id', 'amount', 'currency', 'status', 'description', 'line_items'],
+  required: ['id', 'amount', 'currency', 'status', 'description', 'line_items', 'points_redeemed', 'amount_paid_in_points'],
 } as const;
 
 export const CHECKOUT_VIEW_SCHEMA = {
@@ -56,8 +58,27 @@ export const CHECKOUT_VIEW_SCHEMA = {
                 required: ['type', 'recommended'],
               },
             },
+            points: {
+              anyOf: [
+                { type: 'null' },
+                {
+                  type: 'object',
+                  description: "The buyer's points at this merchant and what they can pay of this payment.",
+                  properties: {
+                    balance: { type: 'integer' },
+                    spendable: { type: 'integer', description: 'The balance less points still held and any claw-back shortfall owed.' },
+                    value_minor_per_point: { type: 'integer', description: "What one point is worth in the payment's currency, minor units." },
+                    minimum_points: { type: 'integer' },
+                    redeemable_points: { type: 'integer', description: 'The most points this payment can take (its share limit and the spendable points); 0 when below the minimum.' },
+                    redeemable_value: { type: 'integer', description: '`redeemable_points × value_minor_per_point`, minor units.' },
+                  },
+                  required: ['balance', 'spendable', 'value_minor_per_point', 'minimum_points', 'redeemable_points', 'redeemable_value'],
+                },
+              ],
+              description: "Null when the merchant's program does not redeem points in this currency.",
+            },
           },
-          required: ['id', 'display_name', 'wallet', 'payment_methods'],
+          required: ['id', 'display_name', 'wallet', 'payment_methods', 'points'],
         },
       ],
       description: 'Null until the buyer signs in (send `Micropay-Buyer-Session`).',
@@ -110,6 +131,7 @@ export const CONFIRM_BODY = {
   additionalProperties: false,
   properties: {
     client_secret: CLIENT_SECRET,
+    points_to_redeem: { type: 'integer', minimum: 0, maximum: 1_000_000_000, description: "Loyalty points to pay part of the payment with (see the view's `buyer.points`); 0 or absent: none." },
     device: {
       type: 'object',
       additionalProperties: false,

@@ -25,6 +25,8 @@ import { checkoutViewJson, type BuyerView, type CheckoutResult, type NextAction 
 import { amountText, decimalAmount } from './money.ts';
 import { plainRefusal, REVIEW_MESSAGE } from './messages.ts';
 import * as store from './store.ts';
+import type { LoyaltyService } from '../loyalty/service.ts';
+import { moneyAmountOf } from '../payments/model.ts';
 
 export type Failure = { ok: false; code: ApiErrorCode; message?: string; param?: string };
 export type Outcome<T> = { ok: true; value: T } | Failure;
@@ -55,7 +57,14 @@ export interface TopUpRequest {
 
 export interface CheckoutService {
   view(scope: Scope, paymentId: string, clientSecret: string, session: BuyerSession | null): Promise<Outcome<ReturnType<typeof checkoutViewJson>>>;
-  confirm(scope: Scope, paymentId: string, clientSecret: string, session: BuyerSession, client: { ipAddress: string | null; userAgent: string | null }): Promise<Outcome<CheckoutResult>>;
+  confirm(
+    scope: Scope,
+    paymentId: string,
+    clientSecret: string,
+    session: BuyerSession,
+    client: { ipAddress: string | null; userAgent: string | null },
+    pointsToRedeem?: bigint,
+  ): Promise<Outcome<CheckoutResult>>;
   authentication(scope: Scope, paymentId: string, clientSecret: string, session: BuyerSession): Promise<Outcome<AuthenticationChallenge>>;
   authenticate(scope: Scope, paymentId: string, clientSecret: string, session: BuyerSession, proof: Proof): Promise<Outcome<CheckoutResult>>;
   sendCode(scope: Scope, paymentId: string, clientSecret: string, session: BuyerSession): Promise<Outcome<SentCode>>;
@@ -82,6 +91,8 @@ export interface CheckoutDependencies {
   rpId: string;
   /** How long a one-time code lasts (said in its message). */
   codeTtlSeconds: number;
+  /** The buyer's points offer in the view (docs/loyalty.md); absent: no points at the checkout. */
+  loyalty?: Pick<LoyaltyService, 'redemptionQuote'>;
 }
 
 /** A payment challenge lasts two minutes. */
@@ -125,13 +136,17 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
       deps.customers.findForBuyer(scope, session.buyerId),
     ]);
     const cards = customer ? (await deps.topUps.listPaymentMethods(scope, { customerId: customer.id, limit: CARDS_SHOWN_MAX })).data : [];
-    return { id: session.buyerId, displayName: profile?.displayName ?? null, walletAvailable: available, cards };
+    const quote = deps.loyalty ? await deps.loyalty.redemptionQuote(payment, session.buyerId) : null;
+    const points = quote && { balance: quote.balance, spendable: quote.spendable, valuePerPoint: quote.valuePerPoint, minimumPoints: quote.minimumPoints, redeemablePoints: quote.maxPoints };
+    return { id: session.buyerId, displayName: profile?.displayName ?? null, walletAvailable: available, cards, points };
   }
 
   /** What a top-up must add for the wallet to cover the payment, and a rounder amount to suggest. */
   async function topUpAction(payment: Payment): Promise<NextAction> {
     const available = await walletAvailable(payment.buyerId!, payment.livemode, payment.currency);
-    const shortfall = payment.amount - available > 0n ? payment.amount - available : 1n;
+    // The wallet pays the money part (what points do not pay).
+    const money = moneyAmountOf(payment);
+    const shortfall = money - available > 0n ? money - available : 1n;
     const floor = deps.topUps.minimumFor(payment.currency);
     const minimum = shortfall > floor ? shortfall : floor;
     // Enough for a few more payments like this one, in whole multiples of the top-up minimum.
@@ -169,7 +184,7 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
     switch (payment.status) {
       case 'succeeded':
       case 'requires_capture':
-        return result(payment, 'succeeded', `Paid ${amountText(payment.amount, payment.currency)}.`);
+        return result(payment, 'succeeded', paidMessage(payment));
       case 'requires_action':
         return result(payment, 'requires_action', 'Confirm this payment with your passkey.', { type: 'passkey', reason });
       case 'processing':
@@ -212,7 +227,8 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
     return { ok: true, value: payment };
   }
 
-  const binding = (payment: Payment) => `payment:${payment.id}:${payment.amount}:${payment.currency}:${payment.merchantId}`;
+  // Bound to what the wallet pays (the amount less what points pay), as the buyer confirms it.
+  const binding = (payment: Payment) => `payment:${payment.id}:${moneyAmountOf(payment)}:${payment.currency}:${payment.merchantId}`;
 
   async function verifyPasskey(payment: Payment, proof: Extract<Proof, { challenge: string }>): Promise<Outcome<store.AuthenticationMethod>> {
     const use = await store.useChallenge(db, proof.challenge, payment.id, payment.buyerId!);
@@ -239,7 +255,7 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
       return { ok: true, value: checkoutViewJson(payment, merchant?.name ?? '', buyer) };
     },
 
-    async confirm(scope, paymentId, clientSecret, session, client) {
+    async confirm(scope, paymentId, clientSecret, session, client, pointsToRedeem) {
       const payment = await paymentFor(scope, paymentId, clientSecret);
       if (!payment) return missing(paymentId);
       const payer = await payerOf(scope, payment, session);
@@ -251,6 +267,7 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
         buyerCreatedAt: profile?.createdAt ?? null,
         buyerContext: { deviceId: session.deviceId, ipAddress: client.ipAddress, userAgent: client.userAgent },
         stepUp: (attached, decision) => exemptionFor(attached, decision.score),
+        ...(pointsToRedeem === undefined ? {} : { pointsToRedeem }),
       });
       const reason = confirmation.exemptionExceeded ? 'exemption_exceeded' : 'risk';
       return answer(confirmation.result, reason, confirmation.decision?.reasons ?? []);
@@ -280,7 +297,8 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
             credentialIds: (options.allowCredentials ?? []).map((credential) => credential.id),
             payeeName: merchant?.name ?? '',
             payeeOrigin: deps.publicOrigin,
-            total: { currency: payment.currency, value: decimalAmount(payment.amount, payment.currency) },
+            // What the wallet pays (points pay the rest): the amount the buyer confirms.
+            total: { currency: payment.currency, value: decimalAmount(moneyAmountOf(payment), payment.currency) },
             instrument: { displayName: 'Micropay wallet', icon: WALLET_ICON },
           },
         },
@@ -307,7 +325,7 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
       const payment = awaiting.value;
       const merchant = await deps.merchants.get(payment.merchantId);
       const minutes = Math.round(deps.codeTtlSeconds / 60);
-      const text = `Micropay: code {code} to pay ${amountText(payment.amount, payment.currency)} to ${merchant?.name ?? 'the merchant'}. It expires in ${minutes} minutes; never share it.`;
+      const text = `Micropay: code {code} to pay ${amountText(moneyAmountOf(payment), payment.currency)} to ${merchant?.name ?? 'the merchant'}. It expires in ${minutes} minutes; never share it.`;
       const sent = await deps.buyerIdentity.sendCode(session.buyerId, 'payment', binding(payment), text);
       if (!sent) return { ok: false, code: 'parameter_invalid', message: 'We have no email address or phone number to send a code to.' };
       return { ok: true, value: sent };
@@ -344,6 +362,11 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
       return confirmed.ok ? { ok: true, value: confirmed.topUp } : confirmed;
     },
   };
+}
+
+function paidMessage(payment: Payment): string {
+  if (payment.pointsRedeemed === 0n) return `Paid ${amountText(payment.amount, payment.currency)}.`;
+  return `Paid ${amountText(moneyAmountOf(payment), payment.currency)} and ${payment.pointsRedeemed} points (${amountText(payment.amountPaidInPoints, payment.currency)}).`;
 }
 
 /** `webauthn.get` for a passkey assertion, `payment.get` for Secure Payment Confirmation. */

@@ -11,6 +11,10 @@ import { decisionHistory } from '../risk/store.ts';
 import { runExperiment } from '../risk/simulate/experiment.ts';
 import { readFileSync } from 'node:fs';
 import { defaultJwksUrl, receiptSummary, verifyReceipt } from '../receipts/verify.ts';
+import { openVaultKeyring } from '../top-ups/wiring.ts';
+import { createFieldSealer } from '../vault/fields.ts';
+import { rewrapVault, vaultVersions } from '../vault/rewrap.ts';
+import { bankAccountVersions, rewrapBankAccounts } from '../payouts/store.ts';
 
 function config(): Config {
   try {
@@ -103,6 +107,33 @@ program
     }
   });
 
+program
+  .command('staff')
+  .description('merchant and operator staff (docs/api/staff.md)')
+  .command('invite')
+  .description('invite a person into a merchant\'s team (the dashboard) or the operator\'s (the console); prints the link, shown once')
+  .requiredOption('--email <email>', 'their email address')
+  .requiredOption('--role <role>', 'merchant: owner, admin, developer, finance, support, analyst; operator: admin, risk_analyst, support, viewer')
+  .option('--merchant <id>', 'the merchant (m_...); without it, the operator\'s team')
+  .option('--name <name>', 'their name')
+  .action(async (options: { email: string; role: string; merchant?: string; name?: string }) => {
+    const runtime = await openRuntime(config(), { workers: false, logger: createLogger('warn') });
+    let result;
+    try {
+      result = await runtime.services.staff.invite({ kind: 'system', name: 'cli' }, {
+        merchantId: options.merchant ?? null, email: options.email, role: options.role, name: options.name ?? null,
+      });
+    } finally {
+      await runtime.close();
+    }
+    if (!result.ok) fail(`${result.code}: ${result.message ?? 'refused'}${result.param ? ` (${result.param})` : ''}`);
+    const { invitation, url, emailed } = result;
+    process.stdout.write(
+      `${JSON.stringify({ invitation: invitation.id, email: invitation.email, role: invitation.role, merchant: invitation.merchantId, app: invitation.app, expires_at: invitation.expiresAt.toISOString(), url, emailed }, null, 2)}\n` +
+        `${emailed ? `The link was emailed to ${invitation.email}` : `Send the link to ${invitation.email}`}: it is shown once and works once, until ${invitation.expiresAt.toISOString()}.\n`,
+    );
+  });
+
 const ledger = program.command('ledger').description('inspect the ledger');
 
 ledger
@@ -128,6 +159,76 @@ ledger
       }
     }
     process.exitCode = report.ok ? 0 : 1;
+  });
+
+const vault = program.command('vault').description('the card vault and its master keys (docs/operations.md, "Rotating the vault master key")');
+
+/** The database (migrated) and the vault keyring of the configuration, for the vault commands. */
+async function openVault() {
+  const settings = config();
+  const logger = createLogger('warn');
+  const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
+  try {
+    await migrate(db);
+    return { db, keyring: await openVaultKeyring(settings, db, logger) };
+  } catch (error) {
+    await db.close();
+    fail((error as Error).message);
+  }
+}
+
+/** Prints what each version seals (with `extra` first) as JSON, sets the exit code (1 while anything is
+ * under an older version, a bank account stored before sealing included) and returns that count. */
+async function reportVault({ db, keyring }: Awaited<ReturnType<typeof openVault>>, extra: Record<string, unknown>): Promise<number> {
+  const current = keyring.currentVersion;
+  const report = { ...(await vaultVersions(db)), bank_accounts: await bankAccountVersions(db) };
+  const others = (byVersion: Record<string, number>) =>
+    Object.entries(byVersion).reduce((sum, [version, count]) => sum + (version === String(current) ? 0 : count), 0);
+  const left =
+    (report.root !== null && report.root !== current ? 1 : 0) + others(report.cards) + others(report.bank_accounts.payout_settings) + others(report.bank_accounts.payouts);
+  process.stdout.write(`${JSON.stringify({ current_version: current, ...extra, ...report, under_older_versions: left }, null, 2)}\n`);
+  process.exitCode = left === 0 ? 0 : 1;
+  return left;
+}
+
+vault
+  .command('status')
+  .description('what each master key version still seals (JSON); exit 1 while anything is under an older version')
+  .action(async () => {
+    const opened = await openVault();
+    try {
+      await reportVault(opened, { configured_versions: opened.keyring.versions });
+    } finally {
+      await opened.db.close();
+    }
+  });
+
+vault
+  .command('rewrap')
+  .description('re-seal the root key, cards and bank account numbers under the current master key; safe to run while serving, and again')
+  .option('--batch-size <n>', 'records per statement', '500')
+  .action(async (options: { batchSize: string }) => {
+    const batchSize = Number(options.batchSize);
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) fail('--batch-size must be a whole number from 1 to 10000');
+    const opened = await openVault();
+    const { db, keyring } = opened;
+    try {
+      const sealer = createFieldSealer(keyring);
+      const tables = ['payout_settings', 'payouts'] as const;
+      const result = await rewrapVault(db, keyring, {
+        batchSize,
+        fields: tables.map((table) => ({ kind: `bank_accounts.${table}`, pass: (after: string, limit: number) => rewrapBankAccounts(db, sealer, table, after, limit) })),
+        onProgress: ({ kind, done, failed }) => process.stderr.write(`rewrap ${kind}: ${done} re-sealed${failed ? `, ${failed} did not open` : ''}\n`),
+      });
+      const left = await reportVault(opened, { root_rewrapped: result.root, rewrapped: result.rewrapped, failed: result.failed });
+      process.stderr.write(
+        left === 0
+          ? `everything is sealed under version ${keyring.currentVersion}: the older keys can leave VAULT_PREVIOUS_MASTER_KEYS\n`
+          : `${left} records are still under an older version (see "failed"); keep their keys configured\n`,
+      );
+    } finally {
+      await db.close();
+    }
   });
 
 const risk = program.command('risk').description('the risk engine');

@@ -41,6 +41,36 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ ...production, REDIS_URL: 'redis://r', MICROPAY_RISK_ENGINE: 'off' }), /MICROPAY_RISK_ENGINE cannot be off in production/);
   });
 
+  it('reads TRUST_PROXY as hops or the proxies\' addresses, and refuses anything else', () => {
+    assert.equal(loadConfig({}).trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,loopback,fd00::/8' }).trustProxy, ['10.0.0.0/8', '192.168.1.7', 'loopback', 'fd00::/8']);
+    assert.throws(() => loadConfig({ TRUST_PROXY: 'true' }), /TRUST_PROXY must be a number of proxy hops .* got "true"/);
+    assert.throws(() => loadConfig({ TRUST_PROXY: '10.0.0.0/33' }), /TRUST_PROXY must be/);
+    assert.throws(() => loadConfig({ TRUST_PROXY: '0' }), /TRUST_PROXY must be between 1 and 10/);
+  });
+
+  it('reads the vault master key versions, and refuses malformed or unsafe ones without echoing key material', () => {
+    const key = (fill: number) => Buffer.alloc(32, fill).toString('base64');
+    const defaults = loadConfig({}).vault;
+    assert.equal(defaults.masterKeyVersion, 1);
+    assert.equal(defaults.previousMasterKeys.size, 0);
+    const rotating = loadConfig({ VAULT_MASTER_KEY: key(2), VAULT_MASTER_KEY_VERSION: '3', VAULT_PREVIOUS_MASTER_KEYS: `1:${key(1)}, 2:${key(5)}` }).vault;
+    assert.equal(rotating.masterKeyVersion, 3);
+    assert.deepEqual([...rotating.previousMasterKeys.keys()], [1, 2]);
+    assert.deepEqual(rotating.previousMasterKeys.get(2), Buffer.alloc(32, 5));
+    const refused = (env: Record<string, string>, pattern: RegExp) =>
+      assert.throws(() => loadConfig(env), (error: Error) => error instanceof ConfigError && pattern.test(error.message) && !error.message.includes(key(1)));
+    refused({ VAULT_MASTER_KEY_VERSION: '2' }, /VAULT_MASTER_KEY_VERSION needs VAULT_MASTER_KEY/);
+    refused({ VAULT_PREVIOUS_MASTER_KEYS: `1:${key(1)}` }, /VAULT_PREVIOUS_MASTER_KEYS needs VAULT_MASTER_KEY/);
+    refused({ VAULT_MASTER_KEY: key(2), VAULT_MASTER_KEY_VERSION: '2', VAULT_PREVIOUS_MASTER_KEYS: `x${key(1)}` }, /entry 1 is not one/);
+    refused({ VAULT_MASTER_KEY: key(2), VAULT_MASTER_KEY_VERSION: '2', VAULT_PREVIOUS_MASTER_KEYS: `2:${key(1)}` }, /version 2 is the current one/);
+    refused({ VAULT_MASTER_KEY: key(2), VAULT_MASTER_KEY_VERSION: '3', VAULT_PREVIOUS_MASTER_KEYS: `1:${key(1)},1:${key(4)}` }, /version 1 is listed twice/);
+    refused({ VAULT_MASTER_KEY: key(1), VAULT_MASTER_KEY_VERSION: '2', VAULT_PREVIOUS_MASTER_KEYS: `1:${key(1)}` }, /is the current key/);
+    refused({ VAULT_MASTER_KEY: key(2), VAULT_MASTER_KEY_VERSION: '2', VAULT_PREVIOUS_MASTER_KEYS: '1:c2hvcnQ=' }, /must be base64 of exactly 32 bytes/);
+    refused({ VAULT_MASTER_KEY: key(2), VAULT_MASTER_KEY_VERSION: '0' }, /VAULT_MASTER_KEY_VERSION/);
+  });
+
   it('refuses production mode without PostgreSQL', () => {
     assert.throws(() => loadConfig({ MICROPAY_MODE: 'production' }), /DATABASE_URL is required in production/);
   });

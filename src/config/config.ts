@@ -1,5 +1,6 @@
 // Typed configuration, read once from the environment at start. A malformed value stops the process
 // with a message naming the variable; every value has a default that runs locally with no setup.
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 export type Mode = 'development' | 'production';
@@ -8,6 +9,9 @@ export interface Config {
   mode: Mode;
   port: number;
   host: string;
+  /** Which peers' `X-Forwarded-For` is believed for the client address (rate limits, risk signals, logs):
+   * false (the TCP peer is the client), a number of proxy hops, or the proxies' addresses and ranges. */
+  trustProxy: false | number | string[];
   /** Folder of the embedded database and of development files. */
   dataDir: string;
   /** postgres:// URL; when absent the embedded database (PGlite) is used. */
@@ -74,6 +78,11 @@ export interface Config {
   vault: {
     /** The key-encryption key of the card vault (32 bytes); unset in development: generated into the data folder. */
     masterKey: Buffer | undefined;
+    /** The version new records are wrapped with (`VAULT_MASTER_KEY_VERSION`, default 1). */
+    masterKeyVersion: number;
+    /** Older master keys by version, kept to open what they wrapped until `micropay vault rewrap` ran
+     * (`VAULT_PREVIOUS_MASTER_KEYS`, docs/operations.md "Rotating the vault master key"). */
+    previousMasterKeys: Map<number, Buffer>;
   };
   /** The automatic policy for refunds buyers ask for (docs/api/refunds-and-disputes.md). */
   refunds: {
@@ -120,7 +129,8 @@ export interface Config {
   /** The address browsers reach Micropay at (PUBLIC_URL); the checkout frame and WebAuthn live on it. */
   publicUrl: string;
   /** The publishable key the wallet app at /wallet calls the buyer API with (WALLET_PUBLISHABLE_KEY); unset:
-   * the demo news merchant's key from dev-keys.json in development, none in production (docs/wallet.md). */
+   * the wallet merchant's key from dev-keys.json in development, none in production. Requests with this key
+   * reach a buyer's purchases at every merchant (src/wallet/reach.ts, docs/wallet.md). */
   walletPublishableKey: string | null;
   /** Buyer identity: passkeys, sessions and one-time codes (docs/api/buyers.md). */
   buyers: {
@@ -138,9 +148,21 @@ export interface Config {
     /** Codes sent to one address per hour at most. */
     codesPerAddressPerHourMax: number;
   };
-  /** How codes reach buyers: `sandbox` writes them to an outbox shown at /sandbox/outbox (development
-   * only); `none` sends nothing (a production installation needs a real gateway, not built yet). */
-  messages: { gateway: 'sandbox' | 'none' };
+  /** How codes and notifications reach buyers: `sandbox` writes them to an outbox shown at
+   * /sandbox/outbox (development only); `external` sends email through SMTP_URL and SMS through SMS_URL
+   * (a Twilio-compatible REST API), each channel when its URL is set;
+   * `none` sends nothing. */
+  messages: {
+    gateway: 'sandbox' | 'none' | 'external';
+    /** SMTP_URL, with MESSAGE_GATEWAY=external: smtp[s]://user:password@host:port (kept out of messages and logs). */
+    smtpUrl: string | undefined;
+    /** SMS_URL, with MESSAGE_GATEWAY=external: https://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com (or a compatible API). */
+    smsUrl: string | undefined;
+    /** SMS_FROM: the sender number (E.164) or messaging service of texts. */
+    smsFrom: string | undefined;
+    /** MESSAGE_FROM: the sender of emails. */
+    from: string;
+  };
   /** The checkout (docs/api/checkout.md). */
   checkout: {
     /** The low-value exemption per currency (CHECKOUT_EXEMPTIONS); a currency not listed has none. */
@@ -229,6 +251,82 @@ function masterKey(env: Env, name: string): Buffer | undefined {
   return key;
 }
 
+function parsedUrl(raw: string): URL | null {
+  try {
+    return new URL(raw);
+  } catch {
+    return null;
+  }
+}
+
+/** SMS_URL: https:// with the account id and token as user and password (http:// only to loopback
+ * outside production, for the sandbox); never echoed, it holds the token. */
+function smsApiUrl(env: Env, name: string, mode: 'development' | 'production'): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const parsed = parsedUrl(raw);
+  const loopback = parsed !== null && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
+  const scheme = parsed?.protocol === 'https:' || (parsed?.protocol === 'http:' && loopback && mode !== 'production');
+  if (!parsed || !scheme || !parsed.username || !parsed.password) {
+    throw new ConfigError(name, 'must be an https:// URL with the account id and auth token as user and password, e.g. https://AC...:token@api.twilio.com');
+  }
+  return raw;
+}
+
+/** SMTP_URL: smtp:// (STARTTLS) or smtps:// (TLS) with a host; never echoed, it may hold a password. */
+function smtpRelayUrl(env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const parsed = parsedUrl(raw);
+  if (!parsed || !['smtp:', 'smtps:'].includes(parsed.protocol) || parsed.hostname === '') {
+    throw new ConfigError(name, 'must be an smtp:// or smtps:// URL with a host, e.g. smtp://user:password@mail.example.com:587');
+  }
+  return raw;
+}
+
+const KEY_VERSION_MAX = 2_147_483_647;
+
+/** `VAULT_PREVIOUS_MASTER_KEYS`: `version:base64key` pairs, comma-separated. */
+function previousMasterKeys(env: Env, name: string, current: { key: Buffer | undefined; version: number }): Map<number, Buffer> {
+  const raw = env[name]?.trim() ?? '';
+  const keys = new Map<number, Buffer>();
+  if (raw === '') return keys;
+  if (current.key === undefined) throw new ConfigError(name, 'needs VAULT_MASTER_KEY (the current key) to be set too');
+  for (const [index, entry] of raw.split(',').entries()) {
+    const match = /^\s*(\d{1,10}):([A-Za-z0-9+/]+={0,2})\s*$/.exec(entry);
+    // Never echo the value: it is key material.
+    if (!match) throw new ConfigError(name, `must be comma-separated version:base64key pairs (entry ${index + 1} is not one)`);
+    const version = Number(match[1]);
+    const key = Buffer.from(match[2]!, 'base64');
+    if (version < 1 || version > KEY_VERSION_MAX) throw new ConfigError(name, `version ${match[1]} is not between 1 and ${KEY_VERSION_MAX}`);
+    if (key.length !== 32) throw new ConfigError(name, `the key of version ${version} must be base64 of exactly 32 bytes`);
+    if (version === current.version) throw new ConfigError(name, `version ${version} is the current one (VAULT_MASTER_KEY_VERSION); list only older keys`);
+    if (keys.has(version)) throw new ConfigError(name, `version ${version} is listed twice`);
+    if (key.equals(current.key)) throw new ConfigError(name, `the key of version ${version} is the current key; a rotation needs a new key`);
+    keys.set(version, key);
+  }
+  return keys;
+}
+
+/** proxy-addr's names for address ranges, accepted in TRUST_PROXY besides addresses and CIDR ranges. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** TRUST_PROXY: unset (no proxy), a number of hops (1 to 10), or addresses, CIDR ranges and range names. */
+function trustProxy(env: Env, name: string): Config['trustProxy'] {
+  const raw = (env[name] ?? '').trim();
+  if (raw === '') return false;
+  if (/^\d+$/.test(raw)) return integer(env, name, 0, 1, 10);
+  const entries = raw.split(',').map((part) => part.trim());
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    const bitsValid = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (PROXY_RANGE_NAMES.includes(entry) || (family !== 0 && bitsValid && extra === undefined)) continue;
+    throw new ConfigError(name, `must be a number of proxy hops (1 to 10) or the proxies' addresses, CIDR ranges or ${PROXY_RANGE_NAMES.join(', ')}, separated by commas; got "${entry}"`);
+  }
+  return entries;
+}
+
 /** A comma-separated list of durations in milliseconds, e.g. `5000,30000,120000`. */
 function millisecondsList(env: Env, name: string, fallback: number[], lengthMax: number, max: number): number[] {
   const raw = env[name];
@@ -247,9 +345,21 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+const EMAIL_ADDRESS = /^[^\s@<>]{1,64}@[^\s@<>]{1,255}$/;
+
 function emailAddress(env: Env, name: string, fallback: string): string {
   const raw = env[name] || fallback;
-  if (!/^[^\s@]{1,64}@[^\s@]{1,255}$/.test(raw)) throw new ConfigError(name, `must be an email address, got "${raw}"`);
+  if (!EMAIL_ADDRESS.test(raw)) throw new ConfigError(name, `must be an email address, got "${raw}"`);
+  return raw;
+}
+
+/** An email sender: `codes@pay.example` or `Micropay <codes@pay.example>` (no line breaks). */
+function sender(env: Env, name: string, fallback: string): string {
+  const raw = (env[name] || fallback).trim();
+  const named = /^([^<>\r\n"]{1,100}?)\s*<([^<>]+)>$/.exec(raw);
+  if (!(named ? EMAIL_ADDRESS.test(named[2]!) : EMAIL_ADDRESS.test(raw))) {
+    throw new ConfigError(name, `must be an email address or "Name <address>", got "${raw}"`);
+  }
   return raw;
 }
 
@@ -305,6 +415,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (mode === 'production' && vaultMasterKey === undefined) {
     throw new ConfigError('VAULT_MASTER_KEY', 'is required in production mode (base64 of 32 random bytes: openssl rand -base64 32)');
   }
+  const vaultMasterKeyVersion = integer(env, 'VAULT_MASTER_KEY_VERSION', 1, 1, KEY_VERSION_MAX);
+  if (vaultMasterKey === undefined && vaultMasterKeyVersion !== 1) {
+    throw new ConfigError('VAULT_MASTER_KEY_VERSION', 'needs VAULT_MASTER_KEY: the development key file is always version 1');
+  }
+  const vaultPreviousKeys = previousMasterKeys(env, 'VAULT_PREVIOUS_MASTER_KEYS', { key: vaultMasterKey, version: vaultMasterKeyVersion });
   if (mode === 'production' && env.MICROPAY_RISK_ENGINE === 'off') {
     throw new ConfigError('MICROPAY_RISK_ENGINE', 'cannot be off in production mode (every movement must be scored)');
   }
@@ -314,7 +429,17 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const port = integer(env, 'PORT', 3000, 0, 65535);
   const publicUrl = (httpUrl(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
-  const messageGateway = oneOf(env, 'MESSAGE_GATEWAY', ['sandbox', 'none'] as const, mode === 'production' ? 'none' : 'sandbox');
+  const messageGateway = oneOf(env, 'MESSAGE_GATEWAY', ['sandbox', 'none', 'external'] as const, mode === 'production' ? 'none' : 'sandbox');
+  const smtpUrl = smtpRelayUrl(env, 'SMTP_URL');
+  const smsUrl = smsApiUrl(env, 'SMS_URL', mode);
+  const smsFrom = env.SMS_FROM?.trim() || undefined;
+  if (messageGateway === 'external' && smtpUrl === undefined && smsUrl === undefined) {
+    throw new ConfigError('MESSAGE_GATEWAY', 'external needs SMTP_URL (email), SMS_URL (texts), or both');
+  }
+  if (smsUrl !== undefined && (smsFrom === undefined || !/^(\+[1-9]\d{6,14}|MG[0-9a-f]{32})$/.test(smsFrom))) {
+    throw new ConfigError('SMS_FROM', 'is required with SMS_URL: the sender number in E.164 form (+15555550100) or a messaging service id (MG...)');
+  }
+  const messageFrom = sender(env, 'MESSAGE_FROM', `no-reply@${new URL(publicUrl).hostname === 'localhost' ? 'micropay.example' : new URL(publicUrl).hostname}`);
   if (mode === 'production' && messageGateway === 'sandbox') {
     throw new ConfigError('MESSAGE_GATEWAY', 'cannot be sandbox in production mode (the sandbox shows codes to anyone at /sandbox/outbox)');
   }
@@ -327,7 +452,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     walletPublishableKey: walletPublishableKey(env),
     buyers: buyerSettings(env, publicUrl),
-    messages: { gateway: messageGateway },
+    messages: { gateway: messageGateway, smtpUrl, smsUrl, smsFrom, from: messageFrom },
     checkout: {
       exemptions: checkoutExemptions(env, 'CHECKOUT_EXEMPTIONS', 'EUR:3000:10000:5,USD:3000:10000:5,GBP:2500:8500:5,JPY:5000:16000:5,KRW:45000:150000:5'),
       // An empty value turns the exemption off.
@@ -336,6 +461,7 @@ export function loadConfig(env: Env = process.env): Config {
       supportEmail: emailAddress(env, 'CHECKOUT_SUPPORT_EMAIL', 'support@micropay.example'),
     },
     host: env.HOST || '127.0.0.1',
+    trustProxy: trustProxy(env, 'TRUST_PROXY'),
     dataDir: resolve(env.MICROPAY_DATA_DIR || '.micropay'),
     databaseUrl,
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
@@ -376,7 +502,7 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: integer(env, 'CARD_PROCESSOR_TIMEOUT_MS', 10_000, 10, 120_000),
       retriesMax: integer(env, 'CARD_PROCESSOR_RETRIES_MAX', 2, 0, 10),
     },
-    vault: { masterKey: vaultMasterKey },
+    vault: { masterKey: vaultMasterKey, masterKeyVersion: vaultMasterKeyVersion, previousMasterKeys: vaultPreviousKeys },
     refunds: {
       automaticMax: amountsByCurrency(env, 'REFUND_AUTO_MAX', 'USD:500,EUR:500,GBP:500,JPY:500,KRW:5000,BHD:500'),
       automaticWindowSeconds: integer(env, 'REFUND_AUTO_WINDOW_SECONDS', 14 * 24 * 3600, 0, 366 * 24 * 3600),

@@ -79,3 +79,22 @@ export const TIP_PRESETS: readonly bigint[] = [100n, 300n, 500n];
 export const TIP_MIN = 100n;
 export const TIP_MAX = 5000n;
 export const TIP_MESSAGE_CHARS_MAX = 140;
+
+/** The loyalty program each demo merchant starts with (PUT /v1/loyalty/program, docs/loyalty.md), so
+ * that the demo's buyers see points and badges in the wallet. Set once: a program the merchant changed
+ * from the dashboard is kept. */
+export interface DemoLoyaltyProgram {
+  earn: { per_amount: number; currency: string; points: number };
+  bonus_categories?: { virtual_good?: number };
+  expiry_days: number;
+  redemption: { value_minor_per_point: Record<string, number>; minimum_points: number; max_share_percent: number } | null;
+}
+
+export const DEMO_LOYALTY: Record<DemoShop, DemoLoyaltyProgram> = {
+  // One point per 100 won read (1%); a point pays 1 won of a later article, up to half of it.
+  news: { earn: { per_amount: 100, currency: 'KRW', points: 1 }, expiry_days: 365, redemption: { value_minor_per_point: { KRW: 1 }, minimum_points: 100, max_share_percent: 50 } },
+  // One point per dollar, two for virtual goods; a point pays one cent, up to a quarter of an order.
+  shop: { earn: { per_amount: 100, currency: SHOP_CURRENCY, points: 1 }, bonus_categories: { virtual_good: 2 }, expiry_days: 180, redemption: { value_minor_per_point: { USD: 1 }, minimum_points: 50, max_share_percent: 25 } },
+  // Tips earn a point per euro (for the supporter badge and the points page); points do not pay tips.
+  creator: { earn: { per_amount: 100, currency: TIP_CURRENCY, points: 1 }, expiry_days: 365, redemption: null },
+};

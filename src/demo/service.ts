@@ -11,6 +11,7 @@ import {
   ARTICLES,
   CART_LINES_MAX,
   CART_QUANTITY_MAX,
+  DEMO_LOYALTY,
   DEMO_SHOPS,
   SHOP_CURRENCY,
   SHOP_ITEMS,
@@ -150,6 +151,17 @@ export function createDemoService(options: DemoServiceOptions): DemoService {
     return { id: created.id, secret: (created as { secret: string }).secret };
   }
 
+  /** Sets the shop's loyalty program unless it has one (the merchant's own changes are kept). */
+  async function ensureLoyaltyProgram(shop: DemoShop, micropay: Micropay): Promise<void> {
+    try {
+      await micropay.request('get', '/v1/loyalty/program', {});
+      return;
+    } catch (error) {
+      if (!(error instanceof MicropayError) || error.status !== 404) throw error;
+    }
+    await micropay.request('put', '/v1/loyalty/program', { body: DEMO_LOYALTY[shop] });
+  }
+
   const articleBySlug = (slug: string): Article => {
     const article = ARTICLES.find((candidate) => candidate.slug === slug);
     if (!article) throw new DemoError(404, 'article_unknown', 'No such article.');
@@ -163,6 +175,7 @@ export function createDemoService(options: DemoServiceOptions): DemoService {
         const micropay = new Micropay({ apiKey: keys[shop].secret_key, baseUrl, ...(options.fetch ? { fetch: options.fetch } : {}) });
         const endpoint = await registerEndpoint(shop, micropay, `${baseUrl.replace(/\/+$/, '')}/demo/webhooks/${shop}`, state[shop]);
         state[shop] = endpoint;
+        await ensureLoyaltyProgram(shop, micropay);
         secrets.set(shop, endpoint.secret);
         clients.set(shop, micropay);
       }

@@ -91,6 +91,24 @@ for (const kind of STORE_KINDS) {
       expectError(await api.call('POST', '/v1/refunds', { key: shop.merchant.secretKey, body: { payment: payment.id } }), 400, 'refund_amount_too_large');
     });
 
+    it('labels the payment for the risk model when an unauthorised-payment dispute is decided, and only then', async () => {
+      const labels = async (paymentId: string) =>
+        (await api.runtime.db.query<{ source: string; fraud: boolean; buyer_id: string | null }>('SELECT source, fraud, buyer_id FROM risk_labels WHERE subject_id = $1', [paymentId])).rows;
+      const lostShop = await twoPayments();
+      const lost = (await open({ payment: lostShop.payment.id, reason: 'fraudulent' })).json();
+      assert.equal((await decide(lost.id, 'lost')).statusCode, 200);
+      assert.deepEqual(await labels(lostShop.payment.id), [{ source: 'dispute', fraud: true, buyer_id: lostShop.shop.buyerId }]);
+      const wonShop = await twoPayments();
+      const won = (await open({ payment: wonShop.payment.id, reason: 'fraudulent' })).json();
+      assert.equal((await decide(won.id, 'won')).statusCode, 200);
+      assert.deepEqual(await labels(wonShop.payment.id), [{ source: 'dispute', fraud: false, buyer_id: wonShop.shop.buyerId }]);
+      // A dispute over the goods says nothing about who paid.
+      const goodsShop = await twoPayments();
+      const goods = (await open({ payment: goodsShop.payment.id, reason: 'product_not_received' })).json();
+      assert.equal((await decide(goods.id, 'lost')).statusCode, 200);
+      assert.deepEqual(await labels(goodsShop.payment.id), []);
+    });
+
     it("holds what the merchant's balance has, and settles the rest from it or from the platform when lost", async () => {
       const shop = await openShop(api, { feeBps: 1000 });
       const payment = await pay(api, shop, 1000);
@@ -175,7 +193,8 @@ for (const kind of STORE_KINDS) {
       expectError(await decide(dispute.id, 'draw'), 400, 'parameter_invalid');
       expectError(await decide('dp_nope', 'won'), 404, 'resource_missing');
       expectError(await api.call('GET', '/v1/disputes/dp_nope', { key: shop.merchant.secretKey }), 404, 'resource_missing');
-      expectError(await api.call('GET', '/v1/disputes', { key: api.operatorKey }), 403, 'merchant_key_required');
+      // The operator lists every merchant's disputes (operator-list.test.ts), by merchant, not by payment.
+      expectError(await api.call('GET', `/v1/disputes?payment=${dispute.payment}`, { key: api.operatorKey }), 400, 'parameter_invalid');
     });
 
     it("hides one merchant's disputes from another", async () => {

@@ -60,6 +60,7 @@ export function disputeJson(dispute: Dispute) {
     id: dispute.id,
     object: 'dispute' as const,
     livemode: dispute.livemode,
+    merchant: dispute.merchantId,
     payment: dispute.paymentId,
     amount: amountJson(dispute.amount),
     currency: dispute.currency,

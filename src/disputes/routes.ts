@@ -50,21 +50,38 @@ export async function disputeRoutes(app: FastifyInstance, { disputes }: { disput
     },
   );
 
-  app.get<{ Querystring: { limit?: string; starting_after?: string; payment?: string; status?: string } }>(
+  app.get<{ Querystring: { limit?: string; starting_after?: string; payment?: string; status?: string; merchant?: string } }>(
     '/v1/disputes',
     {
+      config: { staff: { dashboard: 'payments:read', console: 'disputes:read' } },
       schema: {
         tags,
-        summary: 'List disputes, newest first',
-        querystring: { type: 'object', additionalProperties: false, properties: { ...LIST_QUERY_PROPERTIES, ...LIST_DISPUTES_QUERY_PROPERTIES } },
+        summary: "List disputes, newest first: a merchant's own, or with the operator key every merchant's (in the key's mode)",
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...LIST_QUERY_PROPERTIES,
+            ...LIST_DISPUTES_QUERY_PROPERTIES,
+            merchant: { type: 'string', maxLength: 64, description: 'Operator only: the disputes of this merchant.' },
+          },
+        },
         response: { 200: listSchema('Dispute'), ...errorResponses() },
       },
     },
     async (request) => {
+      const { limit, starting_after: startingAfter, payment, status, merchant } = request.query;
+      if (request.principal?.kind === 'operator') {
+        const operator = requireOperator(request, { write: false });
+        if (payment !== undefined) throw new ApiError('parameter_invalid', 'The operator lists disputes by merchant and status, not by payment.', 'payment');
+        const page = await disputes.listAll({ livemode: operator.livemode, merchantId: merchant, status, limit: listLimit(limit), startingAfter });
+        return listBody(page.data.map(disputeJson), page.hasMore);
+      }
       const principal = requireMerchant(request, { write: false });
+      if (merchant !== undefined) throw new ApiError('parameter_invalid', 'merchant filters the operator\'s list; a merchant key lists its own disputes.', 'merchant');
       const page = await disputes.list(
         { merchantId: principal.merchantId, livemode: principal.livemode },
-        { limit: listLimit(request.query.limit), startingAfter: request.query.starting_after, paymentId: request.query.payment, status: request.query.status },
+        { limit: listLimit(limit), startingAfter, paymentId: payment, status },
       );
       return listBody(page.data.map(disputeJson), page.hasMore);
     },

@@ -19,6 +19,7 @@ export const DISPUTE_SCHEMA = {
     id: { type: 'string' },
     object: { type: 'string', enum: ['dispute'] },
     livemode: { type: 'boolean' },
+    merchant: { type: 'string', description: 'The merchant the disputed payment was made to.' },
     payment: { type: 'string' },
     amount: { type: 'integer' },
     currency: { type: 'string' },
@@ -33,7 +34,7 @@ export const DISPUTE_SCHEMA = {
     closed_at: { type: ['integer', 'null'], description: 'Unix seconds.' },
     created: { type: 'integer', description: 'Unix seconds.' },
   },
-  required: ['id', 'object', 'livemode', 'payment', 'amount', 'currency', 'reason', 'status', 'amount_held', 'amount_from_merchant', 'amount_from_platform', 'created'],
+  required: ['id', 'object', 'livemode', 'merchant', 'payment', 'amount', 'currency', 'reason', 'status', 'amount_held', 'amount_from_merchant', 'amount_from_platform', 'created'],
 } as const;
 
 export const OPEN_DISPUTE_BODY = {

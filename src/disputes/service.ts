@@ -21,6 +21,15 @@ import { eventWrite } from '../events/outbox.ts';
 import type { DisputeFacts } from '../refunds/service.ts';
 import { disputeJson, OPEN_DISPUTE_STATUSES, type Dispute, type DisputeEvidence, type DisputeReason } from './model.ts';
 import * as store from './store.ts';
+import { riskLabelWrite } from '../risk/store.ts';
+
+/** A decided dispute over an unauthorised payment labels it for the risk model: lost is fraud (the buyer
+ * was right that they did not make it), won is not. Other reasons are about the goods, not about who
+ * paid, so they label nothing. */
+function fraudLabelOf(dispute: Dispute, outcome: 'won' | 'lost'): UnitWrite[] {
+  if (dispute.reason !== 'fraudulent') return [];
+  return [riskLabelWrite({ subjectId: dispute.paymentId, source: 'dispute', fraud: outcome === 'lost', buyerId: dispute.buyerId })];
+}
 
 /** A change decided from a state another request changed first is decided again, this many times. */
 const DECIDE_ATTEMPTS_MAX = 4;
@@ -48,6 +57,8 @@ export interface DisputeService extends DisputeFacts {
   decide(id: string, outcome: 'won' | 'lost'): Promise<DisputeResult>;
   get(scope: Scope, id: string): Promise<Dispute | null>;
   list(scope: Scope, options: { limit: number; startingAfter?: string; paymentId?: string; status?: string }): Promise<{ data: Dispute[]; hasMore: boolean }>;
+  /** Every merchant's disputes in one mode (the operator's queue). */
+  listAll(options: { livemode: boolean; merchantId?: string; status?: string; limit: number; startingAfter?: string }): Promise<{ data: Dispute[]; hasMore: boolean }>;
 }
 
 export interface DisputeDependencies {
@@ -57,6 +68,9 @@ export interface DisputeDependencies {
   payments: PaymentService;
   /** Timeout of the hold on the merchant's balance; the operator decides well before it. */
   holdSeconds: number;
+  /** A lost dispute takes back the loyalty points the payment earned and gives back points it spent,
+   * as a refund of the disputed amount would (docs/loyalty.md), linked to the dispute's transfers. */
+  loyalty?: { clawbackFor(refund: { id: string; amount: bigint }, payment: Payment): Promise<{ transfers: TransferInput[]; writes: UnitWrite[] } | null> };
 }
 
 type Attempt = DisputeResult | { retry: true; holdGone?: boolean };
@@ -231,8 +245,11 @@ export function createDisputeService(deps: DisputeDependencies): DisputeService 
     const hasHold = dispute.amountHeld > 0n && !holdGone;
     if (outcome === 'won') {
       const transfers: TransferInput[] = hasHold ? [{ id: ledgerId(`${id}:release`), voidPendingId: holdId, code: TRANSFER_CODES.dispute_hold }] : [];
-      return commit(dispute, transfers, (results) =>
-        moved(results) || holdExpired(results) ? { dispute: { ...dispute, status: 'won', closedAt }, event: 'dispute.closed' } : { retry: true },
+      return commit(
+        dispute,
+        transfers,
+        (results) => (moved(results) || holdExpired(results) ? { dispute: { ...dispute, status: 'won', closedAt }, event: 'dispute.closed' } : { retry: true }),
+        fraudLabelOf(dispute, 'won'),
       );
     }
     const accounts = accountsOf(dispute);
@@ -250,13 +267,23 @@ export function createDisputeService(deps: DisputeDependencies): DisputeService 
     if (fromPlatform > 0n) {
       transfers.push({ id: ledgerId(`${id}:platform_advance`), debitAccountId: accounts.platform.id, creditAccountId: accounts.wallet.id, amount: fromPlatform, code: TRANSFER_CODES.dispute_lost, metadata });
     }
+    // The points go with the money: linked after it, so neither moves without the other. A concurrent
+    // spend failing the claw-back fails the group, which is decided again from fresh balances.
+    const payment = deps.loyalty ? await payments.find(dispute.paymentId) : null;
+    const points = payment && deps.loyalty ? await deps.loyalty.clawbackFor({ id, amount: dispute.amount }, payment) : null;
+    transfers.push(...(points?.transfers ?? []));
     const linked = transfers.map((transfer, index) => (index < transfers.length - 1 ? { ...transfer, linked: true } : transfer));
     const lost: Dispute = { ...dispute, status: 'lost', closedAt, amountFromMerchant: fromHold + fromBalance, amountFromPlatform: fromPlatform };
-    return commit(dispute, linked, (results) => {
-      if (moved(results)) return { dispute: lost, event: 'dispute.closed' };
-      // An expired hold returned its money to the merchant: settle the whole amount without it.
-      return { retry: true, holdGone: holdExpired(results) };
-    });
+    return commit(
+      dispute,
+      linked,
+      (results) => {
+        if (moved(results)) return { dispute: lost, event: 'dispute.closed' };
+        // An expired hold returned its money to the merchant: settle the whole amount without it.
+        return { retry: true, holdGone: holdExpired(results) };
+      },
+      [...(points?.writes ?? []), ...fraudLabelOf(dispute, 'lost')],
+    );
   }
 
   return {
@@ -268,6 +295,7 @@ export function createDisputeService(deps: DisputeDependencies): DisputeService 
     decide: (id, outcome) => decided((holdGone) => decideOnce(id, outcome, holdGone)),
     get,
     list: (scope, options) => store.listDisputes(db, scope, options),
+    listAll: (options) => store.listAllDisputes(db, options),
 
     async disputeOfPayment(paymentId) {
       const dispute = await store.getDisputeOfPayment(db, paymentId);

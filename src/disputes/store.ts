@@ -94,6 +94,22 @@ export async function listDisputes(
   return { data: page.rows.map(disputeOf), hasMore: page.hasMore };
 }
 
+/** Disputes of every merchant in one mode, newest first (the operator's queue), optionally of one
+ * merchant or in one status. */
+export async function listAllDisputes(
+  db: SqlClient,
+  options: { livemode: boolean; merchantId?: string; status?: string; limit: number; startingAfter?: string },
+): Promise<{ data: Dispute[]; hasMore: boolean }> {
+  const { rows } = await db.query<DisputeRow>(
+    `SELECT ${COLUMNS} FROM disputes
+     WHERE livemode = $1 AND ($2::text IS NULL OR merchant_id = $2) AND ($3::text IS NULL OR status = $3)
+       AND ($4::text IS NULL OR seq < (SELECT seq FROM disputes WHERE id = $4 AND livemode = $1))
+     ORDER BY seq DESC LIMIT $5`,
+    [options.livemode, options.merchantId ?? null, options.status ?? null, options.startingAfter ?? null, options.limit + 1],
+  );
+  return { data: rows.slice(0, options.limit).map(disputeOf), hasMore: rows.length > options.limit };
+}
+
 /** Whether the buyer has a dispute open, or one the merchant won (decided against the buyer) since `since`. */
 export async function buyerHasStrikes(db: SqlClient, buyerId: string, since: Date): Promise<boolean> {
   const { rows } = await db.query(

@@ -2,7 +2,7 @@
 // write), and the webhook worker delivers them later. An event's id is derived from the object and
 // what happened to it, so a retried change cannot announce itself twice.
 import { createHash } from 'node:crypto';
-import type { UnitWrite } from '../ledger/unit-of-work.ts';
+import { statementWriter, type UnitWrite } from '../ledger/unit-of-work.ts';
 import type { SqlClient } from '../store/database.ts';
 
 export const EVENTS_WRITER = 'events';
@@ -37,16 +37,17 @@ export function eventWrite(input: EventInput): UnitWrite {
   };
 }
 
-export async function writeEvents(tx: SqlClient, rows: unknown[]): Promise<void> {
-  await tx.query(
-    `INSERT INTO events (id, merchant_id, livemode, type, data)
+export const writeEvents = statementWriter((rows, first) => [
+  {
+    sql: `INSERT INTO events (id, merchant_id, livemode, type, data)
      SELECT id, merchant_id, livemode, type, data
-     FROM jsonb_to_recordset($1::jsonb) AS r(id text, merchant_id text, livemode boolean, type text, data jsonb)
+     FROM jsonb_to_recordset($${first}::jsonb) AS r(id text, merchant_id text, livemode boolean, type text, data jsonb)
      ORDER BY id
      ON CONFLICT (id) DO NOTHING`,
-    [JSON.stringify(rows)],
-  );
-}
+    params: [JSON.stringify(rows)],
+    expectedRows: null,
+  },
+]);
 
 /** Writes events outside a unit of work (changes that do not move money), in the caller's transaction. */
 export async function insertEvents(tx: SqlClient, events: EventInput[]): Promise<void> {

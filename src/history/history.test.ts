@@ -28,6 +28,7 @@ describe('history CSV cells', () => {
 for (const kind of STORE_KINDS) {
   describe(`buyer history on ${kind}`, () => {
     let api: TestApi;
+    let wallet: TestMerchant;
     let alpha: TestMerchant;
     let beta: TestMerchant;
     let buyer: TestBuyer;
@@ -36,10 +37,10 @@ for (const kind of STORE_KINDS) {
 
     const history = (query: string, options: { as?: TestBuyer | null; key?: string } = {}): Promise<LightMyRequestResponse> => {
       const as = options.as === undefined ? buyer : options.as;
-      return api.call('GET', `/v1/buyer/history${query}`, { key: options.key ?? alpha.publishableKey, headers: as ? as.headers : {} });
+      return api.call('GET', `/v1/buyer/history${query}`, { key: options.key ?? wallet.publishableKey, headers: as ? as.headers : {} });
     };
-    async function listed(query: string, as?: TestBuyer): Promise<string[]> {
-      const response = await history(query, { as });
+    async function listed(query: string, as?: TestBuyer, key?: string): Promise<string[]> {
+      const response = await history(query, { as, ...(key === undefined ? {} : { key }) });
       assert.equal(response.statusCode, 200, response.body);
       return response.json().data.map((entry: { id: string }) => entry.id);
     }
@@ -52,6 +53,9 @@ for (const kind of STORE_KINDS) {
 
     before(async () => {
       api = await startTestApi(kind);
+      // The history at every merchant is the wallet's: through the platform's wallet key (WALLET_PUBLISHABLE_KEY).
+      wallet = await api.createMerchant({ name: 'Micropay Wallet' });
+      api.runtime.config.walletPublishableKey = wallet.publishableKey;
       alpha = await api.createMerchant({ name: 'Alpha Books' });
       beta = await api.createMerchant({ name: 'Beta Arcade' });
       buyer = await signUpBuyer(api, alpha.publishableKey);
@@ -93,7 +97,7 @@ for (const kind of STORE_KINDS) {
     });
     after(() => api.close());
 
-    it('lists payments, tips, top-ups and refunds at every merchant, newest first', async () => {
+    it('lists payments, tips, top-ups and refunds at every merchant through the wallet key, newest first', async () => {
       const response = await history('');
       assert.equal(response.statusCode, 200, response.body);
       assert.equal(response.headers['cache-control'], 'no-store');
@@ -180,7 +184,7 @@ for (const kind of STORE_KINDS) {
     });
 
     it('exports CSV with the same filters: decimal and minor amounts, quoting and the formula guard', async () => {
-      const response = await api.call('GET', '/v1/buyer/history.csv', { key: alpha.publishableKey, headers: buyer.headers });
+      const response = await api.call('GET', '/v1/buyer/history.csv', { key: wallet.publishableKey, headers: buyer.headers });
       assert.equal(response.statusCode, 200, response.body);
       assert.equal(response.headers['content-type'], 'text/csv; charset=utf-8');
       assert.equal(response.headers['content-disposition'], 'attachment; filename="micropay-history.csv"');
@@ -196,7 +200,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(row(ids.topUp), `${ids.topUp},${created(ids.topUp)},top_up,${alpha.id},Alpha Books,,,succeeded,USD,50.00,5000,0.00,0`);
       assert.ok(!response.body.includes(ids.strangers));
 
-      const filtered = await api.call('GET', `/v1/buyer/history.csv?merchant=${alpha.id}&category=article`, { key: alpha.publishableKey, headers: buyer.headers });
+      const filtered = await api.call('GET', `/v1/buyer/history.csv?merchant=${alpha.id}&category=article`, { key: wallet.publishableKey, headers: buyer.headers });
       assert.equal(filtered.statusCode, 200, filtered.body);
       assert.deepEqual(filtered.body.split('\r\n').slice(1, -1).map((line) => line.split(',')[0]), [ids.refund, ids.article]);
       const refused = await api.call('GET', '/v1/buyer/history.csv?limit=5', { key: alpha.publishableKey, headers: buyer.headers });
@@ -207,20 +211,45 @@ for (const kind of STORE_KINDS) {
       const { createHistoryService } = await import('./service.ts');
       const service = createHistoryService({ db: api.runtime.db });
       const pages: string[][] = [];
-      for await (const page of service.exportEntries({ buyerId: buyer.id, livemode: false }, {}, 4)) pages.push(page.map((entry) => entry.id));
+      for await (const page of service.exportEntries({ buyerId: buyer.id, livemode: false, merchantId: null }, {}, 4)) pages.push(page.map((entry) => entry.id));
       assert.deepEqual(pages.flat(), (await listed('')).slice(0, 4));
     });
 
     it("shows each buyer only their own entries, and only in the session's mode", async () => {
       assert.deepEqual(await listed('', stranger), [ids.strangers]);
       assert.deepEqual(await listed('?q=rust', stranger), [ids.strangers]);
-      const csv = await api.call('GET', '/v1/buyer/history.csv', { key: alpha.publishableKey, headers: stranger.headers });
+      const csv = await api.call('GET', '/v1/buyer/history.csv', { key: wallet.publishableKey, headers: stranger.headers });
       assert.equal(csv.body.split('\r\n').length, 3);
       assert.ok(!csv.body.includes(ids.article));
       // A test-mode session is no session in live mode.
       const live = await history('', { key: alpha.liveSecretKey });
       assert.equal(live.statusCode, 401, live.body);
       assert.equal(live.json().error.code, 'buyer_session_required');
+    });
+
+    it("through a merchant's key lists only that merchant's entries: filters, search, cursor and CSV stay inside it", async () => {
+      // Alpha signed the buyer in on its own page (a one-time code works with any publishable key): what
+      // the buyer did at Beta is not Alpha's to read.
+      for (const key of [alpha.publishableKey, alpha.secretKey]) {
+        assert.deepEqual(await listed('', buyer, key), [ids.refund, ids.tip, ids.article, ids.topUp]);
+        assert.deepEqual(await listed(`?merchant=${beta.id}`, buyer, key), [], 'a merchant filter naming another merchant finds nothing');
+        assert.deepEqual(await listed(`?merchant=${alpha.id}&type=payment`, buyer, key), [ids.tip, ids.article]);
+        assert.deepEqual(await listed('?q=arcade', buyer, key), []);
+        assert.deepEqual(await listed('?status=requires_capture', buyer, key), []);
+        // Another merchant's entry is no place in the list either (it would tell when the buyer bought there).
+        assert.deepEqual(await listed(`?starting_after=${ids.gems}`, buyer, key), []);
+        assert.deepEqual(await listed(`?limit=1&starting_after=${ids.tip}`, buyer, key), [ids.article]);
+      }
+      assert.deepEqual(await listed('', buyer, beta.publishableKey), [ids.held, ids.gems]);
+      assert.deepEqual(await listed(`?merchant=${alpha.id}`, buyer, beta.publishableKey), []);
+      const csv = await api.call('GET', '/v1/buyer/history.csv', { key: alpha.publishableKey, headers: buyer.headers });
+      assert.equal(csv.statusCode, 200, csv.body);
+      assert.deepEqual(csv.body.split('\r\n').slice(1, -1).map((line) => line.split(',')[0]), [ids.refund, ids.tip, ids.article, ids.topUp]);
+      assert.ok(!csv.body.includes(beta.id) && !csv.body.includes('Beta Arcade'));
+      const elsewhere = await api.call('GET', `/v1/buyer/history.csv?merchant=${beta.id}`, { key: alpha.publishableKey, headers: buyer.headers });
+      assert.equal(elsewhere.body.split('\r\n').length, 2, 'the header row only');
+      // The stranger's entry at Alpha stays theirs through Alpha's key too.
+      assert.deepEqual(await listed('', stranger, alpha.publishableKey), [ids.strangers]);
     });
 
     it('refuses without a buyer session or a key', async () => {

@@ -1,5 +1,6 @@
 // The buyer's purchase history: one entry per payment (tips are payments with a `tip` line item), top-up
-// and refund of the signed-in buyer, across every merchant of the mode. Amounts are bigint minor units.
+// and refund of the signed-in buyer, across every merchant of the mode through the wallet key, else at the
+// key's merchant only (src/wallet/reach.ts). Amounts are bigint minor units.
 import { LINE_ITEM_CATEGORIES, PAYMENT_STATUSES, amountJson, type LineItemCategory } from '../payments/model.ts';
 import { REFUND_STATUSES } from '../refunds/model.ts';
 import { TOP_UP_STATUSES } from '../top-ups/model.ts';
@@ -47,6 +48,8 @@ export interface HistoryFilters {
 export interface HistoryScope {
   buyerId: string;
   livemode: boolean;
+  /** The one merchant the request reaches (a merchant's key), or null for every merchant (the wallet key). */
+  merchantId: string | null;
 }
 
 export const seconds = (date: Date): number => Math.floor(date.getTime() / 1000);

@@ -1,17 +1,15 @@
-// /v1/buyer/history: the signed-in buyer's payments, top-ups and refunds across every merchant of the mode
-// the key sets (a publishable key, from the wallet in the buyer's browser), as pages of JSON or as CSV.
-// docs/api/history.md.
+// /v1/buyer/history: the signed-in buyer's payments, top-ups and refunds in the mode the key sets, as
+// pages of JSON or as CSV. The key also sets the reach (src/wallet/reach.ts): at every merchant through
+// the platform's wallet key, at the key's merchant only through any other key. docs/api/history.md.
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiError } from '../api/errors.ts';
-import { errorResponses, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
-import type { BuyerIdentityService } from '../buyers/service.ts';
+import { errorResponses, listBody, listLimit, listSchema } from '../api/http.ts';
 import type { LineItemCategory } from '../payments/model.ts';
 import { csvHeader, csvRow } from './csv.ts';
 import { historyEntryJson, type HistoryEntryType, type HistoryFilters, type HistoryScope } from './model.ts';
 import { HISTORY_ENTRY_SCHEMA, HISTORY_EXPORT_QUERY, HISTORY_LIST_QUERY } from './schemas.ts';
 import type { HistoryService } from './service.ts';
-import { requestSession } from '../buyers/session-header.ts';
+import type { BuyerReachOf } from '../wallet/reach.ts';
 
 interface FilterQuery {
   merchant?: string;
@@ -38,27 +36,27 @@ function filtersOf(query: FilterQuery): HistoryFilters {
   };
 }
 
-export async function historyRoutes(app: FastifyInstance, deps: { history: HistoryService; buyerIdentity: BuyerIdentityService }): Promise<void> {
-  const { history, buyerIdentity } = deps;
+export async function historyRoutes(app: FastifyInstance, deps: { history: HistoryService; buyerReach: BuyerReachOf }): Promise<void> {
+  const { history, buyerReach } = deps;
   app.addSchema(HISTORY_ENTRY_SCHEMA);
 
-  /** The buyer and mode of the request: the key sets the mode, the session header names the buyer (401 without a live one). */
+  /** The buyer, mode and reach of the request: the session header names the buyer (401 without a live
+   * one), the key sets the mode and whether every merchant or only its own is reached. */
   async function scopeOf(request: FastifyRequest): Promise<HistoryScope> {
-    const livemode = requireMerchant(request, { write: false, publishable: true }).livemode;
-    const session = await requestSession(request, buyerIdentity, livemode);
-    if (!session) throw new ApiError('buyer_session_required');
-    return { buyerId: session.buyerId, livemode };
+    const reach = await buyerReach(request);
+    return { buyerId: reach.buyerId, livemode: reach.livemode, merchantId: reach.merchantId };
   }
 
   const tags = ['buyers'];
-  const withSession = 'Needs the `Micropay-Buyer-Session` header; the key (publishable or secret) only sets the mode.';
+  const withSession =
+    "Needs the `Micropay-Buyer-Session` header. Through the platform's wallet key it covers every merchant; through a merchant's key (publishable or secret), that merchant only (a `merchant` filter naming another gives an empty list).";
 
   app.get<{ Querystring: FilterQuery & { limit?: string; starting_after?: string } }>(
     '/v1/buyer/history',
     {
       schema: {
         tags,
-        summary: "The buyer's payments, top-ups and refunds at every merchant, newest first (buyer session)",
+        summary: "The buyer's payments, top-ups and refunds, newest first: at every merchant through the wallet key, else at the key's merchant (buyer session)",
         description: withSession,
         querystring: HISTORY_LIST_QUERY,
         response: { 200: listSchema('HistoryEntry'), ...errorResponses() },

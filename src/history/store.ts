@@ -1,5 +1,7 @@
 // The buyer's history in SQL: payments, top-ups and refunds of one buyer and mode as one list, newest
 // first, ordered by (created_at, id) so that a cursor names one place in it. Every value is a parameter.
+// The reach ($12: one merchant, or NULL for every merchant) is a condition of each table's own rows, so
+// nothing outside it is read, not even as a cursor; the `merchant` filter ($3) only narrows within it.
 import type { SqlClient } from '../store/database.ts';
 import type { LineItemCategory } from '../payments/model.ts';
 import { HIDDEN_PAYMENT_STATUS, type HistoryEntry, type HistoryEntryType, type HistoryFilters, type HistoryScope } from './model.ts';
@@ -27,16 +29,17 @@ WITH entries AS (
          p.amount_refunded AS refunded_amount, p.line_items, p.created_at
     FROM payments p
    WHERE p.buyer_id = $1 AND p.livemode = $2 AND p.status <> '${HIDDEN_PAYMENT_STATUS}'
+     AND ($12::text IS NULL OR p.merchant_id = $12)
   UNION ALL
   SELECT t.id, 'top_up'::text, t.merchant_id, NULL::text, t.amount, t.currency, t.status,
          0::bigint, '[]'::jsonb, t.created_at
     FROM top_ups t
-   WHERE t.buyer_id = $1 AND t.livemode = $2
+   WHERE t.buyer_id = $1 AND t.livemode = $2 AND ($12::text IS NULL OR t.merchant_id = $12)
   UNION ALL
   SELECT r.id, 'refund'::text, r.merchant_id, coalesce(r.description, p.description), r.amount, r.currency, r.status,
          0::bigint, p.line_items, r.created_at
     FROM refunds r JOIN payments p ON p.id = r.payment_id
-   WHERE r.buyer_id = $1 AND r.livemode = $2
+   WHERE r.buyer_id = $1 AND r.livemode = $2 AND ($12::text IS NULL OR r.merchant_id = $12)
 )
 SELECT e.id, e.type, e.merchant_id, m.name AS merchant_name, e.description, e.amount, e.currency, e.status,
        e.refunded_amount, e.line_items, e.created_at
@@ -53,9 +56,9 @@ SELECT e.id, e.type, e.merchant_id, m.name AS merchant_name, e.description, e.am
         OR EXISTS (SELECT 1 FROM jsonb_array_elements(e.line_items) AS item WHERE item->>'description' ILIKE $9))
    AND ($10::text IS NULL OR (e.created_at, e.id) < (
         SELECT c.created_at, c.id FROM (
-          SELECT id, created_at FROM payments WHERE id = $10 AND buyer_id = $1 AND livemode = $2
-          UNION ALL SELECT id, created_at FROM top_ups WHERE id = $10 AND buyer_id = $1 AND livemode = $2
-          UNION ALL SELECT id, created_at FROM refunds WHERE id = $10 AND buyer_id = $1 AND livemode = $2
+          SELECT id, created_at FROM payments WHERE id = $10 AND buyer_id = $1 AND livemode = $2 AND ($12::text IS NULL OR merchant_id = $12)
+          UNION ALL SELECT id, created_at FROM top_ups WHERE id = $10 AND buyer_id = $1 AND livemode = $2 AND ($12::text IS NULL OR merchant_id = $12)
+          UNION ALL SELECT id, created_at FROM refunds WHERE id = $10 AND buyer_id = $1 AND livemode = $2 AND ($12::text IS NULL OR merchant_id = $12)
         ) AS c))
  ORDER BY e.created_at DESC, e.id DESC
  LIMIT $11`;
@@ -102,6 +105,7 @@ export async function listHistoryEntries(
     filters.query === undefined ? null : containsPattern(filters.query),
     page.startingAfter ?? null,
     page.limit + 1,
+    scope.merchantId,
   ]);
   return { data: rows.slice(0, page.limit).map(entryOf), hasMore: rows.length > page.limit };
 }

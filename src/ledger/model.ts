@@ -231,5 +231,7 @@ export interface VerifyReport {
   /** Limited accounts whose balances cross their limit. */
   limitViolations: string[];
   totals: Array<{ asset: string; posted: bigint; pending: bigint; transfers: number }>;
+  /** Per asset, the sums over its accounts of each balance field; debits equal credits when it balances. */
+  assets: Array<{ asset: string; debitsPosted: bigint; creditsPosted: bigint; debitsPending: bigint; creditsPending: bigint }>;
   ok: boolean;
 }

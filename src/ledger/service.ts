@@ -23,6 +23,8 @@ import { canonicalJson, checkMetadata, isAssetCode, isUuid, validateAccount } fr
 import { verifyLedger } from './verify.ts';
 
 export const HISTORY_PAGE_MAX = 100;
+/** The longest daily balance history one read computes. */
+export const DAILY_BALANCE_DAYS_MAX = 366;
 const EXPIRY_NAMESPACE = '6f1c2d0e-8b1a-4c59-9f3e-2a7d5e4b9c01';
 
 export interface LedgerService {
@@ -39,6 +41,9 @@ export interface LedgerService {
   getBalances(ids: string[]): Promise<Balance[]>;
   /** The balance as it stood at `at`, computed from the transfers committed up to then. */
   getBalanceAt(id: string, at: Date): Promise<Balance | null>;
+  /** The closing balance of each of the last `days` UTC days (oldest first; the last one is today,
+   * as it stands now), computed from the transfers in one read; null when the account does not exist. */
+  getDailyBalances(id: string, days: number, now?: Date): Promise<Array<{ day: string; balance: Balance }> | null>;
   createTransfers(transfers: TransferInput[]): Promise<CreateTransferResult[]>;
   /** Commits a unit of work (transfers plus the caller's own rows) in the next group commit. */
   commit<V>(unit: UnitOfWork<V>): Promise<V>;
@@ -76,10 +81,13 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
   };
   const executor = createUnitOfWorkExecutor(writers, options.retriesMax + 1);
   const pipeline = createCommitPipeline(db, executor, options);
+  const assetCodes = createAssetCodes(db);
 
   async function getAccount(id: string): Promise<Account | null> {
     if (!isUuid(id)) return null;
-    return (await store.getAccounts(db, [id]))[0] ?? null;
+    const account = (await store.getAccounts(db, [id]))[0] ?? null;
+    if (account) executor.observe([account]);
+    return account;
   }
 
   return {
@@ -101,7 +109,12 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
       return { ok: true, asset: stored };
     },
 
-    createAccounts: (accounts) => createAccounts(db, accounts),
+    async createAccounts(accounts) {
+      const results = await createAccounts(db, assetCodes, accounts);
+      // A first-seen account's balances are known now: peekBalance and the next batch need no read.
+      executor.observe(results.flatMap((result) => ('account' in result && result.account ? [result.account] : [])));
+      return results;
+    },
     getAccount,
 
     async getBalance(id) {
@@ -139,6 +152,33 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
           account.creditsPosted -= BigInt(effects.credits_posted);
         }
         return balanceOf(account);
+      });
+    },
+
+    async getDailyBalances(id, days, now = new Date()) {
+      if (!isUuid(id) || !Number.isInteger(days) || days < 1 || days > DAILY_BALANCE_DAYS_MAX) return null;
+      const dayLabels = lastUtcDays(now, days);
+      return db.transaction(async (tx) => {
+        await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const account = (await store.getAccounts(tx, [id]))[0];
+        if (!account) return null;
+        // Walking back from now: a day's closing balance is the next day's less that next day's transfers.
+        const since = new Date(`${dayLabels[1] ?? dayLabels[0]!}T00:00:00.000Z`);
+        const effects = (await store.dailyBalanceEffects(tx, id, since)).sort((a, b) => (a.day < b.day ? 1 : -1));
+        const closing: Array<{ day: string; balance: Balance }> = [];
+        let next = 0;
+        for (let index = dayLabels.length - 1; index >= 0; index--) {
+          const day = dayLabels[index]!;
+          for (; next < effects.length && effects[next]!.day > day; next++) {
+            const effect = effects[next]!;
+            account.debitsPending -= BigInt(effect.debits_pending);
+            account.debitsPosted -= BigInt(effect.debits_posted);
+            account.creditsPending -= BigInt(effect.credits_pending);
+            account.creditsPosted -= BigInt(effect.credits_posted);
+          }
+          closing.push({ day, balance: balanceOf(account) });
+        }
+        return closing.reverse();
       });
     },
 
@@ -190,6 +230,12 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
   };
 }
 
+/** The UTC dates (YYYY-MM-DD) of the `days` days ending with `now`'s, oldest first. */
+export function lastUtcDays(now: Date, days: number): string[] {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return Array.from({ length: days }, (_, index) => new Date(today - (days - 1 - index) * 86_400_000).toISOString().slice(0, 10));
+}
+
 /** The id of a hold's expiry is derived from the hold's (UUID v5), so that two workers expiring it collide. */
 export function expiryIdFor(pendingId: string): string {
   return uuidv5(pendingId, EXPIRY_NAMESPACE);
@@ -216,13 +262,13 @@ export function balanceOf(account: Account): Balance {
   };
 }
 
-async function createAccounts(db: Database, inputs: AccountInput[]): Promise<CreateAccountResult[]> {
+async function createAccounts(db: Database, assetCodes: AssetCodes, inputs: AccountInput[]): Promise<CreateAccountResult[]> {
   if (inputs.length > BATCH_TRANSFERS_MAX) {
     return inputs.map((input) => ({ id: String(input.id), result: 'batch_too_large' as const }));
   }
   const failures = new Map<number, CreateAccountResult>();
-  const assets = new Set((await store.listAssets(db)).map((asset) => asset.code));
-  const rows: Parameters<typeof store.insertAccounts>[1] = [];
+  const assets = await assetCodes.including(inputs.map((input) => input.asset));
+  const rows: Parameters<typeof store.insertOrGetAccounts>[1] = [];
   inputs.forEach((input, index) => {
     const failure = validateAccount(input) ?? (assets.has(input.asset) ? null : ('asset_not_found' as const));
     if (failure) {
@@ -242,8 +288,7 @@ async function createAccounts(db: Database, inputs: AccountInput[]): Promise<Cre
       metadata: (checkMetadata(input.metadata) as { json: string | null }).json,
     });
   });
-  const inserted = await store.insertAccounts(db, rows);
-  const stored = new Map((await store.getAccounts(db, rows.map((row) => row.id))).map((account) => [account.id, account]));
+  const { accounts: stored, inserted } = await store.insertOrGetAccounts(db, rows);
   return inputs.map((input, index) => {
     const failure = failures.get(index);
     if (failure) return failure;
@@ -253,6 +298,22 @@ async function createAccounts(db: Database, inputs: AccountInput[]): Promise<Cre
     const difference = compareAccount(input, account);
     return difference ? { id: input.id, result: difference } : { id: input.id, result: 'exists', account };
   });
+}
+
+/** The asset codes this process has seen stored. Assets are never deleted, so a code once seen stays
+ * valid; an unknown code is looked up again (another process may have created it since). */
+interface AssetCodes {
+  including(codes: string[]): Promise<Set<string>>;
+}
+
+function createAssetCodes(db: Database): AssetCodes {
+  let known = new Set<string>();
+  return {
+    async including(codes) {
+      if (codes.some((code) => !known.has(code))) known = new Set((await store.listAssets(db)).map((asset) => asset.code));
+      return known;
+    },
+  };
 }
 
 function compareAccount(input: AccountInput, account: Account) {

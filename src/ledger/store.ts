@@ -1,6 +1,7 @@
 // SQL of the ledger. Batched statements take parallel arrays through unnest(), so one statement
 // carries a whole batch whatever its size. Values are passed as text where a driver might otherwise
 // guess a type, and cast in SQL.
+import { seqBoundBefore } from '../store/seq-bound.ts';
 import { plainArrayLiteral, quotedArrayLiteral } from '../store/array-literal.ts';
 import type { SqlClient } from '../store/database.ts';
 import type { Account, AccountKind, Asset, AssetKind, Transfer, TransferKind } from './model.ts';
@@ -343,18 +344,27 @@ export async function getAccounts(db: SqlClient, ids: string[]): Promise<Account
   return ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
 }
 
-/** Inserts accounts that do not exist yet; returns the ids it inserted. */
-export async function insertAccounts(
+/** Inserts the accounts that do not exist yet and reads the others, in one statement: every row
+ * stored for the ids, with whether this call inserted it. An account a concurrent transaction
+ * committed after the statement began is neither inserted nor seen; it is read again after. */
+export async function insertOrGetAccounts(
   db: SqlClient,
   rows: Array<{ id: string; asset: string; kind: string; flags: number; overdraftLimit: bigint; metadata: string | null }>,
-): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
-  const result = await db.query<{ id: string }>(
-    `INSERT INTO ledger_accounts (id, asset, kind, flags, overdraft_limit, metadata)
-     SELECT a.id, a.asset, a.kind, a.flags, a.overdraft_limit, a.metadata::jsonb
-     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::int8[], $6::text[])
-       AS a(id, asset, kind, flags, overdraft_limit, metadata)
-     ON CONFLICT (id) DO NOTHING RETURNING id`,
+): Promise<{ accounts: Map<string, Account>; inserted: Set<string> }> {
+  if (rows.length === 0) return { accounts: new Map(), inserted: new Set() };
+  const result = await db.query<AccountRow & { inserted: boolean }>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::int8[], $6::text[])
+         AS a(id, asset, kind, flags, overdraft_limit, metadata)
+     ), inserted AS (
+       INSERT INTO ledger_accounts (id, asset, kind, flags, overdraft_limit, metadata)
+       SELECT id, asset, kind, flags, overdraft_limit, metadata::jsonb FROM input
+       ON CONFLICT (id) DO NOTHING RETURNING ${ACCOUNT_COLUMNS}
+     )
+     SELECT ${ACCOUNT_COLUMNS}, true AS inserted FROM inserted
+     UNION ALL
+     SELECT ${ACCOUNT_COLUMNS}, false AS inserted FROM ledger_accounts
+     WHERE id IN (SELECT id FROM input) AND id NOT IN (SELECT id FROM inserted)`,
     [
       rows.map((row) => row.id),
       rows.map((row) => row.asset),
@@ -364,7 +374,11 @@ export async function insertAccounts(
       rows.map((row) => row.metadata),
     ],
   );
-  return new Set(result.rows.map((row) => row.id));
+  const accounts = new Map(result.rows.map((row) => [row.id, accountFromRow(row)]));
+  const inserted = new Set(result.rows.filter((row) => row.inserted).map((row) => row.id));
+  const unseen = [...new Set(rows.map((row) => row.id))].filter((id) => !accounts.has(id));
+  for (const account of await getAccounts(db, unseen)) accounts.set(account.id, account);
+  return { accounts, inserted };
 }
 
 export async function listAssets(db: SqlClient): Promise<Asset[]> {
@@ -424,4 +438,38 @@ export function balanceEffectsSql(filter: string): string {
       SELECT credit_account_id, 0, 0, ${PENDING_DELTA}, ${POSTED_DELTA}
       FROM ledger_transfers WHERE ${filter.replaceAll('ACCOUNT', 'credit_account_id')}
     ) AS effects GROUP BY account_id`;
+}
+
+type AccountColumn = 'debit_account_id' | 'credit_account_id';
+
+/** A `seq` that every transfer of the account (on `column`'s side) committed at or after `before` is
+ * above, over the (account, seq) index (src/store/seq-bound.ts). */
+function transferSeqBoundBefore(tx: SqlClient, column: AccountColumn, accountId: string, before: Date): Promise<bigint> {
+  return seqBoundBefore(tx, 'ledger_transfers', `${column} = $1::uuid`, [accountId], before);
+}
+
+/** The balance effects on one account of the transfers committed since `since`, per UTC day
+ * (YYYY-MM-DD), as numeric sums in text. Each side's scan starts after a seq bound (transferSeqBoundBefore), so
+ * its cost follows the days asked for, not the account's whole history. */
+export async function dailyBalanceEffects(
+  tx: SqlClient,
+  accountId: string,
+  since: Date,
+): Promise<Array<Record<'day' | 'debits_pending' | 'debits_posted' | 'credits_pending' | 'credits_posted', string>>> {
+  const debitAfter = await transferSeqBoundBefore(tx, 'debit_account_id', accountId, since);
+  const creditAfter = await transferSeqBoundBefore(tx, 'credit_account_id', accountId, since);
+  const result = await tx.query<Record<'day' | 'debits_pending' | 'debits_posted' | 'credits_pending' | 'credits_posted', string>>(
+    `SELECT day, sum(debits_pending)::text AS debits_pending, sum(debits_posted)::text AS debits_posted,
+        sum(credits_pending)::text AS credits_pending, sum(credits_posted)::text AS credits_posted
+     FROM (
+       SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, ${PENDING_DELTA} AS debits_pending,
+         ${POSTED_DELTA} AS debits_posted, 0 AS credits_pending, 0 AS credits_posted
+       FROM ledger_transfers WHERE debit_account_id = $1::uuid AND seq > $3::int8 AND created_at >= $2::timestamptz
+       UNION ALL
+       SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 0, 0, ${PENDING_DELTA}, ${POSTED_DELTA}
+       FROM ledger_transfers WHERE credit_account_id = $1::uuid AND seq > $4::int8 AND created_at >= $2::timestamptz
+     ) AS effects GROUP BY day`,
+    [accountId, since.toISOString(), debitAfter.toString(), creditAfter.toString()],
+  );
+  return result.rows;
 }

@@ -1,6 +1,6 @@
 // The batch executor behind the commit pipeline: one database transaction carries the ledger transfers
-// of every unit in the batch, then each unit's own rows (payments, outbox events, idempotency records),
-// written by named writers with one statement per writer per batch.
+// of every unit in the batch, then each unit's own rows (payments, outbox events, ...), written by named
+// writers for the whole batch at once; writers made of statements share one round trip.
 import { sqlState, type SqlClient } from '../store/database.ts';
 import type { BatchExecutor } from '../store/commit-pipeline.ts';
 import { applyBatch, balancesOf, type BatchOutcome } from './engine.ts';
@@ -19,8 +19,55 @@ export interface UnitOfWork<V = CreateTransferResult[]> {
   finish?: (results: CreateTransferResult[]) => { value: V; writes?: UnitWrite[] };
 }
 
-/** Writes the rows of one kind for a whole batch inside its transaction. */
-export type UnitWriter = (tx: SqlClient, rows: unknown[]) => Promise<void>;
+/** One data-modifying statement of a writer, with its parameters numbered from the `first` it was
+ * given. `expectedRows`: how many rows it must return (its SQL then ends in `RETURNING 1`), checked
+ * after it ran, `mismatch` making the error; null when nothing is checked. */
+export interface WriterStatement {
+  sql: string;
+  params: unknown[];
+  expectedRows: number | null;
+  mismatch?: () => Error;
+}
+
+/** Writes the rows of one kind for a whole batch inside its transaction. A writer that can say its
+ * work as statements (`statements`) shares one round trip with the batch's other such writers: their
+ * statements run as the data-modifying parts of one `WITH` statement (see `runStatements`). */
+export type UnitWriter = ((tx: SqlClient, rows: unknown[]) => Promise<void>) & {
+  statements?: (rows: unknown[], first: number) => WriterStatement[];
+};
+
+/** A writer made of statements: run alone it sends them in one round trip too. */
+export function statementWriter(statements: (rows: unknown[], first: number) => WriterStatement[]): UnitWriter {
+  return Object.assign((tx: SqlClient, rows: unknown[]) => runStatements(tx, statements(rows, 1)), { statements });
+}
+
+/**
+ * Runs writer statements in one round trip: one alone as it is, several as the data-modifying
+ * parts of a `WITH` statement (they see the same snapshot, so none may read what another writes;
+ * foreign keys between them are checked at the end of the statement). Then checks each one's count.
+ */
+export async function runStatements(tx: SqlClient, statements: WriterStatement[]): Promise<void> {
+  if (statements.length === 0) return;
+  if (statements.length === 1) {
+    const [only] = statements;
+    const { rowCount } = await tx.query(only!.sql, only!.params);
+    check(only!, rowCount);
+    return;
+  }
+  const counted = statements.flatMap((statement, index) => (statement.expectedRows === null ? [] : [index]));
+  const { rows } = await tx.query<Record<string, number>>(
+    `WITH ${statements.map((statement, index) => `s${index} AS (${statement.sql})`).join(',\n')}
+     SELECT ${counted.length === 0 ? '1 AS none' : counted.map((index) => `(SELECT count(*) FROM s${index})::int AS c${index}`).join(', ')}`,
+    statements.flatMap((statement) => statement.params),
+  );
+  for (const index of counted) check(statements[index]!, Number(rows[0]![`c${index}`]));
+}
+
+function check(statement: WriterStatement, rows: number): void {
+  if (statement.expectedRows !== null && rows !== statement.expectedRows) {
+    throw statement.mismatch?.() ?? new Error(`a writer statement touched ${rows} rows instead of ${statement.expectedRows}`);
+  }
+}
 
 /** Thrown to redo a batch on the slow path: some id of the batch was already stored. */
 export class ExistingTransfersError extends Error {
@@ -47,7 +94,7 @@ const ACCOUNT_CACHE_SIZE_MAX = 1_000_000;
 export function createUnitOfWorkExecutor(
   writers: Map<string, UnitWriter>,
   attemptsMax: number,
-): BatchExecutor<UnitOfWork<unknown>, unknown> & { peek(id: string): Account | null } {
+): BatchExecutor<UnitOfWork<unknown>, unknown> & { peek(id: string): Account | null; observe(accounts: Account[]): void } {
   const cache = new AccountCache(ACCOUNT_CACHE_SIZE_MAX);
   // Batches of this process take their account locks in the order they started, so that with several
   // batches in flight, transfers are still decided in the order they were submitted.
@@ -56,6 +103,7 @@ export function createUnitOfWorkExecutor(
   let decideTurn: Promise<void> = Promise.resolve();
   return {
     peek: (id) => cache.peek(id),
+    observe: (accounts) => cache.observe(accounts),
     weight: (unit) => Math.max(1, unit.transfers.length),
     keys: (unit) =>
       unit.transfers.flatMap((command) => {
@@ -102,11 +150,21 @@ export function createUnitOfWorkExecutor(
           writesByWriter.set(write.writer, rows);
         }
       });
+      // Writers made of statements share one round trip, before the others (which may read it).
+      const combined: WriterStatement[] = [];
+      const others: Array<[UnitWriter, unknown[]]> = [];
       for (const [name, rows] of writesByWriter) {
         const writer = writers.get(name);
         if (!writer) throw new Error(`no unit writer named ${name}`);
-        await writer(tx, rows);
+        if (writer.statements) {
+          const first = combined.reduce((count, statement) => count + statement.params.length, 0) + 1;
+          combined.push(...writer.statements(rows, first));
+        } else {
+          others.push([writer, rows]);
+        }
       }
+      await runStatements(tx, combined);
+      for (const [writer, rows] of others) await writer(tx, rows);
       return values;
     },
   };
@@ -145,6 +203,16 @@ class AccountCache {
   peek(id: string): Account | null {
     const entry = this.accounts.get(id);
     return entry && entry.balancesSeen ? { ...entry.account } : null;
+  }
+
+  /** Accounts read outside a batch (created or looked up): the first sight of an account, as `load`
+   * would have read it. An account already met keeps what the batches remembered, which is never older. */
+  observe(accounts: Account[]): void {
+    for (const account of accounts) {
+      if (this.accounts.has(account.id)) continue;
+      if (this.accounts.size >= this.sizeMax) this.accounts.clear();
+      this.accounts.set(account.id, { account: { ...account }, balancesSeen: true });
+    }
   }
 
   /** The balances of these accounts are no longer trusted: the next batch naming them locks first. */

@@ -7,9 +7,18 @@ import { balanceEffectsSql } from './store.ts';
 
 const FIELDS = ['debits_pending', 'debits_posted', 'credits_pending', 'credits_posted'] as const;
 
-export async function verifyLedger(db: Database): Promise<VerifyReport> {
+export interface VerifyOptions {
+  /** Cancels any one statement of the verification that runs longer (PostgreSQL's statement_timeout;
+   * the error is the database's, code 57014). For callers that must not hold the database for long. */
+  statementTimeoutMs?: number;
+}
+
+export async function verifyLedger(db: Database, options: VerifyOptions = {}): Promise<VerifyReport> {
   return db.transaction(async (tx) => {
     await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    if (options.statementTimeoutMs !== undefined) {
+      await tx.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.statementTimeoutMs))}`);
+    }
     const drift = await tx.query<{ account_id: string; field: string; stored: string; computed: string }>(
       `WITH computed AS (${balanceEffectsSql('true')}),
        compared AS (
@@ -22,12 +31,19 @@ export async function verifyLedger(db: Database): Promise<VerifyReport> {
        ) AS v(field, stored, computed)
        WHERE stored IS DISTINCT FROM computed OR account_id IS NULL`,
     );
-    const imbalance = await tx.query<{ asset: string; debits_minus_credits: string }>(
-      `SELECT asset, ((sum(debits_posted) - sum(credits_posted)) + (sum(debits_pending) - sum(credits_pending)))::text
-         AS debits_minus_credits
-       FROM ledger_accounts GROUP BY asset
-       HAVING sum(debits_posted) <> sum(credits_posted) OR sum(debits_pending) <> sum(credits_pending)`,
+    // Per asset, the sums of every account's balance fields: debits equal credits in a sound ledger.
+    const sums = await tx.query<{ asset: string; debits_posted: string; credits_posted: string; debits_pending: string; credits_pending: string }>(
+      `SELECT asset, sum(debits_posted)::text AS debits_posted, sum(credits_posted)::text AS credits_posted,
+         sum(debits_pending)::text AS debits_pending, sum(credits_pending)::text AS credits_pending
+       FROM ledger_accounts GROUP BY asset ORDER BY asset`,
     );
+    const assets = sums.rows.map((row) => ({
+      asset: row.asset,
+      debitsPosted: BigInt(row.debits_posted),
+      creditsPosted: BigInt(row.credits_posted),
+      debitsPending: BigInt(row.debits_pending),
+      creditsPending: BigInt(row.credits_pending),
+    }));
     const crossMismatch = await tx.query<{ count: bigint }>(
       `SELECT count(*)::int8 AS count FROM ledger_transfers t
        JOIN ledger_accounts d ON d.id = t.debit_account_id
@@ -46,7 +62,9 @@ export async function verifyLedger(db: Database): Promise<VerifyReport> {
        FROM ledger_transfers GROUP BY asset ORDER BY asset`,
     );
     const accounts = await tx.query<{ count: bigint }>('SELECT count(*)::int8 AS count FROM ledger_accounts');
-    const assetImbalance = imbalance.rows.map((row) => ({ asset: row.asset, debitsMinusCredits: BigInt(row.debits_minus_credits) }));
+    const assetImbalance = assets
+      .filter((sum) => sum.debitsPosted !== sum.creditsPosted || sum.debitsPending !== sum.creditsPending)
+      .map((sum) => ({ asset: sum.asset, debitsMinusCredits: sum.debitsPosted - sum.creditsPosted + (sum.debitsPending - sum.creditsPending) }));
     const mismatched = Number(crossMismatch.rows[0]!.count);
     if (mismatched > 0) assetImbalance.push({ asset: '*transfers_across_assets*', debitsMinusCredits: BigInt(mismatched) });
     const report: VerifyReport = {
@@ -60,6 +78,7 @@ export async function verifyLedger(db: Database): Promise<VerifyReport> {
       })),
       assetImbalance,
       limitViolations: violations.rows.map((row) => row.id),
+      assets,
       totals: totals.rows.map((row) => ({
         asset: row.asset,
         posted: BigInt(row.posted),

@@ -101,6 +101,8 @@ for (const kind of STORE_KINDS) {
         earn: { per_amount: 100, currency: 'KRW', points: 1 },
         bonus_categories: { game_credit: 2 },
         expiry_days: 365,
+        hold_days: 0,
+        redemption: null,
         enabled: true,
         version: 1,
         updated: 0,

@@ -1,6 +1,7 @@
 // Loyalty rows: programs (replaced with a version), earn lots and clawback records (insert only).
 import type { SqlClient } from '../store/database.ts';
-import type { LoyaltyProgram, LoyaltyProgramInput } from './model.ts';
+import type { LoyaltyProgram, LoyaltyProgramInput, RedemptionTerms } from './model.ts';
+import type { Badge, BadgeCode } from './badges.ts';
 
 export const LOYALTY_EARNINGS_WRITER = 'loyalty_earnings';
 export const LOYALTY_CLAWBACKS_WRITER = 'loyalty_clawbacks';
@@ -14,6 +15,9 @@ export interface EarningRow {
   payment_id: string;
   points: string;
   expiry_days: number | null;
+  /** Days the points stay held (0: spendable at once). */
+  hold_days: number;
+  kind: 'earn' | 'return';
 }
 
 export interface ClawbackRow {
@@ -32,12 +36,35 @@ interface ProgramRecord {
   points: string;
   bonus_categories: Record<string, number> | string;
   expiry_days: number | null;
+  hold_days: number;
+  redemption: StoredRedemption | string | null;
   enabled: boolean;
   version: number;
   updated_at: Date | string;
 }
 
-const PROGRAM_COLUMNS = `merchant_id, livemode, per_amount::text, currency, points::text, bonus_categories, expiry_days, enabled, version, updated_at`;
+interface StoredRedemption {
+  value_minor_per_point: Record<string, string>;
+  minimum_points: string;
+  max_share_percent: number;
+}
+
+const PROGRAM_COLUMNS = `merchant_id, livemode, per_amount::text, currency, points::text, bonus_categories, expiry_days, hold_days, redemption, enabled, version, updated_at`;
+
+function redemptionOf(stored: StoredRedemption | string | null): RedemptionTerms | null {
+  if (stored === null) return null;
+  const terms: StoredRedemption = typeof stored === 'string' ? JSON.parse(stored) : stored;
+  const valuePerPoint: Record<string, bigint> = {};
+  for (const [currency, value] of Object.entries(terms.value_minor_per_point)) valuePerPoint[currency] = BigInt(value);
+  return { valuePerPoint, minimumPoints: BigInt(terms.minimum_points), maxSharePercent: terms.max_share_percent };
+}
+
+function storedRedemption(terms: RedemptionTerms | null): string | null {
+  if (terms === null) return null;
+  const values: Record<string, string> = {};
+  for (const [currency, value] of Object.entries(terms.valuePerPoint)) values[currency] = value.toString();
+  return JSON.stringify({ value_minor_per_point: values, minimum_points: terms.minimumPoints.toString(), max_share_percent: terms.maxSharePercent });
+}
 
 function programOf(row: ProgramRecord): LoyaltyProgram {
   return {
@@ -48,6 +75,8 @@ function programOf(row: ProgramRecord): LoyaltyProgram {
     points: BigInt(row.points),
     bonusCategories: typeof row.bonus_categories === 'string' ? JSON.parse(row.bonus_categories) : row.bonus_categories,
     expiryDays: row.expiry_days,
+    holdDays: row.hold_days,
+    redemption: redemptionOf(row.redemption),
     enabled: row.enabled,
     version: row.version,
     updatedAt: new Date(row.updated_at),
@@ -61,14 +90,15 @@ export async function getProgram(db: SqlClient, merchantId: string, livemode: bo
 
 export async function putProgram(db: SqlClient, merchantId: string, livemode: boolean, input: LoyaltyProgramInput): Promise<LoyaltyProgram> {
   const result = await db.query<ProgramRecord>(
-    `INSERT INTO loyalty_programs (merchant_id, livemode, per_amount, currency, points, bonus_categories, expiry_days, enabled)
-     VALUES ($1, $2, $3::bigint, $4, $5::bigint, $6::jsonb, $7, $8)
+    `INSERT INTO loyalty_programs (merchant_id, livemode, per_amount, currency, points, bonus_categories, expiry_days, enabled, hold_days, redemption)
+     VALUES ($1, $2, $3::bigint, $4, $5::bigint, $6::jsonb, $7, $8, $9, $10::jsonb)
      ON CONFLICT (merchant_id, livemode) DO UPDATE SET
        per_amount = EXCLUDED.per_amount, currency = EXCLUDED.currency, points = EXCLUDED.points,
        bonus_categories = EXCLUDED.bonus_categories, expiry_days = EXCLUDED.expiry_days, enabled = EXCLUDED.enabled,
+       hold_days = EXCLUDED.hold_days, redemption = EXCLUDED.redemption,
        version = loyalty_programs.version + 1, updated_at = now()
      RETURNING ${PROGRAM_COLUMNS}`,
-    [merchantId, livemode, input.perAmount.toString(), input.currency, input.points.toString(), JSON.stringify(input.bonusCategories), input.expiryDays, input.enabled],
+    [merchantId, livemode, input.perAmount.toString(), input.currency, input.points.toString(), JSON.stringify(input.bonusCategories), input.expiryDays, input.enabled, input.holdDays, storedRedemption(input.redemption)],
   );
   return programOf(result.rows[0]!);
 }
@@ -76,11 +106,12 @@ export async function putProgram(db: SqlClient, merchantId: string, livemode: bo
 /** Earn lots, written in the same group commit as the payment that earned them. */
 export async function writeEarnings(tx: SqlClient, rows: unknown[]): Promise<void> {
   await tx.query(
-    `INSERT INTO loyalty_earnings (transfer_id, account_id, merchant_id, livemode, buyer_id, payment_id, points, earned_at, expires_at)
+    `INSERT INTO loyalty_earnings (transfer_id, account_id, merchant_id, livemode, buyer_id, payment_id, points, earned_at, expires_at, kind, available_at)
      SELECT transfer_id, account_id, merchant_id, livemode, buyer_id, payment_id, points::bigint, now(),
-       CASE WHEN expiry_days IS NULL THEN NULL ELSE now() + make_interval(days => expiry_days) END
+       CASE WHEN expiry_days IS NULL THEN NULL ELSE now() + make_interval(days => expiry_days) END,
+       kind, CASE WHEN hold_days > 0 THEN now() + make_interval(days => hold_days) ELSE NULL END
      FROM jsonb_to_recordset($1::jsonb) AS r(transfer_id uuid, account_id uuid, merchant_id text, livemode boolean,
-       buyer_id text, payment_id text, points text, expiry_days integer)
+       buyer_id text, payment_id text, points text, expiry_days integer, kind text, hold_days integer)
      ORDER BY transfer_id
      ON CONFLICT (transfer_id) DO NOTHING`,
     [JSON.stringify(rows)],
@@ -100,7 +131,7 @@ export async function writeClawbacks(tx: SqlClient, rows: unknown[]): Promise<vo
 
 /** The points a payment earned (0 when it earned none). */
 export async function earnedBy(db: SqlClient, paymentId: string): Promise<bigint> {
-  const result = await db.query<{ points: string }>(`SELECT coalesce(sum(points), 0)::text AS points FROM loyalty_earnings WHERE payment_id = $1`, [paymentId]);
+  const result = await db.query<{ points: string }>(`SELECT coalesce(sum(points), 0)::text AS points FROM loyalty_earnings WHERE payment_id = $1 AND kind = 'earn'`, [paymentId]);
   return BigInt(result.rows[0]!.points);
 }
 
@@ -126,4 +157,157 @@ export async function dueExpiries(db: SqlClient, now: Date, limit: number): Prom
     [now.toISOString(), limit],
   );
   return result.rows.map((row) => ({ accountId: row.account_id, due: BigInt(row.due) }));
+}
+
+// Badges (src/loyalty/badges.ts).
+
+interface BadgeRecord {
+  id: string;
+  buyer_id: string;
+  merchant_id: string;
+  livemode: boolean;
+  code: BadgeCode;
+  payment_id: string;
+  earned_at: Date | string;
+  revoked_at: Date | string | null;
+}
+
+const BADGE_COLUMNS = 'id, buyer_id, merchant_id, livemode, code, payment_id, earned_at, revoked_at';
+
+function badgeOf(row: BadgeRecord): Badge {
+  return {
+    id: row.id,
+    buyerId: row.buyer_id,
+    merchantId: row.merchant_id,
+    livemode: row.livemode,
+    code: row.code,
+    paymentId: row.payment_id,
+    earnedAt: new Date(row.earned_at),
+    revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+  };
+}
+
+export async function writeBadges(tx: SqlClient, rows: unknown[]): Promise<void> {
+  await tx.query(
+    `INSERT INTO loyalty_badges (id, buyer_id, merchant_id, livemode, code, payment_id)
+     SELECT id, buyer_id, merchant_id, livemode, code, payment_id
+     FROM jsonb_to_recordset($1::jsonb) AS r(id text, buyer_id text, merchant_id text, livemode boolean, code text, payment_id text)
+     ORDER BY id
+     ON CONFLICT DO NOTHING`,
+    [JSON.stringify(rows)],
+  );
+}
+
+export async function writeBadgeRevocations(tx: SqlClient, rows: unknown[]): Promise<void> {
+  await tx.query(
+    `UPDATE loyalty_badges SET revoked_at = now()
+     WHERE revoked_at IS NULL AND payment_id IN (SELECT payment_id FROM jsonb_to_recordset($1::jsonb) AS r(payment_id text))`,
+    [JSON.stringify(rows)],
+  );
+}
+
+/** In one round trip: the badge codes the buyer holds at the merchant (revoked ones included: a badge is
+ * earned once), and the UTC days (`YYYY-MM-DD`) since `since` on which the buyer's payments at the
+ * merchant succeeded and were not refunded in full (the created day of each; reads the payments table). */
+export async function badgeState(db: SqlClient, buyerId: string, merchantId: string, livemode: boolean, since: Date): Promise<{ held: Set<BadgeCode>; days: string[] }> {
+  const result = await db.query<{ codes: BadgeCode[] | string | null; days: string[] | string | null }>(
+    `SELECT
+       (SELECT json_agg(code) FROM loyalty_badges WHERE buyer_id = $1 AND merchant_id = $2 AND livemode = $3) AS codes,
+       (SELECT json_agg(DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')) FROM payments
+          WHERE buyer_id = $1 AND merchant_id = $2 AND livemode = $3 AND status = 'succeeded' AND amount_refunded < amount_captured
+            AND created_at >= $4::timestamptz) AS days`,
+    [buyerId, merchantId, livemode, since.toISOString()],
+  );
+  const row = result.rows[0]!;
+  const parse = <T>(value: T[] | string | null): T[] => (value === null ? [] : typeof value === 'string' ? JSON.parse(value) : value);
+  return { held: new Set(parse(row.codes)), days: parse(row.days) };
+}
+
+export async function badgesOfBuyer(db: SqlClient, buyerId: string, livemode: boolean, options: { merchantId?: string; limit: number }): Promise<{ data: Badge[]; hasMore: boolean }> {
+  const result = await db.query<BadgeRecord>(
+    `SELECT ${BADGE_COLUMNS} FROM loyalty_badges
+     WHERE buyer_id = $1 AND livemode = $2 AND ($3::text IS NULL OR merchant_id = $3)
+     ORDER BY earned_at DESC, id LIMIT $4`,
+    [buyerId, livemode, options.merchantId ?? null, options.limit + 1],
+  );
+  return { data: result.rows.slice(0, options.limit).map(badgeOf), hasMore: result.rows.length > options.limit };
+}
+
+/** Points of the account not spendable now: earned points still held (less what refunds of their
+ * payment already clawed back), and the claw-back shortfall the buyer owes (points a refund should
+ * have taken back but that were already spent). */
+export async function lockedPoints(db: SqlClient, accountId: string, now: Date): Promise<{ held: bigint; owed: bigint }> {
+  const result = await db.query<{ held: string; owed: string }>(
+    `SELECT
+       (SELECT coalesce(sum(greatest(e.points - coalesce((SELECT sum(c.clawed) FROM loyalty_clawbacks c WHERE c.payment_id = e.payment_id AND c.account_id = e.account_id), 0), 0)), 0)
+          FROM loyalty_earnings e WHERE e.account_id = $1 AND e.kind = 'earn' AND e.available_at > $2::timestamptz)::text AS held,
+       (SELECT coalesce(sum(c.wanted - c.clawed), 0) FROM loyalty_clawbacks c WHERE c.account_id = $1)::text AS owed`,
+    [accountId, now.toISOString()],
+  );
+  return { held: BigInt(result.rows[0]!.held), owed: BigInt(result.rows[0]!.owed) };
+}
+
+/** Points a payment spent that refunds already gave back (so a later refund returns only the rest). */
+export async function returnedFor(db: SqlClient, paymentId: string): Promise<bigint> {
+  const result = await db.query<{ points: string }>(`SELECT coalesce(sum(points), 0)::text AS points FROM loyalty_earnings WHERE payment_id = $1 AND kind = 'return'`, [paymentId]);
+  return BigInt(result.rows[0]!.points);
+}
+
+/** Farming facts of a buyer's points account at a merchant over `since` (src/risk/model.ts). Reads the
+ * staff table (src/staff) and the buyers' emails for self-dealing: a read, never a write. */
+export async function riskFacts(db: SqlClient, accountId: string, buyerId: string, merchantId: string, since: Date): Promise<{
+  earning: number;
+  refunded: number;
+  fast: number;
+  owed: bigint;
+  staff: boolean;
+}> {
+  const result = await db.query<{ earning: number | string; refunded: number | string; fast: number | string; owed: string; staff: boolean }>(
+    `SELECT
+       (SELECT count(*) FROM loyalty_earnings e WHERE e.account_id = $1 AND e.kind = 'earn' AND e.earned_at >= $2::timestamptz) AS earning,
+       (SELECT count(DISTINCT e.payment_id) FROM loyalty_earnings e JOIN loyalty_clawbacks c ON c.payment_id = e.payment_id
+          WHERE e.account_id = $1 AND e.kind = 'earn' AND e.earned_at >= $2::timestamptz) AS refunded,
+       (SELECT count(DISTINCT e.payment_id) FROM loyalty_earnings e JOIN loyalty_clawbacks c ON c.payment_id = e.payment_id
+          WHERE e.account_id = $1 AND e.kind = 'earn' AND e.earned_at >= $2::timestamptz AND c.created_at <= e.earned_at + interval '7 days') AS fast,
+       (SELECT coalesce(sum(c.wanted - c.clawed), 0) FROM loyalty_clawbacks c WHERE c.account_id = $1)::text AS owed,
+       ${STAFF_MATCH} AS staff`,
+    [accountId, since.toISOString(), buyerId, merchantId],
+  );
+  const row = result.rows[0]!;
+  return { earning: Number(row.earning), refunded: Number(row.refunded), fast: Number(row.fast), owed: BigInt(row.owed), staff: row.staff };
+}
+
+/** The buyer ($3) has the email of an active staff user of the merchant ($4). */
+const STAFF_MATCH = `EXISTS (SELECT 1 FROM staff_users s JOIN buyers b ON lower(b.email) = lower(s.email)
+  WHERE b.id = $3 AND s.merchant_id = $4 AND s.disabled_at IS NULL)`;
+
+export async function isMerchantStaff(db: SqlClient, buyerId: string, merchantId: string): Promise<boolean> {
+  const result = await db.query<{ staff: boolean }>(`SELECT ${STAFF_MATCH.replaceAll('$3', '$1').replaceAll('$4', '$2')} AS staff`, [buyerId, merchantId]);
+  return result.rows[0]!.staff;
+}
+
+export const LOYALTY_SPEND_GUARD_WRITER = 'loyalty_spend_guard';
+
+/** Thrown inside a group commit when spending points left the buyer with fewer spendable points than
+ * none (points still held, or owed after a refund, were spent): the unit fails alone, nothing moves. */
+export class PointsOverspentError extends Error {
+  readonly code = 'points_insufficient';
+  constructor(accountId: string) {
+    super(`points account ${accountId} would spend points that are held or owed`);
+  }
+}
+
+/** The spend guard: run in the commit that spends points, after its transfers, over the account rows
+ * they locked, so that two spends deciding from the same read cannot both take held or owed points. */
+export async function guardSpends(tx: SqlClient, rows: unknown[]): Promise<void> {
+  const accountIds = [...new Set(rows.map((row) => (row as { account_id: string }).account_id))].sort();
+  for (const accountId of accountIds) {
+    const result = await tx.query<{ available: string }>(
+      `SELECT (credits_posted - debits_posted - debits_pending)::text AS available FROM ledger_accounts WHERE id = $1`,
+      [accountId],
+    );
+    const available = BigInt(result.rows[0]?.available ?? '0');
+    const locked = await lockedPoints(tx, accountId, new Date());
+    if (available - locked.held - locked.owed < 0n) throw new PointsOverspentError(accountId);
+  }
 }

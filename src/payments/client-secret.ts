@@ -1,7 +1,7 @@
 // A payment's client secret: what the merchant's page hands to the embeddable checkout so that the buyer's
 // browser may read and pay that one payment with the merchant's publishable key. It is derived from the
-// payment id with a key of its own (HKDF of the vault master key), never stored: anyone holding the
-// master key can recompute it, and nobody else can guess it.
+// payment id with a key of its own (HKDF of the vault's root key), never stored: anyone holding the
+// root key can recompute it, and nobody else can guess it.
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { Keyring } from '../vault/crypto.ts';
 
@@ -28,10 +28,8 @@ export function createClientSecrets(key: Buffer): ClientSecrets {
   };
 }
 
-/** The client-secret key of the keyring's current master key (info `payment-client-secret-v1`). A
- * rotation of the master key changes every client secret, so pages holding an old one reload it. */
+/** The client-secret key of the keyring's root (info `payment-client-secret-v1`): the same across
+ * master key rotations, so a page holding a client secret keeps it. */
 export function clientSecretsFromKeyring(keyring: Keyring): ClientSecrets {
-  const master = keyring.keyOf(keyring.currentVersion);
-  if (!master) throw new Error('the keyring has no current master key');
-  return createClientSecrets(Buffer.from(hkdfSync('sha256', master, 'micropay-vault', 'payment-client-secret-v1', KEY_BYTES)));
+  return createClientSecrets(Buffer.from(hkdfSync('sha256', keyring.root, 'micropay-vault', 'payment-client-secret-v1', KEY_BYTES)));
 }

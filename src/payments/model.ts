@@ -54,6 +54,10 @@ export interface Payment {
   status: PaymentStatus;
   amountCaptured: bigint;
   amountRefunded: bigint;
+  /** Loyalty points the buyer spent on this payment at the checkout (docs/loyalty.md). */
+  pointsRedeemed: bigint;
+  /** What those points were worth, minor units: the money moved is `amount - amountPaidInPoints`. */
+  amountPaidInPoints: bigint;
   feeAmount: bigint;
   captureBefore: Date | null;
   riskDecisionId: string | null;
@@ -70,6 +74,11 @@ export interface Payment {
 export function payerOf(payment: Payment): string {
   if (payment.buyerId === null) throw new Error(`payment ${payment.id} has no buyer`);
   return payment.buyerId;
+}
+
+/** The money part of a payment: its amount less what loyalty points paid. */
+export function moneyAmountOf(payment: Payment): bigint {
+  return payment.amount - payment.amountPaidInPoints;
 }
 
 /** Amounts leave the server as JSON integers; they are always within 2^53 (the API refuses more). */
@@ -98,6 +107,8 @@ export function paymentJson(payment: Payment) {
     status: payment.status,
     amount_captured: amountJson(payment.amountCaptured),
     amount_refunded: amountJson(payment.amountRefunded),
+    points_redeemed: amountJson(payment.pointsRedeemed),
+    amount_paid_in_points: amountJson(payment.amountPaidInPoints),
     application_fee_amount: amountJson(payment.feeAmount),
     capture_before: payment.captureBefore ? Math.floor(payment.captureBefore.getTime() / 1000) : null,
     risk_decision: payment.riskDecisionId,

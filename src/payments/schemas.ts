@@ -48,6 +48,8 @@ export const PAYMENT_SCHEMA = {
     status: { type: 'string', enum: [...PAYMENT_STATUSES] },
     amount_captured: { type: 'integer' },
     amount_refunded: { type: 'integer' },
+    points_redeemed: { type: 'integer', description: 'Loyalty points the buyer spent on this payment at the checkout (0: none).' },
+    amount_paid_in_points: { type: 'integer', description: 'What those points were worth, minor units; the money moved (and `amount_captured`) is `amount` less this.' },
     application_fee_amount: { type: 'integer' },
     capture_before: { type: ['integer', 'null'], description: 'Unix seconds; a manual-capture hold is released after it.' },
     risk_decision: { type: ['string', 'null'] },
@@ -65,7 +67,7 @@ export const PAYMENT_SCHEMA = {
       description: 'Give it to the embeddable checkout (with your publishable key) so the buyer can pay this payment; never log it. Shown to secret-key callers only, never in events.',
     },
   },
-  required: ['id', 'object', 'livemode', 'customer', 'amount', 'currency', 'line_items', 'capture_method', 'status', 'amount_captured', 'amount_refunded', 'application_fee_amount', 'created'],
+  required: ['id', 'object', 'livemode', 'customer', 'amount', 'currency', 'line_items', 'capture_method', 'status', 'amount_captured', 'amount_refunded', 'points_redeemed', 'amount_paid_in_points', 'application_fee_amount', 'created'],
 } as const;
 
 export const CREATE_PAYMENT_BODY = {

@@ -9,13 +9,14 @@ import type { LedgerService } from '../ledger/service.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { MerchantService } from '../merchants/service.ts';
 import type { RiskDecision, RiskHook, RiskReason, RiskVerdict } from '../risk/hook.ts';
-import type { BuyerContext } from '../risk/model.ts';
+import type { BuyerContext, LoyaltyRiskFacts } from '../risk/model.ts';
 import { reviewOpenWrite, riskDecisionWrite } from '../risk/hook.ts';
 import type { Database } from '../store/database.ts';
 import type { ApiErrorCode } from '../api/errors.ts';
 import { idFor, ledgerId } from '../api/ids.ts';
 import { eventWrite } from '../events/outbox.ts';
-import { paymentJson, payerOf, type LineItem, type Payment, type PaymentStatus } from './model.ts';
+import { LOYALTY_TRANSFER_CODES } from '../loyalty/model.ts';
+import { moneyAmountOf, paymentJson, payerOf, type LineItem, type Payment, type PaymentStatus } from './model.ts';
 import * as store from './store.ts';
 
 export interface PaymentInput {
@@ -48,6 +49,8 @@ export interface CheckoutConfirmInput {
   buyerCreatedAt: Date | null;
   buyerContext: BuyerContext | null;
   stepUp: StepUpPolicy;
+  /** Loyalty points to pay part of the payment with (docs/loyalty.md); 0 or absent: none. */
+  pointsToRedeem?: bigint;
 }
 
 export interface CheckoutConfirmation {
@@ -101,7 +104,16 @@ export interface PaymentDependencies {
   /** How long funds of a payment in review stay held. */
   reviewHoldSeconds: number;
   /** Loyalty points earned when a payment succeeds, linked to its transfers (docs/loyalty.md). */
-  loyalty?: { earnFor(payment: Payment, amountCaptured: bigint): Promise<{ transfers: TransferInput[]; writes: UnitWrite[] } | null> };
+  loyalty?: PaymentLoyalty;
+}
+
+/** What payments ask of loyalty (src/loyalty/service.ts). */
+export interface PaymentLoyalty {
+  earnFor(payment: Payment, amountCaptured: bigint): Promise<{ transfers: TransferInput[]; writes: UnitWrite[] } | null>;
+  redemptionFor(payment: Payment, buyerId: string, points: bigint): Promise<{ ok: true; value: { amountInPoints: bigint } } | { ok: false; code: ApiErrorCode; param?: string; message?: string }>;
+  redeemTransfer(payment: Payment, hold: { timeoutSeconds: number } | null): TransferInput;
+  spendGuardWrite(payment: Payment): UnitWrite;
+  riskFacts(payment: Payment): Promise<LoyaltyRiskFacts | null>;
 }
 
 const FAILURE_MESSAGES: Partial<Record<string, string>> = {
@@ -172,9 +184,12 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       },
     }).catch((error: unknown) => {
       if (error instanceof store.ConcurrentModificationError) return null;
+      // The commit would have spent points still held or owed (a concurrent spend read the same state).
+      if ((error as { code?: unknown } | null)?.code === 'points_insufficient') return 'points_insufficient' as const;
       throw error;
     });
     if (outcome === null) return { ok: false, code: 'concurrent_modification' };
+    if (outcome === 'points_insufficient') return { ok: false, code: 'points_insufficient', param: 'points_to_redeem', message: 'You do not have that many spendable points.' };
     if (outcome.error) return { ok: false, code: outcome.error, payment: outcome.payment };
     return { ok: true, payment: outcome.payment };
   }
@@ -185,6 +200,18 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     if (!earn || earn.transfers.length === 0) return { transfers, writes: earn?.writes ?? [] };
     const last = transfers.length - 1;
     return { transfers: [...transfers.map((transfer, index) => (index === last ? { ...transfer, linked: true } : transfer)), ...earn.transfers], writes: earn.writes };
+  }
+
+  /** The transfer spending the points `payment` carries (a hold while in review); null without points. */
+  function pointsTransfer(payment: Payment, reviewHoldSeconds: number | null): TransferInput | null {
+    if (payment.pointsRedeemed <= 0n) return null;
+    if (!deps.loyalty) throw new Error(`payment ${payment.id} carries points but loyalty is not wired`);
+    if (payment.captureMethod === 'manual') throw new Error(`payment ${payment.id} is captured manually and carries points`);
+    return deps.loyalty.redeemTransfer(payment, reviewHoldSeconds === null ? null : { timeoutSeconds: reviewHoldSeconds });
+  }
+
+  function pointsShort(results: CreateTransferResult[], pointsId: string): boolean {
+    return results.some((result) => result.id === pointsId && result.result === 'exceeds_credits');
   }
 
   function moved(results: CreateTransferResult[]): boolean {
@@ -202,7 +229,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       id: ledgerId(`${payment.id}:charge`),
       debitAccountId: accounts.wallet.id,
       creditAccountId: accounts.merchant.id,
-      amount: payment.amount,
+      amount: moneyAmountOf(payment),
       code: TRANSFER_CODES.payment,
       metadata: { payment: payment.id },
     };
@@ -226,7 +253,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       id: ledgerId(`${payment.id}:hold`),
       debitAccountId: accounts.wallet.id,
       creditAccountId: accounts.merchant.id,
-      amount: payment.amount,
+      amount: moneyAmountOf(payment),
       pending: true,
       timeoutSeconds,
       code,
@@ -235,9 +262,15 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
   }
 
   async function score(payment: Payment, buyerContext: BuyerContext | null, customerCreatedAt: Date | null): Promise<RiskDecision> {
-    // The balance this process last committed is good enough for a risk signal and costs no read.
+    // The balance this process last committed is good enough for a risk signal and costs no read. A
+    // wallet met for the first time is opened (or read) now, which the payment needs anyway, and that
+    // one statement gives its balance too.
     const walletAccount = books.account('wallet', payerOf(payment), payment.livemode, payment.currency);
-    const wallet = deps.ledger.peekBalance(walletAccount.id) ?? (await books.balanceIfOpen(walletAccount));
+    let wallet = deps.ledger.peekBalance(walletAccount.id);
+    if (!wallet) {
+      await books.ensure([walletAccount]);
+      wallet = deps.ledger.peekBalance(walletAccount.id) ?? (await books.balanceIfOpen(walletAccount));
+    }
     return deps.risk.score({
       action: payment.lineItems.some((item) => item.category === 'tip') ? 'tip' : 'payment',
       merchantId: payment.merchantId,
@@ -253,6 +286,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       walletBalance: wallet?.available ?? 0n,
       // The buyer's age as this merchant's customer: the customer record is cached, the buyer's is not.
       buyerCreatedAt: customerCreatedAt,
+      loyalty: deps.loyalty ? await deps.loyalty.riskFacts(payment) : null,
     });
   }
 
@@ -295,26 +329,33 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     await books.ensure(Object.values(accounts));
     const state = (status: PaymentStatus, extra: Partial<Payment> = {}): Payment => ({ ...payment, status, ...extra });
     const hold = review !== null || payment.captureMethod === 'manual';
-    const fee = deps.merchants.feeFor(merchant, payment.amount, payment.currency);
-    const earned = hold ? { transfers: [], writes: [] } : await withEarn(payment, payment.amount, chargeTransfers(payment, accounts, fee));
-    const transfers = hold
+    const money = moneyAmountOf(payment);
+    const fee = deps.merchants.feeFor(merchant, money, payment.currency);
+    const earned = hold ? { transfers: [], writes: [] } : await withEarn(payment, money, chargeTransfers(payment, accounts, fee));
+    const own = hold
       ? [holdTransfer(payment, accounts, review ? deps.reviewHoldSeconds : deps.captureWindowSeconds, review ? TRANSFER_CODES.review_hold : TRANSFER_CODES.payment)]
       : earned.transfers;
+    // Points paying part of it move first, linked to the money: both or neither, in this one commit. A
+    // payment held for review holds the points the same way (posted or voided with the money).
+    const points = pointsTransfer(payment, review ? deps.reviewHoldSeconds : null);
+    const transfers = points ? [{ ...points, linked: true }, ...own] : own;
     return commit(
       payment,
       transfers,
       (results) => {
         if (!moved(results)) {
-          const lastError = failureOf(results);
-          const code: ApiErrorCode = lastError.code === 'insufficient_funds' ? 'insufficient_funds' : 'payment_blocked';
-          return { payment: state('requires_confirmation', { lastError }), events: ['payment.payment_failed'], error: code };
+          const lastError = points && pointsShort(results, points.id) ? { code: 'points_insufficient', message: 'You do not have that many spendable points.' } : failureOf(results);
+          const code: ApiErrorCode = lastError.code === 'insufficient_funds' || lastError.code === 'points_insufficient' ? lastError.code : 'payment_blocked';
+          // The points were not spent: the buyer chooses again when they confirm again.
+          return { payment: state('requires_confirmation', { lastError, pointsRedeemed: 0n, amountPaidInPoints: 0n }), events: ['payment.payment_failed'], error: code };
         }
-        if (review) return { payment: state('processing'), events: ['payment.processing'], writes: [reviewOpenWrite(review), ...onMoved] };
+        const guard = points ? [deps.loyalty!.spendGuardWrite(payment)] : [];
+        if (review) return { payment: state('processing'), events: ['payment.processing'], writes: [reviewOpenWrite(review), ...onMoved, ...guard] };
         if (hold) {
           const captureBefore = new Date(Date.now() + deps.captureWindowSeconds * 1000);
           return { payment: state('requires_capture', { captureBefore }), events: ['payment.requires_capture'], writes: onMoved };
         }
-        return { payment: state('succeeded', { amountCaptured: payment.amount, feeAmount: fee }), events: ['payment.succeeded'], writes: [...onMoved, ...earned.writes] };
+        return { payment: state('succeeded', { amountCaptured: money, feeAmount: fee }), events: ['payment.succeeded'], writes: [...onMoved, ...earned.writes, ...guard] };
       },
       extraWrites,
       inserted,
@@ -332,7 +373,14 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       return refused({ ok: false, code: 'payment_unexpected_state', message: `The payment is ${payment.status}; only a payment that requires confirmation can be confirmed.`, payment });
     }
     // The customer is attached by the write that confirms the payment (the version check makes it once).
-    const attached: Payment = { ...payment, customerId: input.customer.id, buyerId: input.customer.buyerId };
+    let attached: Payment = { ...payment, customerId: input.customer.id, buyerId: input.customer.buyerId, pointsRedeemed: 0n, amountPaidInPoints: 0n };
+    const points = input.pointsToRedeem ?? 0n;
+    if (points > 0n) {
+      const redemption = deps.loyalty ? await deps.loyalty.redemptionFor(attached, input.customer.buyerId, points) : null;
+      if (!redemption) return refused({ ok: false, code: 'points_redemption_unavailable', param: 'points_to_redeem' });
+      if (!redemption.ok) return refused(redemption);
+      attached = { ...attached, pointsRedeemed: points, amountPaidInPoints: redemption.value.amountInPoints };
+    }
     const decision = await score(attached, input.buyerContext, input.buyerCreatedAt ?? input.customer.createdAt);
     const decided = { verdict: decision.decision, reasons: decision.reasons };
     if (decision.decision !== 'allow') return { result: await decide(attached, decision, false), decision: decided, exemptionExceeded: false };
@@ -395,6 +443,8 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
         status: 'requires_confirmation',
         amountCaptured: 0n,
         amountRefunded: 0n,
+        pointsRedeemed: 0n,
+        amountPaidInPoints: 0n,
         feeAmount: 0n,
         captureBefore: null,
         riskDecisionId: null,
@@ -482,20 +532,28 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       }
       const hold = ledgerId(`${payment.id}:hold`);
       const expired = (results: CreateTransferResult[]) => results.some((result) => result.result === 'pending_transfer_expired' || result.result === 'pending_transfer_already_expired');
+      const pointsHold = payment.pointsRedeemed > 0n ? ledgerId(`${payment.id}:points_hold`) : null;
       if (!approve) {
-        const transfers: TransferInput[] = [{ id: ledgerId(`${payment.id}:void`), voidPendingId: hold, code: TRANSFER_CODES.review_hold }];
+        const voidMoney: TransferInput = { id: ledgerId(`${payment.id}:void`), voidPendingId: hold, code: TRANSFER_CODES.review_hold };
+        const transfers: TransferInput[] = pointsHold
+          ? [{ id: ledgerId(`${payment.id}:points_void`), voidPendingId: pointsHold, code: LOYALTY_TRANSFER_CODES.redeem, linked: true }, voidMoney]
+          : [voidMoney];
         return commit(payment, transfers, (results) => {
           if (!moved(results) && !expired(results)) return { payment: { ...payment, lastError: failureOf(results) }, events: [], error: 'payment_unexpected_state' };
           return { payment: { ...payment, status: 'canceled', cancellationReason: 'fraudulent' }, events: ['payment.canceled'], writes };
         });
       }
       const merchant = (await deps.merchants.get(payment.merchantId))!;
-      const fee = deps.merchants.feeFor(merchant, payment.amount, payment.currency);
-      const post: TransferInput = { id: ledgerId(`${payment.id}:capture`), postPendingId: hold, amount: payment.amount, code: TRANSFER_CODES.payment };
-      const earned = await withEarn(payment, payment.amount, fee === 0n ? [post] : [{ ...post, linked: true }, feeTransfer(payment, accountsOf(payment), fee)]);
-      return commit(payment, earned.transfers, (results) => {
+      const money = moneyAmountOf(payment);
+      const fee = deps.merchants.feeFor(merchant, money, payment.currency);
+      const post: TransferInput = { id: ledgerId(`${payment.id}:capture`), postPendingId: hold, amount: money, code: TRANSFER_CODES.payment };
+      const earned = await withEarn(payment, money, fee === 0n ? [post] : [{ ...post, linked: true }, feeTransfer(payment, accountsOf(payment), fee)]);
+      const postPoints: TransferInput[] = pointsHold
+        ? [{ id: ledgerId(`${payment.id}:points_capture`), postPendingId: pointsHold, amount: payment.pointsRedeemed, code: LOYALTY_TRANSFER_CODES.redeem, linked: true }]
+        : [];
+      return commit(payment, [...postPoints, ...earned.transfers], (results) => {
         // The review's decision and label are written only when the payment followed it.
-        if (moved(results)) return { payment: { ...payment, status: 'succeeded', amountCaptured: payment.amount, feeAmount: fee }, events: ['payment.succeeded'], writes: [...writes, ...earned.writes] };
+        if (moved(results)) return { payment: { ...payment, status: 'succeeded', amountCaptured: money, feeAmount: fee }, events: ['payment.succeeded'], writes: [...writes, ...earned.writes] };
         if (expired(results)) return { payment: { ...payment, status: 'canceled', cancellationReason: 'expired' }, events: ['payment.canceled'], error: 'payment_unexpected_state' };
         return { payment: { ...payment, lastError: failureOf(results) }, events: [], error: 'payment_unexpected_state' };
       });

@@ -1,7 +1,7 @@
 // SQL of payments. Changes that move money are written by the `payments` unit writer inside the
 // ledger's group commit, each only over the version it was decided from.
 import type { SqlClient } from '../store/database.ts';
-import type { UnitWrite } from '../ledger/unit-of-work.ts';
+import { statementWriter, type UnitWrite, type WriterStatement } from '../ledger/unit-of-work.ts';
 import type { LineItem, Payment } from './model.ts';
 import { merchantPage } from '../store/pages.ts';
 
@@ -21,6 +21,8 @@ interface PaymentRow {
   status: Payment['status'];
   amount_captured: bigint;
   amount_refunded: bigint;
+  points_redeemed: bigint;
+  amount_paid_in_points: bigint;
   fee_amount: bigint;
   capture_before: Date | null;
   risk_decision_id: string | null;
@@ -33,7 +35,7 @@ interface PaymentRow {
 }
 
 const COLUMNS = `id, merchant_id, livemode, customer_id, buyer_id, amount, currency, description, line_items,
-  capture_method, status, amount_captured, amount_refunded, fee_amount, capture_before, risk_decision_id,
+  capture_method, status, amount_captured, amount_refunded, points_redeemed, amount_paid_in_points, fee_amount, capture_before, risk_decision_id,
   last_error, cancellation_reason, metadata, version, created_at, updated_at`;
 
 function paymentOf(row: PaymentRow): Payment {
@@ -56,6 +58,8 @@ function paymentOf(row: PaymentRow): Payment {
     status: row.status,
     amountCaptured: row.amount_captured,
     amountRefunded: row.amount_refunded,
+    pointsRedeemed: BigInt(row.points_redeemed),
+    amountPaidInPoints: BigInt(row.amount_paid_in_points),
     feeAmount: row.fee_amount,
     captureBefore: row.capture_before,
     riskDecisionId: row.risk_decision_id,
@@ -86,17 +90,19 @@ function insertColumns(payment: Payment) {
     })),
     capture_method: payment.captureMethod,
     metadata: payment.metadata,
+    // The time the API answered with, not the commit's: a group commit may start a second later.
+    created_at: payment.createdAt.toISOString(),
   };
 }
 
 const INSERT_RECORD = `id text, merchant_id text, livemode boolean, customer_id text, buyer_id text, amount bigint,
   currency text, description text, line_items jsonb, capture_method text, metadata jsonb, status text,
-  amount_captured bigint, amount_refunded bigint, fee_amount bigint, capture_before timestamptz,
-  risk_decision_id text, last_error jsonb, cancellation_reason text`;
+  amount_captured bigint, amount_refunded bigint, points_redeemed bigint, amount_paid_in_points bigint, fee_amount bigint, capture_before timestamptz,
+  risk_decision_id text, last_error jsonb, cancellation_reason text, created_at timestamptz`;
 
 const INSERT_FIELDS = `id, merchant_id, livemode, customer_id, buyer_id, amount, currency, description, line_items,
-  capture_method, metadata, status, amount_captured, amount_refunded, fee_amount, capture_before,
-  risk_decision_id, last_error, cancellation_reason`;
+  capture_method, metadata, status, amount_captured, amount_refunded, points_redeemed, amount_paid_in_points, fee_amount, capture_before,
+  risk_decision_id, last_error, cancellation_reason, created_at`;
 
 export async function insertPayment(db: SqlClient, payment: Payment): Promise<Payment> {
   await db.query(
@@ -152,6 +158,8 @@ function stateColumns(payment: Payment) {
     status: payment.status,
     amount_captured: payment.amountCaptured.toString(),
     amount_refunded: payment.amountRefunded.toString(),
+    points_redeemed: payment.pointsRedeemed.toString(),
+    amount_paid_in_points: payment.amountPaidInPoints.toString(),
     fee_amount: payment.feeAmount.toString(),
     capture_before: payment.captureBefore?.toISOString() ?? null,
     risk_decision_id: payment.riskDecisionId,
@@ -169,29 +177,40 @@ export function paymentWrite(payment: Payment, options: { inserted?: boolean } =
   return { writer: PAYMENTS_WRITER, row };
 }
 
-export async function writePayments(tx: SqlClient, rows: unknown[]): Promise<void> {
+/** The payments writer's statements: the batch's new payments inserted, the others updated over the
+ * version they were decided from; either touching fewer rows than asked is a concurrent change. */
+function paymentStatements(rows: unknown[], first: number): WriterStatement[] {
   const inserted = rows.filter((row) => (row as { inserted?: boolean }).inserted === true);
   const updated = rows.filter((row) => (row as { inserted?: boolean }).inserted !== true);
+  const statements: WriterStatement[] = [];
+  const mismatch = () => new ConcurrentModificationError();
   if (inserted.length > 0) {
-    const result = await tx.query(
-      `INSERT INTO payments (${INSERT_FIELDS})
-       SELECT ${INSERT_FIELDS} FROM jsonb_to_recordset($1::jsonb) AS r(${INSERT_RECORD})
-       ON CONFLICT (id) DO NOTHING`,
-      [JSON.stringify(inserted)],
-    );
-    if (result.rowCount !== inserted.length) throw new ConcurrentModificationError();
+    statements.push({
+      sql: `INSERT INTO payments (${INSERT_FIELDS})
+       SELECT ${INSERT_FIELDS} FROM jsonb_to_recordset($${first}::jsonb) AS r(${INSERT_RECORD})
+       ON CONFLICT (id) DO NOTHING RETURNING 1`,
+      params: [JSON.stringify(inserted)],
+      expectedRows: inserted.length,
+      mismatch,
+    });
   }
-  if (updated.length === 0) return;
-  const result = await tx.query(
-    `UPDATE payments AS p SET customer_id = r.customer_id, buyer_id = r.buyer_id, status = r.status, amount_captured = r.amount_captured,
-       amount_refunded = r.amount_refunded, fee_amount = r.fee_amount, capture_before = r.capture_before,
+  if (updated.length > 0) {
+    statements.push({
+      sql: `UPDATE payments AS p SET customer_id = r.customer_id, buyer_id = r.buyer_id, status = r.status, amount_captured = r.amount_captured,
+       amount_refunded = r.amount_refunded, points_redeemed = r.points_redeemed, amount_paid_in_points = r.amount_paid_in_points,
+       fee_amount = r.fee_amount, capture_before = r.capture_before,
        risk_decision_id = r.risk_decision_id, last_error = r.last_error,
        cancellation_reason = r.cancellation_reason, version = p.version + 1, updated_at = now()
-     FROM jsonb_to_recordset($1::jsonb) AS r(id text, expected_version integer, customer_id text, buyer_id text, status text,
-       amount_captured bigint, amount_refunded bigint, fee_amount bigint, capture_before timestamptz,
+     FROM jsonb_to_recordset($${first + statements.length}::jsonb) AS r(id text, expected_version integer, customer_id text, buyer_id text, status text,
+       amount_captured bigint, amount_refunded bigint, points_redeemed bigint, amount_paid_in_points bigint, fee_amount bigint, capture_before timestamptz,
        risk_decision_id text, last_error jsonb, cancellation_reason text)
-     WHERE p.id = r.id AND p.version = r.expected_version`,
-    [JSON.stringify(updated)],
-  );
-  if (result.rowCount !== updated.length) throw new ConcurrentModificationError();
+     WHERE p.id = r.id AND p.version = r.expected_version RETURNING 1`,
+      params: [JSON.stringify(updated)],
+      expectedRows: updated.length,
+      mismatch,
+    });
+  }
+  return statements;
 }
+
+export const writePayments = statementWriter(paymentStatements);

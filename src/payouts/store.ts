@@ -6,7 +6,7 @@ import type { SqlClient } from '../store/database.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { Destination, Payout, PayoutSettings } from './model.ts';
 import { merchantPage } from '../store/pages.ts';
-import type { FieldSealer } from '../vault/fields.ts';
+import { SEALED_PREFIX, type FieldSealer } from '../vault/fields.ts';
 
 export const PAYOUT_INSERTS_WRITER = 'payout_inserts';
 export const PAYOUT_UPDATES_WRITER = 'payout_updates';
@@ -301,4 +301,56 @@ export async function writePayoutUpdates(tx: SqlClient, rows: unknown[]): Promis
 export async function updatePayoutState(db: SqlClient, payout: Payout): Promise<boolean> {
   const result = await db.query(UPDATE_SQL, [JSON.stringify([payoutUpdateWrite(payout).row])]);
   return result.rowCount === 1;
+}
+
+/** One pass of `micropay vault rewrap` over the sealed bank account numbers (payout settings, then
+ * payouts) not sealed under the current master key: at most `limit` rows after `after` (a cursor, '' to
+ * start), each re-sealed and written only if it is still the value read (a concurrent change wins). */
+export async function rewrapBankAccounts(
+  db: SqlClient,
+  sealer: FieldSealer,
+  table: 'payout_settings' | 'payouts',
+  after: string,
+  limit: number,
+): Promise<{ rewrapped: number; failed: number; last: string | null }> {
+  const key = table === 'payouts' ? `id` : `merchant_id || '|' || livemode::text`;
+  const { rows } = await db.query<{ cursor: string; merchant_id: string; livemode: boolean; account_number: string }>(
+    `SELECT ${key} AS cursor, merchant_id, livemode, account_number FROM ${table}
+     WHERE account_number IS NOT NULL AND account_number NOT LIKE $1 AND ${key} > $2
+     ORDER BY ${key} LIMIT $3`,
+    [`${sealer.currentPrefix}%`, after, limit],
+  );
+  let rewrapped = 0;
+  let failed = 0;
+  for (const row of rows) {
+    let next: string | null;
+    try {
+      next = sealer.reseal(row.account_number, bankAccountContext(row.merchant_id, row.livemode));
+    } catch {
+      failed += 1;
+      continue;
+    }
+    if (next === null) continue;
+    const { rowCount } = await db.query(`UPDATE ${table} SET account_number = $1 WHERE ${key} = $2 AND account_number = $3`, [
+      next,
+      row.cursor,
+      row.account_number,
+    ]);
+    rewrapped += rowCount;
+  }
+  return { rewrapped, failed, last: rows.at(-1)?.cursor ?? null };
+}
+
+/** Sealed bank account numbers by master key version (0: stored before sealing existed), per table. */
+export async function bankAccountVersions(db: SqlClient): Promise<Record<'payout_settings' | 'payouts', Record<string, number>>> {
+  const count = async (table: string) => {
+    const { rows } = await db.query<{ version: string; count: string }>(
+      `SELECT CASE WHEN starts_with(account_number, $1) THEN split_part(substr(account_number, length($1) + 1), ':', 1) ELSE '0' END AS version,
+         count(*)::text AS count
+       FROM ${table} WHERE account_number IS NOT NULL GROUP BY 1 ORDER BY 1`,
+      [SEALED_PREFIX],
+    );
+    return Object.fromEntries(rows.map((row) => [row.version, Number(row.count)]));
+  };
+  return { payout_settings: await count('payout_settings'), payouts: await count('payouts') };
 }

@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { bankAccountProblem, createBankConnector, decimalAmount, type CreditTransferRequest } from './bank.ts';
 import { SANDBOX_BANK_ACCOUNTS, startBankSandbox, type BankSandbox } from './bank-sandbox.ts';
 
-const SETTLEMENT_DELAY_MS = 60;
+// Long enough that the status read right after a submission comes before the settlement even on a
+// loaded machine (60 ms once let a CI run see the transfer settled already), short enough to wait for.
+const SETTLEMENT_DELAY_MS = 600;
 const TIMEOUT_MS = 150;
 
 function request(endToEndId: string, number: string, overrides: Partial<CreditTransferRequest> = {}): CreditTransferRequest {

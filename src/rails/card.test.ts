@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { startCardSandbox, type CardSandbox } from './card-sandbox.ts';
 import { CardProcessorError, createCardProcessor, type AuthorizationRequest, type CardProcessor, type ProcessorOutcome } from './card.ts';
 
+// A healthy loopback answer never outlives the timeout, even on a loaded CI machine; a slow one always does.
+const PROCESSOR_TIMEOUT_MS = 1000;
+const SLOW_MS = 1500;
 const nextYear = new Date().getUTCFullYear() + 1;
 let sequence = 0;
 
@@ -36,7 +39,7 @@ describe('the card connector against the sandbox processor', () => {
 
   before(async () => {
     sandbox = await startCardSandbox();
-    processor = createCardProcessor({ baseUrl: sandbox.url, apiKey: 'sandbox', timeoutMs: 300, retriesMax: 2, retryBackoffMs: 5 });
+    processor = createCardProcessor({ baseUrl: sandbox.url, apiKey: 'sandbox', timeoutMs: PROCESSOR_TIMEOUT_MS, retriesMax: 2, retryBackoffMs: 5 });
   });
   after(() => sandbox.close());
 
@@ -114,20 +117,20 @@ describe('the card connector against the sandbox processor', () => {
   });
 
   it('times out a slow answer and retries with the same key, so the card is authorized once', async () => {
-    sandbox.injectFault({ count: 1, kind: 'delay', delayMs: 500 });
+    sandbox.injectFault({ count: 1, kind: 'delay', delayMs: SLOW_MS });
     const input = request('4242424242424242');
     const count = sandbox.authorizationCount();
     const started = Date.now();
     const result = await outcome(processor, input);
     assert.equal(result.status, 'authorized');
-    assert.ok(Date.now() - started >= 300, 'the first attempt waited for its timeout');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(Date.now() - started >= PROCESSOR_TIMEOUT_MS, 'the first attempt waited for its timeout');
+    await new Promise((resolve) => setTimeout(resolve, SLOW_MS - PROCESSOR_TIMEOUT_MS + 200));
     assert.equal(sandbox.authorizationCount(), count + 1, 'the late first attempt and the retry made one authorization');
 
-    sandbox.injectFault({ count: 3, kind: 'delay', delayMs: 400 });
+    sandbox.injectFault({ count: 3, kind: 'delay', delayMs: SLOW_MS });
     const lost = await processor.authorize(request('4242424242424242'));
     assert.ok(!lost.ok);
-    assert.match(lost.message, /no answer within 300 ms/);
+    assert.match(lost.message, new RegExp(`no answer within ${PROCESSOR_TIMEOUT_MS} ms`));
   });
 
   it('refuses calls without credentials, and unknown authorizations are a processor error', async () => {

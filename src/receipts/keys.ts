@@ -1,7 +1,9 @@
-// The receipts' keys, all derived from the vault's current master key with HKDF so that nothing new
-// is stored: an Ed25519 signing key (info `receipt-signing-v1`) whose public half is published as a
-// JWKS, and the key of receipt URLs (info `receipt-url-v1`). A rotation of the master key changes both:
-// receipts signed before stay verifiable only with the old JWKS, and old receipt URLs stop resolving.
+// The receipts' keys, derived with HKDF from the vault's root key (src/vault/root-key.ts) so that nothing
+// new is stored: an Ed25519 signing key (info `receipt-signing-v1`) whose public half is published as a
+// JWKS, and the key of receipt URLs (info `receipt-url-v1`). The root survives master key rotations, so
+// receipts signed and URLs made before a rotation keep verifying and resolving after it, also once the
+// old master key has left the configuration. The service takes a list of keys (the first signs, all are
+// published and open URLs), which leaves room for rotating the signing key itself.
 import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Keyring } from '../vault/crypto.ts';
@@ -37,21 +39,20 @@ export interface ReceiptKeys {
   open(token: string): ReceiptReference | null;
 }
 
-export function masterKeyOf(keyring: Keyring): Buffer {
-  const master = keyring.keyOf(keyring.currentVersion);
-  if (!master) throw new Error('the keyring has no current master key');
-  return master;
+/** The receipt keys of the keyring's root. */
+export function receiptKeysOf(keyring: Keyring): ReceiptKeys[] {
+  return [createReceiptKeys(keyring.root)];
 }
 
-export function createReceiptKeys(master: Buffer): ReceiptKeys {
-  const seed = Buffer.from(hkdfSync('sha256', master, SALT, 'receipt-signing-v1', 32));
+export function createReceiptKeys(root: Buffer): ReceiptKeys {
+  const seed = Buffer.from(hkdfSync('sha256', root, SALT, 'receipt-signing-v1', 32));
   const signingKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
   const publicKey = createPublicKey(signingKey);
   const x = publicKey.export({ format: 'jwk' }).x as string;
   const jwk = { kty: 'OKP', crv: 'Ed25519', x };
   // The JWK thumbprint (RFC 7638): SHA-256 of the required members in lexical order.
   const kid = createHash('sha256').update(JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x })).digest('base64url');
-  const urlKey = Buffer.from(hkdfSync('sha256', master, SALT, 'receipt-url-v1', 64));
+  const urlKey = Buffer.from(hkdfSync('sha256', root, SALT, 'receipt-url-v1', 64));
   const encryptionKey = urlKey.subarray(0, 32);
   const ivKey = urlKey.subarray(32);
   return {

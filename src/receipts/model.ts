@@ -30,6 +30,9 @@ export interface Receipt {
   merchant: { id: string; name: string };
   customer: string | null;
   items: ReceiptItem[];
+  /** The loyalty points that paid part of a payment, and what they were worth in its currency; null when none did. */
+  points: { redeemed: number; amount: number; amount_formatted: string } | null;
+  /** The money moved: for a payment, the items' total less what points paid. */
   amount: number;
   currency: string;
   amount_formatted: string;

@@ -29,7 +29,11 @@ export function receiptHtml(receipt: Receipt, links: { json: string; pdf: string
 <h1>${escape(TITLES[receipt.kind])}</h1>
 <p>${escape(receipt.merchant.name)}</p>
 <table><thead><tr><th>Item</th><th class="n">Qty</th><th class="n">Amount</th></tr></thead><tbody>${rows}</tbody></table>
-<p class="total">Total ${escape(receipt.amount_formatted)}</p>
+${
+    receipt.points
+      ? `<p>Paid with ${escape(receipt.points.redeemed.toLocaleString('en-US'))} loyalty points: −${escape(receipt.points.amount_formatted)}</p>`
+      : ''
+  }<p class="total">Total ${escape(receipt.amount_formatted)}</p>
 <dl><dt>Paid with</dt><dd>${escape(methodText(receipt.method))}</dd><dt>Date</dt><dd>${escape(when(receipt.created))}</dd><dt>Reference</dt><dd>${escape(receipt.source.id)}</dd>${
     receipt.payment ? `<dt>Refund of payment</dt><dd>${escape(receipt.payment)}</dd>` : ''
   }</dl>
@@ -52,6 +56,7 @@ export function receiptPdf(receipt: Receipt): Promise<Buffer> {
     document.fontSize(18).text(TITLES[receipt.kind]);
     document.fontSize(12).text(latin(receipt.merchant.name)).moveDown();
     for (const item of receipt.items) document.text(`${latin(item.description)} x ${item.quantity}: ${plain(item.amount)}`);
+    if (receipt.points) document.moveDown().text(`Paid with ${receipt.points.redeemed} loyalty points: -${plain(receipt.points.amount)}`);
     document.moveDown().fontSize(14).text(`Total: ${plain(receipt.amount)}`);
     document.fontSize(10).text(`Paid with: ${latin(methodText(receipt.method))}`).text(`Date: ${when(receipt.created)}`).text(`Reference: ${receipt.source.id}`);
     if (receipt.payment) document.text(`Refund of payment: ${receipt.payment}`);

@@ -37,7 +37,8 @@ export interface ReceiptService {
 }
 
 export interface ReceiptDependencies {
-  keys: ReceiptKeys;
+  /** The current signing key first, then those of older master keys (verification and old URLs only). */
+  keys: readonly ReceiptKeys[];
   payments: Pick<PaymentService, 'get'>;
   topUps: Pick<TopUpService, 'get' | 'getPaymentMethod'>;
   refunds: Pick<RefundService, 'get' | 'list'>;
@@ -48,7 +49,8 @@ const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 const NOUNS: Record<ReceiptObjectType, string> = { payment: 'payment', top_up: 'top-up', refund: 'refund' };
 
 export function createReceiptService(deps: ReceiptDependencies): ReceiptService {
-  const { keys } = deps;
+  if (deps.keys.length === 0) throw new Error('receipts need at least one key');
+  const keys = deps.keys[0]!;
 
   async function merchantOf(id: string) {
     const merchant = await deps.merchants.get(id);
@@ -65,6 +67,8 @@ export function createReceiptService(deps: ReceiptDependencies): ReceiptService 
       .filter((refund) => refund.status === 'succeeded')
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
       .map((refund) => ({ id: refund.id, ...money(refund.amount, refund.currency), created: seconds(refund.createdAt) }));
+    // What the items cost: the money captured plus what points paid.
+    const priced = payment.amountCaptured + payment.amountPaidInPoints;
     const items = payment.lineItems.length
       ? payment.lineItems.map((item) => ({
           description: item.description,
@@ -73,7 +77,7 @@ export function createReceiptService(deps: ReceiptDependencies): ReceiptService 
           unit_amount: amountJson(item.unitAmount),
           ...money(item.unitAmount * BigInt(item.quantity), payment.currency),
         }))
-      : [{ description: payment.description ?? 'Payment', category: 'other', quantity: 1, unit_amount: amountJson(payment.amountCaptured), ...money(payment.amountCaptured, payment.currency) }];
+      : [{ description: payment.description ?? 'Payment', category: 'other', quantity: 1, unit_amount: amountJson(priced), ...money(priced, payment.currency) }];
     const refunded = money(payment.amountRefunded, payment.currency);
     return {
       kind: payment.lineItems.some((item) => item.category === 'tip') ? 'tip' : 'payment',
@@ -82,6 +86,7 @@ export function createReceiptService(deps: ReceiptDependencies): ReceiptService 
       merchant: await merchantOf(payment.merchantId),
       customer: payment.customerId,
       items,
+      points: payment.pointsRedeemed > 0n ? { redeemed: amountJson(payment.pointsRedeemed), ...money(payment.amountPaidInPoints, payment.currency) } : null,
       currency: payment.currency,
       ...money(payment.amountCaptured, payment.currency),
       method: { type: 'wallet' },
@@ -102,6 +107,7 @@ export function createReceiptService(deps: ReceiptDependencies): ReceiptService 
       livemode: topUp.livemode,
       merchant: await merchantOf(topUp.merchantId),
       customer: topUp.customerId,
+      points: null,
       items: [{ description: 'Wallet top-up', category: 'top_up', quantity: 1, unit_amount: amountJson(topUp.amount), ...money(topUp.amount, topUp.currency) }],
       currency: topUp.currency,
       ...money(topUp.amount, topUp.currency),
@@ -122,6 +128,7 @@ export function createReceiptService(deps: ReceiptDependencies): ReceiptService 
       livemode: refund.livemode,
       merchant: await merchantOf(refund.merchantId),
       customer: null,
+      points: null,
       items: [{ description: refund.description ?? `Refund of ${refund.paymentId}`, category: 'refund', quantity: 1, unit_amount: amountJson(refund.amount), ...money(refund.amount, refund.currency) }],
       currency: refund.currency,
       ...money(refund.amount, refund.currency),
@@ -174,13 +181,17 @@ export function createReceiptService(deps: ReceiptDependencies): ReceiptService 
       return build({ objectType, objectId, merchantId: scope.merchantId, livemode: scope.livemode });
     },
     async forToken(token) {
-      const reference = keys.open(token);
+      let reference: ReceiptReference | null = null;
+      for (const candidate of deps.keys) {
+        reference = candidate.open(token);
+        if (reference) break;
+      }
       if (!reference) return null;
       const result = await build(reference);
       return result.ok ? result.signed : null;
     },
     jwks() {
-      return { keys: [keys.publicJwk] };
+      return { keys: deps.keys.map((candidate) => candidate.publicJwk) };
     },
   };
 }

@@ -136,6 +136,8 @@ export function refundWrite(refund: Refund, expectedVersion: number | null): Uni
       cancellation_reason: refund.cancellationReason,
       risk_decision_id: refund.riskDecisionId,
       metadata: refund.metadata,
+      // The time the API answered with, not the commit's (a group commit may start a second later).
+      created_at: refund.createdAt.toISOString(),
     },
   };
 }
@@ -143,7 +145,7 @@ export function refundWrite(refund: Refund, expectedVersion: number | null): Uni
 const RECORD_COLUMNS = `r(id text, expected_version integer, merchant_id text, livemode boolean, payment_id text,
   buyer_id text, amount bigint, currency text, fee_reversed bigint, reason text, description text, status text,
   initiated_by text, automatic boolean, pending_reason text, failure_reason text, cancellation_reason text,
-  risk_decision_id text, metadata jsonb)`;
+  risk_decision_id text, metadata jsonb, created_at timestamptz)`;
 
 export async function writeRefunds(tx: SqlClient, rows: unknown[]): Promise<void> {
   const inserts = rows.filter((row) => (row as { expected_version: number | null }).expected_version === null);
@@ -152,10 +154,10 @@ export async function writeRefunds(tx: SqlClient, rows: unknown[]): Promise<void
     const result = await tx.query(
       `INSERT INTO refunds (id, merchant_id, livemode, payment_id, buyer_id, amount, currency, fee_reversed,
          reason, description, status, initiated_by, automatic, pending_reason, failure_reason,
-         cancellation_reason, risk_decision_id, metadata)
+         cancellation_reason, risk_decision_id, metadata, created_at)
        SELECT id, merchant_id, livemode, payment_id, buyer_id, amount, currency, fee_reversed, reason,
          description, status, initiated_by, automatic, pending_reason, failure_reason, cancellation_reason,
-         risk_decision_id, metadata
+         risk_decision_id, metadata, created_at
        FROM jsonb_to_recordset($1::jsonb) AS ${RECORD_COLUMNS}
        ORDER BY id
        ON CONFLICT (id) DO NOTHING`,

@@ -23,5 +23,7 @@ export const DEFAULT_RULES: readonly DefaultRule[] = [
   { id: 'tips_to_new_account_creator', source: "review if :action: = 'tip' and :account_age_days: < 7 and :merchant_payer_concentration_30d: > 0.8", description: 'A new account tipping a creator whose income comes almost only from new accounts (mule creators).' },
   { id: 'shared_device', source: 'review if :device_buyers_30d: >= 4', description: 'Many accounts on one device.' },
   { id: 'refund_abuse', source: 'review if :buyer_refund_rate_30d: > 0.5 and :buyer_payments_30d: > 5', description: 'Buys to refund.' },
+  { id: 'points_farming_refunds', source: 'review if :buyer_points_fast_refunds_30d: >= 3 or (:buyer_points_refund_rate_30d: > 0.5 and :buyer_points_owed: > 0)', description: 'Buying to earn loyalty points and refunding within a week, again and again, or refunding after spending the points (points farming).' },
+  { id: 'points_self_dealing', source: 'review if :buyer_is_merchant_staff:', description: "A merchant's own staff paying the merchant: they earn no points, and a person looks at it." },
   { id: 'mule_payout', source: 'review if :action: = \'payout\' and :merchant_payer_concentration_30d: > 0.5', description: 'Payouts of money received from brand-new accounts.' },
 ];

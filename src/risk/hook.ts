@@ -2,10 +2,9 @@
 // recorded with its reasons in the same database transaction as the change it allowed or refused.
 // `createAllowAllRiskHook` allows everything (tests that are not about risk); the risk engine's hook is
 // `createRiskService(...).hook` (src/risk/service.ts).
-import type { UnitWrite } from '../ledger/unit-of-work.ts';
-import type { SqlClient } from '../store/database.ts';
+import { statementWriter, type UnitWrite } from '../ledger/unit-of-work.ts';
 import { newId } from '../api/ids.ts';
-import type { BuyerContext, PaymentMethodKind, RiskAction, RiskReason, RiskSubject, RiskVerdict, Segment, ShadowMatch, Signals } from './model.ts';
+import type { BuyerContext, LoyaltyRiskFacts, PaymentMethodKind, RiskAction, RiskReason, RiskSubject, RiskVerdict, Segment, ShadowMatch, Signals } from './model.ts';
 import { RISK_REVIEWS_WRITER } from './store.ts';
 
 export type { RiskAction, RiskReason, RiskVerdict };
@@ -20,6 +19,8 @@ export interface RiskContext extends RiskSubject {
   cardFingerprint?: string | null;
   cardBin?: string | null;
   buyerCreatedAt?: Date | null;
+  /** Points farming facts from loyalty (payments at a merchant with a program). */
+  loyalty?: LoyaltyRiskFacts | null;
 }
 
 export interface RiskDecision {
@@ -103,16 +104,17 @@ export function reviewOpenWrite(decision: RiskDecision): UnitWrite {
   };
 }
 
-export async function writeRiskDecisions(tx: SqlClient, rows: unknown[]): Promise<void> {
-  await tx.query(
-    `INSERT INTO risk_decisions (id, merchant_id, livemode, subject_type, subject_id, action, decision, score, reasons,
+export const writeRiskDecisions = statementWriter((rows, first) => [
+  {
+    sql: `INSERT INTO risk_decisions (id, merchant_id, livemode, subject_type, subject_id, action, decision, score, reasons,
        buyer_id, amount, currency, segment, signals, shadow)
      SELECT id, merchant_id, livemode, subject_type, subject_id, action, decision, score, reasons,
        buyer_id, amount::bigint, currency, segment, signals, coalesce(shadow, '[]'::jsonb)
-     FROM jsonb_to_recordset($1::jsonb) AS r(id text, merchant_id text, livemode boolean, subject_type text,
+     FROM jsonb_to_recordset($${first}::jsonb) AS r(id text, merchant_id text, livemode boolean, subject_type text,
        subject_id text, action text, decision text, score double precision, reasons jsonb,
        buyer_id text, amount text, currency text, segment text, signals jsonb, shadow jsonb)
      ON CONFLICT (id) DO NOTHING`,
-    [JSON.stringify(rows)],
-  );
-}
+    params: [JSON.stringify(rows)],
+    expectedRows: null,
+  },
+]);

@@ -47,6 +47,23 @@ export interface RiskInput extends RiskSubject {
   cardBin?: string | null;
   /** The monthly carrier-billing limit of the phone line, in the same currency, for carrier billing. */
   carrierMonthlyLimit?: bigint | null;
+  /** Points farming facts (payments at a merchant with a loyalty program). */
+  loyalty?: LoyaltyRiskFacts | null;
+}
+
+/** What loyalty knows of a buyer at the merchant, for farming signals (docs/loyalty.md); absent when
+ * the merchant runs no loyalty program. */
+export interface LoyaltyRiskFacts {
+  /** The buyer's payments at the merchant that earned points in the last 30 days. */
+  earningPayments30d: number;
+  /** Of those, the ones refunded (in part or whole) or lost in a dispute. */
+  refundedPayments30d: number;
+  /** Of those, the ones refunded within 7 days of earning. */
+  fastRefunds30d: number;
+  /** Points refunds should have clawed back but the buyer had already spent. */
+  pointsOwed: number;
+  /** The buyer's email is an active staff member's of the merchant (self-dealing). */
+  buyerIsMerchantStaff: boolean;
 }
 
 /** What happened after a decision, or outside one, that the engine learns from. */
@@ -124,6 +141,10 @@ export const SIGNALS = {
   buyer_refund_rate_30d: { type: 'number', description: 'refunds / payments of the buyer over 30 days', feature: true },
   buyer_disputes_30d: { type: 'number', description: 'disputes opened by the buyer in 30 days', feature: true },
   buyer_codes_redeemed_elsewhere_30d: { type: 'number', description: 'codes bought by the buyer and redeemed by another account in 30 days', feature: true },
+  buyer_points_refund_rate_30d: { type: 'number', description: "share of the buyer's points-earning payments at the merchant in 30 days that were refunded or lost in a dispute (null without a loyalty program)" },
+  buyer_points_fast_refunds_30d: { type: 'number', description: "the buyer's points-earning payments at the merchant refunded within 7 days of earning, over 30 days (points farming)" },
+  buyer_points_owed: { type: 'number', description: 'points refunds should have clawed back from the buyer at the merchant but that were already spent' },
+  buyer_is_merchant_staff: { type: 'boolean', description: "the buyer's email is an active staff member's of the merchant (self-dealing)" },
   segment: { type: 'string', description: 'trust segment: new, established, trusted or watch' },
   // Set by the engine after the model ran, for rules that want it.
   risk_score: { type: 'number', description: 'the learned model\'s fraud probability, 0 to 1 (0 when no model is loaded)' },

@@ -63,7 +63,7 @@ export function createReviewService(deps: ReviewDependencies): ReviewService {
       const status = input.approve ? 'approved' : 'rejected';
       const writes: UnitWrite[] = [
         { writer: store.RISK_REVIEWS_WRITER, row: { insert: false, id: review.id, status, note: input.note, version: review.version } },
-        { writer: store.RISK_LABELS_WRITER, row: { subject_id: review.subjectId, source: 'review', fraud: !input.approve, buyer_id: review.buyerId } },
+        store.riskLabelWrite({ subjectId: review.subjectId, source: 'review', fraud: !input.approve, buyerId: review.buyerId }),
       ];
       const settle = review.subjectType === 'payout'
         ? deps.payouts.settleReview(review.subjectId, input.approve, writes).then((result) => (result.ok ? { ok: true as const } : { ok: false as const, code: result.code, message: result.message, canceled: false }))

@@ -183,6 +183,7 @@ export async function createRiskService(deps: RiskServiceDependencies): Promise<
         walletBalance: context.walletBalance ?? null,
         cardFingerprint: context.cardFingerprint ?? null,
         cardBin: context.cardBin ?? null,
+        loyalty: context.loyalty ?? null,
       };
       const assessment = await engine.score(input).catch((error: unknown) => {
         // The counters (Redis) are unreachable: fail open, as card networks' stand-in processing does,

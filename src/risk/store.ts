@@ -1,6 +1,7 @@
 // SQL of the risk engine's own tables (migration 0007). Rules are versioned by inserting, never by
 // updating; every change of rules or lists bumps `risk_generation` in the same transaction so that
 // every process sees it and reloads.
+import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { Database, SqlClient } from '../store/database.ts';
 import type { RiskReason, RiskSubject, RiskVerdict } from './model.ts';
 
@@ -275,6 +276,11 @@ export class ReviewChangedError extends Error {
   constructor() {
     super('the review changed since it was read');
   }
+}
+
+/** A fraud label for the model and back-tests, written in the deciding unit (a review, a dispute). */
+export function riskLabelWrite(label: { subjectId: string; source: 'review' | 'dispute' | 'chargeback' | 'operator'; fraud: boolean; buyerId: string | null }): UnitWrite {
+  return { writer: RISK_LABELS_WRITER, row: { subject_id: label.subjectId, source: label.source, fraud: label.fraud, buyer_id: label.buyerId } };
 }
 
 export async function writeLabels(tx: SqlClient, rows: unknown[]): Promise<void> {

@@ -16,7 +16,12 @@ import { webhookRoutes } from '../webhooks/routes.ts';
 import { payoutRoutes } from '../payouts/routes.ts';
 import { refundRoutes } from '../refunds/routes.ts';
 import { disputeRoutes } from '../disputes/routes.ts';
+import { evidenceFileRoutes } from '../disputes/evidence-file-routes.ts';
+import { createEvidenceFileService } from '../disputes/evidence-files.ts';
 import { riskRoutes } from '../risk/routes.ts';
+import { riskMetricsRoutes } from '../risk/metrics-routes.ts';
+import { ledgerRoutes } from '../ledger/routes.ts';
+import { createLedgerHealth } from '../ledger/health.ts';
 import { buyerRoutes } from '../buyers/routes.ts';
 import { buyerWalletRoutes } from '../buyers/wallet-routes.ts';
 import { checkoutRoutes } from '../checkout/routes.ts';
@@ -29,10 +34,17 @@ import { webAssetRoutes } from './web-assets.ts';
 import { walletPublishableKeyResolver } from './bootstrap.ts';
 import { receiptRoutes } from '../receipts/routes.ts';
 import { loyaltyRoutes } from '../loyalty/routes.ts';
+import { staffRoutes } from '../staff/routes.ts';
+import { createAuditLog } from '../staff/audit.ts';
+import { createBuyerReach } from '../wallet/reach.ts';
+import { walletRoutes } from '../wallet/routes.ts';
 
 export const BODY_BYTES_MAX = 1024 * 1024;
 /** Headers beyond this are refused by Node's HTTP parser (431). */
 export const HEADER_BYTES_MAX = 16 * 1024;
+
+/** The nearest `hops` proxies are trusted, as Fastify does for a number (its types accept no number). */
+const trustHops = (hops: number) => (_address: string, hop: number): boolean => hop < hops;
 
 export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   const app = Fastify({
@@ -40,6 +52,9 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     bodyLimit: BODY_BYTES_MAX,
     http: { maxHeaderSize: HEADER_BYTES_MAX },
     routerOptions: { maxParamLength: 200 },
+    // The client address (request.ip) behind a load balancer: only the configured proxies' forwarding
+    // headers are believed, else a client could name any address and dodge rate limits and risk signals.
+    trustProxy: typeof runtime.config.trustProxy === 'number' ? trustHops(runtime.config.trustProxy) : runtime.config.trustProxy,
     genReqId: () => `req_${crypto.randomUUID().replaceAll('-', '')}`,
     // Requests Node's HTTP parser refuses (headers over the limit, malformed requests) never reach a
     // route; they are still answered with the API's error shape.
@@ -79,7 +94,13 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   // The API speaks JSON only; any other body is refused with 415 rather than parsed as text.
   app.removeContentTypeParser('text/plain');
   app.addSchema(ERROR_BODY_SCHEMA);
-  registerApiPlumbing(app, { auth: runtime.services.auth, idempotency: runtime.services.idempotency, logger: runtime.logger });
+  registerApiPlumbing(app, {
+    auth: runtime.services.auth,
+    staff: runtime.services.staff,
+    audit: createAuditLog(runtime.db),
+    idempotency: runtime.services.idempotency,
+    logger: runtime.logger,
+  });
 
   app.get(
     '/healthz',
@@ -113,8 +134,9 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   const { services } = runtime;
   // Route modules are added to the root (not encapsulated) so their shared schemas are one set,
   // which is also what the OpenAPI document's components are made of.
-  await merchantRoutes(app, { merchants: services.merchants, books: services.books });
+  await merchantRoutes(app, { merchants: services.merchants, books: services.books, db: runtime.db });
   await apiKeyRoutes(app, { auth: services.auth });
+  await staffRoutes(app, { staff: services.staff });
   await customerRoutes(app, { customers: services.customers });
   await paymentRoutes(app, { payments: services.payments, clientSecrets: services.clientSecrets });
   await topUpRoutes(app, { topUps: services.topUps });
@@ -123,24 +145,31 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await payoutRoutes(app, { payouts: services.payouts });
   await refundRoutes(app, { refunds: services.refunds });
   await disputeRoutes(app, { disputes: services.disputes });
+  await evidenceFileRoutes(app, { evidenceFiles: createEvidenceFileService({ db: runtime.db }) });
   await riskRoutes(app, { risk: services.riskEngine, reviews: services.riskReviews, db: runtime.db });
+  await riskMetricsRoutes(app, { db: runtime.db });
+  await ledgerRoutes(app, { health: createLedgerHealth({ db: runtime.db }) });
   await buyerRoutes(app, { buyerIdentity: services.buyerIdentity });
   await buyerWalletRoutes(app, {
     buyerIdentity: services.buyerIdentity,
     walletBalances: (buyerId, livemode) => services.books.balancesByCurrency('wallet', buyerId, livemode),
   });
   await checkoutRoutes(app, { checkout: services.checkout, buyerIdentity: services.buyerIdentity, topUps: services.topUps });
+  // Which purchases a buyer's request reaches: every merchant's through the platform's wallet key, else the key's merchant's.
+  const walletPublishableKey = walletPublishableKeyResolver(runtime.config);
+  const buyerReach = createBuyerReach({ buyerIdentity: services.buyerIdentity, walletPublishableKey });
   // The buyer's history reads payments, top-ups and refunds together: one query over their tables.
-  await historyRoutes(app, { history: createHistoryService({ db: runtime.db }), buyerIdentity: services.buyerIdentity });
-  await supportRoutes(app, { support: services.support, buyerIdentity: services.buyerIdentity });
-  await loyaltyRoutes(app, { loyalty: services.loyalty, buyerIdentity: services.buyerIdentity });
+  await historyRoutes(app, { history: createHistoryService({ db: runtime.db }), buyerReach });
+  await supportRoutes(app, { support: services.support, buyerReach });
+  await loyaltyRoutes(app, { loyalty: services.loyalty, buyerIdentity: services.buyerIdentity, buyerReach });
+  await walletRoutes(app, { db: runtime.db, buyerReach, loyalty: services.loyalty, customers: services.customers, topUps: services.topUps });
   // The sandbox's outbox shows codes to anyone who asks: development only.
   if (services.messageOutbox && runtime.config.mode !== 'production') await sandboxMessageRoutes(app, { outbox: services.messageOutbox });
 
   await receiptRoutes(app, { receipts: services.receipts, publicUrl: runtime.config.publicUrl });
-  await buyerReceiptRoutes(app, { db: runtime.db, receipts: services.receipts, buyerIdentity: services.buyerIdentity, publicUrl: runtime.config.publicUrl });
+  await buyerReceiptRoutes(app, { db: runtime.db, receipts: services.receipts, buyerReach, publicUrl: runtime.config.publicUrl });
   // The browser apps (the embeddable checkout) from web/dist.
-  await webAssetRoutes(app, { walletPublishableKey: walletPublishableKeyResolver(runtime.config) });
+  await webAssetRoutes(app, { walletPublishableKey });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -38,16 +38,19 @@ import { DISPUTES_WRITER, writeDisputes } from '../disputes/store.ts';
 import { openCardRails, type CardRails } from '../rails/card.ts';
 import type { TopUpService } from '../top-ups/service.ts';
 import { TOP_UPS_WRITER, writeTopUps } from '../top-ups/store.ts';
-import { createTopUpServiceFromConfig, vaultKeyringFromConfig } from '../top-ups/wiring.ts';
+import { createTopUpServiceFromConfig, openVaultKeyring } from '../top-ups/wiring.ts';
+import type { Keyring } from '../vault/crypto.ts';
 import { createFieldSealer } from '../vault/fields.ts';
 import type { BuyerIdentityService } from '../buyers/service.ts';
 import { createBuyerIdentityFromConfig } from '../buyers/wiring.ts';
 import type { MessageOutbox } from '../messages/gateway.ts';
 import { createSupportService, type SupportService } from '../support/service.ts';
 import { createReceiptService, type ReceiptService } from '../receipts/service.ts';
-import { createReceiptKeys, masterKeyOf } from '../receipts/keys.ts';
+import { receiptKeysOf } from '../receipts/keys.ts';
 import { createLoyaltyService, type LoyaltyService } from '../loyalty/service.ts';
-import { LOYALTY_CLAWBACKS_WRITER, LOYALTY_EARNINGS_WRITER, writeClawbacks, writeEarnings } from '../loyalty/store.ts';
+import { createStaffService, type StaffService } from '../staff/service.ts';
+import { LOYALTY_CLAWBACKS_WRITER, LOYALTY_EARNINGS_WRITER, LOYALTY_SPEND_GUARD_WRITER, guardSpends, writeBadgeRevocations, writeBadges, writeClawbacks, writeEarnings } from '../loyalty/store.ts';
+import { LOYALTY_BADGE_REVOCATIONS_WRITER, LOYALTY_BADGES_WRITER } from '../loyalty/badges.ts';
 
 const MAINTENANCE_BATCH_MAX = 500;
 const PAYOUT_DISPATCH_BATCH_MAX = 100;
@@ -83,6 +86,8 @@ export interface Services {
   receipts: ReceiptService;
   /** Loyalty programs and points (docs/loyalty.md). */
   loyalty: LoyaltyService;
+  /** Merchants' and the operator's staff: invitations, passkeys, sessions and roles (docs/api/staff.md). */
+  staff: StaffService;
 }
 
 export interface Runtime {
@@ -111,7 +116,16 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     dataDir: config.dataDir,
     poolSize: config.databasePoolSize,
   });
-  await migrate(db);
+  let keyring: Keyring;
+  try {
+    await migrate(db);
+    // Before anything else opens: a vault that does not open (a missing or wrong master key) stops the
+    // start here, with nothing left running.
+    keyring = await openVaultKeyring(config, db, logger);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
   const ledger = createLedgerService({
     db,
     pipeline: {
@@ -133,11 +147,14 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   ledger.registerWriter(CHECKOUT_AUTHENTICATIONS_WRITER, writeAuthentications);
   ledger.registerWriter(LOYALTY_EARNINGS_WRITER, writeEarnings);
   ledger.registerWriter(LOYALTY_CLAWBACKS_WRITER, writeClawbacks);
+  ledger.registerWriter(LOYALTY_BADGES_WRITER, writeBadges);
+  ledger.registerWriter(LOYALTY_BADGE_REVOCATIONS_WRITER, writeBadgeRevocations);
+  ledger.registerWriter(LOYALTY_SPEND_GUARD_WRITER, guardSpends);
   const cards = await openCardRails(config);
   const counters: RiskCounters = config.risk.redisUrl ? createRedisCounters({ url: config.risk.redisUrl }) : createMemoryCounters();
   const riskEngine = await createRiskService({ db, counters, logger, reloadIntervalMs: config.risk.reloadIntervalMs, defaultRules: config.risk.defaultRules });
   const hook = options.risk ?? (config.risk.engine === 'on' ? riskEngine.hook : createAllowAllRiskHook());
-  const services = createServices(config, db, ledger, hook, riskEngine, logger, cards);
+  const services = createServices(config, db, ledger, hook, riskEngine, logger, cards, keyring);
   const workersOn = options.workers !== false;
   const expiry = workersOn
     ? startExpiryWorker(ledger, { intervalMs: config.ledger.holdExpiryIntervalMs, batchMax: config.ledger.holdExpiryBatchMax, logger })
@@ -151,6 +168,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
           (await services.idempotency.sweep(MAINTENANCE_BATCH_MAX)) +
           (await services.topUps.reconcileStale(MAINTENANCE_BATCH_MAX)) +
           (await services.buyerIdentity.sweep(MAINTENANCE_BATCH_MAX)) +
+          (await services.staff.sweep(MAINTENANCE_BATCH_MAX)) +
           (await services.loyalty.expirePoints(new Date(), MAINTENANCE_BATCH_MAX)),
         logger,
       )
@@ -163,7 +181,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
         logger,
       )
     : null;
-  const webhookWorker = workersOn ? startWebhookWorkerFromConfig(config, db, logger) : null;
+  const webhookWorker = workersOn ? startWebhookWorkerFromConfig(config, db, logger, keyring) : null;
   return {
     config,
     logger,
@@ -187,12 +205,20 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   };
 }
 
-function createServices(config: Config, db: Database, ledger: LedgerService, risk: RiskHook, riskEngine: RiskService, logger: Logger, cards: CardRails): Services {
+function createServices(
+  config: Config,
+  db: Database,
+  ledger: LedgerService,
+  risk: RiskHook,
+  riskEngine: RiskService,
+  logger: Logger,
+  cards: CardRails,
+  keyring: Keyring,
+): Services {
   const books = createBooks({ ledger });
   const merchants = createMerchantService({ db });
-  const keyring = vaultKeyringFromConfig(config, logger);
   const customers = createCustomerService({ db, books });
-  const loyalty = createLoyaltyService({ db, ledger, customers });
+  const loyalty = createLoyaltyService({ db, ledger, books, customers, merchants });
   const payments = createPaymentService({
     db,
     ledger,
@@ -204,7 +230,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     reviewHoldSeconds: config.payments.reviewHoldSeconds,
     loyalty,
   });
-  const disputes = createDisputeService({ db, ledger, books, payments, holdSeconds: config.disputes.holdSeconds });
+  const disputes = createDisputeService({ db, ledger, books, payments, holdSeconds: config.disputes.holdSeconds, loyalty });
   const refunds = createRefundService({ db, ledger, books, payments, risk, disputes, policy: config.refunds, loyalty });
   const payouts = createPayoutService({
     db,
@@ -242,6 +268,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     publicOrigin: new URL(config.publicUrl).origin,
     rpId: config.buyers.rpId,
     codeTtlSeconds: config.buyers.codeTtlSeconds,
+    loyalty,
   });
   return {
     auth: createAuthService({ db }),
@@ -255,7 +282,7 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     riskEngine,
     riskReviews: createReviewService({ db, payments, payouts, engine: riskEngine.engine }),
     events: createEventStore(db),
-    webhooks: createWebhookServiceFromConfig(config, db),
+    webhooks: createWebhookServiceFromConfig(config, db, keyring),
     payouts,
     refunds,
     disputes,
@@ -264,7 +291,15 @@ function createServices(config: Config, db: Database, ledger: LedgerService, ris
     buyerIdentity: buyers.buyerIdentity,
     messageOutbox: buyers.outbox,
     support: createSupportService({ db, payments, refunds, disputes, merchants, buyerIdentity: buyers.buyerIdentity, messages: buyers.messages, logger }),
-    receipts: createReceiptService({ keys: createReceiptKeys(masterKeyOf(keyring)), payments, topUps, refunds, merchants }),
+    receipts: createReceiptService({ keys: receiptKeysOf(keyring), payments, topUps, refunds, merchants }),
     loyalty,
+    staff: createStaffService({
+      db,
+      publicUrl: config.publicUrl,
+      webauthn: { rpId: config.buyers.rpId, rpName: config.buyers.rpName, origins: config.buyers.origins },
+      merchantName: async (id) => (await merchants.get(id))?.name ?? null,
+      messages: buyers.messages,
+      logger,
+    }),
   };
 }

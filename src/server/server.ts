@@ -24,6 +24,11 @@ export async function startServer(config: Config): Promise<{ url: string; stop: 
         `    publishable key:       ${keys.merchant.publishable_key}\n` +
         `  API docs:                ${url}/docs\n` +
         (demo ? `  demo storefronts:        ${config.publicUrl}/demo/news, /demo/shop, /demo/creator\n` : '') +
+        (keys.staff_invitations
+          ? `  staff sign-in (each link works once, until ${keys.staff_invitations.expires_at}; register a passkey):\n` +
+            `    dashboard owner:       ${keys.staff_invitations.dashboard_owner}\n` +
+            `    console admin:         ${keys.staff_invitations.console_admin}\n`
+          : '') +
         '\n',
     );
   }

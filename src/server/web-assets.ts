@@ -28,7 +28,12 @@ export async function webAssetRoutes(
   options: { distDir?: string; walletPublishableKey?: () => string | null } = {},
 ): Promise<void> {
   const distDir = options.distDir ?? WEB_DIST_DIR;
-  await walletRoutes(app, distDir, options.walletPublishableKey ?? (() => null));
+  const walletKey = options.walletPublishableKey ?? (() => null);
+  await appRoutes(app, distDir, 'wallet', (page) =>
+    page.replace(WALLET_KEY_META, `<meta name="micropay-publishable-key" content="${escapeAttribute(walletKey() ?? '')}">`),
+  );
+  await appRoutes(app, distDir, 'dashboard');
+  await appRoutes(app, distDir, 'console');
   if (!checkoutBuilt(distDir)) {
     app.get(`${CHECKOUT_PREFIX}*`, { schema: { hide: true } }, async (request, reply) => {
       reply.code(503).header('cache-control', 'no-store');
@@ -59,22 +64,33 @@ export async function webAssetRoutes(
 }
 
 export const WALLET_PREFIX = '/wallet';
+export const DASHBOARD_PREFIX = '/dashboard';
+export const CONSOLE_PREFIX = '/console';
 /** The placeholder in web/wallet/index.html that the server fills with the wallet's publishable key. */
 const WALLET_KEY_META = '<meta name="micropay-publishable-key" content="">';
-const WALLET_MISSING_BUILD_MESSAGE = 'The wallet has not been built. Run `npm run build:web` (npm install runs it) and restart Micropay.';
+
+/** The single-page apps: the buyer's wallet, the merchants' dashboard and the operators' console. */
+type AppName = 'wallet' | 'dashboard' | 'console';
+const APP_TITLES: Record<AppName, string> = { wallet: 'Wallet', dashboard: 'Dashboard', console: 'Console' };
+
+export function appBuilt(name: AppName, distDir = WEB_DIST_DIR): boolean {
+  return existsSync(join(distDir, name, 'index.html'));
+}
 
 export function walletBuilt(distDir = WEB_DIST_DIR): boolean {
-  return existsSync(join(distDir, 'wallet', 'index.html'));
+  return appBuilt('wallet', distDir);
 }
 
 const escapeAttribute = (value: string): string => value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** /wallet and every path under it answer the app's page (the app routes in the browser); its hashed
- * files are under /wallet/assets/. The page is never framed (it holds a buyer session) nor cached (the
- * key may change with the configuration). */
-async function walletRoutes(app: FastifyInstance, distDir: string, publishableKey: () => string | null): Promise<void> {
-  const built = walletBuilt(distDir);
-  const template = built ? readFileSync(join(distDir, 'wallet', 'index.html'), 'utf8') : null;
+/** /<app> and every path under it answer the app's page (the app routes in the browser); its hashed
+ * files are under /<app>/assets/. The page is never framed (it holds a session) nor cached (the
+ * wallet's key may change with the configuration). `fill` edits the page before it is sent. */
+async function appRoutes(app: FastifyInstance, distDir: string, name: AppName, fill: (page: string) => string = (page) => page): Promise<void> {
+  const prefix = `/${name}`;
+  const built = appBuilt(name, distDir);
+  const template = built ? readFileSync(join(distDir, name, 'index.html'), 'utf8') : null;
+  const missing = `The ${name} has not been built. Run \`npm run build:web\` (npm install runs it) and restart Micropay.`;
   const page = async (_request: unknown, reply: FastifyReply) => {
     reply
       .header('cache-control', 'no-store')
@@ -86,17 +102,16 @@ async function walletRoutes(app: FastifyInstance, distDir: string, publishableKe
     if (template === null) {
       return reply
         .code(503)
-        .send(`<!doctype html><html lang="en"><meta charset="utf-8"><title>Wallet not built</title><body style="font-family:sans-serif;max-width:36rem;margin:3rem auto"><h1>Wallet not built</h1><p>${WALLET_MISSING_BUILD_MESSAGE.replace('`npm run build:web`', '<code>npm run build:web</code>')}</p></body></html>`);
+        .send(`<!doctype html><html lang="en"><meta charset="utf-8"><title>${APP_TITLES[name]} not built</title><body style="font-family:sans-serif;max-width:36rem;margin:3rem auto"><h1>${APP_TITLES[name]} not built</h1><p>${missing.replace('`npm run build:web`', '<code>npm run build:web</code>')}</p></body></html>`);
     }
-    const key = publishableKey() ?? '';
-    return reply.send(template.replace(WALLET_KEY_META, `<meta name="micropay-publishable-key" content="${escapeAttribute(key)}">`));
+    return reply.send(fill(template));
   };
-  app.get(WALLET_PREFIX, { schema: { hide: true } }, page);
-  app.get(`${WALLET_PREFIX}/*`, { schema: { hide: true } }, page);
+  app.get(prefix, { schema: { hide: true } }, page);
+  app.get(`${prefix}/*`, { schema: { hide: true } }, page);
   if (!built) return;
   await app.register(fastifyStatic, {
-    root: join(distDir, 'wallet', 'assets'),
-    prefix: `${WALLET_PREFIX}/assets/`,
+    root: join(distDir, name, 'assets'),
+    prefix: `${prefix}/assets/`,
     decorateReply: false,
     index: false,
     // Hashed names: the file under a name never changes (the cache-control header is ours, below).

@@ -45,6 +45,7 @@ export function ticketJson(ticket: Ticket, messages?: TicketMessage[]) {
     id: ticket.id,
     object: 'support_ticket' as const,
     livemode: ticket.livemode,
+    merchant: ticket.merchantId,
     payment: ticket.paymentId,
     subject: ticket.subject,
     status: ticket.status,

@@ -1,10 +1,10 @@
 // Support and self-service refunds (docs/api/support.md). The buyer's side, /v1/buyer/..., is called
-// from the wallet or checkout with a merchant's publishable key and the buyer's session; the merchant's
-// side, /v1/support/tickets, with the merchant's secret key.
+// with a publishable key and the buyer's session: through a merchant's key it reaches the buyer's
+// purchases at that merchant, through the platform's wallet key at every merchant (src/wallet/reach.ts).
+// The merchant's side, /v1/support/tickets, with the merchant's secret key.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, type ApiErrorCode } from '../api/errors.ts';
 import { errorResponses, idSeedOf, LIST_QUERY_PROPERTIES, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
-import type { BuyerIdentity } from '../buyers/model.ts';
 import type { Scope } from '../customers/service.ts';
 import { disputeJson, type DisputeReason } from '../disputes/model.ts';
 import { EMPTY_BODY, ID_PARAMS_SCHEMA } from '../payments/schemas.ts';
@@ -22,7 +22,7 @@ import {
   SUPPORT_TICKET_SCHEMA,
 } from './schemas.ts';
 import type { BuyerScope, SupportResult, SupportService } from './service.ts';
-import { requestSession } from '../buyers/session-header.ts';
+import type { BuyerReachOf } from '../wallet/reach.ts';
 
 interface ListQuery {
   limit?: string;
@@ -41,7 +41,7 @@ function fail(result: { code: ApiErrorCode; message?: string; param?: string }):
   throw new ApiError(result.code, result.message, result.param);
 }
 
-export async function supportRoutes(app: FastifyInstance, { support, buyerIdentity }: { support: SupportService; buyerIdentity: BuyerIdentity }): Promise<void> {
+export async function supportRoutes(app: FastifyInstance, { support, buyerReach }: { support: SupportService; buyerReach: BuyerReachOf }): Promise<void> {
   app.addSchema(SUPPORT_MESSAGE_SCHEMA);
   app.addSchema(SUPPORT_TICKET_SCHEMA);
   app.addSchema(BUYER_REFUND_SCHEMA);
@@ -52,12 +52,10 @@ export async function supportRoutes(app: FastifyInstance, { support, buyerIdenti
   const buyerTags = ['buyer support'];
   const merchantTags = ['support'];
 
-  /** The signed-in buyer, at the merchant and mode of the publishable (or secret) key. */
+  /** The signed-in buyer in the key's mode: at the key's merchant, or at every merchant through the wallet key. */
   async function buyerOf(request: FastifyRequest): Promise<BuyerScope> {
-    const principal = requireMerchant(request, { write: true, publishable: true });
-    const session = await requestSession(request, buyerIdentity, principal.livemode);
-    if (!session) throw new ApiError('buyer_session_required');
-    return { merchantId: principal.merchantId, livemode: principal.livemode, buyerId: session.buyerId };
+    const reach = await buyerReach(request, { write: true });
+    return { merchantId: reach.merchantId, livemode: reach.livemode, buyerId: reach.buyerId };
   }
 
   const merchantOf = (request: FastifyRequest, write: boolean): Scope => {
@@ -125,7 +123,7 @@ export async function supportRoutes(app: FastifyInstance, { support, buyerIdenti
 
   app.get<{ Querystring: ListQuery }>(
     '/v1/buyer/tickets',
-    { schema: { tags: buyerTags, summary: 'Your support tickets at this merchant, newest first', querystring: listQuery, response: tickets } },
+    { schema: { tags: buyerTags, summary: "Your support tickets, newest first: at the key's merchant, or at every merchant through the wallet key", querystring: listQuery, response: tickets } },
     async (request) => {
       const buyer = await buyerOf(request);
       const page = await support.buyerTickets(buyer, { limit: listLimit(request.query.limit), startingAfter: request.query.starting_after, status: request.query.status });

@@ -30,6 +30,7 @@ export const SUPPORT_TICKET_SCHEMA = {
     id: { type: 'string' },
     object: { type: 'string', enum: ['support_ticket'] },
     livemode: { type: 'boolean' },
+    merchant: { type: 'string', description: "The purchase's merchant, which answers the ticket (a buyer's list through the wallet key spans every merchant)." },
     payment: { type: 'string' },
     subject: { type: 'string' },
     status: { type: 'string', enum: [...TICKET_STATUSES], description: 'open: waiting for the merchant; answered: waiting for the buyer; closed.' },
@@ -39,7 +40,7 @@ export const SUPPORT_TICKET_SCHEMA = {
     closed_at: { type: ['integer', 'null'], description: 'Unix seconds.' },
     messages: { type: 'array', items: { $ref: 'SupportMessage#' }, description: 'The thread, oldest first (one ticket, not in lists).' },
   },
-  required: ['id', 'object', 'livemode', 'payment', 'subject', 'status', 'message_count', 'created', 'updated', 'closed_at'],
+  required: ['id', 'object', 'livemode', 'merchant', 'payment', 'subject', 'status', 'message_count', 'created', 'updated', 'closed_at'],
 } as const;
 
 /** The buyer's view of a merchant-side object schema: the listed fields only, in the same shapes. */

@@ -3,8 +3,9 @@
 // support ticket that the merchant answers. Ticket changes and their webhook events commit in one
 // transaction; the buyer is told of an answer by the message gateway after the commit.
 //
-// Tenancy: a buyer acts through a merchant's publishable key, so every buyer operation is scoped to that
-// merchant and mode and to the buyer's own payments and tickets; anything else answers as missing.
+// Tenancy: every buyer operation is scoped to the buyer's own payments and tickets in the key's mode;
+// through a merchant's key also to that merchant, through the platform's wallet key to every merchant
+// (src/wallet/reach.ts, docs/wallet.md). Anything else answers as missing.
 import type { ApiErrorCode } from '../api/errors.ts';
 import { idFor } from '../api/ids.ts';
 import type { BuyerIdentity } from '../buyers/model.ts';
@@ -14,15 +15,18 @@ import { insertEvents } from '../events/outbox.ts';
 import type { Logger } from '../log/logger.ts';
 import type { MerchantService } from '../merchants/service.ts';
 import type { MessageGateway } from '../messages/gateway.ts';
+import type { Payment } from '../payments/model.ts';
 import type { PaymentService } from '../payments/service.ts';
 import type { BuyerRefundRequest, RefundResult, RefundService } from '../refunds/service.ts';
 import type { Database } from '../store/database.ts';
 import { TICKET_MESSAGES_MAX, ticketJson, type Ticket, type TicketAuthor, type TicketMessage, type TicketStatus } from './model.ts';
 import * as store from './store.ts';
 
-/** A signed-in buyer acting through one merchant's publishable key. */
-export interface BuyerScope extends Scope {
+/** A signed-in buyer: through one merchant's key (`merchantId`), or through the wallet key (null: every merchant). */
+export interface BuyerScope {
   buyerId: string;
+  livemode: boolean;
+  merchantId: string | null;
 }
 
 export type SupportResult =
@@ -65,16 +69,17 @@ const EXCERPT_LENGTH_MAX = 300;
 const missing = (what: string, id: string, param: string): SupportResult => ({ ok: false, code: 'resource_missing', message: `No such ${what}: ${id}.`, param });
 
 const owns = (buyer: BuyerScope, ticket: Ticket) =>
-  ticket.buyerId === buyer.buyerId && ticket.merchantId === buyer.merchantId && ticket.livemode === buyer.livemode;
+  ticket.buyerId === buyer.buyerId && ticket.livemode === buyer.livemode && (buyer.merchantId === null || ticket.merchantId === buyer.merchantId);
 const inScope = (scope: Scope, ticket: Ticket) => ticket.merchantId === scope.merchantId && ticket.livemode === scope.livemode;
 
 export function createSupportService(deps: SupportDependencies): SupportService {
   const { db } = deps;
 
-  /** Whether the payment is the buyer's, at this merchant and mode. */
-  async function isBuyersPayment(buyer: BuyerScope, paymentId: string): Promise<boolean> {
-    const payment = await deps.payments.get({ merchantId: buyer.merchantId, livemode: buyer.livemode }, paymentId);
-    return payment !== null && payment.buyerId === buyer.buyerId;
+  /** The payment when it is the buyer's, in the buyer's mode and reach; null otherwise. */
+  async function buyersPayment(buyer: BuyerScope, paymentId: string): Promise<Payment | null> {
+    const payment = await deps.payments.find(paymentId);
+    if (!payment || payment.buyerId !== buyer.buyerId || payment.livemode !== buyer.livemode) return null;
+    return buyer.merchantId === null || payment.merchantId === buyer.merchantId ? payment : null;
   }
 
   async function withThread(ticket: Ticket): Promise<SupportResult> {
@@ -107,13 +112,15 @@ export function createSupportService(deps: SupportDependencies): SupportService 
   /** Tells the buyer the merchant answered; a failure to send is logged, the answer stays. */
   async function notifyBuyer(ticket: Ticket, message: TicketMessage): Promise<void> {
     try {
-      if (!deps.messages.available) return;
       const profile = await deps.buyerIdentity.profile(ticket.buyerId);
-      if (!profile || (profile.email === null && profile.phone === null)) return;
+      const email = profile?.email != null && deps.messages.canSend('email') ? profile.email : null;
+      const phone = profile?.phone != null && deps.messages.canSend('sms') ? profile.phone : null;
+      if (email === null && phone === null) return;
       const merchant = await deps.merchants.get(ticket.merchantId);
       const excerpt = message.body.length > EXCERPT_LENGTH_MAX ? `${message.body.slice(0, EXCERPT_LENGTH_MAX)}…` : message.body;
       const text = `${merchant?.name ?? 'The merchant'} answered your support ticket "${ticket.subject}" (${ticket.id}): ${excerpt}\nRead the thread and reply in your Micropay wallet.`;
-      await deps.messages.send(profile.email !== null ? { channel: 'email', to: profile.email, body: text } : { channel: 'sms', to: profile.phone!, body: text });
+      const subject = `Your support ticket at ${merchant?.name ?? 'a merchant'} was answered`;
+      await deps.messages.send(email !== null ? { channel: 'email', to: email, subject, body: text } : { channel: 'sms', to: phone!, body: text });
     } catch (error) {
       deps.logger.warn({ err: error, ticket: ticket.id }, 'support answer notification failed');
     }
@@ -121,21 +128,22 @@ export function createSupportService(deps: SupportDependencies): SupportService 
 
   return {
     async requestRefund(buyer, input, idSeed) {
-      if (!(await isBuyersPayment(buyer, input.paymentId))) return { ok: false, code: 'resource_missing', message: `No such payment: ${input.paymentId}.`, param: 'id' };
+      if (!(await buyersPayment(buyer, input.paymentId))) return { ok: false, code: 'resource_missing', message: `No such payment: ${input.paymentId}.`, param: 'id' };
       return deps.refunds.requestByBuyer({ ...input, buyerId: buyer.buyerId }, idSeed);
     },
 
     async openDispute(buyer, input, idSeed) {
-      if (!(await isBuyersPayment(buyer, input.paymentId))) return { ok: false, code: 'resource_missing', message: `No such payment: ${input.paymentId}.`, param: 'id' };
+      if (!(await buyersPayment(buyer, input.paymentId))) return { ok: false, code: 'resource_missing', message: `No such payment: ${input.paymentId}.`, param: 'id' };
       return deps.disputes.openByBuyer({ ...input, buyerId: buyer.buyerId }, idSeed);
     },
 
     async openTicket(buyer, input, idSeed) {
-      if (!(await isBuyersPayment(buyer, input.paymentId))) return missing('payment', input.paymentId, 'payment');
+      const payment = await buyersPayment(buyer, input.paymentId);
+      if (!payment) return missing('payment', input.paymentId, 'payment');
       const ticketId = idFor('tkt', idSeed);
       const messageId = idFor('tmsg', idSeed);
       const ticket = await db.transaction(async (tx) => {
-        const inserted = await store.insertTicket(tx, { id: ticketId, merchantId: buyer.merchantId, livemode: buyer.livemode, buyerId: buyer.buyerId, paymentId: input.paymentId, subject: input.subject });
+        const inserted = await store.insertTicket(tx, { id: ticketId, merchantId: payment.merchantId, livemode: buyer.livemode, buyerId: buyer.buyerId, paymentId: input.paymentId, subject: input.subject });
         if (!inserted) return store.getTicket(tx, ticketId);
         await store.insertMessage(tx, { id: messageId, ticketId, author: 'buyer', body: input.message });
         const opened = (await store.getTicket(tx, ticketId))!;
@@ -157,7 +165,8 @@ export function createSupportService(deps: SupportDependencies): SupportService 
       return ticket && owns(buyer, ticket) ? withThread(ticket) : missing('support ticket', ticketId, 'id');
     },
 
-    buyerTickets: (buyer, options) => store.listTickets(db, { ...options, merchantId: buyer.merchantId, livemode: buyer.livemode, buyerId: buyer.buyerId }),
+    buyerTickets: (buyer, options) =>
+      store.listTickets(db, { ...options, ...(buyer.merchantId === null ? {} : { merchantId: buyer.merchantId }), livemode: buyer.livemode, buyerId: buyer.buyerId }),
 
     async merchantReply(scope, ticketId, body, idSeed) {
       const { result, appended } = await reply(ticketId, 'merchant', body, idSeed, (ticket) => inScope(scope, ticket));

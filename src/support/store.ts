@@ -106,26 +106,26 @@ export async function listMessages(db: SqlClient, ticketId: string, limit: numbe
   return rows.map(messageOf);
 }
 
-export interface TicketFilter {
-  merchantId: string;
+/** A merchant's tickets (`merchantId`), a buyer's at every merchant (`buyerId`), or a buyer's at one merchant (both). */
+export type TicketFilter = {
   livemode: boolean;
-  /** Only this buyer's tickets (the buyer's own list). */
-  buyerId?: string;
   status?: TicketStatus;
   limit: number;
   startingAfter?: string;
-}
+} & ({ merchantId: string; buyerId?: string } | { merchantId?: undefined; buyerId: string });
 
 /** Tickets newest first; `starting_after` names the last ticket of the previous page (within the same filter's owner). */
 export async function listTickets(db: SqlClient, filter: TicketFilter): Promise<{ data: Ticket[]; hasMore: boolean }> {
+  // The type says so too: a list is always of one merchant or of one buyer, never of everyone.
+  if (filter.merchantId === undefined && filter.buyerId === undefined) throw new Error('listTickets needs a merchant or a buyer');
   const { rows } = await db.query<TicketRow>(
     `SELECT ${TICKET_COLUMNS} FROM support_tickets
-     WHERE merchant_id = $1 AND livemode = $2
+     WHERE ($1::text IS NULL OR merchant_id = $1) AND livemode = $2
        AND ($3::text IS NULL OR buyer_id = $3)
        AND ($4::text IS NULL OR status = $4)
-       AND ($5::text IS NULL OR seq < (SELECT seq FROM support_tickets WHERE id = $5 AND merchant_id = $1 AND livemode = $2 AND ($3::text IS NULL OR buyer_id = $3)))
+       AND ($5::text IS NULL OR seq < (SELECT seq FROM support_tickets WHERE id = $5 AND ($1::text IS NULL OR merchant_id = $1) AND livemode = $2 AND ($3::text IS NULL OR buyer_id = $3)))
      ORDER BY seq DESC LIMIT $6`,
-    [filter.merchantId, filter.livemode, filter.buyerId ?? null, filter.status ?? null, filter.startingAfter ?? null, filter.limit + 1],
+    [filter.merchantId ?? null, filter.livemode, filter.buyerId ?? null, filter.status ?? null, filter.startingAfter ?? null, filter.limit + 1],
   );
   return { data: rows.slice(0, filter.limit).map(ticketOf), hasMore: rows.length > filter.limit };
 }

@@ -9,6 +9,9 @@ import { requestDigest } from '../api/idempotency.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import type { RiskHook, RiskVerdict } from '../risk/hook.ts';
 
+// A healthy loopback answer never outlives the timeout, even on a loaded CI machine; a slow one always does.
+const PROCESSOR_TIMEOUT_MS = 1000;
+const SLOW_MS = 1500;
 const nextYear = new Date().getUTCFullYear() + 1;
 const CARDS = {
   success: '4242424242424242',
@@ -54,7 +57,7 @@ for (const kind of STORE_KINDS) {
     const bodies: string[] = [];
 
     before(async () => {
-      api = await startTestApi(kind, { risk, logger: captured.logger, env: { CARD_PROCESSOR_TIMEOUT_MS: '250' } });
+      api = await startTestApi(kind, { risk, logger: captured.logger, env: { CARD_PROCESSOR_TIMEOUT_MS: String(PROCESSOR_TIMEOUT_MS) } });
       alpha = await api.createMerchant({ name: 'Alpha' });
       beta = await api.createMerchant({ name: 'Beta' });
     });
@@ -350,13 +353,13 @@ for (const kind of STORE_KINDS) {
     it('reconciles top-ups whose request died: settled from the processor, or failed when it never got them', async () => {
       const sandbox = api.runtime.cards.sandbox!;
       const lostAnswer = await customer();
-      // Every attempt outlives the 250 ms timeout, but the processor still authorizes the card.
-      sandbox.injectFault({ count: 3, kind: 'delay', delayMs: 400 });
+      // Every attempt outlives the processor timeout, but the processor still authorizes the card.
+      sandbox.injectFault({ count: 3, kind: 'delay', delayMs: SLOW_MS });
       assert.equal((await topUp({ customer: lostAnswer, amount: 1000, currency: 'USD', card: card(CARDS.success) })).statusCode, 503);
       const neverArrived = await customer();
       sandbox.injectFault({ count: 3, kind: 'unavailable' });
       assert.equal((await topUp({ customer: neverArrived, amount: 1000, currency: 'USD', card: card(CARDS.success) })).statusCode, 503);
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      await new Promise((resolve) => setTimeout(resolve, SLOW_MS));
 
       assert.equal(await api.runtime.services.topUps.reconcileStale(10, new Date(Date.now() - 60_000)), 0, 'recent ones are left to their request');
       assert.equal(await api.runtime.services.topUps.reconcileStale(10, new Date(Date.now() + 1000)), 2);

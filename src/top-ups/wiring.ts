@@ -8,8 +8,9 @@ import type { Logger } from '../log/logger.ts';
 import type { CardRails } from '../rails/card.ts';
 import type { RiskHook } from '../risk/hook.ts';
 import type { Database } from '../store/database.ts';
-import { createKeyring, type Keyring } from '../vault/crypto.ts';
-import { loadMasterKey, VAULT_MASTER_KEY_VERSION } from '../vault/master-key.ts';
+import type { Keyring } from '../vault/crypto.ts';
+import { loadMasterKey } from '../vault/master-key.ts';
+import { openKeyring } from '../vault/root-key.ts';
 import { createCardVault } from '../vault/service.ts';
 import { createTopUpService, type TopUpService } from './service.ts';
 
@@ -23,10 +24,13 @@ export interface TopUpWiring {
   logger: Logger;
 }
 
-/** The vault's keyring from the configured master key (or the development key file). */
-export function vaultKeyringFromConfig(config: Config, logger: Logger): Keyring {
+/** The vault's keyring: the configured master key (or the development key file) as the current
+ * version, the previous ones, and the installation's root key read from the database. */
+export async function openVaultKeyring(config: Config, db: Database, logger: Logger): Promise<Keyring> {
   const masterKey = loadMasterKey({ configured: config.vault.masterKey, mode: config.mode, dataDir: config.dataDir, logger });
-  return createKeyring(new Map([[VAULT_MASTER_KEY_VERSION, masterKey]]), VAULT_MASTER_KEY_VERSION);
+  const keys = new Map(config.vault.previousMasterKeys);
+  keys.set(config.vault.masterKeyVersion, masterKey);
+  return openKeyring(db, keys, config.vault.masterKeyVersion);
 }
 
 export function createTopUpServiceFromConfig(config: Config, wiring: TopUpWiring & { keyring: Keyring }): TopUpService {

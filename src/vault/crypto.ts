@@ -1,7 +1,10 @@
 // Envelope encryption of card data with AES-256-GCM. Each card gets its own random data key; the card
 // data is encrypted with it, and the data key is encrypted ("wrapped") with the master key, the
-// key-encryption key. Only wrapped keys are stored, so rotating the master key means re-wrapping 32-byte
-// keys, never re-encrypting card data, and a record names the master key version that wrapped it.
+// key-encryption key. A record names the master key version that wrapped it, so several versions can be
+// configured at once during a rotation; `micropay vault rewrap` re-seals records of older versions under
+// the current one (see rewrap.ts). Keys for other purposes (fingerprints, digests, client secrets,
+// receipts, webhook secrets) derive from the vault's root key, which is stored wrapped like a record
+// and survives rotations unchanged (see root-key.ts).
 // Both encryptions bind the record's identity as associated data: a ciphertext moved to another record
 // or altered in any bit fails to decrypt instead of yielding wrong data.
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
@@ -19,6 +22,10 @@ export interface Keyring {
   /** The version new records are wrapped with. */
   readonly currentVersion: number;
   keyOf(version: number): Buffer | undefined;
+  /** Every version the keyring holds, the current one first, then the others newest first. */
+  readonly versions: readonly number[];
+  /** What the purpose keys derive from: the same across master key rotations (root-key.ts). */
+  readonly root: Buffer;
   /** HMAC key of card fingerprints. */
   readonly fingerprintKey: Buffer;
   /** HMAC key of digests of requests that carry card data (so no stored digest can be reversed by guessing). */
@@ -47,21 +54,25 @@ function derive(masterKey: Buffer, purpose: string): Buffer {
 
 /**
  * `keys` holds every master key still needed to open records, by version; `currentVersion` wraps new
- * ones. Fingerprint and digest keys come from the current key: a future rotation must keep deriving
- * them from the same key (or re-fingerprint), or duplicates stop matching across the rotation.
+ * ones. `root` is what fingerprint, digest and the other purpose keys derive from; without one (unit
+ * tests) it is the key of the lowest version, which is what an installation's stored root starts as.
  */
-export function createKeyring(keys: Map<number, Buffer>, currentVersion: number): Keyring {
+export function createKeyring(keys: Map<number, Buffer>, currentVersion: number, root?: Buffer): Keyring {
   const current = keys.get(currentVersion);
   if (!current) throw new Error(`the keyring has no key of its current version ${currentVersion}`);
   for (const [version, key] of keys) {
     if (key.length !== VAULT_KEY_BYTES) throw new Error(`master key version ${version} is not ${VAULT_KEY_BYTES} bytes`);
   }
   const copies = new Map([...keys].map(([version, key]) => [version, Buffer.from(key)]));
+  const rootKey = Buffer.from(root ?? copies.get(Math.min(...copies.keys()))!);
+  if (rootKey.length !== VAULT_KEY_BYTES) throw new Error(`the root key is not ${VAULT_KEY_BYTES} bytes`);
   return {
     currentVersion,
     keyOf: (version) => copies.get(version),
-    fingerprintKey: derive(current, 'card-fingerprint-v1'),
-    requestDigestKey: derive(current, 'request-digest-v1'),
+    versions: [currentVersion, ...[...copies.keys()].filter((version) => version !== currentVersion).sort((a, b) => b - a)],
+    root: rootKey,
+    fingerprintKey: derive(rootKey, 'card-fingerprint-v1'),
+    requestDigestKey: derive(rootKey, 'request-digest-v1'),
   };
 }
 

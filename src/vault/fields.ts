@@ -7,15 +7,33 @@ export interface FieldSealer {
   seal(plaintext: string, context: string): string;
   /** The plaintext of a sealed value; a value stored before sealing existed is returned as it is. */
   unseal(stored: string, context: string): string;
+  /** The value sealed under the current master key, or null when it already is (rewrap.ts); a value
+   * stored before sealing existed gets sealed. */
+  reseal(stored: string, context: string): string | null;
+  /** How every value sealed under the current master key starts (for finding the others in SQL). */
+  readonly currentPrefix: string;
 }
 
-const PREFIX = 'sealed:v1:';
+/** How every sealed value starts, before its master key version. */
+export const SEALED_PREFIX = 'sealed:v1:';
+const PREFIX = SEALED_PREFIX;
+
+/** The master key version a stored value is sealed with; null for a value stored before sealing existed. */
+function sealedVersionOf(stored: string): number | null {
+  if (!stored.startsWith(PREFIX)) return null;
+  return Number(stored.slice(PREFIX.length).split(':', 1)[0]);
+}
 
 export function createFieldSealer(keyring: Keyring): FieldSealer {
-  return {
+  const sealer: FieldSealer = {
+    currentPrefix: `${PREFIX}${keyring.currentVersion}:`,
     seal(plaintext, context) {
       const sealed = seal(keyring, Buffer.from(plaintext, 'utf8'), `field|${context}`);
       return `${PREFIX}${sealed.keyVersion}:${sealed.wrappedKey.toString('base64url')}:${sealed.ciphertext.toString('base64url')}`;
+    },
+    reseal(stored, context) {
+      if (sealedVersionOf(stored) === keyring.currentVersion) return null;
+      return sealer.seal(sealer.unseal(stored, context), context);
     },
     unseal(stored, context) {
       if (!stored.startsWith(PREFIX)) return stored;
@@ -28,4 +46,5 @@ export function createFieldSealer(keyring: Keyring): FieldSealer {
       return plaintext.toString('utf8');
     },
   };
+  return sealer;
 }

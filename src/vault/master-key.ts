@@ -9,8 +9,6 @@ import type { Logger } from '../log/logger.ts';
 import { VAULT_KEY_BYTES } from './crypto.ts';
 
 export const VAULT_MASTER_KEY_FILE = 'vault-master.key';
-/** The version of the master key records are wrapped with until rotation is built (docs/api/top-ups.md). */
-export const VAULT_MASTER_KEY_VERSION = 1;
 
 export interface MasterKeyOptions {
   /** The decoded `VAULT_MASTER_KEY`, when set. */

@@ -51,7 +51,7 @@ function scopeName(scope: VaultScope): string {
 }
 
 /** What the encryption binds a record to: its token and its owner. */
-function contextOf(token: string, scope: VaultScope): string {
+export function contextOf(token: string, scope: VaultScope): string {
   return `${token}|${scopeName(scope)}`;
 }
 

@@ -34,7 +34,10 @@ export async function getVaultRecord(db: SqlClient, token: string): Promise<Vaul
     [token],
   );
   const row = rows[0];
-  if (!row) return null;
+  return row ? recordOf(row) : null;
+}
+
+function recordOf(row: VaultRow): VaultRecord {
   return {
     token: row.id,
     merchantId: row.merchant_id,
@@ -44,4 +47,32 @@ export async function getVaultRecord(db: SqlClient, token: string): Promise<Vaul
     ciphertext: Buffer.from(row.ciphertext),
     fingerprint: row.fingerprint,
   };
+}
+
+/** Records sealed under another version than `version`, in token order after `after` (rewrap.ts). */
+export async function vaultRecordsNotUnder(db: SqlClient, version: number, after: string, limit: number): Promise<VaultRecord[]> {
+  const { rows } = await db.query<VaultRow>(
+    `SELECT id, merchant_id, livemode, key_version, wrapped_key, ciphertext, fingerprint FROM vault_cards
+     WHERE key_version <> $1 AND id > $2 ORDER BY id LIMIT $3`,
+    [version, after, limit],
+  );
+  return rows.map(recordOf);
+}
+
+/** Replaces records' seals, each only where it is still under the version it was read with; returns how many. */
+export async function replaceVaultSeals(db: SqlClient, seals: Array<{ token: string; previousVersion: number; sealed: SealedData }>): Promise<number> {
+  if (seals.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `UPDATE vault_cards AS c SET key_version = n.version, wrapped_key = decode(n.wrapped, 'hex'), ciphertext = decode(n.ciphertext, 'hex')
+     FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[]) AS n(id, version, wrapped, ciphertext, old_version)
+     WHERE c.id = n.id AND c.key_version = n.old_version`,
+    [
+      seals.map((seal) => seal.token),
+      seals.map((seal) => seal.sealed.keyVersion),
+      seals.map((seal) => seal.sealed.wrappedKey.toString('hex')),
+      seals.map((seal) => seal.sealed.ciphertext.toString('hex')),
+      seals.map((seal) => seal.previousVersion),
+    ],
+  );
+  return rowCount;
 }

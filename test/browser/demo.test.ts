@@ -21,13 +21,17 @@ describe('demo storefronts in the browser', { skip }, () => {
     await server?.close();
   });
 
-  test('each merchant registered its webhook endpoint through the SDK', async () => {
+  test('each merchant registered its webhook endpoint and its loyalty program through the SDK', async () => {
     for (const shop of ['news', 'shop', 'creator'] as const) {
       const response = await server.api.call('GET', '/v1/webhook_endpoints', { key: server.demoKeys![shop].secret_key });
       assert.equal(response.statusCode, 200, response.body);
       const urls = response.json().data.map((endpoint: { url: string }) => endpoint.url);
       assert.equal(urls.length, 1);
       assert.match(urls[0], new RegExp(`/demo/webhooks/${shop}$`));
+      // and its loyalty program, so that the demo's buyers earn points and badges.
+      const program = await server.api.call('GET', '/v1/loyalty/program', { key: server.demoKeys![shop].secret_key });
+      assert.equal(program.statusCode, 200, program.body);
+      assert.equal(program.json().enabled, true);
     }
   });
 

@@ -121,7 +121,10 @@ describe('the wallet in the browser', { skip }, () => {
     await page.getByLabel('Subject').fill('Article cut off');
     await page.getByLabel('Message').fill('The last paragraph is missing.');
     await page.getByTestId('open-ticket').click();
-    await page.getByTestId('ticket-form').getByTestId('notice').waitFor();
+    // The new ticket's thread opens; back to the purchase for the refund request.
+    await page.getByTestId('thread').waitFor();
+    await page.goBack();
+    await page.getByTestId('refund-form').waitFor();
     const tickets = await server.api.call('GET', '/v1/support/tickets', { key: server.demoKeys!.news.secret_key });
     assert.equal(tickets.statusCode, 200, tickets.body);
     assert.deepEqual(tickets.json().data.map((ticket: { payment: string; subject: string }) => [ticket.payment, ticket.subject]), [[paymentId, 'Article cut off']]);

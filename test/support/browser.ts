@@ -94,11 +94,25 @@ export interface Tab {
   setUserVerified(verified: boolean): Promise<void>;
   /** How Secure Payment Confirmation's browser dialog answers (`autoAccept` by default). */
   setSpcMode(mode: 'none' | 'autoAccept' | 'autoChooseToAuthAnotherWay' | 'autoReject' | 'autoOptOut'): Promise<void>;
-  /** The passkeys the virtual authenticator holds. */
-  credentials(): Promise<Array<{ credentialId: string; isResidentCredential: boolean; signCount: number; userHandle?: string }>>;
+  /** A second virtual authenticator on the tab (a USB security key): its id. Ceremonies go to whichever answers first. */
+  addAuthenticator(): Promise<string>;
+  /** Whether an authenticator answers by itself (user presence); one that does not is left out of ceremonies. */
+  setPresence(authenticatorId: string, present: boolean): Promise<void>;
+  /** Removes a virtual authenticator with its passkeys. */
+  removeAuthenticator(authenticatorId: string): Promise<void>;
+  /** The passkeys the (first, unless named) virtual authenticator holds. */
+  credentials(otherAuthenticatorId?: string): Promise<Array<{ credentialId: string; isResidentCredential: boolean; signCount: number; userHandle?: string }>>;
   /** Saves test-results/<name>.png (full page) and returns its path. */
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
+}
+
+/** A CTAP2 virtual authenticator with resident keys and user verification that answers by itself: its id. */
+async function addAuthenticator(cdp: CDPSession, transport: 'internal' | 'usb'): Promise<string> {
+  const added = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport, hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return added.authenticatorId;
 }
 
 export interface OpenBrowser {
@@ -122,17 +136,7 @@ export async function openBrowser(options: { headless?: boolean } = {}): Promise
       let authenticatorId: string | null = null;
       if (openOptions.authenticator !== false) {
         await cdp.send('WebAuthn.enable', { enableUI: false });
-        const added = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-          options: {
-            protocol: 'ctap2',
-            transport: 'internal',
-            hasResidentKey: true,
-            hasUserVerification: true,
-            isUserVerified: true,
-            automaticPresenceSimulation: true,
-          },
-        });
-        authenticatorId = added.authenticatorId;
+        authenticatorId = await addAuthenticator(cdp, 'internal');
         await cdp.send('Page.setSPCTransactionMode', { mode: 'autoAccept' }).catch(() => undefined);
       }
       await page.goto(url);
@@ -147,9 +151,17 @@ export async function openBrowser(options: { headless?: boolean } = {}): Promise
         async setSpcMode(mode) {
           await cdp.send('Page.setSPCTransactionMode', { mode });
         },
-        async credentials() {
-          if (!authenticatorId) return [];
-          return (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+        addAuthenticator: () => addAuthenticator(cdp, 'usb'),
+        async setPresence(id, present) {
+          await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: id, enabled: present });
+        },
+        async removeAuthenticator(id) {
+          await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: id });
+        },
+        async credentials(otherAuthenticatorId) {
+          const id = otherAuthenticatorId ?? authenticatorId;
+          if (!id) return [];
+          return (await cdp.send('WebAuthn.getCredentials', { authenticatorId: id })).credentials;
         },
         async screenshot(name) {
           mkdirSync(SCREENSHOT_DIR, { recursive: true });

@@ -444,6 +444,163 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/balance/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The merchant's closing balance per UTC day in one currency, computed from the ledger's transfers */
+        get: {
+            parameters: {
+                query: {
+                    /** @description ISO 4217 code, upper case. */
+                    currency: string;
+                    /** @description 1 to 365, default 30 (today included). */
+                    days?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BalanceHistory"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/buyer/badges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your badges, newest first: at every merchant through the wallet key, else at the key's merchant (publishable key and buyer session) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 1 to 100, default 10 */
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Badge"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/buyer/codes": {
         parameters: {
             query?: never;
@@ -816,8 +973,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The buyer's payments, top-ups and refunds at every merchant, newest first (buyer session)
-         * @description Needs the `Micropay-Buyer-Session` header; the key (publishable or secret) only sets the mode.
+         * The buyer's payments, top-ups and refunds, newest first: at every merchant through the wallet key, else at the key's merchant (buyer session)
+         * @description Needs the `Micropay-Buyer-Session` header. Through the platform's wallet key it covers every merchant; through a merchant's key (publishable or secret), that merchant only (a `merchant` filter naming another gives an empty list).
          */
         get: {
             parameters: {
@@ -914,7 +1071,7 @@ export interface paths {
         };
         /**
          * The buyer's history as CSV, with the same filters (buyer session)
-         * @description Needs the `Micropay-Buyer-Session` header; the key (publishable or secret) only sets the mode. At most 50,000 rows, newest first; export a longer history in date ranges.
+         * @description Needs the `Micropay-Buyer-Session` header. Through the platform's wallet key it covers every merchant; through a merchant's key (publishable or secret), that merchant only (a `merchant` filter naming another gives an empty list). At most 50,000 rows, newest first; export a longer history in date ranges.
          */
         get: {
             parameters: {
@@ -1020,6 +1177,86 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Buyer"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/buyer/merchant_points": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The buyer's points at each merchant they are a customer of (the first 100 by name)
+         * @description Needs the `Micropay-Buyer-Session` header. Through the wallet key it covers every merchant; through a merchant's key, that merchant only.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["MerchantPoints"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
                     };
                 };
                 /** @description Default Response */
@@ -1634,6 +1871,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/buyer/payment_methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The buyer's saved cards at the key's merchant (where a top-up from the wallet is recorded), newest first, at most 10
+         * @description Needs the `Micropay-Buyer-Session` header. Cards are tokens: brand, last four digits and expiry, never the number.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["PaymentMethod"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/buyer/payments/{id}/disputes": {
         parameters: {
             query?: never;
@@ -1913,7 +2230,7 @@ export interface paths {
         };
         /**
          * The receipt URLs of one of the buyer's payments, top-ups or refunds
-         * @description Needs the `Micropay-Buyer-Session` header; the key (publishable or secret) only sets the mode.
+         * @description Needs the `Micropay-Buyer-Session` header. Through the platform's wallet key any merchant's entry is found; through a merchant's key (publishable or secret), only that merchant's (another's is 404).
          */
         get: {
             parameters: {
@@ -2073,6 +2390,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/buyer/spending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The buyer's spending and refunds per day and currency (for the wallet's chart)
+         * @description Needs the `Micropay-Buyer-Session` header. Through the wallet key it covers every merchant; through a merchant's key, that merchant only.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 1 to 366 days back from today (UTC), default 90. */
+                    days?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BuyerSpending"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/buyer/tickets": {
         parameters: {
             query?: never;
@@ -2080,7 +2475,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your support tickets at this merchant, newest first */
+        /** Your support tickets, newest first: at the key's merchant, or at every merchant through the wallet key */
         get: {
             parameters: {
                 query?: {
@@ -2386,6 +2781,236 @@ export interface paths {
                 };
                 /** @description Default Response */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/buyer/top_ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Top the buyer's wallet up from a card (recorded at the key's merchant); may need 3-D Secure
+         * @description Needs the `Micropay-Buyer-Session` header. Through the wallet key it covers every merchant; through a merchant's key, that merchant only. A `requires_action` answer has `next_action.url` for the bank's page; then POST .../confirm.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        amount: number;
+                        /** @description Card data, accepted only to be tokenised: never stored in clear, logged or returned. */
+                        card?: {
+                            /** @description Checked and sent to the processor with this request only; never stored. */
+                            cvc?: string;
+                            exp_month: number;
+                            /** @description Four digits, or two (20YY). */
+                            exp_year: number;
+                            /** @description The card number; spaces and dashes are ignored. */
+                            number: string;
+                        };
+                        /** @description ISO 4217 code, upper case. */
+                        currency: string;
+                        /** @description A saved card (`card_...`) of the buyer at the key's merchant. */
+                        payment_method?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TopUp"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/buyer/top_ups/{id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a wallet top-up after its 3-D Secure challenge
+         * @description Needs the `Micropay-Buyer-Session` header. Through the wallet key it covers every merchant; through a merchant's key, that merchant only.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TopUp"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                402: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2889,6 +3514,8 @@ export interface paths {
                             timezone?: string;
                             user_agent?: string;
                         };
+                        /** @description Loyalty points to pay part of the payment with (see the view's `buyer.points`); 0 or absent: none. */
+                        points_to_redeem?: number;
                     };
                 };
             };
@@ -3480,12 +4107,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List disputes, newest first */
+        /** List disputes, newest first: a merchant's own, or with the operator key every merchant's (in the key's mode) */
         get: {
             parameters: {
                 query?: {
                     /** @description 1 to 100, default 10 */
                     limit?: string;
+                    /** @description Operator only: the disputes of this merchant. */
+                    merchant?: string;
                     payment?: string;
                     /** @description The id of the last object of the previous page. */
                     starting_after?: string;
@@ -3901,6 +4530,237 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/disputes/{id}/evidence_files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A dispute's evidence files, oldest first (the merchant's own, or any for the operator) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["DisputeEvidenceFile"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Attach a file (PNG, JPEG or PDF, at most 2 MiB) to a dispute that needs a response */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description image/png, image/jpeg or application/pdf; must match the content. */
+                        content_type: string;
+                        /** @description The file in standard base64 (at most 2097152 bytes decoded). */
+                        data: string;
+                        filename: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DisputeEvidenceFile"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/disputes/{id}/evidence_files/{file}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An evidence file's bytes, as an attachment of its content type */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    file: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -4011,6 +4871,171 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Event"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ledger/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Verify the ledger (as `micropay ledger verify`) and total each asset; the result is kept for a minute */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Run again unless the last run is under 5 seconds old. */
+                    refresh?: "true" | "false";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LedgerHealth"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/loyalty/badges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer's badges at this merchant, newest first */
+        get: {
+            parameters: {
+                query: {
+                    customer: string;
+                    /** @description 1 to 100, default 10 */
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["Badge"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
                     };
                 };
                 /** @description Default Response */
@@ -4238,6 +5263,19 @@ export interface paths {
                         enabled?: boolean;
                         /** @description Points expire this many days after they were earned; null: never. */
                         expiry_days?: number | null;
+                        /** @description Earned points count in the balance at once but can be spent only this many days later (default 0), so that a refund in that window takes them back whole. */
+                        hold_days?: number;
+                        /** @description How points pay part of a purchase at the checkout; null or absent: they cannot be spent. */
+                        redemption?: null | {
+                            /** @description The largest share of a payment points may pay, in percent (default 50). */
+                            max_share_percent?: number;
+                            /** @description The fewest points a payment may use (default 1). */
+                            minimum_points?: number;
+                            /** @description Currency -> what one point is worth, in minor units of that currency (e.g. `{"EUR": 1}`: a point is one cent). Payments in other currencies cannot use points. */
+                            value_minor_per_point: {
+                                [key: string]: number;
+                            };
+                        };
                     };
                 };
             };
@@ -4600,6 +5638,85 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/merchants/{id}/volume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A merchant's payment volume per UTC day and currency (operator) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 1 to 90, default 30 (today included). */
+                    days?: string;
+                    /** @description Live or test payments; the caller's mode when absent. */
+                    livemode?: "true" | "false";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MerchantVolume"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -6988,6 +8105,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/risk/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Decisions by outcome, challenge rate and fraud caught per UTC day */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 1 to 90, default 30 (today included). */
+                    days?: string;
+                    /** @description Live or test decisions; the caller's mode when absent. */
+                    livemode?: "true" | "false";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RiskMetrics"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/risk/models": {
         parameters: {
             query?: never;
@@ -8120,6 +9314,1471 @@ export interface paths {
                 };
                 /** @description Default Response */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/audit_events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's audit log, newest first: every change its staff made and every sign-in (audit:read: owners and admins; the operator may name a merchant) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 1 to 100, default 10 */
+                    limit?: string;
+                    /** @description Operator only: this merchant's team instead of the operator's. */
+                    merchant?: string;
+                    /** @description The id of the last object of the previous page. */
+                    starting_after?: string;
+                    /** @description Only this staff user's events. */
+                    user?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["StaffAuditEvent"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/enrollment/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept an invitation: start registering a passkey (no key needed) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The token from the invitation link (`msi_...`). */
+                        invitation: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description `sreg_...`: send it back with the credential. */
+                            enrollment: string;
+                            invitation: components["schemas"]["StaffInvitation"];
+                            /** @description PublicKeyCredentialCreationOptionsJSON, for startRegistration(). */
+                            options: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/enrollment/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish registering the passkey: the user is created and signed in; the invitation is used up */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description RegistrationResponseJSON. */
+                        credential: {
+                            [key: string]: unknown;
+                        };
+                        enrollment: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StaffSignIn"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team's pending invitations (team:read) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Operator only: this merchant's team instead of the operator's. */
+                    merchant?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["StaffInvitation"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Invite a person into the team (owner or admin; the operator's admin or key); the link is shown once, and emailed when a gateway sends email */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        email: string;
+                        /** @description Operator only: invite into this merchant instead of the operator's team. */
+                        merchant?: string;
+                        name?: string;
+                        /** @enum {string} */
+                        role: "owner" | "admin" | "developer" | "finance" | "support" | "analyst" | "risk_analyst" | "viewer";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StaffInvitation"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/invitations/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a pending invitation: its link stops working */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            revoked: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in staff user, their role and permissions (staff session) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StaffMe"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your active passkeys, oldest first (staff session) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["StaffPasskey"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/passkeys/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke one of your passkeys (never the last one); your other sessions end */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StaffPasskey"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/passkeys/registration/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start adding a passkey to your account (staff session) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description PublicKeyCredentialCreationOptionsJSON, for startRegistration(); excludeCredentials lists your passkeys. */
+                            options: {
+                                [key: string]: unknown;
+                            };
+                            /** @description `sadd_...`: send it back with the credential. */
+                            registration: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/passkeys/registration/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish adding the passkey: it signs you in from now on */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description RegistrationResponseJSON. */
+                        credential: {
+                            [key: string]: unknown;
+                        };
+                        registration: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StaffPasskey"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/sign_in/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a passkey sign-in (discoverable credentials, user verification required; no key needed) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description PublicKeyCredentialRequestOptionsJSON (discoverable credentials), for startAuthentication(). */
+                            options: {
+                                [key: string]: unknown;
+                            };
+                            /** @description `sauth_...`: send it back with the credential. */
+                            sign_in: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/sign_in/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Finish the sign-in: answers with a session (12 hours at most, 30 minutes idle) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description AuthenticationResponseJSON. */
+                        credential: {
+                            [key: string]: unknown;
+                        };
+                        sign_in: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StaffSignIn"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/sign_out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End the current staff session */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            signed_out: boolean;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The team: staff users of the merchant (or of the operator), oldest first (team:read) */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Operator only: this merchant's team instead of the operator's. */
+                    merchant?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["StaffUser"][];
+                            has_more: boolean;
+                            /** @enum {string} */
+                            object: "list";
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/users/{id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Disable a team member: their sessions end at once and they can no longer sign in (team:write) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StaffUser"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/users/{id}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change a team member's role; it applies to their open sessions at once (team:write) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        role: "owner" | "admin" | "developer" | "finance" | "support" | "analyst" | "risk_analyst" | "viewer";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StaffUser"];
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -9702,6 +12361,30 @@ export interface components {
             /** @enum {string} */
             type: "secret" | "publishable" | "operator";
         };
+        Badge: {
+            /** @enum {string} */
+            code: "first_purchase" | "streak_3" | "streak_7" | "creator_supporter";
+            /** @description The merchant's customer (merchant view); null in the buyer's own view. */
+            customer: string | null;
+            description: string;
+            /** @description Unix seconds. */
+            earned_at: number;
+            /** @description `bdg_...`, the same for the same buyer, merchant, mode and code. */
+            id: string;
+            livemode: boolean;
+            /** @description The merchant the badge was earned at (every badge is per merchant; null is reserved for platform-wide badges). */
+            merchant: null | {
+                id: string;
+                name: string;
+            };
+            name: string;
+            /** @enum {string} */
+            object: "badge";
+            /** @description The payment that earned it. */
+            payment: string;
+            /** @description Unix seconds: the qualifying payment was refunded in full or lost in a dispute. The badge is kept, marked. */
+            revoked_at: number | null;
+        };
         Balance: {
             balances: {
                 available: number;
@@ -9711,6 +12394,21 @@ export interface components {
             livemode: boolean;
             /** @enum {string} */
             object: "balance";
+        };
+        BalanceHistory: {
+            currency: string;
+            /** @description One entry per UTC day, oldest first; the last is today as it stands now. */
+            days: {
+                /** @description Closing available balance of the day, minor units. */
+                available: number;
+                /** @description YYYY-MM-DD (UTC). */
+                date: string;
+                /** @description Closing pending balance of the day (incoming less outgoing holds), minor units. */
+                pending: number;
+            }[];
+            livemode: boolean;
+            /** @enum {string} */
+            object: "balance_history";
         };
         Buyer: {
             /** @description Unix seconds. */
@@ -9815,6 +12513,22 @@ export interface components {
                 token: string;
             };
         };
+        BuyerSpending: {
+            /** @description One entry per UTC day and currency with any movement, oldest first; days without one are left out. */
+            days: {
+                currency: string;
+                date: string;
+                /** @description Refunded to the buyer that day (minor units). */
+                refunded: number;
+                /** @description Captured by the buyer's succeeded payments made that day (minor units). */
+                spent: number;
+            }[];
+            livemode: boolean;
+            /** @enum {string} */
+            object: "buyer_spending";
+            /** @description The first UTC day counted, YYYY-MM-DD. */
+            since: string;
+        };
         BuyerWallet: {
             balances: {
                 /** @description What can be spent now, minor units. */
@@ -9847,6 +12561,19 @@ export interface components {
                     /** @enum {string} */
                     type: "wallet" | "card";
                 }[];
+                /** @description Null when the merchant's program does not redeem points in this currency. */
+                points: null | {
+                    balance: number;
+                    minimum_points: number;
+                    /** @description The most points this payment can take (its share limit and the spendable points); 0 when below the minimum. */
+                    redeemable_points: number;
+                    /** @description `redeemable_points × value_minor_per_point`, minor units. */
+                    redeemable_value: number;
+                    /** @description The balance less points still held and any claw-back shortfall owed. */
+                    spendable: number;
+                    /** @description What one point is worth in the payment's currency, minor units. */
+                    value_minor_per_point: number;
+                };
                 wallet: {
                     available: number;
                     currency: string;
@@ -9862,6 +12589,8 @@ export interface components {
         CheckoutPayment: {
             /** @description Minor units. */
             amount: number;
+            /** @description What they paid, minor units; the wallet pays `amount` less this. */
+            amount_paid_in_points: number;
             currency: string;
             description: string | null;
             id: string;
@@ -9872,6 +12601,8 @@ export interface components {
                 quantity: number;
                 unit_amount: number;
             }[];
+            /** @description Loyalty points spent on this payment (0: none). */
+            points_redeemed: number;
             /** @enum {string} */
             status: "requires_confirmation" | "requires_action" | "processing" | "requires_capture" | "succeeded" | "canceled" | "failed";
         };
@@ -9930,6 +12661,8 @@ export interface components {
             evidence_submitted_at?: number | null;
             id: string;
             livemode: boolean;
+            /** @description The merchant the disputed payment was made to. */
+            merchant: string;
             /** @enum {string} */
             object: "dispute";
             payment: string;
@@ -9937,6 +12670,22 @@ export interface components {
             reason: "fraudulent" | "duplicate" | "product_not_received" | "product_unacceptable" | "subscription_canceled" | "credit_not_processed" | "unrecognized" | "general";
             /** @enum {string} */
             status: "needs_response" | "under_review" | "won" | "lost";
+        };
+        DisputeEvidenceFile: {
+            /** @enum {string} */
+            content_type: "image/png" | "image/jpeg" | "application/pdf";
+            /** @description Unix seconds. */
+            created: number;
+            dispute: string;
+            filename: string;
+            id: string;
+            livemode: boolean;
+            /** @enum {string} */
+            object: "dispute_evidence_file";
+            /** @description Hex SHA-256 of the content. */
+            sha256: string;
+            /** @description Bytes. */
+            size: number;
         };
         Error: {
             error: {
@@ -9996,6 +12745,55 @@ export interface components {
             /** @enum {string} */
             type: "payment" | "top_up" | "refund";
         };
+        LedgerHealth: {
+            accounts_checked: number;
+            asset_imbalance: {
+                asset: string;
+                /** @description A decimal integer in minor units, as a string. */
+                debits_minus_credits: string;
+            }[];
+            assets: {
+                asset: string;
+                /** @description Debits equal credits, posted and pending. */
+                balanced: boolean;
+                /** @description A decimal integer in minor units, as a string. */
+                credits_pending: string;
+                /** @description A decimal integer in minor units, as a string. */
+                credits_posted: string;
+                /** @description A decimal integer in minor units, as a string. */
+                debits_pending: string;
+                /** @description A decimal integer in minor units, as a string. */
+                debits_posted: string;
+                /** @description Sum of the holds still pending. */
+                pending: string;
+                /** @description Sum of the posted transfers. */
+                posted: string;
+                transfers: number;
+            }[];
+            /** @description The result of an earlier run (at most a minute old), not one run for this request. */
+            cached: boolean;
+            /** @description Unix seconds: when the verification started. */
+            checked_at: number;
+            /** @description Accounts whose stored balance differs from the sum of their transfers (the first 20). */
+            drift: {
+                account: string;
+                /** @description A decimal integer in minor units, as a string. */
+                computed: string;
+                field: string;
+                /** @description A decimal integer in minor units, as a string. */
+                stored: string;
+            }[];
+            drift_count: number;
+            duration_ms: number;
+            limit_violation_count: number;
+            /** @description Accounts past their limit (the first 20). */
+            limit_violations: string[];
+            /** @enum {string} */
+            object: "ledger_health";
+            /** @description No drift, every asset balances, no limit crossed. */
+            ok: boolean;
+            transfers_checked: number;
+        };
         LoyaltyProgram: {
             bonus_categories: {
                 [key: string]: number;
@@ -10007,9 +12805,17 @@ export interface components {
             };
             enabled: boolean;
             expiry_days: number | null;
+            hold_days: number;
             livemode: boolean;
             /** @enum {string} */
             object: "loyalty_program";
+            redemption: null | {
+                max_share_percent: number;
+                minimum_points: number;
+                value_minor_per_point: {
+                    [key: string]: number;
+                };
+            };
             /** @description Unix seconds. */
             updated: number;
             /** @description Grows by one with every PUT. */
@@ -10030,6 +12836,53 @@ export interface components {
             object: "merchant";
             status: string;
         };
+        MerchantPoints: {
+            merchant: {
+                id: string;
+                name: string;
+            };
+            /** @enum {string} */
+            object: "merchant_points";
+            points: components["schemas"]["PointsBalance"];
+        };
+        MerchantVolume: {
+            /** @description One entry per currency paid in during the window, the largest volume first. */
+            currencies: {
+                currency: string;
+                /** @description One entry per UTC day, oldest first, today last (zeros included). */
+                days: {
+                    /** @description YYYY-MM-DD (UTC). */
+                    date: string;
+                    /** @description Payments that failed and were not paid since: blocked by risk (status failed), or declined (insufficient funds, points) and never confirmed again. */
+                    failed: number;
+                    /** @description Platform fees on those payments, minor units. */
+                    fees: number;
+                    /** @description Payments captured (in full or in part). */
+                    payments: number;
+                    /** @description Amount refunded of those payments, as of now, minor units. */
+                    refunded: number;
+                    /** @description Amount captured, minor units. */
+                    volume: number;
+                }[];
+                totals: {
+                    /** @description Payments that failed and were not paid since: blocked by risk (status failed), or declined (insufficient funds, points) and never confirmed again. */
+                    failed: number;
+                    /** @description Platform fees on those payments, minor units. */
+                    fees: number;
+                    /** @description Payments captured (in full or in part). */
+                    payments: number;
+                    /** @description Amount refunded of those payments, as of now, minor units. */
+                    refunded: number;
+                    /** @description Amount captured, minor units. */
+                    volume: number;
+                };
+            }[];
+            days: number;
+            livemode: boolean;
+            merchant: string;
+            /** @enum {string} */
+            object: "merchant_volume";
+        };
         Passkey: {
             backed_up: boolean;
             /** @description Unix seconds. */
@@ -10049,6 +12902,8 @@ export interface components {
         Payment: {
             amount: number;
             amount_captured: number;
+            /** @description What those points were worth, minor units; the money moved (and `amount_captured`) is `amount` less this. */
+            amount_paid_in_points: number;
             amount_refunded: number;
             application_fee_amount: number;
             cancellation_reason?: string | null;
@@ -10082,6 +12937,8 @@ export interface components {
             };
             /** @enum {string} */
             object: "payment";
+            /** @description Loyalty points the buyer spent on this payment at the checkout (0: none). */
+            points_redeemed: number;
             risk_decision?: string | null;
             /** @enum {string} */
             status: "requires_confirmation" | "requires_action" | "processing" | "requires_capture" | "succeeded" | "canceled" | "failed";
@@ -10200,8 +13057,12 @@ export interface components {
             asset: "PTS";
             /** @description Points held now. */
             balance: number;
+            /** @description Points earned whose hold (the program's `hold_days`) has not ended. */
+            held: number;
             /** @enum {string} */
             object: "points_balance";
+            /** @description Points that can pay now: the balance less points still in their hold and any claw-back shortfall owed. */
+            spendable: number;
             /** @description The next lots to expire, soonest first (at most 10), with what remains of each (spent points count against the oldest first). */
             upcoming_expiries: {
                 /** @description Unix seconds. */
@@ -10332,6 +13193,8 @@ export interface components {
                 buyer_failed_1h?: number | null;
                 /** @description the buyer */
                 buyer_id?: string | null;
+                /** @description the buyer's email is an active staff member's of the merchant (self-dealing) */
+                buyer_is_merchant_staff?: boolean | null;
                 /** @description movements by the buyer in the last day */
                 buyer_payments_1d?: number | null;
                 /** @description movements by the buyer in the last hour */
@@ -10340,6 +13203,12 @@ export interface components {
                 buyer_payments_1m?: number | null;
                 /** @description movements by the buyer in the last 30 days */
                 buyer_payments_30d?: number | null;
+                /** @description the buyer's points-earning payments at the merchant refunded within 7 days of earning, over 30 days (points farming) */
+                buyer_points_fast_refunds_30d?: number | null;
+                /** @description points refunds should have clawed back from the buyer at the merchant but that were already spent */
+                buyer_points_owed?: number | null;
+                /** @description share of the buyer's points-earning payments at the merchant in 30 days that were refunded or lost in a dispute (null without a loyalty program) */
+                buyer_points_refund_rate_30d?: number | null;
                 /** @description refunds / payments of the buyer over 30 days */
                 buyer_refund_rate_30d?: number | null;
                 /** @description top-up attempts with the card in the last hour */
@@ -10427,6 +13296,57 @@ export interface components {
             object: "risk_list_item";
             value: string;
         };
+        RiskMetrics: {
+            /** @description One entry per UTC day, oldest first; the last is today so far. */
+            data: {
+                /** @description Challenged decisions over all decisions; null without decisions. */
+                challenge_rate: number | null;
+                /** @description YYYY-MM-DD (UTC). */
+                date: string;
+                decisions: {
+                    allow: number;
+                    block: number;
+                    challenge: number;
+                    review: number;
+                    total: number;
+                };
+                /** @description Of those, the ones the engine stopped: blocked, held for a review nobody approved, or challenged and never confirmed. */
+                fraud_caught: number;
+                fraud_caught_value_usd_cents: number;
+                /** @description Decisions whose subject is labelled fraud (as back-tests label it). */
+                fraud_labelled: number;
+                /** @description Their value in US cents at the reference rates. */
+                fraud_labelled_value_usd_cents: number;
+                /** @description fraud_caught_value_usd_cents over fraud_labelled_value_usd_cents; null without labelled fraud. */
+                fraud_value_caught_rate: number | null;
+            }[];
+            days: number;
+            livemode: boolean;
+            /** @enum {string} */
+            object: "risk_metrics";
+            /** @description Unix seconds: UTC midnight of the first day. */
+            since: number;
+            totals: {
+                /** @description Challenged decisions over all decisions; null without decisions. */
+                challenge_rate: number | null;
+                decisions: {
+                    allow: number;
+                    block: number;
+                    challenge: number;
+                    review: number;
+                    total: number;
+                };
+                /** @description Of those, the ones the engine stopped: blocked, held for a review nobody approved, or challenged and never confirmed. */
+                fraud_caught: number;
+                fraud_caught_value_usd_cents: number;
+                /** @description Decisions whose subject is labelled fraud (as back-tests label it). */
+                fraud_labelled: number;
+                /** @description Their value in US cents at the reference rates. */
+                fraud_labelled_value_usd_cents: number;
+                /** @description fraud_caught_value_usd_cents over fraud_labelled_value_usd_cents; null without labelled fraud. */
+                fraud_value_caught_rate: number | null;
+            };
+        };
         RiskModel: {
             /** @description The model every process scores with. */
             active: boolean;
@@ -10488,6 +13408,103 @@ export interface components {
             /** @description Starts at 1; every change adds a version. */
             version: number;
         };
+        StaffAuditEvent: {
+            /** @description The route called, e.g. `POST /v1/refunds/:id/approve`. */
+            action: string;
+            created: number;
+            /** @description The error code of a refused or failed request. */
+            error_code: string | null;
+            id: string;
+            ip_address: string | null;
+            /** @description The mode the change was made in (false for a sign-in, which has none). */
+            livemode: boolean;
+            /** @enum {string} */
+            object: "staff_audit_event";
+            /**
+             * @description succeeded (2xx), refused (4xx: a missing permission, bad input...), failed (5xx), or unknown: the change was written ahead and no answer was recorded (still running, or the process stopped while it ran).
+             * @enum {string}
+             */
+            outcome: "succeeded" | "refused" | "failed" | "unknown";
+            /** @description The path called, without its query string. */
+            path: string;
+            request_id: string;
+            /** @description The role the person had when they acted. */
+            role: string;
+            /** @description The HTTP status of the answer; null while the outcome is unknown. */
+            status: number | null;
+            user: {
+                email: string;
+                id: string;
+            };
+        };
+        StaffInvitation: {
+            /** @enum {string} */
+            app: "dashboard" | "console";
+            created: number;
+            email: string;
+            /** @description Only in the response that created it: whether the link was emailed to the invited person (MESSAGE_GATEWAY sends email and took it); otherwise pass the link on yourself. */
+            emailed?: boolean;
+            expires_at: number;
+            id: string;
+            merchant_id: string | null;
+            name: string | null;
+            /** @enum {string} */
+            object: "staff_invitation";
+            /** @enum {string} */
+            role: "owner" | "admin" | "developer" | "finance" | "support" | "analyst" | "risk_analyst" | "viewer";
+            /** @description The invitation link with its token: present only in the response that created it. */
+            url?: string;
+        };
+        StaffMe: {
+            /** @enum {string} */
+            app: "dashboard" | "console";
+            email: string;
+            id: string;
+            /** @description The mode this request acted in (the Micropay-Livemode header). */
+            livemode: boolean;
+            merchant_id: string | null;
+            name: string | null;
+            /** @enum {string} */
+            object: "staff_user";
+            permissions: ("payments:read" | "payments:write" | "customers:write" | "refunds:write" | "disputes:write" | "payouts:write" | "api_keys:read" | "api_keys:write" | "webhooks:read" | "webhooks:write" | "loyalty:write" | "support:read" | "support:write" | "team:read" | "team:write" | "team:owners" | "audit:read" | "merchants:read" | "merchants:write" | "risk:read" | "reviews:write" | "rules:write" | "disputes:read" | "disputes:decide" | "ledger:read")[];
+            /** @enum {string} */
+            role: "owner" | "admin" | "developer" | "finance" | "support" | "analyst" | "risk_analyst" | "viewer";
+        };
+        StaffPasskey: {
+            backed_up: boolean;
+            created: number;
+            /** @enum {string} */
+            device_type: "single_device" | "multi_device";
+            id: string;
+            last_used: number | null;
+            /** @enum {string} */
+            object: "staff_passkey";
+            revoked: boolean;
+            transports: string[];
+        };
+        StaffSignIn: {
+            /** @description At most 12 hours after sign-in; the session also ends after 30 minutes without a request. */
+            expires_at: number;
+            idle_timeout_seconds: number;
+            /** @description `mss_...`: send it as `Authorization: Bearer mss_...`. Shown once. */
+            token: string;
+            user: components["schemas"]["StaffUser"];
+        };
+        StaffUser: {
+            /** @enum {string} */
+            app: "dashboard" | "console";
+            created: number;
+            disabled: boolean;
+            email: string;
+            id: string;
+            /** @description The merchant the user works for; null for the operator's staff. */
+            merchant_id: string | null;
+            name: string | null;
+            /** @enum {string} */
+            object: "staff_user";
+            /** @enum {string} */
+            role: "owner" | "admin" | "developer" | "finance" | "support" | "analyst" | "risk_analyst" | "viewer";
+        };
         SupportMessage: {
             /** @enum {string} */
             author: "buyer" | "merchant";
@@ -10505,6 +13522,8 @@ export interface components {
             created: number;
             id: string;
             livemode: boolean;
+            /** @description The purchase's merchant, which answers the ticket (a buyer's list through the wallet key spans every merchant). */
+            merchant: string;
             message_count: number;
             /** @description The thread, oldest first (one ticket, not in lists). */
             messages?: components["schemas"]["SupportMessage"][];

@@ -64,12 +64,78 @@ export interface Refund {
   automatic: boolean;
   pending_reason: string | null;
 }
+export interface TicketMessage {
+  id: string;
+  author: 'buyer' | 'merchant';
+  body: string;
+  created: number;
+}
 export interface Ticket {
   id: string;
+  merchant: string;
   payment: string;
   subject: string;
-  status: string;
+  status: 'open' | 'answered' | 'closed';
+  message_count: number;
   created: number;
+  updated: number;
+  closed_at: number | null;
+  messages?: TicketMessage[];
+}
+export interface Dispute {
+  id: string;
+  amount: number;
+  currency: string;
+  status: string;
+  reason: string;
+}
+export interface TopUp {
+  id: string;
+  status: 'succeeded' | 'requires_action' | 'processing' | 'failed';
+  amount: number;
+  currency: string;
+  next_action: { type: string; url?: string } | null;
+  failure_code: string | null;
+  failure_message: string | null;
+}
+export interface SpendingDay {
+  date: string;
+  currency: string;
+  spent: number;
+  refunded: number;
+}
+export interface PointsBalance {
+  balance: number;
+  upcoming_expiries: Array<{ points: number; expires_at: number }>;
+}
+export interface MerchantPoints {
+  merchant: { id: string; name: string };
+  points: PointsBalance;
+}
+export interface Badge {
+  id: string;
+  code: string;
+  name: string;
+  description: string;
+  merchant: { id: string; name: string } | null;
+  earned_at: number;
+  revoked_at: number | null;
+}
+export interface CodeRequest {
+  code_request: string;
+  channel: 'email' | 'sms';
+  sent_to: string;
+  expires_at: number;
+}
+export interface SavedCard {
+  id: string;
+  card: { brand: string; last4: string; exp_month: number; exp_year: number };
+}
+export interface CardBody {
+  number: string;
+  exp_month: number;
+  exp_year: number;
+  cvc: string;
 }
 export interface ReceiptLinks {
   url: string;
@@ -81,6 +147,8 @@ interface List<T> {
   has_more: boolean;
 }
 export interface HistoryFilters {
+  merchant?: string;
+  category?: string;
   type?: string;
   status?: string;
   q?: string;
@@ -96,6 +164,8 @@ export function pageKey(): string {
 /** The history filters as query parameters (dates are whole days in the browser's time zone). */
 export function historyQuery(filters: HistoryFilters): URLSearchParams {
   const query = new URLSearchParams();
+  if (filters.merchant) query.set('merchant', filters.merchant);
+  if (filters.category) query.set('category', filters.category);
   if (filters.type) query.set('type', filters.type);
   if (filters.status) query.set('status', filters.status);
   if (filters.q?.trim()) query.set('q', filters.q.trim());
@@ -107,12 +177,12 @@ export function historyQuery(filters: HistoryFilters): URLSearchParams {
 export function createWalletApi(publishableKey: string) {
   const sessions = createSessionStore(modeOf(publishableKey));
 
-  async function send(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<Response> {
+  async function send(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, idempotencyKey?: string): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${publishableKey}` };
     const session = sessions.session();
     if (session) headers[BUYER_SESSION_HEADER] = session.token;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (method === 'POST') headers['idempotency-key'] = crypto.randomUUID();
+    if (method === 'POST') headers['idempotency-key'] = idempotencyKey ?? crypto.randomUUID();
     const response = await fetch(path, {
       method,
       headers,
@@ -130,7 +200,8 @@ export function createWalletApi(publishableKey: string) {
     if (error.code === 'buyer_session_required') sessions.saveSession(null);
     throw new WalletApiError(response.status, error);
   }
-  const call = async <T,>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> => (await send(method, path, body)).json() as Promise<T>;
+  const call = async <T,>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, idempotencyKey?: string): Promise<T> =>
+    (await send(method, path, body, idempotencyKey)).json() as Promise<T>;
 
   interface SignedIn {
     session: { token: string; expires_at: number };
@@ -146,6 +217,11 @@ export function createWalletApi(publishableKey: string) {
     remember,
     device: () => sessions.device(),
     forget: () => sessions.saveSession(null),
+    sendSignInCode: (email: string) => call<CodeRequest>('POST', '/v1/buyer/codes', { email }),
+    verifySignInCode: (codeRequest: string, code: string) => {
+      const device = sessions.device();
+      return call<SignedIn>('POST', '/v1/buyer/codes/verify', { code_request: codeRequest, code, ...(device ? { device } : {}) });
+    },
     registrationOptions: (body: { email?: string; phone?: string; display_name?: string }) =>
       call<{ registration: string; options: Record<string, unknown> }>('POST', '/v1/buyer/passkeys/registration/options', body),
     registrationVerify: (registration: string, credential: unknown) =>
@@ -167,8 +243,19 @@ export function createWalletApi(publishableKey: string) {
     receipt: (id: string) => call<ReceiptLinks>('GET', `/v1/buyer/receipts/${encodeURIComponent(id)}`),
     requestRefund: (paymentId: string, body: { amount?: number; description?: string }) =>
       call<Refund>('POST', `/v1/buyer/payments/${encodeURIComponent(paymentId)}/refund_requests`, body),
+    openDispute: (paymentId: string, body: { reason: string; description?: string }) =>
+      call<Dispute>('POST', `/v1/buyer/payments/${encodeURIComponent(paymentId)}/disputes`, body),
     openTicket: (body: { payment: string; subject: string; message: string }) => call<Ticket>('POST', '/v1/buyer/tickets', body),
     tickets: () => call<List<Ticket>>('GET', '/v1/buyer/tickets?limit=100'),
+    ticket: (id: string) => call<Ticket>('GET', `/v1/buyer/tickets/${encodeURIComponent(id)}`),
+    replyToTicket: (id: string, message: string) => call<Ticket>('POST', `/v1/buyer/tickets/${encodeURIComponent(id)}/messages`, { message }),
+    spending: (days: number) => call<{ since: string; days: SpendingDay[] }>('GET', `/v1/buyer/spending?days=${days}`),
+    merchantPoints: () => call<List<MerchantPoints>>('GET', '/v1/buyer/merchant_points'),
+    badges: () => call<List<Badge>>('GET', '/v1/buyer/badges?limit=100'),
+    /** The idempotency key is the caller's: a retry after a lost answer cannot charge twice. */
+    savedCards: () => call<List<SavedCard>>('GET', '/v1/buyer/payment_methods'),
+    topUp: (body: { amount: number; currency: string; card?: CardBody; payment_method?: string }, idempotencyKey: string) => call<TopUp>('POST', '/v1/buyer/top_ups', body, idempotencyKey),
+    confirmTopUp: (id: string) => call<TopUp>('POST', `/v1/buyer/top_ups/${encodeURIComponent(id)}/confirm`, {}),
     devices: () => call<List<Device>>('GET', '/v1/buyer/devices'),
     revokeDevice: (id: string) => call<Device>('DELETE', `/v1/buyer/devices/${encodeURIComponent(id)}`),
     passkeys: () => call<List<Passkey>>('GET', '/v1/buyer/passkeys'),

@@ -18,3 +18,10 @@ export async function signInWithPasskey(api: WalletApi): Promise<void> {
   const credential = await startAuthentication({ optionsJSON: options as unknown as PublicKeyCredentialRequestOptionsJSON });
   api.remember(await api.authenticationVerify(authentication, credential));
 }
+
+/** One more passkey for the signed-in buyer (the session rides along): after a recovery by code, or a new device. */
+export async function addPasskey(api: WalletApi): Promise<void> {
+  const { registration, options } = await api.registrationOptions({});
+  const credential = await startRegistration({ optionsJSON: options as unknown as PublicKeyCredentialCreationOptionsJSON });
+  api.remember(await api.registrationVerify(registration, credential));
+}

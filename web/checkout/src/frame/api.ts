@@ -31,6 +31,16 @@ export type PaymentMethod =
   | { type: 'wallet'; available: number | string; recommended: boolean }
   | { type: 'card'; id: string; brand: string; last4: string; recommended: boolean };
 
+/** The buyer's loyalty points at this merchant and what they can pay of this payment (docs/api/checkout.md). */
+export interface PointsOffer {
+  balance: number | string;
+  spendable: number | string;
+  value_minor_per_point: number | string;
+  minimum_points: number | string;
+  redeemable_points: number | string;
+  redeemable_value: number | string;
+}
+
 export interface CheckoutView {
   object: 'checkout';
   payment: CheckoutPayment;
@@ -40,6 +50,8 @@ export interface CheckoutView {
     display_name: string | null;
     wallet: { available: number | string; currency: string };
     payment_methods: PaymentMethod[];
+    /** Null when the merchant's program does not redeem points in this currency. */
+    points?: PointsOffer | null;
   };
 }
 
@@ -149,8 +161,13 @@ export function createCheckoutApi(options: CheckoutApiOptions) {
 
   return {
     view: () => call<CheckoutView>('GET', `/v1/checkout/payments/${payment}?client_secret=${encodeURIComponent(clientSecret)}`),
-    confirm: (device: Record<string, unknown>, idempotencyKey?: string) =>
-      call<CheckoutResult>('POST', `/v1/checkout/payments/${payment}/confirm`, { client_secret: clientSecret, device }, idempotencyKey),
+    confirm: (device: Record<string, unknown>, idempotencyKey?: string, pointsToRedeem = 0) =>
+      call<CheckoutResult>(
+        'POST',
+        `/v1/checkout/payments/${payment}/confirm`,
+        { client_secret: clientSecret, device, ...(pointsToRedeem > 0 ? { points_to_redeem: pointsToRedeem } : {}) },
+        idempotencyKey,
+      ),
     authentication: () => call<AuthenticationChallenge>('POST', `/v1/checkout/payments/${payment}/authentication`, { client_secret: clientSecret }),
     authenticateWithPasskey: (challenge: string, credential: unknown) =>
       call<CheckoutResult>('POST', `/v1/checkout/payments/${payment}/authenticate`, { client_secret: clientSecret, challenge, credential }),

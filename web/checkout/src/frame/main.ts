@@ -8,7 +8,7 @@ import { CheckoutApiError, createCheckoutApi, type CheckoutApi, type CheckoutRes
 import { formatAmount, parseMajorAmount, toMajorDecimal, toMinorUnits } from './format.ts';
 import { createPasskey, paymentAssertion, passkeysSupported, signInAssertion } from './passkeys.ts';
 import { createSessionStore, modeOf, type SessionStore } from './storage.ts';
-import { busy, button, field, h, setStatus, showStep } from './ui.ts';
+import { busy, button, checkbox, field, h, setStatus, showStep } from './ui.ts';
 
 const THREE_DS_POLL_INTERVAL_MS = 1500;
 const THREE_DS_WAIT_MS_MAX = 10 * 60 * 1000;
@@ -22,6 +22,8 @@ interface Context {
   parentOrigin: string | null;
   /** The last outcome posted to the page, repeated when the page asks. */
   outcome: FrameMessage | null;
+  /** Loyalty points the buyer chose to pay part of the payment with (0: none). */
+  pointsToRedeem: number;
 }
 
 // ---- The embedding page ----------------------------------------------------------------------
@@ -70,6 +72,24 @@ function watchSize(context: Context): void {
 function amountOf(context: Context): string {
   const payment = context.view!.payment;
   return formatAmount(payment.amount, payment.currency);
+}
+
+/** "Use N points (−€0.50)" before the pay button, when the buyer's points can pay part of this payment;
+ * checking it shows the money left to pay on the button. */
+function pointsChoice(context: Context, payButton: HTMLButtonElement): HTMLElement | null {
+  const view = context.view!;
+  const offer = view.buyer?.points;
+  context.pointsToRedeem = 0;
+  if (!offer || toMinorUnits(offer.redeemable_points) <= 0n) return null;
+  const points = Number(offer.redeemable_points);
+  const value = toMinorUnits(offer.redeemable_value);
+  const { currency } = view.payment;
+  const choice = checkbox(`Use ${points} points (−${formatAmount(value, currency)})`, 'use-points', (checked) => {
+    context.pointsToRedeem = checked ? points : 0;
+    const due = toMinorUnits(view.payment.amount) - (checked ? value : 0n);
+    payButton.textContent = `Pay ${formatAmount(due, currency)}`;
+  });
+  return choice.wrapper;
 }
 
 function deviceInfo(): Record<string, unknown> {
@@ -165,6 +185,7 @@ function showSummary(context: Context): void {
     return;
   }
   const methods = [...buyer.payment_methods].sort((a, b) => Number(b.recommended) - Number(a.recommended));
+  const payButton = button(`Pay ${amountOf(context)}`, 'pay-button', () => void pay(context));
   showStep(
     'checkout-summary',
     `Pay ${payee.name}`,
@@ -187,7 +208,8 @@ function showSummary(context: Context): void {
         ),
       ),
     ),
-    button(`Pay ${amountOf(context)}`, 'pay-button', () => void pay(context)),
+    pointsChoice(context, payButton),
+    payButton,
     h(
       'div',
       { class: 'secondary-actions' },
@@ -404,7 +426,7 @@ async function signOut(context: Context): Promise<void> {
 async function pay(context: Context): Promise<void> {
   let result: CheckoutResult;
   try {
-    result = await busy('Paying…', () => context.api.confirm(deviceInfo()));
+    result = await busy('Paying…', () => context.api.confirm(deviceInfo(), undefined, context.pointsToRedeem));
   } catch (error) {
     if (error instanceof CheckoutApiError && error.code === 'buyer_session_required') {
       await loadAndShow(context);
@@ -684,6 +706,7 @@ function start(): void {
     allowSpc: params.get('spc') !== 'off',
     parentOrigin: embeddingOrigin(params),
     outcome: null,
+    pointsToRedeem: 0,
   };
   window.addEventListener('message', (event) => {
     if (!context.parentOrigin || event.origin !== context.parentOrigin || event.source !== window.parent) return;

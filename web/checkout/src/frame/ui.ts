@@ -78,3 +78,13 @@ export function field(label: string, testId: string, attributes: Attributes = {}
   const wrapper = h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('p', { id: hintId, class: 'hint' }, hint) : null);
   return { wrapper, input };
 }
+
+/** A labelled checkbox (the whole label is the click target); `onChange` gets the new state. */
+export function checkbox(label: string, testId: string, onChange: (checked: boolean) => void): { wrapper: HTMLElement; input: HTMLInputElement } {
+  fieldCounter += 1;
+  const id = `field-${fieldCounter}`;
+  const input = h('input', { id, type: 'checkbox', name: testId, 'data-testid': testId });
+  input.addEventListener('change', () => onChange(input.checked));
+  const wrapper = h('div', { class: 'field checkbox' }, input, h('label', { for: id }, label));
+  return { wrapper, input };
+}

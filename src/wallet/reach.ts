@@ -1,0 +1,46 @@
+// How far a signed-in buyer's request reaches (docs/wallet.md, "Buyer-wide or one merchant"). The buyer
+// API is called with a publishable key and the buyer's session header. The key decides the reach:
+//
+// - the platform's wallet key (WALLET_PUBLISHABLE_KEY, else in development the key /wallet is served
+//   with): the buyer acts on their own purchases at every merchant of the key's mode (the wallet is the
+//   buyer's view across all merchants);
+// - any other key (a merchant's publishable or secret key, from that merchant's own pages): the buyer
+//   acts only on their own purchases at the key's merchant.
+//
+// Either way only the buyer's own purchases are reached: a purchase is the buyer's when its customer is
+// one of the buyer's customers, which the payment records as its `buyer_id` (as the history reads it).
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../api/errors.ts';
+import { requireMerchant } from '../api/http.ts';
+import type { BuyerIdentity } from '../buyers/model.ts';
+import { requestSession } from '../buyers/session-header.ts';
+
+/** The signed-in buyer and what the request may reach: `merchantId` null means every merchant of the mode. */
+export interface BuyerReach {
+  buyerId: string;
+  livemode: boolean;
+  merchantId: string | null;
+  /** The key's own merchant (the wallet merchant for the wallet key): where a top-up from the wallet is recorded. */
+  keyMerchantId: string;
+  walletKey: boolean;
+}
+
+export type BuyerReachOf = (request: FastifyRequest, options?: { write?: boolean }) => Promise<BuyerReach>;
+
+/** Whether the request authenticated with the platform's wallet key (its bearer is that very key). */
+export function isWalletKeyRequest(request: FastifyRequest, walletPublishableKey: string | null): boolean {
+  if (!walletPublishableKey) return false;
+  const principal = request.principal;
+  if (!principal || principal.kind !== 'merchant' || principal.keyKind !== 'publishable') return false;
+  return request.headers.authorization === `Bearer ${walletPublishableKey}`;
+}
+
+export function createBuyerReach(deps: { buyerIdentity: Pick<BuyerIdentity, 'sessionFor'>; walletPublishableKey: () => string | null }): BuyerReachOf {
+  return async (request, options = {}) => {
+    const principal = requireMerchant(request, { write: options.write ?? false, publishable: true });
+    const session = await requestSession(request, deps.buyerIdentity, principal.livemode);
+    if (!session) throw new ApiError('buyer_session_required');
+    const walletKey = isWalletKeyRequest(request, deps.walletPublishableKey());
+    return { buyerId: session.buyerId, livemode: principal.livemode, merchantId: walletKey ? null : principal.merchantId, keyMerchantId: principal.merchantId, walletKey };
+  };
+}
