@@ -46,8 +46,8 @@ export interface BatchOutcome {
   closedHolds: string[];
 }
 
-type Applied = { ok: true; transfer: Transfer; undo: () => void } | { ok: false; code: TransferFailureCode };
-type Outcome = (Extract<Applied, { ok: true }> & { exists: boolean }) | { ok: false; code: TransferFailureCode };
+type Applied = { ok: true; exists: false; transfer: Transfer; undo: () => void } | { ok: false; code: TransferFailureCode };
+type Outcome = { ok: true; exists: boolean; transfer: Transfer; undo: () => void } | { ok: false; code: TransferFailureCode };
 
 type BalanceField = 'debitsPending' | 'debitsPosted' | 'creditsPending' | 'creditsPosted';
 
@@ -105,7 +105,7 @@ export function applyBatch(units: LedgerCommand[][], state: BatchState): BatchOu
     }
     const kind = commandKind(command);
     const applied = kind === 'posted' || kind === 'pending' ? applyNew(command) : applyResolution(command);
-    return applied.ok ? { ...applied, exists: false } : applied;
+    return applied;
   }
 
   function applyNew(command: LedgerCommand): Applied {
@@ -136,10 +136,7 @@ export function applyBatch(units: LedgerCommand[][], state: BatchState): BatchOu
       metadata: metadataOf(command),
       createdAt: state.now,
     };
-    const posted = kind === 'posted';
-    return move(transfer, debit, credit, [
-      [posted ? 'debitsPosted' : 'debitsPending', posted ? 'creditsPosted' : 'creditsPending', amount],
-    ]);
+    return kind === 'posted' ? move(transfer, debit, credit, 0n, amount) : move(transfer, debit, credit, amount, 0n);
   }
 
   function applyResolution(command: LedgerCommand): Applied {
@@ -189,13 +186,12 @@ export function applyBatch(units: LedgerCommand[][], state: BatchState): BatchOu
       metadata: isExpire(command) ? null : metadataOf(command),
       createdAt: state.now,
     };
-    const moves: Array<[BalanceField, BalanceField, bigint]> = [['debitsPending', 'creditsPending', -pending.amount]];
-    if (kind === 'post_pending') moves.push(['debitsPosted', 'creditsPosted', amount]);
-    const applied = move(transfer, debit, credit, moves);
+    const applied = move(transfer, debit, credit, -pending.amount, kind === 'post_pending' ? amount : 0n);
     if (!applied.ok) return applied;
     resolvedInBatch.set(pendingId, kind);
     return {
       ok: true,
+      exists: false,
       transfer,
       undo: () => {
         applied.undo();
@@ -204,35 +200,33 @@ export function applyBatch(units: LedgerCommand[][], state: BatchState): BatchOu
     };
   }
 
-  /** Applies balance moves to both accounts after checking overflows and limits; undoable. */
-  function move(
-    transfer: Transfer,
-    debit: Account,
-    credit: Account,
-    moves: Array<[BalanceField, BalanceField, bigint]>,
-  ): Applied {
-    const nextDebit = { ...balancesOf(debit) };
-    const nextCredit = { ...balancesOf(credit) };
-    for (const [debitField, creditField, delta] of moves) {
-      nextDebit[debitField] += delta;
-      nextCredit[creditField] += delta;
+  /** Moves `pendingDelta` and `postedDelta` onto the debit account's debits and the credit account's
+   * credits after checking overflows and limits; undoable. (Runs once per transfer: no allocation but
+   * the transfer's own undo.) */
+  function move(transfer: Transfer, debit: Account, credit: Account, pendingDelta: bigint, postedDelta: bigint): Applied {
+    const debitsPending = debit.debitsPending + pendingDelta;
+    const debitsPosted = debit.debitsPosted + postedDelta;
+    const creditsPending = credit.creditsPending + pendingDelta;
+    const creditsPosted = credit.creditsPosted + postedDelta;
+    const unchecked = state.limitsUnchecked !== undefined && (state.limitsUnchecked.has(debit.id) || state.limitsUnchecked.has(credit.id));
+    if (!unchecked) {
+      const failure = checkBalances(debitsPending, debitsPosted, creditsPending, creditsPosted, debit, credit);
+      if (failure) return { ok: false, code: failure };
     }
-    const unchecked = state.limitsUnchecked?.has(debit.id) || state.limitsUnchecked?.has(credit.id);
-    const failure = unchecked ? null : checkBalances(nextDebit, nextCredit, debit, credit);
-    if (failure) return { ok: false, code: failure };
-    const previousDebit = balancesOf(debit);
-    const previousCredit = balancesOf(credit);
-    Object.assign(debit, nextDebit);
-    Object.assign(credit, nextCredit);
+    const previous = [debit.debitsPending, debit.debitsPosted, credit.creditsPending, credit.creditsPosted] as const;
+    debit.debitsPending = debitsPending;
+    debit.debitsPosted = debitsPosted;
+    credit.creditsPending = creditsPending;
+    credit.creditsPosted = creditsPosted;
     created.set(transfer.id, transfer);
     touchedAccounts.add(debit.id);
     touchedAccounts.add(credit.id);
     return {
       ok: true,
+      exists: false,
       transfer,
       undo: () => {
-        Object.assign(debit, previousDebit);
-        Object.assign(credit, previousCredit);
+        [debit.debitsPending, debit.debitsPosted, credit.creditsPending, credit.creditsPosted] = previous;
         created.delete(transfer.id);
       },
     };
@@ -259,28 +253,25 @@ export function balancesOf(account: Record<BalanceField, bigint>): Record<Balanc
   };
 }
 
+/** The first limit the debit account's new debits or the credit account's new credits would break. */
 function checkBalances(
-  debit: Record<BalanceField, bigint>,
-  credit: Record<BalanceField, bigint>,
+  debitsPending: bigint,
+  debitsPosted: bigint,
+  creditsPending: bigint,
+  creditsPosted: bigint,
   debitAccount: Account,
   creditAccount: Account,
 ): TransferFailureCode | null {
-  if (debit.debitsPending > AMOUNT_MAX) return 'overflows_debits_pending';
-  if (credit.creditsPending > AMOUNT_MAX) return 'overflows_credits_pending';
-  if (debit.debitsPosted > AMOUNT_MAX) return 'overflows_debits_posted';
-  if (credit.creditsPosted > AMOUNT_MAX) return 'overflows_credits_posted';
-  if (debit.debitsPending + debit.debitsPosted > AMOUNT_MAX) return 'overflows_debits';
-  if (credit.creditsPending + credit.creditsPosted > AMOUNT_MAX) return 'overflows_credits';
-  if (
-    debitAccount.flags.debitsMustNotExceedCredits &&
-    debit.debitsPending + debit.debitsPosted > debit.creditsPosted + debitAccount.overdraftLimit
-  ) {
+  if (debitsPending > AMOUNT_MAX) return 'overflows_debits_pending';
+  if (creditsPending > AMOUNT_MAX) return 'overflows_credits_pending';
+  if (debitsPosted > AMOUNT_MAX) return 'overflows_debits_posted';
+  if (creditsPosted > AMOUNT_MAX) return 'overflows_credits_posted';
+  if (debitsPending + debitsPosted > AMOUNT_MAX) return 'overflows_debits';
+  if (creditsPending + creditsPosted > AMOUNT_MAX) return 'overflows_credits';
+  if (debitAccount.flags.debitsMustNotExceedCredits && debitsPending + debitsPosted > debitAccount.creditsPosted + debitAccount.overdraftLimit) {
     return 'exceeds_credits';
   }
-  if (
-    creditAccount.flags.creditsMustNotExceedDebits &&
-    credit.creditsPending + credit.creditsPosted > credit.debitsPosted + creditAccount.overdraftLimit
-  ) {
+  if (creditAccount.flags.creditsMustNotExceedDebits && creditsPending + creditsPosted > creditAccount.debitsPosted + creditAccount.overdraftLimit) {
     return 'exceeds_debits';
   }
   return null;

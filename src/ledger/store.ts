@@ -187,8 +187,9 @@ function insertStatement(transfers: Transfer[], first: number): { sql: string; p
 
 /** One account's balances before and after a batch, for `insertAndSwapBalances`. */
 export interface BalanceSwap {
-  before: AccountBalances;
-  after: AccountBalances;
+  id: string;
+  before: Omit<AccountBalances, 'id'>;
+  after: Omit<AccountBalances, 'id'>;
 }
 
 /** In one statement: inserts the batch's transfers, locks the batch's accounts in id order (so two
@@ -201,18 +202,22 @@ export async function insertAndSwapBalances(
   transfers: Transfer[],
   swaps: BalanceSwap[],
 ): Promise<{ swapped: number; now: Date }> {
-  const field = (pick: (swap: BalanceSwap) => bigint) => plainArrayLiteral(swaps.map(pick));
-  const swapParams = [
-    plainArrayLiteral(swaps.map((swap) => swap.before.id)),
-    field((swap) => swap.before.debitsPending),
-    field((swap) => swap.before.debitsPosted),
-    field((swap) => swap.before.creditsPending),
-    field((swap) => swap.before.creditsPosted),
-    field((swap) => swap.after.debitsPending),
-    field((swap) => swap.after.debitsPosted),
-    field((swap) => swap.after.creditsPending),
-    field((swap) => swap.after.creditsPosted),
-  ];
+  // The nine column literals in one pass (this runs for every account of every batch).
+  const columns = ['{', '{', '{', '{', '{', '{', '{', '{', '{'];
+  for (let i = 0; i < swaps.length; i += 1) {
+    const { id, before, after } = swaps[i]!;
+    const separator = i === 0 ? '' : ',';
+    columns[0] += separator + id;
+    columns[1] += separator + before.debitsPending;
+    columns[2] += separator + before.debitsPosted;
+    columns[3] += separator + before.creditsPending;
+    columns[4] += separator + before.creditsPosted;
+    columns[5] += separator + after.debitsPending;
+    columns[6] += separator + after.debitsPosted;
+    columns[7] += separator + after.creditsPending;
+    columns[8] += separator + after.creditsPosted;
+  }
+  const swapParams = columns.map((column) => `${column}}`);
   const insert = transfers.length > 0 ? insertStatement(transfers, swapParams.length + 1) : null;
   const rows = await tx.queryArrays<[bigint, Date]>(
     `WITH ${insert ? `inserted AS (${insert.sql}),` : ''}

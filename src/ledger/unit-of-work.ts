@@ -193,7 +193,7 @@ class AccountCache {
     for (const id of ids) {
       const entry = this.accounts.get(id);
       if (!entry) continue;
-      accounts.set(id, { ...entry.account });
+      accounts.set(id, copyAccount(entry.account));
       if (!entry.balancesSeen) unseen.add(id);
     }
     return { accounts, unseen };
@@ -227,10 +227,31 @@ class AccountCache {
     for (const balance of balances) {
       const entry = this.accounts.get(balance.id);
       if (!entry) continue;
-      Object.assign(entry.account, balancesOf(balance));
+      const account = entry.account;
+      account.debitsPending = balance.debitsPending;
+      account.debitsPosted = balance.debitsPosted;
+      account.creditsPending = balance.creditsPending;
+      account.creditsPosted = balance.creditsPosted;
       entry.balancesSeen = true;
     }
   }
+}
+
+/** A working copy of an account (explicit fields: faster than a spread, and this runs per account per batch). */
+function copyAccount(account: Account): Account {
+  return {
+    id: account.id,
+    asset: account.asset,
+    kind: account.kind,
+    flags: account.flags,
+    overdraftLimit: account.overdraftLimit,
+    debitsPending: account.debitsPending,
+    debitsPosted: account.debitsPosted,
+    creditsPending: account.creditsPending,
+    creditsPosted: account.creditsPosted,
+    metadata: account.metadata,
+    createdAt: account.createdAt,
+  };
 }
 
 interface BatchInputs {
@@ -436,10 +457,8 @@ async function compareAndSet(
 ): Promise<CreateTransferResult[][]> {
   // Every account the batch read, changed or not: a refusal decided from a stale balance is as wrong as
   // a stale write. Ids are in order (gatherInputs sorts them), which is the order rows are locked in.
-  const swaps = [...accounts.values()].map((account) => ({
-    before: { id: account.id, ...startingBalances.get(account.id)! },
-    after: { id: account.id, ...balancesOf(account) },
-  }));
+  const swaps: store.BalanceSwap[] = [];
+  for (const account of accounts.values()) swaps.push({ id: account.id, before: startingBalances.get(account.id)!, after: account });
   // Remembered before the commit, so that a next batch in flight decides from this one's outcome; its
   // compare-and-set waits for this batch's row locks and checks the committed balances. If this batch
   // does not commit, the next one's compare fails and it is redone on the locking path.
