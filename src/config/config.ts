@@ -259,13 +259,18 @@ function parsedUrl(raw: string): URL | null {
   }
 }
 
+/** Whether a URL's hostname names this machine (`URL.hostname` keeps IPv6 brackets). */
+export function isLoopbackHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
 /** SMS_URL: https:// with the account id and token as user and password (http:// only to loopback
  * outside production, for the sandbox); never echoed, it holds the token. */
 function smsApiUrl(env: Env, name: string, mode: 'development' | 'production'): string | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
   const parsed = parsedUrl(raw);
-  const loopback = parsed !== null && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
+  const loopback = parsed !== null && isLoopbackHostname(parsed.hostname);
   const scheme = parsed?.protocol === 'https:' || (parsed?.protocol === 'http:' && loopback && mode !== 'production');
   if (!parsed || !scheme || !parsed.username || !parsed.password) {
     throw new ConfigError(name, 'must be an https:// URL with the account id and auth token as user and password, e.g. https://AC...:token@api.twilio.com');

@@ -6,6 +6,7 @@
 import nodemailer from 'nodemailer';
 import { newId } from '../api/ids.ts';
 import type { Database } from '../store/database.ts';
+import { isLoopbackHostname } from '../config/config.ts';
 
 export type MessageChannel = 'email' | 'sms';
 
@@ -92,7 +93,7 @@ export function createSmtpMessageGateway(options: { url: string; from: string })
     // smtps: TLS from the first byte; smtp: STARTTLS when the relay offers it (required unless the
     // relay is on loopback, where there is nothing to protect and test relays offer none).
     secure: url.protocol === 'smtps:',
-    requireTLS: url.protocol === 'smtp:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname),
+    requireTLS: url.protocol === 'smtp:' && !isLoopbackHostname(url.hostname),
     auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
     connectionTimeout: SMTP_TIMEOUT_MS,
     greetingTimeout: SMTP_TIMEOUT_MS,
