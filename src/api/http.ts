@@ -37,6 +37,8 @@ declare module 'fastify' {
     auditEventId: string | null;
   }
   interface FastifyContextConfig {
+    /** A POST that changes nothing (a rule back-test): staff calls to it are not audited. */
+    readOnly?: true;
     /** What of the body the Idempotency-Key record digests; routes given secrets (card data) replace them by a keyed digest. */
     digestBody?: (body: unknown) => unknown;
     /** What a staff session needs to call this route, per app (src/staff/roles.ts); routes not
@@ -228,7 +230,7 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
   // A staff change is written ahead: no handler runs before its audit event is stored.
   app.addHook('preHandler', async (request) => {
     const actor = request.auditActor;
-    if (!actor || !deps.audit || !isChange(request.method)) return;
+    if (!actor || !deps.audit || !isChange(request)) return;
     try {
       request.auditEventId = await deps.audit.begin({ actor, ...auditTarget(request) });
     } catch (error) {
@@ -277,7 +279,7 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
   // completed when it was written ahead, else written whole (refused before the handler, sign-ins).
   app.addHook('onSend', async (request, reply, payload) => {
     const actor = request.auditActor;
-    if (!actor || !deps.audit || !isChange(request.method)) return payload;
+    if (!actor || !deps.audit || !isChange(request)) return payload;
     request.auditActor = null;
     const errorCode = reply.statusCode >= 400 ? errorCodeOf(payload) : null;
     try {
@@ -290,7 +292,8 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
   });
 }
 
-const isChange = (method: string) => method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
+const isChange = (request: FastifyRequest) =>
+  request.method !== 'GET' && request.method !== 'HEAD' && request.method !== 'OPTIONS' && request.routeOptions.config.readOnly !== true;
 
 function auditTarget(request: FastifyRequest) {
   return {

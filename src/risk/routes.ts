@@ -199,7 +199,10 @@ function registerRuleRoutes(app: FastifyInstance, { risk }: RiskRouteDependencie
 
   app.post<{ Body: { source: string; since?: number; limit?: number } }>(
     '/v1/risk/rules/backtest',
-    { schema: { tags, summary: 'Evaluate a rule against recorded decisions and their fraud labels', body: BACKTEST_BODY, response: { 200: { $ref: 'RiskBacktest#' }, ...errorResponses() } } },
+    {
+      config: { readOnly: true },
+      schema: { tags, summary: 'Evaluate a rule against recorded decisions and their fraud labels', body: BACKTEST_BODY, response: { 200: { $ref: 'RiskBacktest#' }, ...errorResponses() } },
+    },
     async (request) => {
       requireOperator(request, { write: false });
       const { source, since, limit } = request.body;

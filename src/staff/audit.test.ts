@@ -72,6 +72,13 @@ for (const kind of STORE_KINDS) {
       assert.ok(Math.abs(event!.created - Date.now() / 1000) < 60);
     });
 
+    it('does not record a POST that changes nothing (a rule back-test)', async () => {
+      const before = (await auditLog(operatorAdmin)).data.length;
+      const backtest = await staffCall(api, 'POST', '/v1/risk/rules/backtest', { key: operatorAdmin.token, body: { source: 'block if :amount: > 1' } });
+      assert.equal(backtest.statusCode, 200, backtest.body);
+      assert.equal((await auditLog(operatorAdmin)).data.length, before);
+    });
+
     it('records a refused attempt with its error code, under the person who tried', async () => {
       const payment = await pay(api, shop, 500);
       const refused = await staffCall(api, 'POST', `/v1/payments/${payment.id}/cancel`, { key: analyst.token, body: {} });
