@@ -9,7 +9,8 @@ import { SANDBOX_BANK_ACCOUNTS, startBankSandbox, type BankSandbox } from './ban
 // Long enough that the status read right after a submission comes before the settlement even on a
 // loaded machine (60 ms once let a CI run see the transfer settled already), short enough to wait for.
 const SETTLEMENT_DELAY_MS = 600;
-const TIMEOUT_MS = 150;
+// Long enough that a healthy loopback answer never times out on a loaded 2-core CI machine.
+const TIMEOUT_MS = 400;
 
 function request(endToEndId: string, number: string, overrides: Partial<CreditTransferRequest> = {}): CreditTransferRequest {
   return {
