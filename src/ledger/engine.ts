@@ -46,8 +46,24 @@ export interface BatchOutcome {
   closedHolds: string[];
 }
 
-type Applied = { ok: true; exists: false; transfer: Transfer; undo: () => void } | { ok: false; code: TransferFailureCode };
-type Outcome = { ok: true; exists: boolean; transfer: Transfer; undo: () => void } | { ok: false; code: TransferFailureCode };
+/** A transfer applied by this batch, with what undoing it restores (a failing link later in its chain
+ * undoes it). Plain data rather than a closure per transfer: this is the commit path's inner loop. */
+interface Moved {
+  ok: true;
+  exists: false;
+  transfer: Transfer;
+  debit: Account;
+  credit: Account;
+  debitsPendingBefore: bigint;
+  debitsPostedBefore: bigint;
+  creditsPendingBefore: bigint;
+  creditsPostedBefore: bigint;
+  /** The hold this transfer resolved, when it is a post or a void. */
+  resolvedPendingId: string | null;
+}
+type Failed = { ok: false; code: TransferFailureCode };
+type Applied = Moved | Failed;
+type Outcome = Moved | { ok: true; exists: true; transfer: Transfer } | Failed;
 
 type BalanceField = 'debitsPending' | 'debitsPosted' | 'creditsPending' | 'creditsPosted';
 
@@ -76,17 +92,17 @@ export function applyBatch(units: LedgerCommand[][], state: BatchState): BatchOu
   }
 
   function applyChain(unit: LedgerCommand[], start: number, end: number, results: CreateTransferResult[]): void {
-    const undos: Array<() => void> = [];
+    const undos: Moved[] = [];
     const chainOpen = end === unit.length - 1 && isLinked(unit[end]!);
     for (let index = start; index <= end; index += 1) {
       const command = unit[index]!;
       const outcome: Outcome = chainOpen && index === end ? { ok: false, code: 'linked_event_chain_open' } : applyOne(command);
       if (outcome.ok) {
         results[index] = { id: command.id, result: outcome.exists ? 'exists' : 'created', transfer: outcome.transfer };
-        if (!outcome.exists) undos.push(outcome.undo);
+        if (!outcome.exists) undos.push(outcome);
         continue;
       }
-      for (const undo of undos.reverse()) undo();
+      for (const moved of undos.reverse()) undo(moved);
       for (let other = start; other <= end; other += 1) {
         results[other] = { id: unit[other]!.id, result: other === index ? outcome.code : 'linked_event_failed' };
       }
@@ -101,7 +117,7 @@ export function applyBatch(units: LedgerCommand[][], state: BatchState): BatchOu
     const stored = created.get(command.id) ?? state.existing?.get(command.id);
     if (stored) {
       const difference = compareWithStored(command, stored);
-      return difference ? { ok: false, code: difference } : { ok: true, exists: true, transfer: stored, undo: () => {} };
+      return difference ? { ok: false, code: difference } : { ok: true, exists: true, transfer: stored };
     }
     const kind = commandKind(command);
     const applied = kind === 'posted' || kind === 'pending' ? applyNew(command) : applyResolution(command);
@@ -189,20 +205,12 @@ export function applyBatch(units: LedgerCommand[][], state: BatchState): BatchOu
     const applied = move(transfer, debit, credit, -pending.amount, kind === 'post_pending' ? amount : 0n);
     if (!applied.ok) return applied;
     resolvedInBatch.set(pendingId, kind);
-    return {
-      ok: true,
-      exists: false,
-      transfer,
-      undo: () => {
-        applied.undo();
-        resolvedInBatch.delete(pendingId);
-      },
-    };
+    applied.resolvedPendingId = pendingId;
+    return applied;
   }
 
   /** Moves `pendingDelta` and `postedDelta` onto the debit account's debits and the credit account's
-   * credits after checking overflows and limits; undoable. (Runs once per transfer: no allocation but
-   * the transfer's own undo.) */
+   * credits after checking overflows and limits; undoable with `undo`. */
   function move(transfer: Transfer, debit: Account, credit: Account, pendingDelta: bigint, postedDelta: bigint): Applied {
     const debitsPending = debit.debitsPending + pendingDelta;
     const debitsPosted = debit.debitsPosted + postedDelta;
@@ -213,7 +221,18 @@ export function applyBatch(units: LedgerCommand[][], state: BatchState): BatchOu
       const failure = checkBalances(debitsPending, debitsPosted, creditsPending, creditsPosted, debit, credit);
       if (failure) return { ok: false, code: failure };
     }
-    const previous = [debit.debitsPending, debit.debitsPosted, credit.creditsPending, credit.creditsPosted] as const;
+    const moved: Moved = {
+      ok: true,
+      exists: false,
+      transfer,
+      debit,
+      credit,
+      debitsPendingBefore: debit.debitsPending,
+      debitsPostedBefore: debit.debitsPosted,
+      creditsPendingBefore: credit.creditsPending,
+      creditsPostedBefore: credit.creditsPosted,
+      resolvedPendingId: null,
+    };
     debit.debitsPending = debitsPending;
     debit.debitsPosted = debitsPosted;
     credit.creditsPending = creditsPending;
@@ -221,15 +240,16 @@ export function applyBatch(units: LedgerCommand[][], state: BatchState): BatchOu
     created.set(transfer.id, transfer);
     touchedAccounts.add(debit.id);
     touchedAccounts.add(credit.id);
-    return {
-      ok: true,
-      exists: false,
-      transfer,
-      undo: () => {
-        [debit.debitsPending, debit.debitsPosted, credit.creditsPending, credit.creditsPosted] = previous;
-        created.delete(transfer.id);
-      },
-    };
+    return moved;
+  }
+
+  function undo(moved: Moved): void {
+    moved.debit.debitsPending = moved.debitsPendingBefore;
+    moved.debit.debitsPosted = moved.debitsPostedBefore;
+    moved.credit.creditsPending = moved.creditsPendingBefore;
+    moved.credit.creditsPosted = moved.creditsPostedBefore;
+    created.delete(moved.transfer.id);
+    if (moved.resolvedPendingId !== null) resolvedInBatch.delete(moved.resolvedPendingId);
   }
 }
 

@@ -388,7 +388,8 @@ async function applyInsertFirst(
   // Expiry decisions need the database clock; a batch without resolutions takes it from the lock.
   const clock = inputs.pendingIds.length > 0 ? await store.selectNow(tx) : null;
   const existing = strategy === 'insert_first_checked' ? await store.loadTransfers(tx, inputs.transferIds) : null;
-  const startingBalances = new Map([...guess.accounts].map(([id, account]) => [id, balancesOf(account)]));
+  const startingBalances = new Map<string, Omit<store.AccountBalances, 'id'>>();
+  for (const [id, account] of guess.accounts) startingBalances.set(id, balancesOf(account));
   const guessed = applyBatch(inputs.units, {
     now: clock ?? new Date(),
     accounts: guess.accounts,
@@ -398,7 +399,7 @@ async function applyInsertFirst(
     existing,
     limitsUnchecked: guess.unseen,
   });
-  if (existing === null) await assertNoHiddenDuplicates(tx, guessed.results.flat());
+  if (existing === null) await assertNoHiddenDuplicates(tx, guessed.results);
   const created = [...guessed.created].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (strategy === 'insert_first' && guess.unseen.size === 0) {
     return compareAndSet(tx, guessed, created, guess.accounts, startingBalances, cache, turn);
@@ -512,14 +513,13 @@ function sameResults(a: CreateTransferResult[][], b: CreateTransferResult[][]): 
 }
 
 /** On the fast path a failed transfer might be the retry of a stored one, which must answer `exists`. */
-async function assertNoHiddenDuplicates(tx: SqlClient, results: CreateTransferResult[]): Promise<void> {
-  const failedIds = results
-    .filter((result) => result.result !== 'created' && result.result !== 'exists' && isUuid(result.id))
-    .map((result) => result.id);
-  if ((await store.findExistingIds(tx, unique(failedIds))).length > 0) throw new ExistingTransfersError();
-}
-
-function unique<T>(values: T[]): T[] {
-  return [...new Set(values)];
+async function assertNoHiddenDuplicates(tx: SqlClient, units: CreateTransferResult[][]): Promise<void> {
+  const failedIds = new Set<string>();
+  for (const results of units) {
+    for (const result of results) {
+      if (result.result !== 'created' && result.result !== 'exists' && isUuid(result.id)) failedIds.add(result.id);
+    }
+  }
+  if (failedIds.size > 0 && (await store.findExistingIds(tx, [...failedIds])).length > 0) throw new ExistingTransfersError();
 }
 
