@@ -10,7 +10,7 @@
 //   await tab.setUserVerified(false);          // the next ceremony fails user verification
 //   await tab.screenshot('news-unlocked');     // test-results/news-unlocked.png
 //   await browser.close(); await server.close();
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
@@ -32,16 +32,36 @@ export function browserTestsSkipped(): string | false {
   return false;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
+/** The first port the kernel hands out for outgoing connections (ports below it are never taken by
+ * a connect() of another test process while this one starts). */
+function ephemeralPortsStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 12_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * A port for a server that must know its URL before it listens (PUBLIC_URL, the passkeys' origin),
+ * held by a placeholder listener until `release()` just before the real listen. It is picked below the
+ * ephemeral range: a port found with listen(0) and closed at once was once taken during the seconds
+ * the runtime took to start (EADDRINUSE in CI), by another test process's outgoing connection.
+ */
+async function reservePort(): Promise<{ port: number; release(): Promise<void> }> {
+  const high = ephemeralPortsStart();
+  const low = high - 10_000;
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    const holder = createServer();
+    const held = await new Promise<boolean>((resolve) => {
+      holder.once('error', () => resolve(false));
+      holder.listen(port, '127.0.0.1', () => resolve(true));
     });
-  });
+    if (held) return { port, release: () => new Promise<void>((resolve) => holder.close(() => resolve())) };
+  }
+  throw new Error(`no free port between ${low} and ${high}`);
 }
 
 export interface BrowserApi {
@@ -65,21 +85,30 @@ export async function startBrowserApi(
   options: RuntimeOptions & { env?: Record<string, string>; demo?: boolean } = {},
 ): Promise<BrowserApi> {
   const { demo: withDemo = false, env = {}, ...runtimeOptions } = options;
-  const port = await freePort();
+  const reserved = await reservePort();
+  const { port } = reserved;
   const url = `http://localhost:${port}`;
-  const api = await startTestApi(kind, {
-    ...(withDemo ? { workers: true } : {}),
-    ...runtimeOptions,
-    env: { PORT: String(port), PUBLIC_URL: url, WEBHOOK_POLL_INTERVAL_MS: '200', ...env },
-  });
+  let api: TestApi;
+  try {
+    api = await startTestApi(kind, {
+      ...(withDemo ? { workers: true } : {}),
+      ...runtimeOptions,
+      env: { PORT: String(port), PUBLIC_URL: url, WEBHOOK_POLL_INTERVAL_MS: '200', ...env },
+    });
+  } catch (error) {
+    await reserved.release();
+    throw error;
+  }
   try {
     const demoKeys = withDemo ? await seedDemoMerchants(api.runtime) : null;
     const demo = demoKeys ? await mountDemo(api.app, api.runtime, demoKeys, { stateFile: null }) : null;
+    await reserved.release();
     await api.app.listen({ port, host: '127.0.0.1' });
     await demo?.start(api.app);
     if (demo && !demo.service.started()) throw new Error('the demo storefronts did not start (see the log)');
     return { api, url, port, demoKeys, demo, close: () => api.close() };
   } catch (error) {
+    await reserved.release();
     await api.close();
     throw error;
   }
