@@ -263,6 +263,14 @@ function metadataOf(command: LedgerCommand): Record<string, unknown> | null {
   return metadata.ok && metadata.json !== null ? (JSON.parse(metadata.json) as Record<string, unknown>) : null;
 }
 
+/** Sets the four running totals of `target` to those of `source` (in place: no copy). */
+export function assignBalances(target: Record<BalanceField, bigint>, source: Record<BalanceField, bigint>): void {
+  target.debitsPending = source.debitsPending;
+  target.debitsPosted = source.debitsPosted;
+  target.creditsPending = source.creditsPending;
+  target.creditsPosted = source.creditsPosted;
+}
+
 /** The four running totals of an account (or of a row of them), without its other fields. */
 export function balancesOf(account: Record<BalanceField, bigint>): Record<BalanceField, bigint> {
   return {

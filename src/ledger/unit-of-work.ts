@@ -3,7 +3,7 @@
 // writers for the whole batch at once; writers made of statements share one round trip.
 import { sqlState, type SqlClient } from '../store/database.ts';
 import type { BatchExecutor } from '../store/commit-pipeline.ts';
-import { applyBatch, balancesOf, type BatchOutcome } from './engine.ts';
+import { applyBatch, assignBalances, balancesOf, type BatchOutcome } from './engine.ts';
 import type { Account, CreateTransferResult, Transfer, TransferFailureCode } from './model.ts';
 import * as store from './store.ts';
 import { isUuid, pendingIdOf, validateTransfer, type LedgerCommand } from './validate.ts';
@@ -227,11 +227,7 @@ class AccountCache {
     for (const balance of balances) {
       const entry = this.accounts.get(balance.id);
       if (!entry) continue;
-      const account = entry.account;
-      account.debitsPending = balance.debitsPending;
-      account.debitsPosted = balance.debitsPosted;
-      account.creditsPending = balance.creditsPending;
-      account.creditsPosted = balance.creditsPosted;
+      assignBalances(entry.account, balance);
       entry.balancesSeen = true;
     }
   }
@@ -353,7 +349,7 @@ async function applyLockFirst(
 ): Promise<CreateTransferResult[][]> {
   const { accounts } = await cache.load(tx, inputs.accountIds);
   const { now, balances } = await lockInTurn(tx, [...accounts.keys()], turn);
-  for (const [id, account] of accounts) Object.assign(account, balancesOf(balances.get(id)!));
+  for (const [id, account] of accounts) assignBalances(account, balances.get(id)!);
   const outcome = applyBatch(inputs.units, {
     now,
     accounts,
@@ -416,7 +412,7 @@ async function applyInsertFirst(
   let outcome = guessed;
   if (!guessWasExact) {
     const real = await cache.load(tx, inputs.accountIds);
-    for (const [id, account] of real.accounts) Object.assign(account, balancesOf(balances.get(id)!));
+    for (const [id, account] of real.accounts) assignBalances(account, balances.get(id)!);
     outcome = applyBatch(inputs.units, {
       now,
       accounts: real.accounts,
