@@ -6,15 +6,19 @@
 // A new installation draws it at random, so that a master key retired after a rotation opens nothing.
 // An installation that predates the stored root (merchants or cards exist, no row) derived everything
 // from its master key of version 1, so its root starts as that key's bytes, which keeps every derived
-// value as it was.
+// value as it was; without version 1 configured such an installation is refused (and nothing stored).
 import { randomBytes } from 'node:crypto';
 import type { SqlClient } from '../store/database.ts';
 import { createKeyring, seal, unseal, VAULT_KEY_BYTES, VaultIntegrityError, type Keyring, type SealedData } from './crypto.ts';
 
+/** The master key version whose bytes an installation that predates the stored root derived from. */
+const LEGACY_ROOT_VERSION = 1;
+
 /** Associated data of the root's seal. */
 export const ROOT_KEY_CONTEXT = 'vault-key|root';
 
-/** The stored root cannot be opened with the configured master keys: the process must not start. */
+/** The stored root cannot be opened (or a legacy one created) with the configured master keys: the
+ * process must not start. */
 export class VaultRootKeyError extends Error {
   constructor(message: string) {
     super(message);
@@ -60,7 +64,23 @@ export async function loadRootKey(db: SqlClient, keyring: Keyring): Promise<Buff
     `SELECT EXISTS (SELECT 1 FROM merchants) OR EXISTS (SELECT 1 FROM vault_cards) AS legacy`,
   );
   const legacy = rows[0]!.legacy;
-  const root = legacy ? Buffer.from(keyring.keyOf(Math.min(...keyring.versions))!) : randomBytes(VAULT_KEY_BYTES);
+  let root: Buffer;
+  if (legacy) {
+    // Only version 1 made what exists: another key as the root would silently change every derived
+    // value, and once stored it would win over version 1 added back later. Refuse and store nothing.
+    const first = keyring.keyOf(LEGACY_ROOT_VERSION);
+    if (!first) {
+      throw new VaultRootKeyError(
+        `this installation predates the stored vault root key (merchants or cards exist, no root), so its root ` +
+          `must start as master key version ${LEGACY_ROOT_VERSION}, which is not configured: add version ` +
+          `${LEGACY_ROOT_VERSION} to VAULT_PREVIOUS_MASTER_KEYS (${LEGACY_ROOT_VERSION}:<the original VAULT_MASTER_KEY>) ` +
+          `(configured: ${keyring.versions.join(', ')})`,
+      );
+    }
+    root = Buffer.from(first);
+  } else {
+    root = randomBytes(VAULT_KEY_BYTES);
+  }
   const sealed = seal(keyring, root, ROOT_KEY_CONTEXT);
   root.fill(0);
   await db.query(
