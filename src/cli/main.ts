@@ -11,6 +11,16 @@ import { decisionHistory } from '../risk/store.ts';
 import { runExperiment } from '../risk/simulate/experiment.ts';
 import { readFileSync } from 'node:fs';
 import { defaultJwksUrl, receiptSummary, verifyReceipt } from '../receipts/verify.ts';
+import { receiptSigningKeyOf } from '../receipts/keys.ts';
+import {
+  listGenerations,
+  PUBLISH_AHEAD_SECONDS_DEFAULT,
+  retireSigningKey,
+  rotateSigningKey,
+  signingGeneration,
+  SigningKeyError,
+  stateOf,
+} from '../receipts/signing-keys.ts';
 import { openVaultKeyring } from '../top-ups/wiring.ts';
 import { createFieldSealer } from '../vault/fields.ts';
 import { rewrapVault, vaultVersions } from '../vault/rewrap.ts';
@@ -299,5 +309,69 @@ receipt
     }
     process.stdout.write(`${receiptSummary(result.receipt)}\nsignature OK (key ${result.kid ?? 'without kid'})\n`);
   });
+
+/** Prints the signing key generations as JSON: each with its kid and state (signing, published_ahead,
+ * verifying, retired). */
+async function printGenerations({ db, keyring }: Awaited<ReturnType<typeof openVault>>): Promise<void> {
+  const generations = await listGenerations(db);
+  const now = new Date();
+  const signing = signingGeneration(generations, now);
+  const rows = generations.map((generation) => ({
+    generation: generation.generation,
+    kid: receiptSigningKeyOf(keyring.root, generation.generation).kid,
+    state: stateOf(generation, signing, now),
+    created_at: generation.createdAt.toISOString(),
+    signs_from: generation.generation === 1 ? null : generation.signsFrom.toISOString(),
+    retired_at: generation.retiredAt?.toISOString() ?? null,
+  }));
+  process.stdout.write(`${JSON.stringify({ signing: signing?.generation ?? null, generations: rows }, null, 2)}\n`);
+}
+
+/** Runs a signing key command with the vault open, turning its refusals into exit code 2. */
+async function withSigningKeys(work: (opened: Awaited<ReturnType<typeof openVault>>) => Promise<void>): Promise<void> {
+  const opened = await openVault();
+  try {
+    await work(opened);
+  } catch (error) {
+    if (!(error instanceof SigningKeyError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = 2;
+  } finally {
+    await opened.db.close();
+  }
+}
+
+receipt
+  .command('keys')
+  .description('the signing key generations (JSON): which signs, which are published ahead, which only verify, which are retired')
+  .action(() => withSigningKeys(printGenerations));
+
+receipt
+  .command('rotate-key')
+  .description('add a signing key generation: published in the JWKS at once, signing after --publish-ahead (docs/api/receipts.md, "Rotating the signing key")')
+  .option('--publish-ahead <seconds>', 'seconds between publishing the new key and signing with it (0 for a leaked key: verifiers with a cached JWKS may fail for up to 5 minutes)', String(PUBLISH_AHEAD_SECONDS_DEFAULT))
+  .action((options: { publishAhead: string }) =>
+    withSigningKeys(async (opened) => {
+      const created = await rotateSigningKey(opened.db, Number(options.publishAhead));
+      process.stderr.write(
+        `generation ${created.generation} is published now and signs from ${created.signsFrom.toISOString()} ` +
+          '(every server process picks it up within a minute)\n',
+      );
+      await printGenerations(opened);
+    }),
+  );
+
+receipt
+  .command('retire-key')
+  .description('retire a signing key generation that a newer one has replaced: it leaves the JWKS, and receipts it signed no longer verify')
+  .argument('<generation>', 'the generation to retire')
+  .action((generation: string) =>
+    withSigningKeys(async (opened) => {
+      if (!/^[1-9][0-9]{0,8}$/.test(generation)) throw new SigningKeyError('generation_unknown', `generation must be a positive whole number, got "${generation}"`);
+      const retired = await retireSigningKey(opened.db, Number(generation));
+      process.stderr.write(`generation ${retired.generation} is retired: it leaves every JWKS within a minute (verifiers' caches: 5 more)\n`);
+      await printGenerations(opened);
+    }),
+  );
 
 await program.parseAsync(process.argv);

@@ -1,12 +1,11 @@
-// The receipts' keys, derived with HKDF from the vault's root key (src/vault/root-key.ts) so that nothing
-// new is stored: an Ed25519 signing key (info `receipt-signing-v1`) whose public half is published as a
-// JWKS, and the key of receipt URLs (info `receipt-url-v1`). The root survives master key rotations, so
-// receipts signed and URLs made before a rotation keep verifying and resolving after it, also once the
-// old master key has left the configuration. The service takes a list of keys (the first signs, all are
-// published and open URLs), which leaves room for rotating the signing key itself.
+// The receipts' keys, derived with HKDF from the vault's root key (src/vault/root-key.ts) so that no key
+// is stored: the Ed25519 signing keys, one per generation (info `receipt-signing-v<generation>`,
+// signing-keys.ts keeps which generations exist), whose public halves are published as a JWKS, and the
+// key of receipt URLs (info `receipt-url-v1`). The root survives master key rotations, so receipts
+// signed and URLs made before a rotation keep verifying and resolving after it, also once the old master
+// key has left the configuration. Rotating the signing key (a new generation) leaves URLs unchanged.
 import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
-import type { Keyring } from '../vault/crypto.ts';
 
 const SALT = 'micropay-vault';
 /** PKCS#8 DER of an Ed25519 private key, up to its 32-byte seed (RFC 8410). */
@@ -28,38 +27,43 @@ export interface ReceiptReference {
   livemode: boolean;
 }
 
-export interface ReceiptKeys {
+/** One generation of the receipt signing key. */
+export interface ReceiptSigningKey {
+  generation: number;
   signingKey: KeyObject;
   publicKey: KeyObject;
+  /** The JWK thumbprint (RFC 7638) of the public key. */
   kid: string;
   /** The public key as a JWK with `kid`, `alg` and `use`. */
   publicJwk: JWK;
+}
+
+/** The key of receipt URLs: seals an object's reference into a token, and opens it. */
+export interface ReceiptUrlKey {
   tokenOf(reference: ReceiptReference): string;
   /** The reference sealed in `token`, or null for a token this key did not make. */
   open(token: string): ReceiptReference | null;
 }
 
-/** The receipt keys of the keyring's root. */
-export function receiptKeysOf(keyring: Keyring): ReceiptKeys[] {
-  return [createReceiptKeys(keyring.root)];
-}
-
-export function createReceiptKeys(root: Buffer): ReceiptKeys {
-  const seed = Buffer.from(hkdfSync('sha256', root, SALT, 'receipt-signing-v1', 32));
+/** The signing key of `generation` (1, the first, is what every installation signed with before
+ * rotation existed). */
+export function receiptSigningKeyOf(root: Buffer, generation: number): ReceiptSigningKey {
+  if (!Number.isInteger(generation) || generation < 1) throw new Error(`receipt signing key generation ${generation} is not a positive integer`);
+  const seed = Buffer.from(hkdfSync('sha256', root, SALT, `receipt-signing-v${generation}`, 32));
   const signingKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
   const publicKey = createPublicKey(signingKey);
   const x = publicKey.export({ format: 'jwk' }).x as string;
-  const jwk = { kty: 'OKP', crv: 'Ed25519', x };
   // The JWK thumbprint (RFC 7638): SHA-256 of the required members in lexical order.
   const kid = createHash('sha256').update(JSON.stringify({ crv: 'Ed25519', kty: 'OKP', x })).digest('base64url');
+  return { generation, signingKey, publicKey, kid, publicJwk: { kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' } };
+}
+
+/** The key of receipt URLs of the keyring's root. */
+export function receiptUrlKeyOf(root: Buffer): ReceiptUrlKey {
   const urlKey = Buffer.from(hkdfSync('sha256', root, SALT, 'receipt-url-v1', 64));
   const encryptionKey = urlKey.subarray(0, 32);
   const ivKey = urlKey.subarray(32);
   return {
-    signingKey,
-    publicKey,
-    kid,
-    publicJwk: { ...jwk, kid, alg: 'EdDSA', use: 'sig' },
     tokenOf(reference) {
       const plain = Buffer.from([reference.objectType, reference.livemode ? '1' : '0', reference.merchantId, reference.objectId].join('|'));
       // A synthetic IV (an HMAC of the plaintext) makes the token deterministic: the same object always

@@ -12,7 +12,8 @@ import type { Refund } from '../refunds/model.ts';
 import type { MerchantService } from '../merchants/service.ts';
 import type { Scope } from '../customers/service.ts';
 import { formatAmount } from './format.ts';
-import type { ReceiptKeys, ReceiptObjectType, ReceiptReference } from './keys.ts';
+import type { ReceiptObjectType, ReceiptReference, ReceiptUrlKey } from './keys.ts';
+import type { ReceiptSigner } from './signing-keys.ts';
 import type { Receipt, ReceiptRefund } from './model.ts';
 
 /** Refunds listed on one payment's receipt, at most (a payment has far fewer in practice). */
@@ -37,8 +38,10 @@ export interface ReceiptService {
 }
 
 export interface ReceiptDependencies {
-  /** The current signing key first, then those of older master keys (verification and old URLs only). */
-  keys: readonly ReceiptKeys[];
+  /** Signs with the current generation of the signing key; the JWKS publishes every generation not retired. */
+  signer: Pick<ReceiptSigner, 'signing' | 'published'>;
+  /** Seals and opens receipt URLs' tokens. */
+  urlKey: ReceiptUrlKey;
   payments: Pick<PaymentService, 'get'>;
   topUps: Pick<TopUpService, 'get' | 'getPaymentMethod'>;
   refunds: Pick<RefundService, 'get' | 'list'>;
@@ -49,8 +52,7 @@ const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 const NOUNS: Record<ReceiptObjectType, string> = { payment: 'payment', top_up: 'top-up', refund: 'refund' };
 
 export function createReceiptService(deps: ReceiptDependencies): ReceiptService {
-  if (deps.keys.length === 0) throw new Error('receipts need at least one key');
-  const keys = deps.keys[0]!;
+  const { signer, urlKey } = deps;
 
   async function merchantOf(id: string) {
     const merchant = await deps.merchants.get(id);
@@ -143,10 +145,11 @@ export function createReceiptService(deps: ReceiptDependencies): ReceiptService 
 
   async function sign(reference: ReceiptReference, body: Omit<Receipt, 'id' | 'object'>, fee: SignedReceipt['fee']): Promise<SignedReceipt> {
     const receipt: Receipt = { object: 'receipt', id: `rcpt_${reference.objectId}`, ...body };
+    const key = signer.signing();
     const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(receipt)))
-      .setProtectedHeader({ alg: 'EdDSA', kid: keys.kid, typ: 'micropay-receipt+jws' })
-      .sign(keys.signingKey);
-    return { token: keys.tokenOf(reference), receipt, jws, fee };
+      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'micropay-receipt+jws' })
+      .sign(key.signingKey);
+    return { token: urlKey.tokenOf(reference), receipt, jws, fee };
   }
 
   async function build(reference: ReceiptReference): Promise<ReceiptResult> {
@@ -181,17 +184,13 @@ export function createReceiptService(deps: ReceiptDependencies): ReceiptService 
       return build({ objectType, objectId, merchantId: scope.merchantId, livemode: scope.livemode });
     },
     async forToken(token) {
-      let reference: ReceiptReference | null = null;
-      for (const candidate of deps.keys) {
-        reference = candidate.open(token);
-        if (reference) break;
-      }
+      const reference = urlKey.open(token);
       if (!reference) return null;
       const result = await build(reference);
       return result.ok ? result.signed : null;
     },
     jwks() {
-      return { keys: deps.keys.map((candidate) => candidate.publicJwk) };
+      return { keys: signer.published().map((key) => key.publicJwk) };
     },
   };
 }

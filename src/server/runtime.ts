@@ -46,7 +46,8 @@ import { createBuyerIdentityFromConfig } from '../buyers/wiring.ts';
 import type { MessageOutbox } from '../messages/gateway.ts';
 import { createSupportService, type SupportService } from '../support/service.ts';
 import { createReceiptService, type ReceiptService } from '../receipts/service.ts';
-import { receiptKeysOf } from '../receipts/keys.ts';
+import { receiptUrlKeyOf } from '../receipts/keys.ts';
+import { openReceiptSigner, type ReceiptSigner } from '../receipts/signing-keys.ts';
 import { createLoyaltyService, type LoyaltyService } from '../loyalty/service.ts';
 import { createStaffService, type StaffService } from '../staff/service.ts';
 import { LOYALTY_CLAWBACKS_WRITER, LOYALTY_EARNINGS_WRITER, LOYALTY_SPEND_GUARD_WRITER, guardSpends, writeBadgeRevocations, writeBadges, writeClawbacks, writeEarnings } from '../loyalty/store.ts';
@@ -54,6 +55,8 @@ import { LOYALTY_BADGE_REVOCATIONS_WRITER, LOYALTY_BADGES_WRITER } from '../loya
 
 const MAINTENANCE_BATCH_MAX = 500;
 const PAYOUT_DISPATCH_BATCH_MAX = 100;
+/** How often a process re-reads the receipt signing key generations (docs/api/receipts.md, "Rotating the signing key"). */
+export const RECEIPT_KEYS_REFRESH_MS = 60_000;
 
 export interface Services {
   auth: AuthService;
@@ -84,6 +87,8 @@ export interface Services {
   support: SupportService;
   /** Signed receipts of succeeded payments, top-ups and refunds (docs/api/receipts.md). */
   receipts: ReceiptService;
+  /** Which receipt signing key generation signs, and which the JWKS publishes (re-read every minute). */
+  receiptSigner: ReceiptSigner;
   /** Loyalty programs and points (docs/loyalty.md). */
   loyalty: LoyaltyService;
   /** Merchants' and the operator's staff: invitations, passkeys, sessions and roles (docs/api/staff.md). */
@@ -154,7 +159,11 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   const counters: RiskCounters = config.risk.redisUrl ? createRedisCounters({ url: config.risk.redisUrl }) : createMemoryCounters();
   const riskEngine = await createRiskService({ db, counters, logger, reloadIntervalMs: config.risk.reloadIntervalMs, defaultRules: config.risk.defaultRules });
   const hook = options.risk ?? (config.risk.engine === 'on' ? riskEngine.hook : createAllowAllRiskHook());
-  const services = createServices(config, db, ledger, hook, riskEngine, logger, cards, keyring);
+  const receiptSigner = await openReceiptSigner(db, keyring.root, {
+    refreshIntervalMs: RECEIPT_KEYS_REFRESH_MS,
+    onRefreshError: (error) => logger.warn({ err: error }, 'receipts: the signing key generations could not be re-read; keeping the last ones'),
+  });
+  const services = createServices(config, db, ledger, hook, riskEngine, logger, cards, keyring, receiptSigner);
   const workersOn = options.workers !== false;
   const expiry = workersOn
     ? startExpiryWorker(ledger, { intervalMs: config.ledger.holdExpiryIntervalMs, batchMax: config.ledger.holdExpiryBatchMax, logger })
@@ -198,6 +207,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       await expiry?.stop();
       await cards.close();
       riskEngine.close();
+      receiptSigner.close();
       await counters.close();
       await ledger.close();
       await db.close();
@@ -214,6 +224,7 @@ function createServices(
   logger: Logger,
   cards: CardRails,
   keyring: Keyring,
+  receiptSigner: ReceiptSigner,
 ): Services {
   const books = createBooks({ ledger });
   const merchants = createMerchantService({ db });
@@ -291,7 +302,8 @@ function createServices(
     buyerIdentity: buyers.buyerIdentity,
     messageOutbox: buyers.outbox,
     support: createSupportService({ db, payments, refunds, disputes, merchants, buyerIdentity: buyers.buyerIdentity, messages: buyers.messages, logger }),
-    receipts: createReceiptService({ keys: receiptKeysOf(keyring), payments, topUps, refunds, merchants }),
+    receipts: createReceiptService({ signer: receiptSigner, urlKey: receiptUrlKeyOf(keyring.root), payments, topUps, refunds, merchants }),
+    receiptSigner,
     loyalty,
     staff: createStaffService({
       db,
