@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors.ts';
 import { errorResponses, listBody, requireMerchant, requireOperator } from '../api/http.ts';
 import { ID_PARAMS_SCHEMA } from '../payments/schemas.ts';
-import type { ApiKey, AuthService, CreatedKey } from './service.ts';
+import { missingWriteKeyPermission } from '../staff/roles.ts';
+import type { ApiKey, AuthService, CreatedKey, Principal } from './service.ts';
 
 export const API_KEY_SCHEMA = {
   $id: 'ApiKey',
@@ -56,6 +57,23 @@ export function apiKeyJson(key: ApiKey, secret?: string) {
 
 const createdJson = (created: CreatedKey) => apiKeyJson(created.key, created.secret);
 
+/**
+ * Refuses a staff session that would get a secret write key its role could not use itself: such a key
+ * does everything a merchant's write key does (payouts, refunds, ...), outside the staff audit log. A
+ * role without all of those permissions creates read-scope secret keys and publishable keys only.
+ */
+function refuseWriteKeyBeyondRole(principal: Principal, key: { kind: 'secret' | 'publishable'; scope: 'write' | 'read' }, param: string): void {
+  const staff = principal.staff;
+  if (!staff || key.kind !== 'secret' || key.scope !== 'write') return;
+  const missing = missingWriteKeyPermission(staff.permissions);
+  if (missing === null) return;
+  throw new ApiError(
+    'staff_permission_missing',
+    `Your role (${staff.role}) does not have the permission ${missing}, which a secret key with write scope holds: create a read-scope secret key or a publishable key.`,
+    param,
+  );
+}
+
 export async function apiKeyRoutes(app: FastifyInstance, { auth }: { auth: AuthService }): Promise<void> {
   app.addSchema(API_KEY_SCHEMA);
   const tags = ['api keys'];
@@ -77,6 +95,8 @@ export async function apiKeyRoutes(app: FastifyInstance, { auth }: { auth: AuthS
     async (request) => {
       const principal = owner(request);
       const { type, scope, name } = request.body;
+      // A secret key without a scope is a write key (AuthService.createKey).
+      refuseWriteKeyBeyondRole(principal, { kind: type, scope: scope ?? 'write' }, 'scope');
       return createdJson(await auth.createKey({ merchantId: principal.merchantId, kind: type, livemode: principal.livemode, scope, name }));
     },
   );
@@ -94,6 +114,9 @@ export async function apiKeyRoutes(app: FastifyInstance, { auth }: { auth: AuthS
     },
     async (request) => {
       const principal = owner(request);
+      // A roll issues a new secret of the same scope: a write key is rolled under the rule that creates one.
+      const existing = principal.staff ? await auth.getKey(request.params.id, principal.merchantId) : null;
+      if (existing && existing.kind !== 'operator') refuseWriteKeyBeyondRole(principal, { kind: existing.kind, scope: existing.scope }, 'id');
       const created = await auth.rollKey(request.params.id, principal.merchantId, request.body.expires_in_seconds ?? 0);
       if (!created) throw new ApiError('resource_missing', `No such API key: ${request.params.id}.`, 'id');
       return createdJson(created);

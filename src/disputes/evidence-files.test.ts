@@ -113,6 +113,28 @@ for (const kind of STORE_KINDS) {
       expectError(await attach(key, disputeId, file('eleventh.pdf', 'application/pdf', PDF)), 409, 'evidence_files_limit_reached');
     });
 
+    it('replays a stored file to a retry with its Idempotency-Key after the evidence was submitted', async () => {
+      const { shop, disputeId } = await disputed();
+      const key = shop.merchant.secretKey;
+      const headers = { 'idempotency-key': `evidence-retry-${disputeId}` };
+      const first = await attach(key, disputeId, file('before.png', 'image/png', PNG), headers);
+      assert.equal(first.statusCode, 200, first.body);
+      // The first attempt stored the file, but its answer never reached the caller nor the idempotency
+      // record (the process stopped in between): the record is left running, its lease run out.
+      await api.runtime.db.query(
+        `UPDATE idempotency_keys SET state = 'running', response_status = NULL, response_body = NULL, locked_until = now() - interval '1 second' WHERE key = $1`,
+        [headers['idempotency-key']],
+      );
+      assert.equal((await api.call('POST', `/v1/disputes/${disputeId}/evidence`, { key, body: { text: 'See the photo.' } })).statusCode, 200);
+      const retried = await attach(key, disputeId, file('before.png', 'image/png', PNG), headers);
+      assert.equal(retried.statusCode, 200, retried.body);
+      assert.equal(retried.json().id, first.json().id);
+      assert.equal(retried.json().sha256, first.json().sha256);
+      // Without the key, or with another one, a late file is still refused.
+      expectError(await attach(key, disputeId, file('after.png', 'image/png', PNG), { 'idempotency-key': `evidence-late-${disputeId}` }), 409, 'dispute_unexpected_state');
+      assert.equal((await api.call('GET', `/v1/disputes/${disputeId}/evidence_files`, { key })).json().data.length, 1);
+    });
+
     it('counts files under a lock: uploads at once never pass the limit', async () => {
       const { shop, disputeId } = await disputed();
       const key = shop.merchant.secretKey;

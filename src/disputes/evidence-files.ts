@@ -98,6 +98,13 @@ export function createEvidenceFileService({ db }: { db: Database }): EvidenceFil
     async attach(scope, disputeId, input, idSeed) {
       const dispute = await disputeIn(scope, disputeId);
       if (!dispute) return failure('resource_missing', `No such dispute: ${disputeId}.`, 'id');
+      const id = idFor('dpf', idSeed);
+      // A retry of an upload that stored its file gets that file, even once the evidence was submitted
+      // (the request plumbing refused a different body under the same Idempotency-Key already).
+      if (idSeed !== undefined) {
+        const stored = await db.query<FileRow>(`SELECT ${COLUMNS} FROM dispute_evidence_files WHERE id = $1 AND dispute_id = $2`, [id, dispute.id]);
+        if (stored.rows[0]) return { ok: true, file: fileOf(stored.rows[0]) };
+      }
       if (dispute.status !== 'needs_response') {
         return failure('dispute_unexpected_state', `Files are attached before the evidence is submitted; this dispute is ${dispute.status}.`);
       }
@@ -113,7 +120,6 @@ export function createEvidenceFileService({ db }: { db: Database }): EvidenceFil
       if (sniffed !== input.contentType) {
         return failure('evidence_file_type_unsupported', `The file's content is ${sniffed ?? 'not PNG, JPEG or PDF'}, not ${input.contentType}.`, 'data');
       }
-      const id = idFor('dpf', idSeed);
       const sha256 = createHash('sha256').update(content).digest('hex');
       // The dispute's row is locked while the file is counted and inserted: two uploads at once cannot
       // pass the limit together, and an evidence submission (which updates the row) waits for the file,

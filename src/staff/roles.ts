@@ -81,6 +81,21 @@ export function permissionsOf(app: StaffApp, role: StaffRole): readonly Permissi
   return app === 'dashboard' ? MERCHANT_ROLE_PERMISSIONS[role as MerchantRole] ?? [] : OPERATOR_ROLE_PERMISSIONS[role as OperatorRole] ?? [];
 }
 
+/**
+ * What a merchant's secret write key may do: every merchant permission a /v1 route asks for, except the
+ * team's and the audit log's (those routes take staff sessions only, never a merchant's key). A staff
+ * session creates or rolls such a key only when its role holds all of them (owner, admin); otherwise a
+ * developer could mint a key that moves payouts and refunds, outside the staff audit log.
+ */
+export const SECRET_WRITE_KEY_PERMISSIONS: readonly MerchantPermission[] = MERCHANT_PERMISSIONS.filter(
+  (permission) => !permission.startsWith('team:') && permission !== 'audit:read',
+);
+
+/** The first permission a secret write key grants that these permissions lack; null when none is missing. */
+export function missingWriteKeyPermission(permissions: readonly Permission[]): MerchantPermission | null {
+  return SECRET_WRITE_KEY_PERMISSIONS.find((permission) => !permissions.includes(permission)) ?? null;
+}
+
 /** Whether a role of this app may write anything (read-only roles act with a read-scoped principal). */
 export function canWrite(app: StaffApp, role: StaffRole): boolean {
   return permissionsOf(app, role).some((permission) => permission.endsWith(':write') || permission.endsWith(':decide') || permission === 'team:owners');
@@ -210,7 +225,9 @@ export function staffAccess(
   declared: StaffRouteAccess | undefined,
 ): StaffAccessDecision {
   if (isBuyerRoute(url)) return { ok: false, code: 'staff_route_not_allowed' };
-  const access = declared ?? ROUTE_PERMISSIONS[`${method} ${url}`];
+  // Fastify answers HEAD with each GET route: it asks what the GET asks, or it would read past the table.
+  const tableMethod = method === 'HEAD' ? 'GET' : method;
+  const access = declared ?? ROUTE_PERMISSIONS[`${tableMethod} ${url}`];
   if (!access) return method === 'GET' || method === 'HEAD' ? { ok: true } : { ok: false, code: 'staff_route_not_allowed' };
   const needed = access[app];
   if (needed === undefined) return { ok: false, code: 'staff_route_not_allowed' };

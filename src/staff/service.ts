@@ -17,7 +17,7 @@ import { listAuditEvents, sweepAuditEvents, type AuditEvent } from './audit.ts';
 import { verifiedAssertion, verifiedRegistration } from '../auth/webauthn.ts';
 import type { Principal } from '../auth/service.ts';
 import { normaliseEmail } from '../buyers/service.ts';
-import { sqlState, type Database } from '../store/database.ts';
+import { sqlState, type Database, type SqlClient } from '../store/database.ts';
 import {
   appOf,
   INVITATION_TOKEN_PATTERN,
@@ -219,24 +219,39 @@ export function createStaffService({ db, publicUrl, webauthn, messages, merchant
     return { ok: true, role };
   }
 
-  /** The target user when it is in the actor's team and the actor may change it. */
+  const userMissing = (userId: string) => failure('resource_missing', `No such staff user: ${userId}.`, 'id');
+  const ownerForbidden = () => failure('staff_role_forbidden', 'Only an owner may change or disable an owner.', 'id');
+
+  /** The target user when it is in the actor's team and the actor may change it (checked again, locked, by lockedTarget). */
   async function changeable(actor: StaffActor, userId: string): Promise<{ ok: true; user: StaffUser } | StaffFailure> {
     const user = isId(userId, 'stf') ? await store.findUser(db, userId) : null;
-    const missing = failure('resource_missing', `No such staff user: ${userId}.`, 'id');
-    if (!user) return missing;
+    if (!user) return userMissing(userId);
     const team = await teamOf(actor, user.merchantId, true);
-    if (!team.ok) return team.code === 'staff_role_forbidden' ? missing : team;
-    if (user.role === 'owner' && !managesOwners(actor)) return failure('staff_role_forbidden', 'Only an owner may change or disable an owner.', 'id');
+    if (!team.ok) return team.code === 'staff_role_forbidden' ? userMissing(userId) : team;
+    if (user.role === 'owner' && !managesOwners(actor)) return ownerForbidden();
     return { ok: true, user };
   }
 
-  /** Refuses when the change would leave the team without an active owner (operator: admin). */
-  async function keepsKeeper(tx: Parameters<Parameters<Database['transaction']>[0]>[0], user: StaffUser): Promise<StaffFailure | null> {
-    const keepers = await store.lockActiveUsersWithRole(tx, user.merchantId, keeperRole(user.merchantId));
-    if (keepers.length === 1 && keepers[0] === user.id) {
-      return failure('staff_last_owner', user.merchantId === null ? 'The operator must keep at least one active admin.' : 'The merchant must keep at least one active owner.', 'id');
-    }
-    return null;
+  /**
+   * In the change's transaction: locks the team's active owners (operator: admins), then the target, and
+   * checks the target again on its fresh row, since a concurrent change may have made it an owner or
+   * disabled it since `changeable` read it. The owners are locked first, in id order, by every change
+   * (even one that touches no owner), so two changes never wait for each other's rows in opposite orders.
+   */
+  async function lockedTarget(tx: SqlClient, actor: StaffActor, read: StaffUser): Promise<{ ok: true; user: StaffUser; keepers: string[] } | StaffFailure> {
+    const keepers = await store.lockActiveUsersWithRole(tx, read.merchantId, keeperRole(read.merchantId));
+    const user = await store.findUser(tx, read.id, { lock: true });
+    if (!user) return userMissing(read.id);
+    if (user.role === 'owner' && !managesOwners(actor)) return ownerForbidden();
+    return { ok: true, user, keepers };
+  }
+
+  /** Refuses when taking `user` out of its role (or disabling it) would leave the team without an active owner (operator: admin). */
+  function keepsKeeper(user: StaffUser, keepers: readonly string[]): StaffFailure | null {
+    if (user.disabledAt !== null || user.role !== keeperRole(user.merchantId)) return null;
+    // The other keepers are locked until this change commits: none of them can leave meanwhile.
+    if (keepers.some((id) => id !== user.id)) return null;
+    return failure('staff_last_owner', user.merchantId === null ? 'The operator must keep at least one active admin.' : 'The merchant must keep at least one active owner.', 'id');
   }
 
   async function openSession(tx: Parameters<Parameters<Database['transaction']>[0]>[0], user: StaffUser): Promise<StaffSignedIn> {
@@ -287,12 +302,22 @@ export function createStaffService({ db, publicUrl, webauthn, messages, merchant
       if (!allowed.ok) return allowed;
       if (await store.findActiveUserByEmail(db, team.merchantId, email)) return failure('staff_user_exists', undefined, 'email');
       const token = `msi_${randomBase62(32)}`;
-      const invitation = await db.transaction((tx) =>
-        store.insertInvitation(tx, {
+      const inserted = await db.transaction(async (tx): Promise<{ ok: true; invitation: StaffInvitation } | StaffFailure> => {
+        // A new invitation revokes the pending ones for the address: an owner's invitation only by
+        // whoever may revoke it (revokeInvitation), so an admin cannot cancel it by inviting again.
+        const revokesOwners = managesOwners(actor);
+        const pending = await store.lockPendingInvitationsFor(tx, team.merchantId, email);
+        if (!revokesOwners && pending.some((invitation) => invitation.role === 'owner')) {
+          return failure('staff_role_forbidden', 'Only an owner may revoke an invitation of an owner.', 'email');
+        }
+        const invitation = await store.insertInvitation(tx, {
           id: newId('sinv'), merchantId: team.merchantId, email, name: input.name?.trim() || null, role: allowed.role,
           tokenDigest: digestOf(token), invitedBy: actorName(actor), ttlSeconds: STAFF_INVITATION_TTL_SECONDS,
-        }),
-      );
+        }, { replacesOwnerInvitations: revokesOwners });
+        return { ok: true, invitation };
+      });
+      if (!inserted.ok) return inserted;
+      const { invitation } = inserted;
       const url = `${base}/${invitation.app}/#invite=${token}`;
       return { ok: true, invitation, token, url, emailed: await emailInvitation(invitation, url, actorName(actor)) };
     },
@@ -403,25 +428,29 @@ export function createStaffService({ db, publicUrl, webauthn, messages, merchant
       if (!target.ok) return target;
       const allowed = mayGiveRole(actor, target.user.merchantId, role);
       if (!allowed.ok) return allowed;
-      if (target.user.disabledAt !== null) return failure('resource_missing', `The staff user ${userId} is disabled.`, 'id');
-      return db.transaction(async (tx) => {
-        if (target.user.role === keeperRole(target.user.merchantId) && allowed.role !== target.user.role) {
-          const refused = await keepsKeeper(tx, target.user);
+      const disabled = () => failure('resource_missing', `The staff user ${userId} is disabled.`, 'id');
+      if (target.user.disabledAt !== null) return disabled();
+      return db.transaction(async (tx): Promise<{ ok: true; user: StaffUser } | StaffFailure> => {
+        const locked = await lockedTarget(tx, actor, target.user);
+        if (!locked.ok) return locked;
+        if (locked.user.disabledAt !== null) return disabled();
+        if (allowed.role !== locked.user.role) {
+          const refused = keepsKeeper(locked.user, locked.keepers);
           if (refused) return refused;
         }
-        return { ok: true as const, user: await store.setRole(tx, target.user.id, allowed.role) };
+        return { ok: true, user: await store.setRole(tx, locked.user.id, allowed.role) };
       });
     },
 
     async disable(actor, userId) {
       const target = await changeable(actor, userId);
       if (!target.ok) return target;
-      return db.transaction(async (tx) => {
-        if (target.user.disabledAt === null && target.user.role === keeperRole(target.user.merchantId)) {
-          const refused = await keepsKeeper(tx, target.user);
-          if (refused) return refused;
-        }
-        return { ok: true as const, user: await store.disableUser(tx, target.user.id) };
+      return db.transaction(async (tx): Promise<{ ok: true; user: StaffUser } | StaffFailure> => {
+        const locked = await lockedTarget(tx, actor, target.user);
+        if (!locked.ok) return locked;
+        const refused = keepsKeeper(locked.user, locked.keepers);
+        if (refused) return refused;
+        return { ok: true, user: await store.disableUser(tx, locked.user.id) };
       });
     },
 

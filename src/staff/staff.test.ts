@@ -24,8 +24,10 @@ import {
   type TestStaff,
 } from '../../test/support/staff.ts';
 import { DISPUTE_REASONS } from '../disputes/model.ts';
-import { MERCHANT_ROLE_PERMISSIONS, OPERATOR_ROLE_PERMISSIONS, ROUTE_PERMISSIONS, staffAccess } from './roles.ts';
+import { MERCHANT_ROLE_PERMISSIONS, OPERATOR_ROLE_PERMISSIONS, ROUTE_PERMISSIONS, missingWriteKeyPermission, permissionsOf, staffAccess } from './roles.ts';
 import { STAFF_CEREMONIES_PER_CLIENT_MAX } from './model.ts';
+import { createStaffService, type StaffActor } from './service.ts';
+import type { Database } from '../store/database.ts';
 
 describe('staff roles', () => {
   it('gives owners everything, admins all but owners, and read-only roles nothing that writes', () => {
@@ -46,6 +48,20 @@ describe('staff roles', () => {
     assert.deepEqual(staffAccess('dashboard', analyst, 'POST', '/v1/refunds', undefined), { ok: false, code: 'staff_permission_missing', permission: 'refunds:write' });
     assert.deepEqual(staffAccess('console', OPERATOR_ROLE_PERMISSIONS.admin, 'GET', '/v1/payments', undefined), { ok: false, code: 'staff_route_not_allowed' });
     assert.deepEqual(staffAccess('dashboard', analyst, 'POST', '/v1/x', { dashboard: 'payments:read' }), { ok: true });
+  });
+
+  it('asks of a HEAD request what the GET of the same route asks', () => {
+    const analyst = MERCHANT_ROLE_PERMISSIONS.analyst;
+    assert.deepEqual(staffAccess('dashboard', analyst, 'HEAD', '/v1/webhook_endpoints', undefined), { ok: false, code: 'staff_permission_missing', permission: 'webhooks:read' });
+    assert.deepEqual(staffAccess('dashboard', MERCHANT_ROLE_PERMISSIONS.developer, 'HEAD', '/v1/webhook_endpoints', undefined), { ok: true });
+    assert.deepEqual(staffAccess('dashboard', MERCHANT_ROLE_PERMISSIONS.owner, 'HEAD', '/v1/merchants', undefined), { ok: false, code: 'staff_route_not_allowed' });
+    assert.deepEqual(staffAccess('dashboard', analyst, 'HEAD', '/v1/something_new', undefined), { ok: true });
+  });
+
+  it('lets only roles holding every permission of a secret write key create one (owner and admin)', () => {
+    assert.equal(missingWriteKeyPermission(MERCHANT_ROLE_PERMISSIONS.owner), null);
+    assert.equal(missingWriteKeyPermission(MERCHANT_ROLE_PERMISSIONS.admin), null);
+    for (const role of ['developer', 'finance', 'support', 'analyst'] as const) assert.notEqual(missingWriteKeyPermission(MERCHANT_ROLE_PERMISSIONS[role]), null, role);
   });
 });
 
@@ -258,6 +274,156 @@ for (const kind of STORE_KINDS) {
       assert.equal((await invite(owner.token, { role: 'analyst', email: admin.email })).json().error.code, 'staff_user_exists');
     });
 
+    it("does not let an admin cancel an owner's pending invitation by inviting the address again", async () => {
+      const admin = remember(await createStaffUser(api, { merchantId: shop.merchant.id, role: 'admin' }));
+      const email = `future-owner-${Math.random().toString(36).slice(2, 8)}@example.com`;
+      const ownerInvitation = await call('POST', '/v1/staff/invitations', owner.token, { email, role: 'owner' });
+      assert.equal(ownerInvitation.statusCode, 200, ownerInvitation.body);
+      secrets.push(new URL(ownerInvitation.json().url).hash.slice('#invite='.length));
+      const again = await call('POST', '/v1/staff/invitations', admin.token, { email, role: 'analyst' });
+      assert.equal(again.statusCode, 403, again.body);
+      assert.equal(again.json().error.code, 'staff_role_forbidden');
+      assert.equal(again.json().error.param, 'email');
+      // The owner's invitation is still pending, and the admin cannot revoke it directly either.
+      const pending = (await call('GET', '/v1/staff/invitations', admin.token)).json().data.filter((invitation: { email: string }) => invitation.email === email);
+      assert.deepEqual(pending.map((invitation: { id: string; role: string }) => [invitation.id, invitation.role]), [[ownerInvitation.json().id, 'owner']]);
+      assert.equal((await call('POST', `/v1/staff/invitations/${ownerInvitation.json().id}/revoke`, admin.token, {})).json().error.code, 'staff_role_forbidden');
+      // An owner may replace it; an admin may replace an invitation of a lower role.
+      const replaced = await call('POST', '/v1/staff/invitations', owner.token, { email, role: 'analyst' });
+      assert.equal(replaced.statusCode, 200, replaced.body);
+      secrets.push(new URL(replaced.json().url).hash.slice('#invite='.length));
+      const byAdmin = await call('POST', '/v1/staff/invitations', admin.token, { email, role: 'finance' });
+      assert.equal(byAdmin.statusCode, 200, byAdmin.body);
+      secrets.push(new URL(byAdmin.json().url).hash.slice('#invite='.length));
+      const left = (await call('GET', '/v1/staff/invitations', owner.token)).json().data.filter((invitation: { email: string }) => invitation.email === email);
+      assert.deepEqual(left.map((invitation: { role: string }) => invitation.role), ['finance']);
+    });
+
+    it('lets a staff session create or roll a secret write key only with every permission such a key holds', async () => {
+      const developer = remember(await createStaffUser(api, { merchantId: shop.merchant.id, role: 'developer' }));
+      const admin = remember(await createStaffUser(api, { merchantId: shop.merchant.id, role: 'admin' }));
+      const live = { 'micropay-livemode': 'true' };
+      for (const [body, headers] of [[{ type: 'secret' }, undefined], [{ type: 'secret', scope: 'write' }, undefined], [{ type: 'secret', scope: 'write' }, live]] as const) {
+        const refused = await call('POST', '/v1/api_keys', developer.token, body, headers);
+        assert.equal(refused.statusCode, 403, refused.body);
+        assert.equal(refused.json().error.code, 'staff_permission_missing');
+        assert.equal(refused.json().error.param, 'scope');
+        assert.match(refused.json().error.message, /developer/);
+      }
+      const readKey = await call('POST', '/v1/api_keys', developer.token, { type: 'secret', scope: 'read' }, live);
+      assert.equal(readKey.statusCode, 200, readKey.body);
+      assert.equal(readKey.json().scope, 'read');
+      assert.equal(readKey.json().livemode, true);
+      const publishable = await call('POST', '/v1/api_keys', developer.token, { type: 'publishable' });
+      assert.equal(publishable.statusCode, 200, publishable.body);
+      // The read key cannot reach what the developer's role forbids.
+      const payoutSettings = await staffCall(api, 'POST', '/v1/payout_settings', { key: readKey.json().secret, body: {} });
+      assert.equal(payoutSettings.statusCode, 403, payoutSettings.body);
+      // Owners and admins hold every permission of a write key.
+      for (const token of [owner.token, admin.token]) {
+        const writeKey = await call('POST', '/v1/api_keys', token, { type: 'secret' });
+        assert.equal(writeKey.statusCode, 200, writeKey.body);
+        assert.equal(writeKey.json().scope, 'write');
+      }
+      // Rolling a write key issues a new write secret: the same rule. A read key rolls.
+      const writeKey = (await call('POST', '/v1/api_keys', owner.token, { type: 'secret', name: 'server' })).json();
+      const rolled = await call('POST', `/v1/api_keys/${writeKey.id}/roll`, developer.token, {});
+      assert.equal(rolled.statusCode, 403, rolled.body);
+      assert.equal(rolled.json().error.code, 'staff_permission_missing');
+      const readRolled = await call('POST', `/v1/api_keys/${readKey.json().id}/roll`, developer.token, {}, live);
+      assert.equal(readRolled.statusCode, 200, readRolled.body);
+      assert.equal(readRolled.json().scope, 'read');
+      assert.equal((await call('POST', `/v1/api_keys/${writeKey.id}/roll`, admin.token, {})).statusCode, 200);
+    });
+
+    it('applies the permission table to HEAD requests as to their GET', async () => {
+      const analyst = remember(await createStaffUser(api, { merchantId: shop.merchant.id, role: 'analyst' }));
+      const developer = remember(await createStaffUser(api, { merchantId: shop.merchant.id, role: 'developer' }));
+      const head = (token: string, url: string) => api.app.inject({ method: 'HEAD', url, remoteAddress: testClientAddress(), headers: { authorization: `Bearer ${token}` } });
+      const refused = await head(analyst.token, '/v1/webhook_endpoints');
+      assert.equal(refused.statusCode, 403);
+      assert.equal((await head(analyst.token, '/v1/api_keys')).statusCode, 403);
+      assert.equal((await head(developer.token, '/v1/webhook_endpoints')).statusCode, 200);
+      assert.equal((await head(analyst.token, '/v1/payments')).statusCode, 200);
+    });
+
+    it('checks a role change or a disable again on the locked, fresh row of its target', async () => {
+      const merchant = await api.createMerchant({ feeBps: 0, feeFixed: {} });
+      const first = remember(await createStaffUser(api, { merchantId: merchant.id, role: 'owner' }));
+      const second = remember(await createStaffUser(api, { merchantId: merchant.id, role: 'admin' }));
+      const third = remember(await createStaffUser(api, { merchantId: merchant.id, role: 'finance' }));
+      const plain = api.runtime.services.staff;
+      const system: StaffActor = { kind: 'system', name: 'cli' };
+      // A service whose read of the target (before its transaction) lets another change run right after.
+      let interleave: { userId: string; run: () => Promise<void> } | null = null;
+      const db = api.runtime.db;
+      const racing = new Proxy(db, {
+        get(target, property, receiver) {
+          if (property !== 'query') return Reflect.get(target, property, receiver);
+          return async (text: string, values?: unknown[]) => {
+            const result = await target.query(text, values);
+            const pending = interleave;
+            if (pending && /FROM staff_users WHERE id = \$1$/.test(text) && values?.[0] === pending.userId) {
+              interleave = null;
+              await pending.run();
+            }
+            return result;
+          };
+        },
+      }) as Database;
+      const staff = createStaffService({ db: racing, publicUrl: 'http://localhost:3000', webauthn: { rpId: 'localhost', rpName: 'Micropay', origins: [] }, merchantName: async () => 'Shop' });
+      const ok = <T extends { ok: boolean }>(result: T) => {
+        assert.ok(result.ok, JSON.stringify(result));
+        return result;
+      };
+
+      // Disabling the admin, who meanwhile became an owner while the other owner stepped down: the last owner stays.
+      interleave = {
+        userId: second.id,
+        run: async () => {
+          ok(await plain.changeRole(system, second.id, 'owner'));
+          ok(await plain.changeRole(system, first.id, 'admin'));
+        },
+      };
+      const disabled = await staff.disable(system, second.id);
+      assert.equal(interleave, null, 'the interleaved change ran');
+      assert.deepEqual(disabled, { ok: false, code: 'staff_last_owner', message: 'The merchant must keep at least one active owner.', param: 'id' });
+
+      // An admin changing a user who meanwhile became an owner: refused, as for an owner read beforehand.
+      const admin: StaffActor = {
+        kind: 'staff',
+        merchantId: merchant.id,
+        identity: { userId: first.id, sessionId: 'sses_test', email: first.email, role: 'admin', app: 'dashboard', permissions: permissionsOf('dashboard', 'admin') },
+      };
+      interleave = { userId: third.id, run: async () => void ok(await plain.changeRole(system, third.id, 'owner')) };
+      const demoted = await staff.changeRole(admin, third.id, 'analyst');
+      assert.equal(interleave, null, 'the interleaved change ran');
+      assert.equal(demoted.ok ? 'changed' : demoted.code, 'staff_role_forbidden');
+      interleave = { userId: third.id, run: async () => void ok(await plain.disable(system, third.id)) };
+      const afterDisable = await staff.changeRole(system, third.id, 'analyst');
+      assert.equal(afterDisable.ok ? 'changed' : afterDisable.code, 'resource_missing');
+      const { rows } = await sql(`SELECT count(*)::int8 AS owners FROM staff_users WHERE merchant_id = $1 AND role = 'owner' AND disabled_at IS NULL`, [merchant.id]);
+      assert.equal(Number((rows[0] as { owners: bigint }).owners), 1);
+    });
+
+    it('keeps an active owner when the last two owners are demoted or disabled at once', async () => {
+      const merchant = await api.createMerchant({ feeBps: 0, feeFixed: {} });
+      const first = remember(await createStaffUser(api, { merchantId: merchant.id, role: 'owner' }));
+      const second = remember(await createStaffUser(api, { merchantId: merchant.id, role: 'owner' }));
+      const change = (id: string, round: number) =>
+        round % 2 === 0
+          ? staffCall(api, 'POST', `/v1/staff/users/${id}/disable`, { key: api.operatorKey, body: {} })
+          : staffCall(api, 'POST', `/v1/staff/users/${id}/role`, { key: api.operatorKey, body: { role: 'admin' } });
+      for (let round = 0; round < 6; round += 1) {
+        const answers = await Promise.all([change(first.id, round), change(second.id, round + (round >> 1))]);
+        assert.deepEqual(answers.map((answer) => answer.statusCode).sort(), [200, 409], answers.map((answer) => answer.body).join('\n'));
+        assert.equal(answers.find((answer) => answer.statusCode === 409)!.json().error.code, 'staff_last_owner');
+        const { rows } = await sql(`SELECT count(*)::int8 AS owners FROM staff_users WHERE merchant_id = $1 AND role = 'owner' AND disabled_at IS NULL`, [merchant.id]);
+        assert.equal(Number((rows[0] as { owners: bigint }).owners), 1, `round ${round}`);
+        await sql(`UPDATE staff_users SET role = 'owner', disabled_at = NULL WHERE merchant_id = $1`, [merchant.id]);
+      }
+    });
+
     it('replays an invitation by its Idempotency-Key without its link', async () => {
       const headers = { 'idempotency-key': `invite-${Math.random()}` };
       const body = { email: 'replayed@example.com', role: 'analyst' };
@@ -322,7 +488,7 @@ for (const kind of STORE_KINDS) {
       assert.equal(answered.statusCode, 200, answered.body);
       assert.ok(JSON.stringify(answered.json()).includes('Here is a new link.'));
       assert.equal((await call('POST', '/v1/api_keys', support.token, { type: 'secret' })).json().error.code, 'staff_permission_missing');
-      assert.equal((await call('POST', '/v1/api_keys', developer.token, { type: 'secret' })).statusCode, 200);
+      assert.equal((await call('POST', '/v1/api_keys', developer.token, { type: 'secret', scope: 'read' })).statusCode, 200);
 
       // Another merchant's staff cannot see this merchant's payment.
       const stranger = await staffToken(api, { merchantId: other.merchant.id, role: 'owner' });

@@ -142,15 +142,29 @@ export async function disableUser(db: SqlClient, id: string): Promise<StaffUser>
   return userOf(rows[0]!);
 }
 
+/** The live (unexpired) pending invitations of the team for an address, locked: a new invitation replaces them. */
+export async function lockPendingInvitationsFor(db: SqlClient, merchantId: string | null, email: string): Promise<StaffInvitation[]> {
+  const { rows } = await db.query<InvitationRow>(
+    `SELECT ${INVITATION_COLUMNS} FROM staff_invitations
+     WHERE COALESCE(merchant_id, '') = COALESCE($1, '') AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+     ORDER BY id FOR UPDATE`,
+    [merchantId, email],
+  );
+  return rows.map(invitationOf);
+}
+
 export async function insertInvitation(
   db: SqlClient,
   invitation: { id: string; merchantId: string | null; email: string; name: string | null; role: StaffRole; tokenDigest: Buffer; invitedBy: string; ttlSeconds: number },
+  options: { replacesOwnerInvitations: boolean },
 ): Promise<StaffInvitation> {
-  // A new invitation replaces the pending ones for the same address.
+  // A new invitation replaces the pending ones for the same address; an owner's only when the inviter
+  // may revoke it (one made meanwhile by an owner, which the inviter's check did not see, stays).
   await db.query(
     `UPDATE staff_invitations SET revoked_at = now()
-     WHERE COALESCE(merchant_id, '') = COALESCE($1, '') AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL`,
-    [invitation.merchantId, invitation.email],
+     WHERE COALESCE(merchant_id, '') = COALESCE($1, '') AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL
+       AND (role <> 'owner' OR $3)`,
+    [invitation.merchantId, invitation.email, options.replacesOwnerInvitations],
   );
   const { rows } = await db.query<InvitationRow>(
     `INSERT INTO staff_invitations (id, merchant_id, email, name, role, token_digest, invited_by, expires_at)
