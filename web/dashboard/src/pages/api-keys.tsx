@@ -10,6 +10,9 @@ export function ApiKeysPage() {
   const [secret, setSecret] = useState<{ name: string; value: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const writable = can('api_keys:write');
+  // The API makes a secret write key only for a role holding everything such a key can do (owner, admin:
+  // docs/api/staff.md, "API keys made by staff"); payouts and refunds are what the others lack.
+  const writeKeys = can('payouts:write') && can('refunds:write');
 
   const act = async (key: ApiKey, action: 'roll' | 'revoke') => {
     if (action === 'revoke' && !confirm(`Revoke the key ending ${key.last4}? Requests with it fail at once.`)) return;
@@ -28,7 +31,7 @@ export function ApiKeysPage() {
     <>
       <h1>API keys</h1>
       {secret && <SecretOnce label={`Secret of ${secret.name}`} value={secret.value} onDone={() => setSecret(null)} />}
-      {writable ? <CreateKeyForm onCreated={(key) => (setSecret({ name: key.name ?? key.id, value: key.secret ?? '' }), keys.reload())} /> : <NoPermission permission="api_keys:write" />}
+      {writable ? <CreateKeyForm writeKeys={writeKeys} onCreated={(key) => (setSecret({ name: key.name ?? key.id, value: key.secret ?? '' }), keys.reload())} /> : <NoPermission permission="api_keys:write" />}
       <Status error={keys.error ?? error} />
       <Loading loading={keys.loading} empty={keys.data?.data.length === 0} emptyText="No keys." />
       <ul className="rows" data-testid="api-keys">
@@ -79,10 +82,10 @@ export function SecretOnce(props: { label: string; value: string; onDone: () => 
   );
 }
 
-function CreateKeyForm(props: { onCreated: (key: ApiKey) => void }) {
+function CreateKeyForm(props: { writeKeys: boolean; onCreated: (key: ApiKey) => void }) {
   const [name, setName] = useState('');
   const [type, setType] = useState<'secret' | 'publishable'>('secret');
-  const [scope, setScope] = useState<'write' | 'read'>('write');
+  const [scope, setScope] = useState<'write' | 'read'>(props.writeKeys ? 'write' : 'read');
   const { error, busy, run } = useAction();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -109,7 +112,7 @@ function CreateKeyForm(props: { onCreated: (key: ApiKey) => void }) {
         <div>
           <label htmlFor="key-scope">Scope</label>
           <select id="key-scope" value={scope} onChange={(event) => setScope(event.target.value as 'write' | 'read')}>
-            <option value="write">write</option>
+            {props.writeKeys && <option value="write">write</option>}
             <option value="read">read</option>
           </select>
         </div>
