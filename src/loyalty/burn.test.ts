@@ -282,6 +282,57 @@ for (const kind of STORE_KINDS) {
       assert.equal((await points(customer)).balance, 1697);
     });
 
+    it('puts a payment waiting for a passkey back to requires_confirmation when the spend guard refuses its points', async () => {
+      const holding = await api.createMerchant({ name: 'Holding points shop' });
+      const program = (holdDays: number) =>
+        api.app.inject({
+          method: 'PUT',
+          url: '/v1/loyalty/program',
+          headers: { authorization: `Bearer ${holding.secretKey}` },
+          payload: { earn: { per_amount: 100, currency: CURRENCY, points: 1 }, hold_days: holdDays, redemption: { value_minor_per_point: { EUR: 1 }, minimum_points: 10, max_share_percent: 50 } },
+        });
+      const balanceAt = async (customer: string): Promise<{ balance: number; spendable: number; held: number }> =>
+        (await api.call('GET', `/v1/loyalty/balances/${customer}`, { key: holding.secretKey })).json();
+      assert.equal((await program(0)).statusCode, 200);
+      // 150 points spendable at once, then 50 more earned under a 14-day hold: 200, of which 50 held.
+      const { buyer, customer } = await buyerWith(300_000n, 15_000, holding);
+      assert.equal((await program(14)).statusCode, 200);
+      const heldEarn = await api.call('POST', '/v1/payments', { key: holding.secretKey, body: { customer, amount: 5000, currency: CURRENCY, confirm: true } });
+      assert.equal(heldEarn.json().status, 'succeeded', heldEarn.body);
+      assert.deepEqual(await balanceAt(customer), { ...(await balanceAt(customer)), balance: 200, spendable: 150, held: 50 });
+      // P1 (above the exemption) waits for the passkey with 100 points.
+      const first = await checkoutPayment(150_000, holding);
+      const waiting = await confirm(first, buyer, 100, holding);
+      assert.equal(waiting.json().status, 'requires_action', waiting.body);
+      // P2 spends 80 meanwhile: 200 − 80 + 9 (held) = 129, of which 59 held: 70 spendable.
+      const second = await checkoutPayment(1000, holding);
+      assert.equal((await confirm(second, buyer, 80, holding)).json().status, 'succeeded');
+      assert.deepEqual(await balanceAt(customer), { ...(await balanceAt(customer)), balance: 129, spendable: 70, held: 59 });
+      const authenticate = async () => {
+        const challenge = await api.call('POST', `/v1/checkout/payments/${first.id}/authentication`, { key: holding.publishableKey, headers: buyer.headers, body: { client_secret: first.secret } });
+        assert.equal(challenge.statusCode, 200, challenge.body);
+        return api.call('POST', `/v1/checkout/payments/${first.id}/authenticate`, {
+          key: holding.publishableKey,
+          headers: buyer.headers,
+          body: { client_secret: first.secret, challenge: challenge.json().challenge, credential: buyer.authenticator.authenticate(challenge.json().options) },
+        });
+      };
+      // The ledger would let 100 go (129 ≥ 100); the spend guard refuses them (held points).
+      expectError(await authenticate(), 402, 'points_insufficient');
+      const read = (await api.call('GET', `/v1/payments/${first.id}`, { key: holding.secretKey })).json();
+      assert.equal(read.status, 'requires_confirmation');
+      assert.equal(read.points_redeemed, 0);
+      assert.equal(read.amount_paid_in_points, 0);
+      assert.equal(read.last_payment_error?.code, 'points_insufficient');
+      assert.equal((await balanceAt(customer)).balance, 129);
+      // The buyer confirms again with fewer points and pays.
+      const again = await confirm(first, buyer, 50, holding);
+      assert.equal(again.json().status, 'requires_action', again.body);
+      const paid = await authenticate();
+      assert.equal(paid.json().status, 'succeeded', paid.body);
+      assert.equal(paid.json().payment.amount_paid_in_points, 50);
+    });
+
     it('moves no points when a refund fails: the claw-back and the return are linked to the refund', async () => {
       const { buyer, customer } = await buyerWith(10_000n, 10_000);
       const pay = await checkoutPayment(1000);

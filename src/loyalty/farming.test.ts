@@ -169,6 +169,54 @@ for (const kind of STORE_KINDS) {
       assert.equal(badges.find((badge) => badge.code === 'first_purchase')?.revoked_at !== null, true);
     });
 
+    it('counts a lost dispute as taken back when a refund follows it: all earned points clawed, all spent ones returned, badges revoked', async () => {
+      const shop = await api.createMerchant({ name: 'Dispute then refund' });
+      const put = await api.app.inject({
+        method: 'PUT',
+        url: '/v1/loyalty/program',
+        headers: { authorization: `Bearer ${shop.secretKey}` },
+        payload: { earn: { per_amount: 100, currency: CURRENCY, points: 3 }, hold_days: 0, redemption: REDEMPTION },
+      });
+      assert.equal(put.statusCode, 200, put.body);
+      const { buyer, customer } = await buyerAt(shop, 1_000_000n);
+      // 3 points earned on a first payment, then spent on a tip of 103 (100 in money, which earns 3).
+      assert.equal((await pay(shop, customer, 100)).status, 'succeeded');
+      const created = await api.call('POST', '/v1/payments', { key: shop.secretKey, body: { amount: 103, currency: CURRENCY, metadata: { category: 'tip' } } });
+      assert.equal(created.statusCode, 200, created.body);
+      const paid = await api.call('POST', `/v1/checkout/payments/${created.json().id}/confirm`, {
+        key: shop.publishableKey,
+        headers: buyer.headers,
+        body: { client_secret: created.json().client_secret, points_to_redeem: 3 },
+      });
+      assert.equal(paid.json().status, 'succeeded', paid.body);
+      const paymentId: string = created.json().id;
+      assert.equal((await api.call('GET', `/v1/payments/${paymentId}`, { key: shop.secretKey })).json().amount_captured, 100);
+      const badgesOf = async () => (await api.call('GET', `/v1/loyalty/badges?customer=${customer}`, { key: shop.secretKey })).json().data as Array<{ code: string; payment: string; revoked_at: number | null }>;
+      assert.equal((await badgesOf()).find((badge) => badge.payment === paymentId)?.revoked_at, null);
+      // A dispute lost for 60, then a refund of the other 40: the payment is wholly taken back.
+      const disputes = api.runtime.services.disputes;
+      const opened = await disputes.openByBuyer({ paymentId, buyerId: buyer.id, reason: 'fraudulent', amount: 60n });
+      assert.ok(opened.ok, opened.ok ? '' : `${opened.code}: ${opened.message}`);
+      const lost = await disputes.decide(opened.dispute.id, 'lost');
+      assert.ok(lost.ok, lost.ok ? '' : `${lost.code}: ${lost.message}`);
+      // The lost dispute itself claws back floor(3 × 60 / 100) = 1 and returns 1 spent point.
+      const dispute = await api.runtime.db.query<{ wanted: string; clawed: string }>(`SELECT wanted::text, clawed::text FROM loyalty_clawbacks WHERE refund_id = $1`, [opened.dispute.id]);
+      assert.deepEqual(dispute.rows.map((row) => [row.wanted, row.clawed]), [['1', '1']]);
+      await refund(shop, paymentId, 40);
+      const taken = await api.runtime.db.query<{ wanted: string; clawed: string }>(
+        `SELECT coalesce(sum(wanted), 0)::text AS wanted, coalesce(sum(clawed), 0)::text AS clawed FROM loyalty_clawbacks WHERE payment_id = $1`,
+        [paymentId],
+      );
+      assert.deepEqual(taken.rows[0], { wanted: '3', clawed: '3' });
+      const returned = await api.runtime.db.query<{ points: string }>(`SELECT coalesce(sum(points), 0)::text AS points FROM loyalty_earnings WHERE payment_id = $1 AND kind = 'return'`, [paymentId]);
+      assert.equal(returned.rows[0]!.points, '3');
+      // 3 (first payment) − 3 spent + 3 earned − 3 clawed + 3 returned.
+      assert.equal((await points(shop, customer)).balance, 3);
+      const badge = (await badgesOf()).find((candidate) => candidate.payment === paymentId);
+      assert.ok(badge);
+      assert.notEqual(badge.revoked_at, null);
+    });
+
     it("gives the merchant's own staff no points, and reviews their payments", async () => {
       const email = `owner-${Date.now()}@${kind}.example`;
       await api.runtime.db.query(`INSERT INTO staff_users (id, merchant_id, email, role) VALUES ($1, $2, $3, 'owner')`, [`stf_${Date.now()}${kind}`, open.id, email]);
@@ -207,6 +255,39 @@ for (const kind of STORE_KINDS) {
       assert.equal((await points(expiring, customer)).balance, 100);
       await loyalty.expirePoints(new Date(Date.now() + 31 * day), 1000);
       assert.equal((await points(expiring, customer)).balance, 0);
+    });
+
+    it('owes nothing for earned points that expired before their payment was refunded, and still owes what was spent', async () => {
+      const expiring = await api.createMerchant({ name: 'Expired then refunded' });
+      const put = await api.app.inject({
+        method: 'PUT',
+        url: '/v1/loyalty/program',
+        headers: { authorization: `Bearer ${expiring.secretKey}` },
+        payload: { earn: { per_amount: 100, currency: CURRENCY, points: 1 }, expiry_days: 30, hold_days: 0, redemption: REDEMPTION },
+      });
+      assert.equal(put.statusCode, 200, put.body);
+      const loyalty = api.runtime.services.loyalty;
+      const day = 24 * 3600 * 1000;
+      const owedOn = async (paymentId: string) => (await loyalty.riskFacts((await api.runtime.services.payments.find(paymentId))!))?.pointsOwed;
+      // 100 earned, never spent, expired on day 30, the payment refunded after: nothing is owed.
+      const idle = await buyerAt(expiring, 1_000_000n);
+      const earned = await pay(expiring, idle.customer, 10_000);
+      await loyalty.expirePoints(new Date(Date.now() + 31 * day), 1000);
+      assert.equal((await points(expiring, idle.customer)).balance, 0);
+      await refund(expiring, earned.id);
+      assert.equal(await owedOn(earned.id), 0);
+      // The next 100 points earned can all be spent.
+      await pay(expiring, idle.customer, 10_000);
+      assert.deepEqual(await points(expiring, idle.customer), { ...(await points(expiring, idle.customer)), balance: 100, spendable: 100 });
+      // 100 earned, 40 of them spent (the spend earns 9), the other 60 expired: a refund leaves 40 owed.
+      const spender = await buyerAt(expiring, 1_000_000n);
+      const first = await pay(expiring, spender.customer, 10_000);
+      const spent = await checkout(expiring, spender.buyer, 1000, 40);
+      assert.equal(spent.json().status, 'succeeded', spent.body);
+      await loyalty.expirePoints(new Date(Date.now() + 31 * day), 1000);
+      assert.equal((await points(expiring, spender.customer)).balance, 0);
+      await refund(expiring, first.id);
+      assert.equal(await owedOn(first.id), 40);
     });
 
     it('settles in the commit that two spends cannot both take points that are owed', async () => {

@@ -118,6 +118,27 @@ for (const kind of STORE_KINDS) {
       assert.ok(publishable.statusCode === 401 || publishable.statusCode === 403, publishable.body);
     });
 
+    it('refuses a hold as long as the expiry or longer (earned points would never be spendable), naming hold_days', async () => {
+      const holding = await api.createMerchant({ name: 'Hold and expiry shop' });
+      const rules = { earn: { per_amount: 100, currency: 'KRW', points: 1 } };
+      for (const [holdDays, expiryDays] of [[30, 30], [31, 30], [90, 1]]) {
+        const refused = await putProgram(holding, { ...rules, hold_days: holdDays, expiry_days: expiryDays });
+        expectError(refused, 400, 'parameter_invalid');
+        assert.equal(refused.json().error.param, 'hold_days', refused.body);
+      }
+      expectError(await api.call('GET', '/v1/loyalty/program', { key: holding.secretKey }), 404, 'resource_missing');
+      // Shorter than the expiry, or without expiry, a hold is accepted.
+      const shorter = await putProgram(holding, { ...rules, hold_days: 29, expiry_days: 30 });
+      assert.equal(shorter.statusCode, 200, shorter.body);
+      const never = await putProgram(holding, { ...rules, hold_days: 90, expiry_days: null });
+      assert.equal(never.statusCode, 200, never.body);
+      assert.equal(never.json().hold_days, 90);
+      // Refused as a replacement too: the program in place stays.
+      expectError(await putProgram(holding, { ...rules, hold_days: 14, expiry_days: 7 }), 400, 'parameter_invalid');
+      const kept = (await api.call('GET', '/v1/loyalty/program', { key: holding.secretKey })).json();
+      assert.deepEqual([kept.hold_days, kept.expiry_days, kept.version], [90, null, 2]);
+    });
+
     it('earns on an automatic payment, with the bonus category, in the payment\'s own commit', async () => {
       const customer = await customerOf(shop);
       const response = await pay(shop, customer, {

@@ -18,6 +18,7 @@ import type { MerchantService } from '../merchants/service.ts';
 import type { LoyaltyRiskFacts } from '../risk/model.ts';
 
 export type BadgeJson = ReturnType<typeof badgeJson>;
+type TakenBack = Awaited<ReturnType<typeof store.takenBackState>>;
 const DAY_MS = 24 * 3600 * 1000;
 /** The period of the farming facts given to the risk engine. */
 const RISK_PERIOD_DAYS = 30;
@@ -198,11 +199,13 @@ export function createLoyaltyService(deps: LoyaltyDependencies): LoyaltyService 
     };
   }
 
-  async function clawbackMovement(refund: { id: string; amount: bigint }, payment: Payment, buyerId: string): Promise<PointsMovement | null> {
-    const earned = await store.earnedBy(db, payment.id);
-    if (earned === 0n) return null;
-    const after = payment.amountRefunded + refund.amount;
-    const wanted = (earned * after) / payment.amountCaptured - (earned * payment.amountRefunded) / payment.amountCaptured;
+  /** The claw-back of what `payment` earned, so that its claw-backs together have wanted
+   * floor(earned × taken back / captured) once `refund` is taken back too (`after`: the money taken back
+   * by every refund and a lost dispute, this one included), less what of it already expired: expired
+   * points went back to the issuance account, so they are neither taken back again nor owed. */
+  async function clawbackMovement(refund: { id: string; amount: bigint }, payment: Payment, buyerId: string, state: TakenBack, after: bigint): Promise<PointsMovement | null> {
+    if (state.earned === 0n) return null;
+    const wanted = (state.earned * after) / payment.amountCaptured - state.expired - state.clawbackWanted;
     if (wanted <= 0n) return null;
     const accounts = await ensureAccounts(payment.merchantId, buyerId, payment.livemode);
     const available = (await ledger.getBalance(accounts.points))?.available ?? 0n;
@@ -222,14 +225,14 @@ export function createLoyaltyService(deps: LoyaltyDependencies): LoyaltyService 
     return { transfers: [transfer], writes };
   }
 
-  /** The points `payment` spent, given back in proportion to the money `refund` returns (floored over
-   * the refunds so far, never more than is left to give back): a new lot, which expires like earned points. */
-  async function returnMovement(refund: { id: string; amount: bigint }, payment: Payment, buyerId: string): Promise<PointsMovement | null> {
+  /** The points `payment` spent, given back in proportion to the money taken back (`after`, as above;
+   * floored over everything taken back so far, never more than is left to give back): a new lot, which
+   * expires like earned points. */
+  async function returnMovement(refund: { id: string; amount: bigint }, payment: Payment, buyerId: string, state: TakenBack, after: bigint): Promise<PointsMovement | null> {
     if (payment.pointsRedeemed <= 0n) return null;
     const redeemed = payment.pointsRedeemed;
-    const after = payment.amountRefunded + refund.amount;
-    const wanted = (redeemed * after) / payment.amountCaptured - (redeemed * payment.amountRefunded) / payment.amountCaptured;
-    const left = redeemed - (await store.returnedFor(db, payment.id));
+    const wanted = (redeemed * after) / payment.amountCaptured - state.returned;
+    const left = redeemed - state.returned;
     const points = wanted < left ? wanted : left;
     if (points <= 0n) return null;
     const accounts = await ensureAccounts(payment.merchantId, buyerId, payment.livemode);
@@ -289,6 +292,10 @@ export function createLoyaltyService(deps: LoyaltyDependencies): LoyaltyService 
     getProgram: (scope) => store.getProgram(db, scope.merchantId, scope.livemode),
 
     async putProgram(scope, input) {
+      // Points held as long as they live or longer would expire before they could ever be spent.
+      if (input.expiryDays !== null && input.holdDays >= input.expiryDays) {
+        return { ok: false, code: 'parameter_invalid', param: 'hold_days', message: `hold_days (${input.holdDays}) must be less than expiry_days (${input.expiryDays}): earned points would expire before they could be spent.` };
+      }
       const exponent = (await ledger.listAssets()).find((asset) => asset.code === input.currency && asset.kind === 'currency');
       if (!exponent) return { ok: false, code: 'currency_unsupported', param: 'earn[currency]', message: `Currency ${input.currency} is not supported.` };
       for (const currency of Object.keys(input.redemption?.valuePerPoint ?? {})) {
@@ -314,10 +321,18 @@ export function createLoyaltyService(deps: LoyaltyDependencies): LoyaltyService 
 
     async clawbackFor(refund, payment) {
       if (payment.buyerId === null || payment.amountCaptured <= 0n) return null;
-      // A payment refunded in full no longer qualifies for the badges it earned: they are kept, marked.
-      const revocation = payment.amountRefunded + refund.amount >= payment.amountCaptured ? [badgeRevocationWrite(payment.id)] : [];
+      // Taken back before this one: the refunds, and a lost dispute, which `amountRefunded` does not count
+      // (when the dispute itself is being lost, it is not lost yet: only the refunds before it count).
+      const state = await store.takenBackState(db, payment.id);
+      const taken = payment.amountRefunded + state.lostDispute + refund.amount;
+      const after = taken < payment.amountCaptured ? taken : payment.amountCaptured;
+      // A payment wholly taken back no longer qualifies for the badges it earned: they are kept, marked.
+      const revocation = taken >= payment.amountCaptured ? [badgeRevocationWrite(payment.id)] : [];
       // The claw-back first: the refund service checks the first transfer after its own.
-      const [clawback, returned] = await Promise.all([clawbackMovement(refund, payment, payment.buyerId), returnMovement(refund, payment, payment.buyerId)]);
+      const [clawback, returned] = await Promise.all([
+        clawbackMovement(refund, payment, payment.buyerId, state, after),
+        returnMovement(refund, payment, payment.buyerId, state, after),
+      ]);
       if (!clawback && !returned && revocation.length === 0) return null;
       // Linked to each other (the caller links the refund's own transfers to the first): all or none.
       const transfers = [...(clawback?.transfers ?? []), ...(returned?.transfers ?? [])];

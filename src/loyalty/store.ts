@@ -1,6 +1,6 @@
 // Loyalty rows: programs (replaced with a version), earn lots and clawback records (insert only).
 import type { SqlClient } from '../store/database.ts';
-import type { LoyaltyProgram, LoyaltyProgramInput, RedemptionTerms } from './model.ts';
+import { LOYALTY_TRANSFER_CODES, type LoyaltyProgram, type LoyaltyProgramInput, type RedemptionTerms } from './model.ts';
 import type { Badge, BadgeCode } from './badges.ts';
 
 export const LOYALTY_EARNINGS_WRITER = 'loyalty_earnings';
@@ -129,10 +129,42 @@ export async function writeClawbacks(tx: SqlClient, rows: unknown[]): Promise<vo
   );
 }
 
-/** The points a payment earned (0 when it earned none). */
-export async function earnedBy(db: SqlClient, paymentId: string): Promise<bigint> {
-  const result = await db.query<{ points: string }>(`SELECT coalesce(sum(points), 0)::text AS points FROM loyalty_earnings WHERE payment_id = $1 AND kind = 'earn'`, [paymentId]);
-  return BigInt(result.rows[0]!.points);
+/** In one round trip, what a payment's claw-backs and returns are decided from: the points it earned
+ * and the spent points refunds already gave back (its lots), what earlier claw-backs of it wanted
+ * (`loyalty_clawbacks`), the amount of its lost dispute (a read of `disputes`: a lost dispute is not
+ * counted in the payment's `amount_refunded`, src/refunds/service.ts), and how many of its earned points
+ * expiry transfers already gave back to the issuance account.
+ *
+ * That last part follows the expiry worker's FIFO: the account's lots laid end to end (oldest expiry
+ * first, as `lotsOf`), the earn lot is [a, b); an expiry transfer expired through `t` gave back the
+ * stretch [due − amount, due), where `due` is the points of the lots expired by `t` (lots are insert
+ * only, and a lot written after `t` expires after it, so `due` is what the worker computed; see
+ * `dueExpiries`). A read of `ledger_transfers` (the account's expiry debits), never a write. */
+export async function takenBackState(db: SqlClient, paymentId: string): Promise<{ earned: bigint; returned: bigint; clawbackWanted: bigint; lostDispute: bigint; expired: bigint }> {
+  const result = await db.query<{ earned: string; returned: string; wanted: string; lost: string; expired: string }>(
+    `WITH lot AS (
+       SELECT account_id, transfer_id, expires_at FROM loyalty_earnings WHERE payment_id = $1 AND kind = 'earn' AND expires_at IS NOT NULL LIMIT 1
+     ), laid AS (
+       SELECT e.transfer_id, e.points, sum(e.points) OVER (ORDER BY e.expires_at ASC NULLS LAST, e.earned_at, e.transfer_id) AS upto
+       FROM loyalty_earnings e WHERE e.account_id = (SELECT account_id FROM lot)
+     ), span AS (
+       SELECT laid.upto - laid.points AS a, laid.upto AS b FROM laid WHERE laid.transfer_id = (SELECT transfer_id FROM lot)
+     ), expiries AS (
+       SELECT t.amount,
+         (SELECT coalesce(sum(l.points), 0) FROM loyalty_earnings l
+            WHERE l.account_id = t.debit_account_id AND l.expires_at <= (t.metadata->>'expired_through')::timestamptz) AS due
+       FROM ledger_transfers t WHERE t.debit_account_id = (SELECT account_id FROM lot) AND t.code = $2
+     )
+     SELECT
+       (SELECT coalesce(sum(points), 0) FROM loyalty_earnings WHERE payment_id = $1 AND kind = 'earn')::text AS earned,
+       (SELECT coalesce(sum(points), 0) FROM loyalty_earnings WHERE payment_id = $1 AND kind = 'return')::text AS returned,
+       (SELECT coalesce(sum(wanted), 0) FROM loyalty_clawbacks WHERE payment_id = $1)::text AS wanted,
+       (SELECT coalesce(sum(amount), 0) FROM disputes WHERE payment_id = $1 AND status = 'lost')::text AS lost,
+       (SELECT coalesce(sum(greatest(0, least(span.b, x.due) - greatest(span.a, x.due - x.amount))), 0) FROM span CROSS JOIN expiries x)::text AS expired`,
+    [paymentId, LOYALTY_TRANSFER_CODES.expiry],
+  );
+  const row = result.rows[0]!;
+  return { earned: BigInt(row.earned), returned: BigInt(row.returned), clawbackWanted: BigInt(row.wanted), lostDispute: BigInt(row.lost), expired: BigInt(row.expired) };
 }
 
 export async function lotsOf(db: SqlClient, accountId: string): Promise<Array<{ points: bigint; expiresAt: Date | null }>> {
@@ -245,12 +277,6 @@ export async function lockedPoints(db: SqlClient, accountId: string, now: Date):
     [accountId, now.toISOString()],
   );
   return { held: BigInt(result.rows[0]!.held), owed: BigInt(result.rows[0]!.owed) };
-}
-
-/** Points a payment spent that refunds already gave back (so a later refund returns only the rest). */
-export async function returnedFor(db: SqlClient, paymentId: string): Promise<bigint> {
-  const result = await db.query<{ points: string }>(`SELECT coalesce(sum(points), 0)::text AS points FROM loyalty_earnings WHERE payment_id = $1 AND kind = 'return'`, [paymentId]);
-  return BigInt(result.rows[0]!.points);
 }
 
 /** Farming facts of a buyer's points account at a merchant over `since` (src/risk/model.ts). Reads the

@@ -125,6 +125,13 @@ const FAILURE_MESSAGES: Partial<Record<string, string>> = {
  * reported: the engine's counters then miss that payment). Bounded; the oldest are dropped first. */
 const AWAITING_DECISIONS_MAX = 10_000;
 
+/** The points a payment carries could not be spent (the ledger's limit or the spend guard). */
+const POINTS_SHORT = { code: 'points_insufficient', message: 'You do not have that many spendable points.' };
+
+/** What `commit` answers when the spend guard failed the commit (nothing was written); `move` then
+ * writes the same reset as when the ledger refuses the points. */
+const OVERSPENT: PaymentResult = Object.freeze({ ok: false, code: 'points_insufficient', param: 'points_to_redeem', message: POINTS_SHORT.message });
+
 const noCustomer = (id: string): PaymentResult => ({
   ok: false,
   code: 'parameter_missing',
@@ -189,7 +196,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       throw error;
     });
     if (outcome === null) return { ok: false, code: 'concurrent_modification' };
-    if (outcome === 'points_insufficient') return { ok: false, code: 'points_insufficient', param: 'points_to_redeem', message: 'You do not have that many spendable points.' };
+    if (outcome === 'points_insufficient') return OVERSPENT;
     if (outcome.error) return { ok: false, code: outcome.error, payment: outcome.payment };
     return { ok: true, payment: outcome.payment };
   }
@@ -339,15 +346,21 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     // payment held for review holds the points the same way (posted or voided with the money).
     const points = pointsTransfer(payment, review ? deps.reviewHoldSeconds : null);
     const transfers = points ? [{ ...points, linked: true }, ...own] : own;
-    return commit(
+    // The points were not spent: the payment goes back to `requires_confirmation` without them, and the
+    // buyer chooses again when they confirm again.
+    const unpaid = (lastError: { code: string; message: string }, code: ApiErrorCode) => ({
+      payment: state('requires_confirmation', { lastError: { ...lastError }, pointsRedeemed: 0n, amountPaidInPoints: 0n }),
+      events: ['payment.payment_failed'],
+      error: code,
+    });
+    const result = await commit(
       payment,
       transfers,
       (results) => {
         if (!moved(results)) {
-          const lastError = points && pointsShort(results, points.id) ? { code: 'points_insufficient', message: 'You do not have that many spendable points.' } : failureOf(results);
+          const lastError = points && pointsShort(results, points.id) ? POINTS_SHORT : failureOf(results);
           const code: ApiErrorCode = lastError.code === 'insufficient_funds' || lastError.code === 'points_insufficient' ? lastError.code : 'payment_blocked';
-          // The points were not spent: the buyer chooses again when they confirm again.
-          return { payment: state('requires_confirmation', { lastError, pointsRedeemed: 0n, amountPaidInPoints: 0n }), events: ['payment.payment_failed'], error: code };
+          return unpaid(lastError, code);
         }
         const guard = points ? [deps.loyalty!.spendGuardWrite(payment)] : [];
         if (review) return { payment: state('processing'), events: ['payment.processing'], writes: [reviewOpenWrite(review), ...onMoved, ...guard] };
@@ -360,6 +373,12 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       extraWrites,
       inserted,
     );
+    if (result !== OVERSPENT) return result;
+    // The spend guard failed the whole commit (held or owed points would have been spent): nothing was
+    // written. The same reset as when the ledger refuses the points, so that a payment waiting for its
+    // buyer's confirmation does not stay in `requires_action` with points it can never spend.
+    const reset = await commit(payment, [], () => unpaid(POINTS_SHORT, 'points_insufficient'), extraWrites, inserted);
+    return reset.ok || reset.code !== 'points_insufficient' ? reset : { ...reset, param: 'points_to_redeem', message: POINTS_SHORT.message };
   }
 
   async function confirmAtCheckout(scope: Scope, id: string, input: CheckoutConfirmInput): Promise<CheckoutConfirmation> {
