@@ -434,7 +434,7 @@ for (const kind of STORE_KINDS) {
       assert.equal((await identity.verifyAssertion(stranger.id, buyer.authenticator.authenticate(options), challenge) as { code: string }).code, 'credential_unknown');
 
       const session = await identity.sessionFor(buyer.token, false);
-      assert.deepEqual({ ...session, id: undefined, expiresAt: undefined }, { id: undefined, buyerId: buyer.id, deviceId: buyer.deviceId, livemode: false, expiresAt: undefined });
+      assert.deepEqual({ ...session, id: undefined, expiresAt: undefined }, { id: undefined, buyerId: buyer.id, deviceId: buyer.deviceId, livemode: false, expiresAt: undefined, wallet: false });
       assert.equal(await identity.sessionFor(buyer.token, true), null);
       assert.equal((await identity.profile(buyer.id))?.email, buyer.email.toLowerCase());
 

@@ -13,6 +13,9 @@ export interface BuyerSession {
   deviceId: string;
   livemode: boolean;
   expiresAt: Date;
+  /** Opened through the platform's wallet key: the only sessions that reach the buyer's purchases at every
+   * merchant (src/wallet/reach.ts); a session opened with a merchant's key reaches that merchant's only. */
+  wallet: boolean;
 }
 
 export interface BuyerProfile {

@@ -88,7 +88,12 @@ export function deviceNameFromUserAgent(userAgent: string | undefined): string {
   return browser ?? system ?? 'Unknown device';
 }
 
-export async function buyerRoutes(app: FastifyInstance, { buyerIdentity }: { buyerIdentity: BuyerIdentityService }): Promise<void> {
+/** `walletKey`: whether a request came through the platform's wallet key (src/wallet/reach.ts); a session it
+ * opens reaches the buyer's purchases at every merchant, any other session only its key's merchant's. */
+export async function buyerRoutes(
+  app: FastifyInstance,
+  { buyerIdentity, walletKey }: { buyerIdentity: BuyerIdentityService; walletKey: (request: FastifyRequest) => boolean },
+): Promise<void> {
   app.addSchema(BUYER_SCHEMA);
   app.addSchema(DEVICE_SCHEMA);
   app.addSchema(PASSKEY_SCHEMA);
@@ -154,6 +159,7 @@ export async function buyerRoutes(app: FastifyInstance, { buyerIdentity }: { buy
         registration: request.body.registration,
         credential: request.body.credential,
         deviceName: deviceNameOf(request, request.body.device_name),
+        wallet: walletKey(request),
       });
       if (!result.ok) refuse(result);
       return signedInJson(result);
@@ -178,6 +184,7 @@ export async function buyerRoutes(app: FastifyInstance, { buyerIdentity }: { buy
         credential: request.body.credential,
         deviceName: deviceNameOf(request, request.body.device_name),
         ...(request.body.device === undefined ? {} : { deviceId: request.body.device }),
+        wallet: walletKey(request),
       });
       if (!result.ok) refuse(result);
       return signedInJson(result);
@@ -211,6 +218,7 @@ export async function buyerRoutes(app: FastifyInstance, { buyerIdentity }: { buy
         code: request.body.code,
         deviceName: deviceNameOf(request, request.body.device_name),
         ...(request.body.device === undefined ? {} : { deviceId: request.body.device }),
+        wallet: walletKey(request),
       });
       if (!result.ok) refuse(result);
       return signedInJson(result);

@@ -85,16 +85,18 @@ export interface BuyerIdentityService extends BuyerIdentity {
   ): Promise<{ ok: true; registration: string; options: PublicKeyCredentialCreationOptionsJSON } | BuyerFailure>;
   verifyRegistration(
     livemode: boolean,
-    input: { current: CurrentSession | null; registration: string; credential: RegistrationResponseJSON; deviceName: string },
+    input: { current: CurrentSession | null; registration: string; credential: RegistrationResponseJSON; deviceName: string; wallet?: boolean },
   ): Promise<SignedIn | BuyerFailure>;
   authenticationOptions(livemode: boolean): Promise<{ ok: true; authentication: string; options: PublicKeyCredentialRequestOptionsJSON }>;
   verifyAuthentication(
     livemode: boolean,
-    input: { authentication: string; credential: AuthenticationResponseJSON; deviceName: string; deviceId?: string },
+    input: { authentication: string; credential: AuthenticationResponseJSON; deviceName: string; deviceId?: string; wallet?: boolean },
   ): Promise<SignedIn | BuyerFailure>;
   /** Sends a sign-in code to the buyer with this address; the same answer when there is none. */
   requestSignInCode(livemode: boolean, address: { email?: string; phone?: string }): Promise<({ ok: true } & SentCode) | BuyerFailure>;
-  verifySignInCode(livemode: boolean, input: { codeRequest: string; code: string; deviceName: string; deviceId?: string }): Promise<SignedIn | BuyerFailure>;
+  /** `wallet` (on every verify): the request came through the platform's wallet key, so the session it opens
+   * reaches every merchant (src/wallet/reach.ts); otherwise only the key's merchant. */
+  verifySignInCode(livemode: boolean, input: { codeRequest: string; code: string; deviceName: string; deviceId?: string; wallet?: boolean }): Promise<SignedIn | BuyerFailure>;
   account(buyerId: string): Promise<BuyerAccount | null>;
   devices(buyerId: string): Promise<Device[]>;
   device(buyerId: string, deviceId: string): Promise<Device | null>;
@@ -177,19 +179,19 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
     return reused ?? store.insertDevice(client, { id: newId('bdev'), buyerId, name: deviceName });
   }
 
-  async function openSession(client: SqlClient, buyerId: string, livemode: boolean, device: DeviceRow): Promise<{ token: string; expiresAt: Date }> {
+  async function openSession(client: SqlClient, buyerId: string, livemode: boolean, device: DeviceRow, wallet: boolean): Promise<{ token: string; expiresAt: Date }> {
     const token = `${TOKEN_PREFIX}${randomBase62(32)}`;
     const expiresAt = await store.insertSession(client, {
-      id: newId('bses'), tokenDigest: tokenDigest(token), buyerId, deviceId: device.id, livemode, ttlSeconds: settings.sessionTtlSeconds,
+      id: newId('bses'), tokenDigest: tokenDigest(token), buyerId, deviceId: device.id, livemode, ttlSeconds: settings.sessionTtlSeconds, wallet,
     });
     return { token, expiresAt };
   }
 
   /** Opens a session on a (new or remembered) device and answers with the signed-in buyer. */
-  async function signIn(buyerId: string, livemode: boolean, deviceName: string, deviceId: string | undefined): Promise<SignedIn> {
+  async function signIn(buyerId: string, livemode: boolean, deviceName: string, deviceId: string | undefined, wallet: boolean): Promise<SignedIn> {
     return db.transaction(async (tx) => {
       const device = await deviceFor(tx, buyerId, deviceName, deviceId);
-      const session = await openSession(tx, buyerId, livemode, device);
+      const session = await openSession(tx, buyerId, livemode, device, wallet);
       return { ok: true as const, buyer: (await account(buyerId, tx))!, session, device: deviceOf(device) };
     });
   }
@@ -382,7 +384,7 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
           await store.insertBuyer(tx, { id: ceremony.buyer_id, livemode, email: ceremony.email, phone: ceremony.phone, displayName: ceremony.display_name });
           await store.insertPasskey(tx, passkey);
           const device = await store.insertDevice(tx, { id: newId('bdev'), buyerId: ceremony.buyer_id, name: input.deviceName });
-          const session = await openSession(tx, ceremony.buyer_id, livemode, device);
+          const session = await openSession(tx, ceremony.buyer_id, livemode, device, input.wallet === true);
           return { ok: true as const, buyer: (await account(ceremony.buyer_id, tx))!, session, device: deviceOf(device) };
         });
       } catch (error) {
@@ -419,7 +421,7 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
       const verification = await passkeyVerified(input.credential, passkey, found.ceremony.challenge, { requireUserVerification: true, payment: false });
       if (!verification) return refused;
       await store.recordPasskeyUse(db, passkey.id, verification.authenticationInfo.newCounter, verification.authenticationInfo.credentialBackedUp);
-      return signIn(passkey.buyer_id, livemode, input.deviceName, input.deviceId);
+      return signIn(passkey.buyer_id, livemode, input.deviceName, input.deviceId, input.wallet === true);
     },
 
     async requestSignInCode(livemode, address) {
@@ -435,7 +437,7 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
     async verifySignInCode(livemode, input) {
       const checked = await checkCode(input.codeRequest, input.code, (row) => row.purpose === 'sign_in' && row.livemode === livemode);
       if (!checked.ok) return checked;
-      return signIn(checked.buyerId, livemode, input.deviceName, input.deviceId);
+      return signIn(checked.buyerId, livemode, input.deviceName, input.deviceId, input.wallet === true);
     },
 
     devices: async (buyerId) => (await store.listDevices(db, buyerId)).map(deviceOf),

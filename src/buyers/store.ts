@@ -163,25 +163,28 @@ export async function revokeDevice(db: SqlClient, buyerId: string, id: string): 
   return true;
 }
 
-export async function insertSession(db: SqlClient, session: { id: string; tokenDigest: Buffer; buyerId: string; deviceId: string; livemode: boolean; ttlSeconds: number }): Promise<Date> {
+export async function insertSession(
+  db: SqlClient,
+  session: { id: string; tokenDigest: Buffer; buyerId: string; deviceId: string; livemode: boolean; ttlSeconds: number; wallet: boolean },
+): Promise<Date> {
   const { rows } = await db.query<{ expires_at: Date }>(
-    `INSERT INTO buyer_sessions (id, token_digest, buyer_id, device_id, livemode, expires_at)
-     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6)) RETURNING expires_at`,
-    [session.id, session.tokenDigest, session.buyerId, session.deviceId, session.livemode, session.ttlSeconds],
+    `INSERT INTO buyer_sessions (id, token_digest, buyer_id, device_id, livemode, expires_at, wallet)
+     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7) RETURNING expires_at`,
+    [session.id, session.tokenDigest, session.buyerId, session.deviceId, session.livemode, session.ttlSeconds, session.wallet],
   );
   return rows[0]!.expires_at;
 }
 
 export async function findLiveSession(db: SqlClient, tokenDigest: Buffer, livemode: boolean): Promise<(BuyerSession & { deviceLastSeenAt: Date }) | null> {
-  const { rows } = await db.query<{ id: string; buyer_id: string; device_id: string; livemode: boolean; expires_at: Date; last_seen_at: Date }>(
-    `SELECT s.id, s.buyer_id, s.device_id, s.livemode, s.expires_at, d.last_seen_at
+  const { rows } = await db.query<{ id: string; buyer_id: string; device_id: string; livemode: boolean; expires_at: Date; wallet: boolean; last_seen_at: Date }>(
+    `SELECT s.id, s.buyer_id, s.device_id, s.livemode, s.expires_at, s.wallet, d.last_seen_at
      FROM buyer_sessions s JOIN buyer_devices d ON d.id = s.device_id
      WHERE s.token_digest = $1 AND s.livemode = $2 AND s.ended_at IS NULL AND s.expires_at > now() AND d.revoked_at IS NULL`,
     [tokenDigest, livemode],
   );
   const row = rows[0];
   if (!row) return null;
-  return { id: row.id, buyerId: row.buyer_id, deviceId: row.device_id, livemode: row.livemode, expiresAt: row.expires_at, deviceLastSeenAt: row.last_seen_at };
+  return { id: row.id, buyerId: row.buyer_id, deviceId: row.device_id, livemode: row.livemode, expiresAt: row.expires_at, wallet: row.wallet, deviceLastSeenAt: row.last_seen_at };
 }
 
 export async function endSession(db: SqlClient, id: string): Promise<void> {

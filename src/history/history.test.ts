@@ -58,8 +58,9 @@ for (const kind of STORE_KINDS) {
       api.runtime.config.walletPublishableKey = wallet.publishableKey;
       alpha = await api.createMerchant({ name: 'Alpha Books' });
       beta = await api.createMerchant({ name: 'Beta Arcade' });
-      buyer = await signUpBuyer(api, alpha.publishableKey);
-      stranger = await signUpBuyer(api, alpha.publishableKey);
+      // Signed up in the wallet: only a session opened through the wallet key gets its reach (src/wallet/reach.ts).
+      buyer = await signUpBuyer(api, wallet.publishableKey);
+      stranger = await signUpBuyer(api, wallet.publishableKey);
       const customers = api.runtime.services.customers;
       const atAlpha = await customers.findOrCreateForBuyer({ merchantId: alpha.id, livemode: false }, buyer.id);
       const atBeta = await customers.findOrCreateForBuyer({ merchantId: beta.id, livemode: false }, buyer.id);

@@ -148,7 +148,8 @@ for (const kind of STORE_KINDS) {
     it("shows the buyer their own badges: at every merchant through the wallet key, at the key's merchant otherwise; nobody else's", async () => {
       const wallet = await api.createMerchant({ name: 'Micropay Wallet' });
       api.runtime.config.walletPublishableKey = wallet.publishableKey;
-      const buyer = await signUpBuyer(api, shop.publishableKey);
+      // Signed up in the wallet: only a session opened through the wallet key gets its reach.
+      const buyer = await signUpBuyer(api, wallet.publishableKey);
       for (const merchant of [shop, other]) {
         const customer = await api.runtime.services.customers.findOrCreateForBuyer({ merchantId: merchant.id, livemode: false }, buyer.id);
         await api.fundWallet(merchant, customer.id, 10_000n, CURRENCY);
@@ -166,6 +167,10 @@ for (const kind of STORE_KINDS) {
         assert.equal(own.statusCode, 200, own.body);
         assert.deepEqual(own.json().data.map((badge: { merchant: { id: string } }) => badge.merchant.id), [merchant.id]);
       }
+      // A session opened on the shop's page, sent with the (public) wallet key, reaches nothing.
+      const onShop = await signUpBuyer(api, shop.publishableKey);
+      const widened = await api.call('GET', '/v1/buyer/badges', { key: wallet.publishableKey, headers: onShop.headers });
+      assert.equal(widened.statusCode, 401, widened.body);
       const stranger = await signUpBuyer(api, shop.publishableKey);
       const theirs = await api.call('GET', '/v1/buyer/badges', { key: shop.publishableKey, headers: stranger.headers });
       assert.deepEqual(theirs.json().data, []);

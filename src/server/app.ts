@@ -36,7 +36,7 @@ import { receiptRoutes } from '../receipts/routes.ts';
 import { loyaltyRoutes } from '../loyalty/routes.ts';
 import { staffRoutes } from '../staff/routes.ts';
 import { createAuditLog } from '../staff/audit.ts';
-import { createBuyerReach } from '../wallet/reach.ts';
+import { createBuyerReach, isWalletKeyRequest } from '../wallet/reach.ts';
 import { walletRoutes } from '../wallet/routes.ts';
 
 export const BODY_BYTES_MAX = 1024 * 1024;
@@ -149,14 +149,15 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await riskRoutes(app, { risk: services.riskEngine, reviews: services.riskReviews, db: runtime.db });
   await riskMetricsRoutes(app, { db: runtime.db });
   await ledgerRoutes(app, { health: createLedgerHealth({ db: runtime.db }) });
-  await buyerRoutes(app, { buyerIdentity: services.buyerIdentity });
+  // Which purchases a buyer's request reaches: every merchant's through the platform's wallet key with a
+  // session opened through it, else the key's merchant's.
+  const walletPublishableKey = walletPublishableKeyResolver(runtime.config);
+  await buyerRoutes(app, { buyerIdentity: services.buyerIdentity, walletKey: (request) => isWalletKeyRequest(request, walletPublishableKey()) });
   await buyerWalletRoutes(app, {
     buyerIdentity: services.buyerIdentity,
     walletBalances: (buyerId, livemode) => services.books.balancesByCurrency('wallet', buyerId, livemode),
   });
   await checkoutRoutes(app, { checkout: services.checkout, buyerIdentity: services.buyerIdentity, topUps: services.topUps });
-  // Which purchases a buyer's request reaches: every merchant's through the platform's wallet key, else the key's merchant's.
-  const walletPublishableKey = walletPublishableKeyResolver(runtime.config);
   const buyerReach = createBuyerReach({ buyerIdentity: services.buyerIdentity, walletPublishableKey });
   // The buyer's history reads payments, top-ups and refunds together: one query over their tables.
   await historyRoutes(app, { history: createHistoryService({ db: runtime.db }), buyerReach });

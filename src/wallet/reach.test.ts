@@ -2,8 +2,9 @@
 // purchases at Alpha and Beta is signed in by Alpha on its own page with a one-time code (Alpha's
 // publishable key). Through Alpha's key the history, its CSV, the receipt links, points, badges,
 // points per merchant and spending show only what the buyer did at Alpha, and Beta's payment or refund
-// is missing (404); through the platform's wallet key the same session sees both merchants. The wallet
-// balance is one balance at every merchant and stays the same through either key.
+// is missing (404); through the platform's wallet key, a session opened through that key sees both
+// merchants, while Alpha's session sent with the (public) wallet key is refused. The wallet balance is
+// one balance at every merchant and stays the same through either key.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
@@ -22,9 +23,13 @@ for (const kind of STORE_KINDS) {
     let beta: TestMerchant;
     /** The session Alpha got by signing the buyer in on its own page. */
     let headers: Record<string, string>;
+    /** The session the buyer opened in the wallet (through the wallet key). */
+    let walletHeaders: Record<string, string>;
     const ids = {} as { atAlpha: string; atBeta: string; refundAtAlpha: string; refundAtBeta: string };
 
-    const get = (url: string, key: string): Promise<LightMyRequestResponse> => api.call('GET', url, { key, headers });
+    // Each key with the session opened through it: Alpha's page with Alpha's, the wallet with the wallet's.
+    const get = (url: string, key: string): Promise<LightMyRequestResponse> =>
+      api.call('GET', url, { key, headers: key === wallet.publishableKey ? walletHeaders : headers });
     async function ok(url: string, key: string): Promise<LightMyRequestResponse> {
       const response = await get(url, key);
       assert.equal(response.statusCode, 200, `${url}: ${response.body}`);
@@ -45,6 +50,7 @@ for (const kind of STORE_KINDS) {
         assert.equal(program.statusCode, 200, program.body);
       }
       const buyer = await signUpBuyer(api, wallet.publishableKey);
+      walletHeaders = buyer.headers;
       const paid: string[] = [];
       for (const [index, merchant] of [alpha, beta].entries()) {
         const customer = await api.runtime.services.customers.findOrCreateForBuyer({ merchantId: merchant.id, livemode: false }, buyer.id);
@@ -122,6 +128,26 @@ for (const kind of STORE_KINDS) {
       const today = new Date().toISOString().slice(0, 10);
       assert.deepEqual((await ok('/v1/buyer/spending', alpha.publishableKey)).json().days, [{ date: today, currency: CURRENCY, spent: 300, refunded: 100 }]);
       assert.deepEqual((await ok('/v1/buyer/spending', wallet.publishableKey)).json().days, [{ date: today, currency: CURRENCY, spent: 800, refunded: 200 }]);
+    });
+
+    it("refuses Alpha's session sent with the wallet key, which is public: it never reaches Beta", async () => {
+      for (const url of ['/v1/buyer/history', '/v1/buyer/history.csv', `/v1/buyer/receipts/${ids.atBeta}`, '/v1/buyer/spending', '/v1/buyer/badges']) {
+        const response = await api.call('GET', url, { key: wallet.publishableKey, headers });
+        assert.equal(response.statusCode, 401, `${url}: ${response.body}`);
+        assert.equal(response.json().error.code, 'buyer_session_required', url);
+        assert.match(response.json().error.message, /opened on a merchant's pages/);
+      }
+      // Nor can it act as the buyer at Beta: no dispute is opened against Beta's payment.
+      const dispute = await api.call('POST', `/v1/buyer/payments/${ids.atBeta}/disputes`, {
+        key: wallet.publishableKey,
+        headers: { ...headers, 'idempotency-key': `reach-${kind}` },
+        body: { reason: 'fraudulent', amount: 100 },
+      });
+      assert.equal(dispute.statusCode, 401, dispute.body);
+      const opened = await api.runtime.db.query(`SELECT id FROM disputes WHERE payment_id = $1`, [ids.atBeta]);
+      assert.equal(opened.rows.length, 0);
+      // The wallet's own session reaches both merchants.
+      assert.equal((await ok('/v1/buyer/history', wallet.publishableKey)).json().data.length, 4);
     });
 
     it('the wallet balance is one balance at every merchant: the same through either key', async () => {

@@ -7,6 +7,10 @@
 // - any other key (a merchant's publishable or secret key, from that merchant's own pages): the buyer
 //   acts only on their own purchases at the key's merchant.
 //
+// The wallet key is public (the /wallet page carries it), and a merchant's page holds the tokens of the
+// sessions it opens, so the wallet's reach also needs a session opened through the wallet key
+// (`buyer_sessions.wallet`, set at sign-in): any other session sent with the wallet key is refused.
+//
 // Either way only the buyer's own purchases are reached: a purchase is the buyer's when its customer is
 // one of the buyer's customers, which the payment records as its `buyer_id` (as the history reads it).
 import type { FastifyRequest } from 'fastify';
@@ -41,6 +45,11 @@ export function createBuyerReach(deps: { buyerIdentity: Pick<BuyerIdentity, 'ses
     const session = await requestSession(request, deps.buyerIdentity, principal.livemode);
     if (!session) throw new ApiError('buyer_session_required');
     const walletKey = isWalletKeyRequest(request, deps.walletPublishableKey());
+    // The wallet key is public and merchants hold the tokens of the sessions their pages open: only a
+    // session opened through the wallet key itself gets the wallet's reach.
+    if (walletKey && !session.wallet) {
+      throw new ApiError('buyer_session_required', 'This session was opened on a merchant\'s pages; sign in to the wallet to see your purchases at every merchant.');
+    }
     return { buyerId: session.buyerId, livemode: principal.livemode, merchantId: walletKey ? null : principal.merchantId, keyMerchantId: principal.merchantId, walletKey };
   };
 }
