@@ -290,6 +290,45 @@ for (const kind of STORE_KINDS) {
       assert.equal(await owedOn(first.id), 40);
     });
 
+    it('repays a debt with the points that expire while it locks them, and locks no later points for it', async () => {
+      const expiring = await api.createMerchant({ name: 'Debt repaid by expiry' });
+      const put = await api.app.inject({
+        method: 'PUT',
+        url: '/v1/loyalty/program',
+        headers: { authorization: `Bearer ${expiring.secretKey}` },
+        payload: { earn: { per_amount: 100, currency: CURRENCY, points: 1 }, expiry_days: 30, hold_days: 0, redemption: REDEMPTION },
+      });
+      assert.equal(put.statusCode, 200, put.body);
+      const loyalty = api.runtime.services.loyalty;
+      const day = 24 * 3600 * 1000;
+      const { buyer, customer } = await buyerAt(expiring, 1_000_000n);
+      const owedOn = async (paymentId: string) => (await loyalty.riskFacts((await api.runtime.services.payments.find(paymentId))!))?.pointsOwed;
+      // 100 earned and spent (the spend earns 9), then the earning payment refunded: 9 clawed, 91 owed.
+      const earned = await pay(expiring, customer, 10_000);
+      const spent = await checkout(expiring, buyer, 1000, 100);
+      assert.equal(spent.json().status, 'succeeded', spent.body);
+      await refund(expiring, earned.id);
+      assert.equal(await owedOn(earned.id), 91);
+      // The next 100 earned are locked by the debt but for 9; they expire unspent.
+      await pay(expiring, customer, 10_000);
+      assert.deepEqual(await points(expiring, customer), { ...(await points(expiring, customer)), balance: 100, spendable: 9 });
+      await loyalty.expirePoints(new Date(Date.now() + 31 * day), 1000);
+      assert.equal((await points(expiring, customer)).balance, 0);
+      // The 91 locked points went back to the merchant's issuance account: the debt is repaid, once.
+      const expiry = await api.runtime.db.query<{ amount: bigint; metadata: Record<string, string> | string }>(
+        `SELECT amount, metadata FROM ledger_transfers WHERE debit_account_id = $1 AND code = 22`,
+        [pointsAccountId(expiring.id, buyer.id, false)],
+      );
+      assert.equal(expiry.rows.length, 1);
+      assert.equal(expiry.rows[0]!.amount, 100n);
+      const metadata = typeof expiry.rows[0]!.metadata === 'string' ? JSON.parse(expiry.rows[0]!.metadata) : expiry.rows[0]!.metadata;
+      assert.equal(metadata.repaid_owed, '91');
+      assert.equal(await owedOn(earned.id), 0);
+      // So the next points earned are all spendable (before this rule the same 91 locked them again).
+      await pay(expiring, customer, 10_000);
+      assert.deepEqual(await points(expiring, customer), { ...(await points(expiring, customer)), balance: 100, spendable: 100 });
+    });
+
     it('settles in the commit that two spends cannot both take points that are owed', async () => {
       const { buyer, customer } = await buyerAt(open, 1_000_000n);
       const earned = await pay(open, customer, 10_000);

@@ -433,6 +433,11 @@ export function createLoyaltyService(deps: LoyaltyDependencies): LoyaltyService 
         if (amount <= 0n) continue;
         const issuance = (account.metadata as { merchant?: string; livemode?: boolean } | null) ?? {};
         if (typeof issuance.merchant !== 'string' || typeof issuance.livemode !== 'boolean') continue;
+        // Points the debt locked (they could not be spent) go back to the issuance account as a repayment
+        // would have sent them: the expiry records how much of the debt it repaid, which lowers what is
+        // owed (store.ts OWED), so the next points earned are not locked for the same debt again.
+        const { owed } = await store.lockedPoints(db, entry.accountId, now);
+        const repaid = owed <= 0n ? 0n : owed < amount ? owed : amount;
         transfers.push({
           // Derived from what it corrects: two workers expiring the same state write it once.
           id: ledgerId(`${entry.accountId}:points_expiry:${entry.due}:${given}`),
@@ -441,7 +446,7 @@ export function createLoyaltyService(deps: LoyaltyDependencies): LoyaltyService 
           amount,
           asset: POINTS_ASSET,
           code: LOYALTY_TRANSFER_CODES.expiry,
-          metadata: { expired_through: now.toISOString() },
+          metadata: repaid > 0n ? { expired_through: now.toISOString(), repaid_owed: String(repaid) } : { expired_through: now.toISOString() },
         });
       }
       if (transfers.length === 0) return 0;

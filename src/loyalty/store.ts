@@ -265,15 +265,22 @@ export async function badgesOfBuyer(db: SqlClient, buyerId: string, livemode: bo
   return { data: result.rows.slice(0, options.limit).map(badgeOf), hasMore: result.rows.length > options.limit };
 }
 
+/** What the buyer owes on the points account ($1): the claw-backs' shortfall (points refunds should have
+ * taken back but that were already spent), less what expiry transfers repaid: points that expired while
+ * the debt locked them went back to the issuance account, as a repayment would have sent them, and the
+ * expiry transfer records how many in its metadata (`repaid_owed`, service.ts `expirePoints`). */
+const OWED = `((SELECT coalesce(sum(c.wanted - c.clawed), 0) FROM loyalty_clawbacks c WHERE c.account_id = $1)
+  - (SELECT coalesce(sum((t.metadata->>'repaid_owed')::bigint), 0) FROM ledger_transfers t
+       WHERE t.debit_account_id = $1 AND t.code = ${LOYALTY_TRANSFER_CODES.expiry} AND t.metadata ? 'repaid_owed'))`;
+
 /** Points of the account not spendable now: earned points still held (less what refunds of their
- * payment already clawed back), and the claw-back shortfall the buyer owes (points a refund should
- * have taken back but that were already spent). */
+ * payment already clawed back), and the points the buyer owes (`OWED`). */
 export async function lockedPoints(db: SqlClient, accountId: string, now: Date): Promise<{ held: bigint; owed: bigint }> {
   const result = await db.query<{ held: string; owed: string }>(
     `SELECT
        (SELECT coalesce(sum(greatest(e.points - coalesce((SELECT sum(c.clawed) FROM loyalty_clawbacks c WHERE c.payment_id = e.payment_id AND c.account_id = e.account_id), 0), 0)), 0)
           FROM loyalty_earnings e WHERE e.account_id = $1 AND e.kind = 'earn' AND e.available_at > $2::timestamptz)::text AS held,
-       (SELECT coalesce(sum(c.wanted - c.clawed), 0) FROM loyalty_clawbacks c WHERE c.account_id = $1)::text AS owed`,
+       ${OWED}::text AS owed`,
     [accountId, now.toISOString()],
   );
   return { held: BigInt(result.rows[0]!.held), owed: BigInt(result.rows[0]!.owed) };
@@ -295,7 +302,7 @@ export async function riskFacts(db: SqlClient, accountId: string, buyerId: strin
           WHERE e.account_id = $1 AND e.kind = 'earn' AND e.earned_at >= $2::timestamptz) AS refunded,
        (SELECT count(DISTINCT e.payment_id) FROM loyalty_earnings e JOIN loyalty_clawbacks c ON c.payment_id = e.payment_id
           WHERE e.account_id = $1 AND e.kind = 'earn' AND e.earned_at >= $2::timestamptz AND c.created_at <= e.earned_at + interval '7 days') AS fast,
-       (SELECT coalesce(sum(c.wanted - c.clawed), 0) FROM loyalty_clawbacks c WHERE c.account_id = $1)::text AS owed,
+       ${OWED}::text AS owed,
        ${STAFF_MATCH} AS staff`,
     [accountId, since.toISOString(), buyerId, merchantId],
   );
