@@ -115,6 +115,10 @@ export interface BuyerIdentityDependencies {
   settings: Config['buyers'];
   /** HMAC key of code and address digests (32 bytes, derived from the vault master key). */
   digestKey: Buffer;
+  /** Sign-in codes are sent after the answer rather than before it (the external gateways: see
+   * `issueCode`); `onSignInCodeNotSent` hears of a message the gateway did not take. The error names no
+   * address (MessageNotSentError carries the provider's codes only). */
+  signInCodesAfterAnswer?: { onSignInCodeNotSent: (error: unknown) => void };
 }
 
 const TOKEN_PREFIX = 'mbs_';
@@ -254,7 +258,15 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
     const expiresAt = await store.insertCode(db, {
       id, buyerId: target.buyerId, livemode, purpose, binding, channel: target.channel, addressDigest: digest, codeDigest: codeDigest(id, code), ttlSeconds: settings.codeTtlSeconds,
     });
-    if (target.buyerId !== null) {
+    const afterAnswer = deps.signInCodesAfterAnswer;
+    if (target.buyerId !== null && purpose === 'sign_in' && afterAnswer) {
+      // Sent without waiting: an address nobody has gets no message, so waiting for a remote relay (or
+      // answering its refusal) would tell by the answer's time or status who has an account. A message
+      // the gateway does not take is logged; the buyer asks for a new code. (The sandbox, whose outbox
+      // development shows to anyone, records before answering.)
+      const message = { channel: target.channel, to: target.address, subject: 'Your Micropay sign-in code', body: text.replaceAll('{code}', code) };
+      void messages.send(message).catch((error: unknown) => afterAnswer.onSignInCodeNotSent(error));
+    } else if (target.buyerId !== null) {
       const subject = purpose === 'sign_in' ? 'Your Micropay sign-in code' : 'Your Micropay payment code';
       try {
         await messages.send({ channel: target.channel, to: target.address, subject, body: text.replaceAll('{code}', code) });

@@ -22,12 +22,22 @@ export interface BuyerIdentityWiring {
   outbox: MessageOutbox | null;
 }
 
-export function createBuyerIdentityFromConfig(config: Config, { db, keyring }: { db: Database; keyring: Keyring }): BuyerIdentityWiring {
+export function createBuyerIdentityFromConfig(
+  config: Config,
+  { db, keyring, onSignInCodeNotSent }: { db: Database; keyring: Keyring; onSignInCodeNotSent?: (error: unknown) => void },
+): BuyerIdentityWiring {
   const sandbox = config.messages.gateway === 'sandbox' ? createSandboxMessageGateway({ db }) : null;
   const messages = sandbox ?? (config.messages.gateway === 'external' ? externalGateway(config.messages) : createNoMessageGateway());
   const digestKey = Buffer.from(hkdfSync('sha256', keyring.root, 'micropay-buyers', 'buyer-code-digest-v1', 32));
   return {
-    buyerIdentity: createBuyerIdentityService({ db, messages, settings: config.buyers, digestKey }),
+    buyerIdentity: createBuyerIdentityService({
+      db,
+      messages,
+      settings: config.buyers,
+      digestKey,
+      // A remote relay's time and refusals would tell who has an account: its sign-in codes go after the answer.
+      ...(config.messages.gateway === 'external' ? { signInCodesAfterAnswer: { onSignInCodeNotSent: onSignInCodeNotSent ?? (() => undefined) } } : {}),
+    }),
     messages,
     outbox: sandbox,
   };

@@ -261,7 +261,12 @@ function createServices(
     logger,
     sealer: createFieldSealer(keyring),
   });
-  const buyers = createBuyerIdentityFromConfig(config, { db, keyring });
+  const buyers = createBuyerIdentityFromConfig(config, {
+    db,
+    keyring,
+    // The error carries the provider's status and code only, never the address.
+    onSignInCodeNotSent: (error) => logger.warn({ err: error }, 'buyers: a sign-in code was not delivered; the buyer can ask for a new one'),
+  });
   const clientSecrets = clientSecretsFromKeyring(keyring);
   const topUps = createTopUpServiceFromConfig(config, { db, ledger, books, customers, risk, cards, logger, keyring });
   const checkout = createCheckoutService({
