@@ -753,6 +753,29 @@ for (const kind of STORE_KINDS) {
     // Units of work
     // -----------------------------------------------------------------------------------------------
 
+    it('commit: a writer marked last runs after every other writer of the batch, whatever the order of its units', async () => {
+      const calls: string[] = [];
+      const first = `first_${kind}`;
+      const last = `last_${kind}`;
+      ledger.registerWriter(first, async () => {
+        calls.push(first);
+      });
+      ledger.registerWriter(
+        last,
+        Object.assign(async () => {
+          calls.push(last);
+        }, { last: true }),
+      );
+      const { wallet, merchant } = await walletSetup(100n);
+      const unit = (writer: string) => ({
+        transfers: [{ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 1n, code: 2 }],
+        finish: () => ({ value: null, writes: [{ writer, row: {} }] }),
+      });
+      // Submitted in the same tick, the unit naming the last writer first: one batch, its writers in order.
+      await Promise.all([ledger.commit(unit(last)), ledger.commit(unit(first))]);
+      assert.deepEqual(calls, [first, last]);
+    });
+
     it('commit: a writer’s rows are written in the same transaction as the unit’s transfers', async () => {
       const table = `test_receipts_${kind}`;
       await store.db.query(

@@ -34,6 +34,9 @@ export interface WriterStatement {
  * statements run as the data-modifying parts of one `WITH` statement (see `runStatements`). */
 export type UnitWriter = ((tx: SqlClient, rows: unknown[]) => Promise<void>) & {
   statements?: (rows: unknown[], first: number) => WriterStatement[];
+  /** Runs after every other writer of the batch, whatever the order of its units: for a check over what
+   * the batch wrote (the loyalty spend guard reads the earn lots and claw-backs of the same batch). */
+  last?: boolean;
 };
 
 /** A writer made of statements: run alone it sends them in one round trip too. */
@@ -156,7 +159,7 @@ export function createUnitOfWorkExecutor(
       for (const [name, rows] of writesByWriter) {
         const writer = writers.get(name);
         if (!writer) throw new Error(`no unit writer named ${name}`);
-        if (writer.statements) {
+        if (writer.statements && !writer.last) {
           const first = combined.reduce((count, statement) => count + statement.params.length, 0) + 1;
           combined.push(...writer.statements(rows, first));
         } else {
@@ -164,7 +167,8 @@ export function createUnitOfWorkExecutor(
         }
       }
       await runStatements(tx, combined);
-      for (const [writer, rows] of others) await writer(tx, rows);
+      for (const [writer, rows] of others) if (!writer.last) await writer(tx, rows);
+      for (const [writer, rows] of others) if (writer.last) await writer(tx, rows);
       return values;
     },
   };

@@ -331,8 +331,10 @@ export class PointsOverspentError extends Error {
 }
 
 /** The spend guard: run in the commit that spends points, after its transfers, over the account rows
- * they locked, so that two spends deciding from the same read cannot both take held or owed points. */
-export async function guardSpends(tx: SqlClient, rows: unknown[]): Promise<void> {
+ * they locked, so that two spends deciding from the same read cannot both take held or owed points. It
+ * runs after the batch's other writers (`last`), so it counts the earn lots and claw-backs of every unit
+ * of the batch, whichever unit came first. */
+export const guardSpends = Object.assign(async function guardSpends(tx: SqlClient, rows: unknown[]): Promise<void> {
   const accountIds = [...new Set(rows.map((row) => (row as { account_id: string }).account_id))].sort();
   for (const accountId of accountIds) {
     const result = await tx.query<{ available: string }>(
@@ -343,4 +345,4 @@ export async function guardSpends(tx: SqlClient, rows: unknown[]): Promise<void>
     const locked = await lockedPoints(tx, accountId, new Date());
     if (available - locked.held - locked.owed < 0n) throw new PointsOverspentError(accountId);
   }
-}
+}, { last: true });
