@@ -105,6 +105,7 @@ export const API_ERRORS = {
   staff_last_owner: spec(409, 'invalid_request_error', 'The team must keep at least one active owner (the operator: one active admin).'),
   staff_invitation_invalid: spec(400, 'invalid_request_error', 'The invitation link is not valid, or it was used or replaced already; ask for a new one.'),
   staff_invitation_expired: spec(400, 'invalid_request_error', 'The invitation has expired (after 7 days); ask for a new one.'),
+  staff_sign_in_too_old: spec(403, 'permission_error', 'Adding a passkey needs a recent sign-in: sign in again with a passkey you have, then add the new one within 10 minutes.'),
   staff_sign_in_rate_limited: spec(429, 'invalid_request_error', 'Too many sign-in attempts from this address; wait 15 minutes and try again.'),
   idempotency_key_invalid: spec(400, 'idempotency_error', 'An Idempotency-Key is 1 to 255 printable characters.'),
   idempotency_key_reused: spec(400, 'idempotency_error', 'This Idempotency-Key was used with different parameters.'),

@@ -6,6 +6,8 @@ import type { Permission, StaffApp, StaffRole } from './roles.ts';
 export interface StaffIdentity {
   userId: string;
   sessionId: string;
+  /** When the session was opened (its sign-in). */
+  signedInAt: Date;
   email: string;
   role: StaffRole;
   app: StaffApp;
@@ -46,6 +48,8 @@ export const INVITATION_TOKEN_PATTERN = /^msi_[0-9A-Za-z]{40,50}$/;
 export const STAFF_SESSION_TTL_SECONDS = 12 * 3600;
 /** ...or after 30 minutes without a request. */
 export const STAFF_SESSION_IDLE_SECONDS = 30 * 60;
+/** Adding a passkey needs a sign-in this recent: a stolen session token alone cannot plant one. */
+export const STAFF_PASSKEY_ADD_SIGN_IN_SECONDS = 10 * 60;
 /** How often a session's last use is written (the idle limit is kept to within this). */
 export const STAFF_SESSION_TOUCH_SECONDS = 60;
 export const STAFF_INVITATION_TTL_SECONDS = 7 * 24 * 3600;

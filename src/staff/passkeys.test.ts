@@ -1,5 +1,5 @@
 // A staff user's own passkeys (docs/api/staff.md, "Your passkeys") on both stores: list, add a second
-// one (same person at sign-in), revoke one (it no longer signs in, the other sessions end), never the
+// one (same person at sign-in; only with a recent sign-in), revoke one (it no longer signs in, the other sessions end), never the
 // last one, never someone else's.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,6 +66,24 @@ for (const kind of STORE_KINDS) {
       const again = await call(owner, 'POST', '/v1/staff/passkeys/registration/verify', { registration, credential: createAuthenticator({ origin: testOrigin(api) }).register(options) });
       assert.equal(again.statusCode, 400);
       assert.equal(again.json().error.code, 'ceremony_unknown');
+    });
+
+    it('adds a passkey only with a session opened in the last 10 minutes, so a stolen token cannot plant one', async () => {
+      const stale = await signInStaffApi(api, owner);
+      // That sign-in is the user's newest session: it was opened 11 minutes ago.
+      await api.runtime.db.query(
+        `UPDATE staff_sessions SET created_at = now() - interval '11 minutes'
+         WHERE id = (SELECT id FROM staff_sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)`,
+        [owner.id],
+      );
+      const refused = await call(stale, 'POST', '/v1/staff/passkeys/registration/options', {});
+      assert.equal(refused.statusCode, 403, refused.body);
+      assert.equal(refused.json().error.code, 'staff_sign_in_too_old');
+      // The session itself still works for everything else.
+      assert.equal((await call(stale, 'GET', '/v1/staff/passkeys')).statusCode, 200);
+      // Signing in again opens the way.
+      const fresh = await signInStaffApi(api, owner);
+      assert.equal((await call(fresh, 'POST', '/v1/staff/passkeys/registration/options', {})).statusCode, 200);
     });
 
     it('revokes a passkey: it no longer signs in, and the other sessions end', async () => {

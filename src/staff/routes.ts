@@ -292,7 +292,7 @@ export async function staffRoutes(app: FastifyInstance, { staff }: { staff: Staf
 
   app.post(
     '/v1/staff/passkeys/registration/options',
-    { schema: { tags, summary: 'Start adding a passkey to your account (staff session)', body: EMPTY_BODY, response: { 200: PASSKEY_OPTIONS_RESPONSE, ...errorResponses(429) } }, config },
+    { schema: { tags, summary: 'Start adding a passkey to your account (a staff session opened in the last 10 minutes)', body: EMPTY_BODY, response: { 200: PASSKEY_OPTIONS_RESPONSE, ...errorResponses(403, 429) } }, config },
     async (request) => {
       const result = await staff.passkeyOptions(requireStaff(request), request.ip);
       if (!result.ok) refuse(result);

@@ -26,6 +26,7 @@ import {
   STAFF_CEREMONY_WINDOW_SECONDS,
   STAFF_INVITATION_TTL_SECONDS,
   STAFF_SESSION_IDLE_SECONDS,
+  STAFF_PASSKEY_ADD_SIGN_IN_SECONDS,
   STAFF_SESSION_TOUCH_SECONDS,
   STAFF_SESSION_TTL_SECONDS,
   STAFF_TOKEN_PATTERN,
@@ -50,6 +51,7 @@ export type StaffFailureCode =
   | 'staff_invitation_invalid'
   | 'staff_invitation_expired'
   | 'staff_sign_in_rate_limited'
+  | 'staff_sign_in_too_old'
   | 'ceremony_unknown'
   | 'ceremony_expired'
   | 'passkey_verification_failed';
@@ -286,7 +288,7 @@ export function createStaffService({ db, publicUrl, webauthn, messages, merchant
       const { session, user } = found;
       if (Date.now() - session.last_used_at.getTime() > STAFF_SESSION_TOUCH_SECONDS * 1000) await store.touchSession(db, session.id);
       const permissions = permissionsOf(user.app, user.role);
-      const staff: StaffIdentity = { userId: user.id, sessionId: session.id, email: user.email, role: user.role, app: user.app, permissions };
+      const staff: StaffIdentity = { userId: user.id, sessionId: session.id, signedInAt: session.created_at, email: user.email, role: user.role, app: user.app, permissions };
       const scope = canWrite(user.app, user.role) ? 'write' as const : 'read' as const;
       // The user's id stands for the key: what a principal's keyId records (a claimed review) names the person.
       if (user.merchantId === null) return { kind: 'operator', keyId: user.id, scope, livemode, staff };
@@ -459,6 +461,8 @@ export function createStaffService({ db, publicUrl, webauthn, messages, merchant
 
     async passkeyOptions(identity, client) {
       if (await rateLimited(client)) return failure('staff_sign_in_rate_limited');
+      // A session alone (a token that may have been stolen) must not plant a passkey that outlives it.
+      if (Date.now() - identity.signedInAt.getTime() > STAFF_PASSKEY_ADD_SIGN_IN_SECONDS * 1000) return failure('staff_sign_in_too_old');
       const existing = await store.activePasskeys(db, identity.userId);
       // The same user handle as the first passkey: a sign-in with either finds the same person.
       const options = await creationOptions({ userId: identity.userId, email: identity.email, name: null, app: identity.app, exclude: existing });

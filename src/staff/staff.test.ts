@@ -393,7 +393,7 @@ for (const kind of STORE_KINDS) {
       const admin: StaffActor = {
         kind: 'staff',
         merchantId: merchant.id,
-        identity: { userId: first.id, sessionId: 'sses_test', email: first.email, role: 'admin', app: 'dashboard', permissions: permissionsOf('dashboard', 'admin') },
+        identity: { userId: first.id, sessionId: 'sses_test', signedInAt: new Date(), email: first.email, role: 'admin', app: 'dashboard', permissions: permissionsOf('dashboard', 'admin') },
       };
       interleave = { userId: third.id, run: async () => void ok(await plain.changeRole(system, third.id, 'owner')) };
       const demoted = await staff.changeRole(admin, third.id, 'analyst');

@@ -54,6 +54,7 @@ export interface CeremonyRow {
 export interface SessionRow {
   id: string;
   user_id: string;
+  created_at: Date;
   expires_at: Date;
   last_used_at: Date;
 }
@@ -282,8 +283,8 @@ export async function insertSession(db: SqlClient, session: { id: string; tokenD
 
 /** The live session of a token with its (active) user: not ended, not past its end, not idle too long. */
 export async function findLiveSession(db: SqlClient, tokenDigest: Buffer, idleSeconds: number): Promise<{ session: SessionRow; user: StaffUser } | null> {
-  const { rows } = await db.query<SessionRow & { session_id: string } & UserRow>(
-    `SELECT s.id AS session_id, s.user_id, s.expires_at, s.last_used_at, ${USER_COLUMNS.split(', ').map((column) => `u.${column}`).join(', ')}
+  const { rows } = await db.query<SessionRow & { session_id: string; session_created_at: Date } & UserRow>(
+    `SELECT s.id AS session_id, s.user_id, s.created_at AS session_created_at, s.expires_at, s.last_used_at, ${USER_COLUMNS.split(', ').map((column) => `u.${column}`).join(', ')}
      FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id
      WHERE s.token_digest = $1 AND s.ended_at IS NULL AND s.expires_at > now()
        AND s.last_used_at > now() - make_interval(secs => $2) AND u.disabled_at IS NULL`,
@@ -291,7 +292,10 @@ export async function findLiveSession(db: SqlClient, tokenDigest: Buffer, idleSe
   );
   const row = rows[0];
   if (!row) return null;
-  return { session: { id: row.session_id, user_id: row.user_id, expires_at: row.expires_at, last_used_at: row.last_used_at }, user: userOf(row) };
+  return {
+    session: { id: row.session_id, user_id: row.user_id, created_at: row.session_created_at, expires_at: row.expires_at, last_used_at: row.last_used_at },
+    user: userOf(row),
+  };
 }
 
 export async function touchSession(db: SqlClient, id: string): Promise<void> {

@@ -83,6 +83,7 @@ export const ERROR_CODES = [
   'staff_last_owner',
   'staff_invitation_invalid',
   'staff_invitation_expired',
+  'staff_sign_in_too_old',
   'staff_sign_in_rate_limited',
   'idempotency_key_invalid',
   'idempotency_key_reused',

@@ -10093,7 +10093,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start adding a passkey to your account (staff session) */
+        /** Start adding a passkey to your account (a staff session opened in the last 10 minutes) */
         post: {
             parameters: {
                 query?: never;
