@@ -177,9 +177,19 @@ export async function signInWithPasskey(): Promise<void> {
 /** The browser's passkey registration for creation options of the API (an enrollment's or a new passkey's). */
 const createPasskey = (options: unknown) => startRegistration({ optionsJSON: options as PublicKeyCredentialCreationOptionsJSON });
 
-/** Registers one more passkey for the signed-in user (`/v1/staff/passkeys/registration`): the new passkey. */
+/** Registers one more passkey for the signed-in user (`/v1/staff/passkeys/registration`): the new passkey.
+ * Adding one needs a sign-in of the last 10 minutes (`staff_sign_in_too_old`): the person is asked for a
+ * passkey they have first, then for the new one. */
 export async function addStaffPasskey(): Promise<StaffPasskey> {
-  const started = await staffFetch<{ registration: string; options: unknown }>('/v1/staff/passkeys/registration/options', { method: 'POST', body: '{}' });
+  const options = () => staffFetch<{ registration: string; options: unknown }>('/v1/staff/passkeys/registration/options', { method: 'POST', body: '{}' });
+  let started: { registration: string; options: unknown };
+  try {
+    started = await options();
+  } catch (error) {
+    if (!(error instanceof StaffApiError) || error.code !== 'staff_sign_in_too_old') throw error;
+    await signInWithPasskey();
+    started = await options();
+  }
   const credential = await createPasskey(started.options);
   return staffFetch<StaffPasskey>('/v1/staff/passkeys/registration/verify', { method: 'POST', body: JSON.stringify({ registration: started.registration, credential }) });
 }
