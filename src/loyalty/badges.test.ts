@@ -121,6 +121,22 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(codes, ['first_purchase', 'streak_3', 'streak_7']);
     });
 
+    it('does not count a purchase day whose payment was wholly lost in a dispute toward a streak', async () => {
+      const customer = await customerOf(shop);
+      // Purchases 2 and 1 days ago; the one of yesterday is lost in a dispute for its whole amount.
+      await backdate(await paid(shop, customer), 2);
+      const disputed = await paid(shop, customer);
+      const opened = await api.call('POST', '/v1/disputes', { key: api.operatorKey, body: { payment: disputed, reason: 'fraudulent' } });
+      assert.equal(opened.statusCode, 200, opened.body);
+      const lost = await api.call('POST', `/v1/disputes/${opened.json().id}/decide`, { key: api.operatorKey, body: { outcome: 'lost' } });
+      assert.equal(lost.statusCode, 200, lost.body);
+      assert.equal(lost.json().status, 'lost');
+      await backdate(disputed, 1);
+      // Today's purchase makes 2, 1 and 0 days ago, but yesterday's was taken back: no 3-day streak.
+      await paid(shop, customer);
+      assert.deepEqual((await badgesOf(shop, customer)).map((badge) => badge.code), ['first_purchase']);
+    });
+
     it('makes a tipper a creator supporter (a tip line item or metadata category tip)', async () => {
       const customer = await customerOf(shop);
       await paid(shop, customer, { line_items: [{ description: 'Tip', category: 'tip', unit_amount: 500 }] });

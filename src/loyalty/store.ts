@@ -246,7 +246,9 @@ export async function badgeState(db: SqlClient, buyerId: string, merchantId: str
     `SELECT
        (SELECT json_agg(code) FROM loyalty_badges WHERE buyer_id = $1 AND merchant_id = $2 AND livemode = $3) AS codes,
        (SELECT json_agg(DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')) FROM payments
-          WHERE buyer_id = $1 AND merchant_id = $2 AND livemode = $3 AND status = 'succeeded' AND amount_refunded < amount_captured
+          WHERE buyer_id = $1 AND merchant_id = $2 AND livemode = $3 AND status = 'succeeded'
+            -- Taken back wholly (refunds plus a lost dispute, which amount_refunded does not count): not a purchase day.
+            AND amount_refunded + coalesce((SELECT sum(d.amount) FROM disputes d WHERE d.payment_id = payments.id AND d.status = 'lost'), 0) < amount_captured
             AND created_at >= $4::timestamptz) AS days`,
     [buyerId, merchantId, livemode, since.toISOString()],
   );
