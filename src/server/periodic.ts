@@ -32,3 +32,17 @@ export function startPeriodic(name: string, intervalMs: number, task: () => Prom
     },
   };
 }
+
+/** Runs each maintenance task whatever the others do: a task that fails is logged with its name, and the
+ * rest still run (one failing task must not stop, say, points expiry or the session sweeps). */
+export async function runEach(logger: Logger, tasks: Record<string, () => Promise<number>>): Promise<number> {
+  let done = 0;
+  for (const [name, task] of Object.entries(tasks)) {
+    try {
+      done += await task();
+    } catch (error) {
+      logger.error({ err: error, task: name }, `maintenance: ${name} failed; the other tasks go on`);
+    }
+  }
+  return done;
+}

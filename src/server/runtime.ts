@@ -23,7 +23,7 @@ import { createRedisCounters } from '../risk/redis-counters.ts';
 import { createRiskService, type RiskService } from '../risk/service.ts';
 import { createReviewService, type ReviewService } from '../risk/reviews.ts';
 import { RISK_LABELS_WRITER, RISK_REVIEWS_WRITER, writeLabels, writeReviews } from '../risk/store.ts';
-import { startPeriodic, type PeriodicTask } from './periodic.ts';
+import { runEach, startPeriodic, type PeriodicTask } from './periodic.ts';
 import { createEventStore, type EventStore } from '../events/store.ts';
 import type { WebhookService } from '../webhooks/service.ts';
 import type { WebhookWorker } from '../webhooks/worker.ts';
@@ -172,13 +172,15 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     ? startPeriodic(
         'maintenance',
         config.maintenanceIntervalMs,
-        async () =>
-          (await services.payments.cancelOverdueCaptures(MAINTENANCE_BATCH_MAX)) +
-          (await services.idempotency.sweep(MAINTENANCE_BATCH_MAX)) +
-          (await services.topUps.reconcileStale(MAINTENANCE_BATCH_MAX)) +
-          (await services.buyerIdentity.sweep(MAINTENANCE_BATCH_MAX)) +
-          (await services.staff.sweep(MAINTENANCE_BATCH_MAX)) +
-          (await services.loyalty.expirePoints(new Date(), MAINTENANCE_BATCH_MAX)),
+        () =>
+          runEach(logger, {
+            cancel_overdue_captures: () => services.payments.cancelOverdueCaptures(MAINTENANCE_BATCH_MAX),
+            idempotency_sweep: () => services.idempotency.sweep(MAINTENANCE_BATCH_MAX),
+            top_up_reconcile: () => services.topUps.reconcileStale(MAINTENANCE_BATCH_MAX),
+            buyer_sweep: () => services.buyerIdentity.sweep(MAINTENANCE_BATCH_MAX),
+            staff_sweep: () => services.staff.sweep(MAINTENANCE_BATCH_MAX),
+            points_expiry: () => services.loyalty.expirePoints(new Date(), MAINTENANCE_BATCH_MAX),
+          }),
         logger,
       )
     : null;

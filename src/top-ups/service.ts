@@ -185,6 +185,28 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
     return commit(topUp, next, transfers, decision);
   }
 
+  /**
+   * A re-run of a top-up still `processing` (its first request died, or answered 503 after the processor
+   * may have charged the card). It is claimed first (`store.claimProcessing`: the stale reconciler cannot
+   * settle it meanwhile, and one that settled it first wins), then the processor is asked for what it did
+   * with this reference: an outcome is settled as it is, without scoring risk again (a second score may
+   * differ, and blocking a top-up whose card was charged would keep the money from the wallet). Only a
+   * top-up the processor never saw goes on to `authorize`.
+   */
+  async function resume(topUp: TopUp): Promise<{ done: true; result: TopUpResult } | { done: false; topUp: TopUp }> {
+    const claimed = await store.claimProcessing(db, topUp);
+    if (!claimed) {
+      const now = await store.getTopUp(db, topUp.id);
+      if (now && now.status !== 'processing') return { done: true, result: { ok: true, topUp: now } };
+      return { done: true, result: { ok: false, code: 'concurrent_modification', message: 'The top-up was changed by another request at the same time; retrieve it to see its state.' } };
+    }
+    const found = await deps.cards.processorFor(claimed.livemode).findByReference(claimed.id);
+    if (!found.ok) return { done: true, result: await settle(claimed, found, null) };
+    const last = found.outcomes.at(-1);
+    if (last) return { done: true, result: await settle(claimed, { ok: true, outcome: last }, null) };
+    return { done: false, topUp: claimed };
+  }
+
   /** Risk first, then the processor, then the commit; for a top-up that is `processing`. */
   async function authorize(topUp: TopUp, card: ChargeableCard, fingerprint: string | null): Promise<TopUpResult> {
     const decision = await deps.risk.score({
@@ -267,9 +289,16 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
       }
       const id = idFor('top', idSeed);
       // A request re-run with its Idempotency-Key finds its top-up: finished ones are answered as they
-      // are; one still processing is asked of the processor again (which answers from its own record).
-      const existing = scoped(scope, await store.getTopUp(db, id));
-      if (existing && existing.status !== 'processing') return { ok: true, topUp: existing };
+      // are; one still processing is taken over, and the processor is asked what it did before anything
+      // is decided again (see `resume`).
+      const found = scoped(scope, await store.getTopUp(db, id));
+      if (found && found.status !== 'processing') return { ok: true, topUp: found };
+      let existing: TopUp | null = null;
+      if (found) {
+        const resumed = await resume(found);
+        if (resumed.done) return resumed.result;
+        existing = resumed.topUp;
+      }
       const card = await resolveCard(scope, customer, input, idSeed);
       if (!card.ok) return card;
       const now = new Date();
@@ -329,15 +358,23 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
 
     async reconcileStale(limit, before = new Date(Date.now() - TOP_UP_RECONCILE_AFTER_SECONDS * 1000)) {
       let settled = 0;
+      let firstError: unknown = null;
       for (const topUp of await store.listStaleProcessing(db, before, limit)) {
-        const found = await deps.cards.processorFor(topUp.livemode).findByReference(topUp.id);
-        if (!found.ok) continue;
-        const last = found.outcomes.at(-1);
-        const result = last
-          ? await settle(topUp, { ok: true, outcome: last }, null)
-          : await commit(topUp, { ...topUp, status: 'failed', failureCode: 'processing_error', failureMessage: 'The card processor never received the authorization; nothing was charged.' }, [], null);
-        if (result.ok) settled += 1;
+        // One top-up the processor answers oddly for must not stop the ones behind it (they are taken
+        // oldest first, so it would come first on every pass): its error is kept and thrown at the end.
+        try {
+          const found = await deps.cards.processorFor(topUp.livemode).findByReference(topUp.id);
+          if (!found.ok) continue;
+          const last = found.outcomes.at(-1);
+          const result = last
+            ? await settle(topUp, { ok: true, outcome: last }, null)
+            : await commit(topUp, { ...topUp, status: 'failed', failureCode: 'processing_error', failureMessage: 'The card processor never received the authorization; nothing was charged.' }, [], null);
+          if (result.ok) settled += 1;
+        } catch (error) {
+          firstError ??= error;
+        }
       }
+      if (firstError !== null) throw firstError;
       return settled;
     },
 

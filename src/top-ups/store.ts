@@ -158,13 +158,26 @@ export async function listTopUps(
   return { data: page.rows.map(topUpOf), hasMore: page.hasMore };
 }
 
-/** Top-ups still `processing` since before `before`: their request died between the processor and our commit. */
+/** Top-ups still `processing` and untouched since before `before`: their request died between the
+ * processor and our commit (a retry touches its top-up first: `claimProcessing`). */
 export async function listStaleProcessing(db: SqlClient, before: Date, limit: number): Promise<TopUp[]> {
   const { rows } = await db.query<TopUpRow>(
-    `SELECT ${TOP_UP_COLUMNS} FROM top_ups WHERE status = 'processing' AND created_at < $1 ORDER BY created_at LIMIT $2`,
+    `SELECT ${TOP_UP_COLUMNS} FROM top_ups WHERE status = 'processing' AND updated_at < $1 ORDER BY updated_at, id LIMIT $2`,
     [before.toISOString(), limit],
   );
   return rows.map(topUpOf);
+}
+
+/** A retry takes its `processing` top-up over before it asks the processor anything: the version moves on
+ * (so a reconciler that read the older one cannot commit over it) and `updated_at` is now (so the
+ * reconciler leaves it alone). Null when the top-up changed meanwhile (the reconciler settled it). */
+export async function claimProcessing(db: SqlClient, topUp: TopUp): Promise<TopUp | null> {
+  const { rows } = await db.query<TopUpRow>(
+    `UPDATE top_ups SET version = version + 1, updated_at = now()
+     WHERE id = $1 AND version = $2 AND status = 'processing' RETURNING ${TOP_UP_COLUMNS}`,
+    [topUp.id, topUp.version],
+  );
+  return rows[0] ? topUpOf(rows[0]) : null;
 }
 
 /** Thrown inside a group commit when a top-up changed after the change was decided; the unit fails alone. */

@@ -7,6 +7,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { newId } from '../api/ids.ts';
 import { requestDigest } from '../api/idempotency.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
+import { claimProcessing, getTopUp } from './store.ts';
 import type { RiskHook, RiskVerdict } from '../risk/hook.ts';
 
 // A healthy loopback answer never outlives the timeout, even on a loaded CI machine; a slow one always does.
@@ -346,6 +347,48 @@ for (const kind of STORE_KINDS) {
       const retried = await topUp(body, { headers });
       assert.equal(retried.statusCode, 200, retried.body);
       assert.equal(retried.json().id, pending[0].id, 'the retry lands on the same top-up');
+      assert.equal(retried.json().status, 'succeeded');
+      assert.equal(await walletAvailable(buyer), 1000);
+    });
+
+    it('settles a retry from what the processor did, without scoring risk again: a card charged while the answer was lost is credited', async () => {
+      const sandbox = api.runtime.cards.sandbox!;
+      const buyer = await customer();
+      const headers = { 'idempotency-key': `charged-${buyer}` };
+      const body = { customer: buyer, amount: 1000, currency: 'USD', card: card(CARDS.success) };
+      // Every attempt outlives the processor timeout, but the processor still authorizes (and captures) the card.
+      sandbox.injectFault({ count: 3, kind: 'delay', delayMs: SLOW_MS });
+      const lost = await topUp(body, { headers });
+      assert.equal(lost.statusCode, 503, lost.body);
+      await new Promise((resolve) => setTimeout(resolve, SLOW_MS));
+      // Risk would now block a new top-up: the retry must not, since the card was charged.
+      verdict = 'block';
+      try {
+        const retried = await topUp(body, { headers });
+        assert.equal(retried.statusCode, 200, retried.body);
+        assert.equal(retried.json().status, 'succeeded');
+      } finally {
+        verdict = 'allow';
+      }
+      assert.equal(await walletAvailable(buyer), 1000);
+    });
+
+    it('leaves to the reconciler no top-up a retry has taken over, and the retry then settles it', async () => {
+      const buyer = await customer();
+      const headers = { 'idempotency-key': `claimed-${buyer}` };
+      const body = { customer: buyer, amount: 1000, currency: 'USD', card: card(CARDS.success) };
+      api.runtime.cards.sandbox!.injectFault({ count: 3, kind: 'unavailable' });
+      assert.equal((await topUp(body, { headers })).statusCode, 503);
+      const id = (await call('GET', `/v1/top_ups?customer=${buyer}`)).json().data[0].id as string;
+      // It has waited 20 minutes: stale, by the reconciler's measure...
+      await api.runtime.db.query(`UPDATE top_ups SET created_at = now() - interval '20 minutes', updated_at = now() - interval '20 minutes' WHERE id = $1`, [id]);
+      // ...until a retry takes it over (as the retry below does first, before asking the processor).
+      const taken = await claimProcessing(api.runtime.db, (await getTopUp(api.runtime.db, id))!);
+      assert.ok(taken);
+      await api.runtime.services.topUps.reconcileStale(100);
+      assert.equal((await getTopUp(api.runtime.db, id))!.status, 'processing', 'the reconciler did not fail it under the retry');
+      const retried = await topUp(body, { headers });
+      assert.equal(retried.statusCode, 200, retried.body);
       assert.equal(retried.json().status, 'succeeded');
       assert.equal(await walletAvailable(buyer), 1000);
     });
