@@ -73,6 +73,19 @@ for (const kind of STORE_KINDS) {
       assert.equal(response.json().status, 'succeeded', response.body);
     }
 
+    /** A merchant whose points expire after 30 days, with no hold. */
+    async function expiringMerchant(name: string): Promise<TestMerchant> {
+      const merchant = await api.createMerchant({ name });
+      const put = await api.app.inject({
+        method: 'PUT',
+        url: '/v1/loyalty/program',
+        headers: { authorization: `Bearer ${merchant.secretKey}` },
+        payload: { earn: { per_amount: 100, currency: CURRENCY, points: 1 }, expiry_days: 30, hold_days: 0, redemption: REDEMPTION },
+      });
+      assert.equal(put.statusCode, 200, put.body);
+      return merchant;
+    }
+
     async function points(merchant: TestMerchant, customer: string): Promise<{ balance: number; spendable: number; held: number }> {
       const response = await api.call('GET', `/v1/loyalty/balances/${customer}`, { key: merchant.secretKey });
       assert.equal(response.statusCode, 200, response.body);
@@ -234,14 +247,7 @@ for (const kind of STORE_KINDS) {
     });
 
     it('expires held, earned and given-back points alike, by correcting transfers', async () => {
-      const expiring = await api.createMerchant({ name: 'Expiring points' });
-      const put = await api.app.inject({
-        method: 'PUT',
-        url: '/v1/loyalty/program',
-        headers: { authorization: `Bearer ${expiring.secretKey}` },
-        payload: { earn: { per_amount: 100, currency: CURRENCY, points: 1 }, expiry_days: 30, hold_days: 0, redemption: REDEMPTION },
-      });
-      assert.equal(put.statusCode, 200, put.body);
+      const expiring = await expiringMerchant('Expiring points');
       const { buyer, customer } = await buyerAt(expiring, 1_000_000n);
       await pay(expiring, customer, 10_000);
       const spent = await checkout(expiring, buyer, 1000, 50);
@@ -258,14 +264,7 @@ for (const kind of STORE_KINDS) {
     });
 
     it('owes nothing for earned points that expired before their payment was refunded, and still owes what was spent', async () => {
-      const expiring = await api.createMerchant({ name: 'Expired then refunded' });
-      const put = await api.app.inject({
-        method: 'PUT',
-        url: '/v1/loyalty/program',
-        headers: { authorization: `Bearer ${expiring.secretKey}` },
-        payload: { earn: { per_amount: 100, currency: CURRENCY, points: 1 }, expiry_days: 30, hold_days: 0, redemption: REDEMPTION },
-      });
-      assert.equal(put.statusCode, 200, put.body);
+      const expiring = await expiringMerchant('Expired then refunded');
       const loyalty = api.runtime.services.loyalty;
       const day = 24 * 3600 * 1000;
       const owedOn = async (paymentId: string) => (await loyalty.riskFacts((await api.runtime.services.payments.find(paymentId))!))?.pointsOwed;
@@ -291,14 +290,7 @@ for (const kind of STORE_KINDS) {
     });
 
     it('repays a debt with the points that expire while it locks them, and locks no later points for it', async () => {
-      const expiring = await api.createMerchant({ name: 'Debt repaid by expiry' });
-      const put = await api.app.inject({
-        method: 'PUT',
-        url: '/v1/loyalty/program',
-        headers: { authorization: `Bearer ${expiring.secretKey}` },
-        payload: { earn: { per_amount: 100, currency: CURRENCY, points: 1 }, expiry_days: 30, hold_days: 0, redemption: REDEMPTION },
-      });
-      assert.equal(put.statusCode, 200, put.body);
+      const expiring = await expiringMerchant('Debt repaid by expiry');
       const loyalty = api.runtime.services.loyalty;
       const day = 24 * 3600 * 1000;
       const { buyer, customer } = await buyerAt(expiring, 1_000_000n);
