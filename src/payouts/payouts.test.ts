@@ -9,13 +9,16 @@ import { startTestApi, type TestApi, type TestMerchant } from '../../test/suppor
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { createLogger } from '../log/logger.ts';
 import { openRuntime, type Runtime } from '../server/runtime.ts';
-import { newId } from '../api/ids.ts';
+import { ledgerId, newId } from '../api/ids.ts';
 import type { RiskHook } from '../risk/hook.ts';
 import { SANDBOX_BANK_ACCOUNTS, startBankSandbox, type BankSandbox } from '../rails/bank-sandbox.ts';
 import { nextRunAfter, periodOf } from './schedule.ts';
 import { WEEKDAYS } from './model.ts';
 import { SUBMIT_ATTEMPTS_MAX } from './dispatcher.ts';
 import { createBankRails } from './rails.ts';
+import { holdTransfer } from './moves.ts';
+import { PayoutExistsError, payoutInsertWrite } from './store.ts';
+import type { FieldSealer } from '../vault/fields.ts';
 
 const SETTLEMENT_DELAY_MS = 30;
 // Long enough that a healthy answer from loopback never times out on a loaded 2-core CI machine.
@@ -496,9 +499,12 @@ for (const kind of STORE_KINDS) {
   describe(`payouts with an unreachable bank, or refused by risk, on ${kind}`, () => {
     let api: TestApi;
     let blockedMerchantId = '';
+    /** When set, decides payouts instead of `blockedMerchantId` (a test's own sequence of decisions). */
+    let decidePayout: (() => Promise<'allow' | 'block'>) | null = null;
     const risk: RiskHook = {
       async score(context) {
-        const decision = context.action === 'payout' && context.merchantId === blockedMerchantId ? 'block' : 'allow';
+        const decision =
+          context.action === 'payout' && decidePayout ? await decidePayout() : context.action === 'payout' && context.merchantId === blockedMerchantId ? 'block' : 'allow';
         return { id: newId('rsk'), decision, score: 0.9, reasons: [{ code: 'test_rule', message: 'Payouts are paused for review.' }], context };
       },
     };
@@ -560,6 +566,180 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(events.rows.map((row) => row.type), ['payout.created', 'payout.failed']);
       assert.equal(await availableOf(merchant), 2_000);
       assert.equal((await api.runtime.ledger.verify()).ok, true);
+    });
+
+    const payOut = (merchant: TestMerchant, body: Record<string, unknown>, headers?: Record<string, string>) =>
+      api.call('POST', '/v1/payouts', { key: merchant.secretKey, body, headers });
+
+    /** The first run of a keyed request committed, but its answer reached neither the caller nor the
+     * idempotency record (the process stopped in between): the record is left running, its lease run out. */
+    async function abandon(idempotencyKey: string) {
+      const { rowCount } = await api.runtime.db.query(
+        `UPDATE idempotency_keys SET state = 'running', response_status = NULL, response_body = NULL, locked_until = now() - interval '1 second' WHERE key = $1`,
+        [idempotencyKey],
+      );
+      assert.equal(rowCount, 1);
+    }
+
+    const payoutService = () => api.runtime.services.payouts;
+
+    const merchantBalance = (merchant: TestMerchant) => {
+      const { books } = api.runtime.services;
+      return books.balance(books.account('merchant', merchant.id, false, 'USD'));
+    };
+
+    async function eventTypesOf(id: string): Promise<string[]> {
+      const { rows } = await api.runtime.db.query<{ type: string }>(`SELECT type FROM events WHERE data->'object'->>'id' = $1 ORDER BY type`, [id]);
+      return rows.map((row) => row.type);
+    }
+
+    async function riskDecisionsOf(id: string): Promise<string[]> {
+      const { rows } = await api.runtime.db.query<{ decision: string }>(`SELECT decision FROM risk_decisions WHERE subject_id = $1`, [id]);
+      return rows.map((row) => row.decision);
+    }
+
+    async function assertLedgerClean() {
+      const report = await api.runtime.ledger.verify();
+      assert.deepEqual(report.drift, []);
+      assert.deepEqual(report.assetImbalance, []);
+      assert.equal(report.ok, true);
+    }
+
+    it('answers a resumed request with the payout its first run created, though risk now blocks payouts', async () => {
+      const merchant = await earningMerchant();
+      const headers = { 'idempotency-key': `payout-crash-${newId('po')}` };
+      // Half the balance, so that the rerun still finds enough and is decided by risk alone.
+      const first = await payOut(merchant, { currency: 'USD', amount: 1_000 }, headers);
+      assert.equal(first.statusCode, 200, first.body);
+      const held = await merchantBalance(merchant);
+      assert.deepEqual([held.pending, held.available], [-1_000n, 1_000n], 'the first run held its amount');
+      await abandon(headers['idempotency-key']);
+      blockedMerchantId = merchant.id;
+      try {
+        const retried = await payOut(merchant, { currency: 'USD', amount: 1_000 }, headers);
+        assert.equal(retried.statusCode, 200, retried.body);
+        assert.equal(retried.json().id, first.json().id);
+        assert.equal(retried.json().status, 'pending');
+      } finally {
+        blockedMerchantId = '';
+      }
+      const [payout, ...others] = (await api.call('GET', '/v1/payouts', { key: merchant.secretKey })).json().data;
+      assert.deepEqual(others, []);
+      assert.equal(payout.status, 'pending', 'the payout the dispatcher sends is the one answered');
+      assert.deepEqual(await eventTypesOf(payout.id), ['payout.created'], 'no payout.failed for a payout that is paid out');
+      assert.deepEqual(await riskDecisionsOf(payout.id), ['allow'], 'risk is not asked again');
+      assert.deepEqual(await merchantBalance(merchant), held, "exactly one payout's amount is held");
+      await assertLedgerClean();
+    });
+
+    it('answers a resumed request with the payout its first run created, though the balance is now short', async () => {
+      const merchant = await earningMerchant();
+      const headers = { 'idempotency-key': `payout-crash-${newId('po')}` };
+      const first = await payOut(merchant, { currency: 'USD', amount: 1_000 }, headers);
+      assert.equal(first.statusCode, 200, first.body);
+      await abandon(headers['idempotency-key']);
+      // The rest of the balance leaves in another payout meanwhile.
+      const other = await payOut(merchant, { currency: 'USD', amount: 1_000 });
+      assert.equal(other.statusCode, 200, other.body);
+      assert.equal(await availableOf(merchant), 0);
+      const retried = await payOut(merchant, { currency: 'USD', amount: 1_000 }, headers);
+      assert.equal(retried.statusCode, 200, retried.body);
+      assert.equal(retried.json().id, first.json().id);
+      assert.equal(retried.json().status, 'pending');
+      assert.equal((await api.call('GET', '/v1/payouts', { key: merchant.secretKey })).json().data.length, 2);
+      assert.deepEqual(await eventTypesOf(first.json().id), ['payout.created']);
+      assert.equal((await merchantBalance(merchant)).pending, -2_000n, 'each of the two payouts held once');
+      assert.equal((await api.runtime.ledger.getTransfer(ledgerId(`${first.json().id}:hold`)))?.amount, 1_000n, 'one hold, of the first amount');
+      await assertLedgerClean();
+    });
+
+    it('answers a resumed request refused by risk with the refusal again, and holds nothing, though risk now allows it', async () => {
+      const merchant = await earningMerchant();
+      const headers = { 'idempotency-key': `payout-crash-${newId('po')}` };
+      blockedMerchantId = merchant.id;
+      let refused;
+      try {
+        refused = await payOut(merchant, { currency: 'USD' }, headers);
+      } finally {
+        blockedMerchantId = '';
+      }
+      assert.equal(refused.statusCode, 402, refused.body);
+      await abandon(headers['idempotency-key']);
+      const retried = await payOut(merchant, { currency: 'USD' }, headers);
+      assert.equal(retried.statusCode, 402, retried.body);
+      assert.equal(retried.json().error.code, 'payout_blocked');
+      assert.equal(retried.json().error.message, refused.json().error.message);
+      const [payout, ...others] = (await api.call('GET', '/v1/payouts', { key: merchant.secretKey })).json().data;
+      assert.deepEqual(others, []);
+      assert.equal(payout.status, 'failed');
+      assert.deepEqual(await eventTypesOf(payout.id), ['payout.created', 'payout.failed']);
+      assert.deepEqual(await riskDecisionsOf(payout.id), ['block']);
+      const balance = await merchantBalance(merchant);
+      assert.deepEqual([balance.pending, balance.available], [0n, 2_000n], 'no hold sits in payout_clearing without a payout');
+      await assertLedgerClean();
+    });
+
+    it('commits no hold without its payout row: the insert of a payout that exists fails the whole unit', async () => {
+      const merchant = await earningMerchant();
+      blockedMerchantId = merchant.id;
+      try {
+        assert.equal((await payOut(merchant, { currency: 'USD' })).statusCode, 402);
+      } finally {
+        blockedMerchantId = '';
+      }
+      const { services } = api.runtime;
+      const [listed] = (await services.payouts.list({ merchantId: merchant.id, livemode: false }, { limit: 1 })).data;
+      // The same payout decided again as allowed: its hold and its row, in one unit.
+      const allowed = { ...listed!, status: 'pending' as const, failureCode: null, failureMessage: null, nextAttemptAt: new Date() };
+      const sealer = { seal: (plaintext: string) => plaintext } as unknown as FieldSealer;
+      const hold = holdTransfer(services.books, allowed);
+      await assert.rejects(
+        api.runtime.ledger.commit({ transfers: [hold], finish: () => ({ value: null, writes: [payoutInsertWrite(sealer, allowed)] }) }),
+        (error: unknown) => error instanceof PayoutExistsError && (error as PayoutExistsError).code === 'concurrent_modification',
+      );
+      assert.equal(await api.runtime.ledger.getTransfer(hold.id), null, 'the hold was rolled back with the unit');
+      assert.equal((await merchantBalance(merchant)).available, 2_000n);
+      await assertLedgerClean();
+    });
+
+    it('lets one of two runs deciding one payout differently at the same moment commit, and answers both with it', async () => {
+      const merchant = await earningMerchant();
+      const scope = { merchantId: merchant.id, livemode: false };
+      const seed = `race-${newId('po')}`;
+      // The first run asked is allowed but waits; the second is blocked at once and commits first.
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let asked = 0;
+      decidePayout = async () => {
+        asked += 1;
+        if (asked > 1) return 'block';
+        await gate;
+        return 'allow';
+      };
+      let results;
+      try {
+        const runs = [payoutService().create(scope, { currency: 'USD' }, seed), payoutService().create(scope, { currency: 'USD' }, seed)];
+        await Promise.race(runs);
+        release();
+        results = await Promise.all(runs);
+      } finally {
+        decidePayout = null;
+        release();
+      }
+      assert.equal(asked, 2);
+      for (const result of results) {
+        assert.equal(result.ok, false, inspect(result));
+        assert.equal(!result.ok && result.code, 'payout_blocked');
+      }
+      const [payout, ...others] = (await api.call('GET', '/v1/payouts', { key: merchant.secretKey })).json().data;
+      assert.deepEqual(others, []);
+      assert.equal(payout.status, 'failed');
+      assert.deepEqual(await eventTypesOf(payout.id), ['payout.created', 'payout.failed']);
+      const balance = await merchantBalance(merchant);
+      assert.deepEqual([balance.pending, balance.available], [0n, 2_000n], 'the allowed run held nothing');
+      await assertLedgerClean();
     });
   });
 }

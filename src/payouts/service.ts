@@ -104,8 +104,19 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
     return payout;
   }
 
-  /** Asks the risk hook, then holds the money and writes the payout; `draft` is the payout to create. */
-  async function open(draft: Payout): Promise<PayoutResult> {
+  /** The answer of the run that created `payout`, for the state it is in now: a payout refused by risk
+   * at its creation (failed, never changed since: every later change raises its version) is that
+   * refusal again; any other payout is the answer as it is. */
+  function answerFor(payout: Payout): PayoutResult {
+    if (payout.status === 'failed' && payout.failureCode === 'payout_blocked' && payout.version === 0) {
+      return { ok: false, code: 'payout_blocked', message: payout.failureMessage ?? undefined, payout };
+    }
+    return { ok: true, payout };
+  }
+
+  /** Asks the risk hook, then holds the money and writes the payout; `draft` is the payout to create.
+   * `created`: whether this call wrote the payout (false when an earlier run had written it). */
+  async function open(draft: Payout): Promise<{ result: PayoutResult; created: boolean }> {
     const decision = await deps.risk.score({
       action: 'payout',
       merchantId: draft.merchantId,
@@ -125,16 +136,32 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
     const allowed = decision.decision === 'allow' || inReview;
     const held: Payout = inReview ? { ...payout, nextAttemptAt: null } : payout;
     const decisionWrites = [riskDecisionWrite(decision), ...(inReview ? [reviewOpenWrite(decision)] : [])];
-    const outcome = await ledger.commit({
-      transfers: allowed ? [holdTransfer(books, held)] : [],
-      finish: (results: CreateTransferResult[]) => finishOpen(held, allowed, decision.reasons[0]?.message, results, decisionWrites),
-    });
-    if (outcome.kind === 'created') return outcome.error ? { ok: false, code: outcome.error, message: outcome.payout.failureMessage ?? undefined, payout: outcome.payout } : { ok: true, payout: outcome.payout };
+    let outcome: OpenOutcome;
+    let taken = false;
+    try {
+      outcome = await ledger.commit({
+        transfers: allowed ? [holdTransfer(books, held)] : [],
+        finish: (results: CreateTransferResult[]) => finishOpen(held, allowed, decision.reasons[0]?.message, results, decisionWrites),
+      });
+    } catch (error) {
+      // The payout's id (or its scheduled run) was written by an earlier run while this one decided,
+      // perhaps otherwise (a hold where it refused, or the reverse): nothing of this run committed.
+      if (!(error instanceof store.PayoutExistsError)) throw error;
+      outcome = { kind: 'not_created' };
+      taken = true;
+    }
+    if (outcome.kind === 'created') {
+      const result: PayoutResult = outcome.error
+        ? { ok: false, code: outcome.error, message: outcome.payout.failureMessage ?? undefined, payout: outcome.payout }
+        : { ok: true, payout: outcome.payout };
+      return { result, created: true };
+    }
     // The hold is there already (a retried request or a second scheduler), or its id was taken with
     // another amount by an earlier attempt: the payout of that attempt is the answer.
-    const stored = await store.getPayout(db, deps.sealer, payout.id);
-    if (stored) return { ok: true, payout: stored };
-    return { ok: false, code: 'insufficient_funds', param: 'amount', message: `The available balance is less than ${payout.amount} ${payout.currency}.` };
+    const stored = await get({ merchantId: draft.merchantId, livemode: draft.livemode }, payout.id);
+    if (stored) return { result: answerFor(stored), created: false };
+    if (taken) return { result: { ok: false, code: 'concurrent_modification', message: 'Another request created a payout with this id; retry.' }, created: false };
+    return { result: { ok: false, code: 'insufficient_funds', param: 'amount', message: `The available balance is less than ${payout.amount} ${payout.currency}.` }, created: false };
   }
 
   type OpenOutcome = { kind: 'created'; payout: Payout; error?: ApiErrorCode } | { kind: 'not_created' };
@@ -197,8 +224,8 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
         // The id is named after the run, so two schedulers paying the same run land on the same payout.
         const id = idFor('po', `schedule:${scope.merchantId}:${scope.livemode}:${currency}:${period}`);
         if (await store.getPayout(db, deps.sealer, id)) continue;
-        const result = await open(draftOf(scope, id, available, currency, settings.bankAccount, { automatic: true, period }));
-        if (result.ok) created += 1;
+        const opened = await open(draftOf(scope, id, available, currency, settings.bankAccount, { automatic: true, period }));
+        if (opened.created && opened.result.ok) created += 1;
       }
     }
     await store.finishRun(db, settings, nextRunAfter(settings.schedule, settings.weeklyAnchor, new Date(Math.max(Date.now(), settings.nextRunAt!.getTime()))));
@@ -236,6 +263,14 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
     },
 
     async create(scope, input, idSeed) {
+      const id = idFor('po', idSeed);
+      // A keyed request run again (its first run ended without an answer) lands on the first run's
+      // payout: that payout is the answer, as it is now. Balance and risk are not decided again, so a
+      // rerun that would decide otherwise cannot commit a second outcome next to the first.
+      if (idSeed !== undefined) {
+        const existing = await get(scope, id);
+        if (existing) return answerFor(existing);
+      }
       if (!(await books.isCurrency(input.currency))) return { ok: false, code: 'currency_unsupported', param: 'currency', message: `Currency ${input.currency} is not supported.` };
       const settings = await store.getSettings(db, deps.sealer, scope);
       if (!settings?.bankAccount) return { ok: false, code: 'bank_account_missing', message: 'Set a bank account with POST /v1/payout_settings before paying out.' };
@@ -250,11 +285,11 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
       if (amount > available) {
         return { ok: false, code: 'insufficient_funds', param: 'amount', message: `The available balance is ${available} ${input.currency}; the payout asks for ${amount}.` };
       }
-      const draft = draftOf(scope, idFor('po', idSeed), amount, input.currency, settings.bankAccount, {
+      const draft = draftOf(scope, id, amount, input.currency, settings.bankAccount, {
         description: input.description ?? null,
         metadata: input.metadata ?? null,
       });
-      return open(draft);
+      return (await open(draft)).result;
     },
 
     get,

@@ -237,7 +237,18 @@ function stateColumns(payout: Payout) {
   };
 }
 
-/** The unit-of-work write that creates `payout` (once: a retry of the same id writes nothing). */
+/** Thrown inside a group commit when a payout to insert is there already (an earlier run of the same
+ * request or scheduled run wrote its id, or its run's period): the unit fails alone, so its ledger
+ * hold, risk decision and events never commit without its payout row. The caller answers with the
+ * stored payout. */
+export class PayoutExistsError extends Error {
+  readonly code = 'concurrent_modification';
+  constructor() {
+    super('a payout to insert exists already');
+  }
+}
+
+/** The unit-of-work write that creates `payout`; the commit fails (PayoutExistsError) if it exists. */
 export function payoutInsertWrite(sealer: FieldSealer, payout: Payout): UnitWrite {
   return {
     writer: PAYOUT_INSERTS_WRITER,
@@ -261,7 +272,7 @@ export function payoutInsertWrite(sealer: FieldSealer, payout: Payout): UnitWrit
 }
 
 export async function writePayoutInserts(tx: SqlClient, rows: unknown[]): Promise<void> {
-  await tx.query(
+  const result = await tx.query(
     `INSERT INTO payouts (id, merchant_id, livemode, amount, currency, status, automatic, period, description,
        account_number, account_type, account_holder_name, bank_reference, bank_reason_code, failure_code,
        failure_message, risk_decision_id, metadata, next_attempt_at, paid_at)
@@ -277,6 +288,9 @@ export async function writePayoutInserts(tx: SqlClient, rows: unknown[]): Promis
      ON CONFLICT DO NOTHING`,
     [JSON.stringify(rows)],
   );
+  // A row left out is a payout (or a scheduled run's payout) written by an earlier run: what this unit
+  // decided must not commit next to it.
+  if (result.rowCount !== rows.length) throw new PayoutExistsError();
 }
 
 /** The unit-of-work write of a payout's new state, applied only over `payout.version`. */
