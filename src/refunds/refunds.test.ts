@@ -266,6 +266,23 @@ for (const kind of STORE_KINDS) {
       assert.equal(approved.json().status, 'succeeded');
     });
 
+    it('holds the automatic limit when a buyer sends many requests at once: the rest wait for the merchant', async () => {
+      const shop = await openShop(api);
+      const paid = [];
+      for (let index = 0; index < 6; index += 1) paid.push(await pay(api, shop, 100));
+      // Sent together, each request counts fewer than 3 automatic refunds before it; the commit decides.
+      const answers = await Promise.all(paid.map((payment) => request({ payment: payment.id, reason: 'accidental_purchase' })));
+      const bodies = answers.map((answer) => {
+        assert.equal(answer.statusCode, 200, answer.body);
+        return answer.json() as { status: string; automatic: boolean; pending_reason: string | null };
+      });
+      assert.equal(bodies.filter((body) => body.status === 'succeeded' && body.automatic).length, 3, JSON.stringify(bodies));
+      assert.deepEqual(
+        bodies.filter((body) => body.status !== 'succeeded').map((body) => [body.status, body.pending_reason]),
+        [['pending', 'buyer_standing'], ['pending', 'buyer_standing'], ['pending', 'buyer_standing']],
+      );
+    });
+
     it('sends a buyer with too many recent automatic refunds to the merchant', async () => {
       const shop = await openShop(api);
       for (let index = 0; index < 3; index += 1) {

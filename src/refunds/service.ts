@@ -310,11 +310,16 @@ export function createRefundService(deps: RefundDependencies): RefundService {
         const results = allResults.slice(0, ownTransfers.length);
         if (moved(results)) {
           const succeeded: Refund = { ...withDecision, status: 'succeeded', feeReversed, automatic: options.automatic, pendingReason: null };
+          // An automatic refund is counted against the buyer's limit again inside the commit: concurrent
+          // requests each read fewer before them (store.guardAutomaticRefunds).
+          const guard: UnitWrite[] = options.automatic
+            ? [{ writer: store.AUTOMATIC_REFUNDS_GUARD_WRITER, row: { buyer_id: payerOf(payment), since: standingSince().toISOString(), max: deps.policy.automaticPerBuyerMax } }]
+            : [];
           return {
             refund: succeeded,
             payment: { ...payment, amountRefunded: payment.amountRefunded + refund.amount },
             events: [...created, 'refund.succeeded', 'payment.refunded'],
-            writes: clawback?.writes,
+            writes: [...(clawback?.writes ?? []), ...guard],
           };
         }
         if (!shortOfFunds(results)) throw new Error(`the ledger refused refund ${refund.id}: ${results.map((result) => result.result).join(', ')}`);
@@ -365,12 +370,13 @@ export function createRefundService(deps: RefundDependencies): RefundService {
   }
 
   /** Why a buyer's request cannot complete at once, or null when the automatic policy allows it. */
+  const standingSince = () => new Date(Date.now() - STANDING_PERIOD_DAYS * 24 * 3600 * 1000);
+
   async function policyHold(payment: Payment, amount: bigint): Promise<PendingReason | null> {
     const limit = deps.policy.automaticMax[payment.currency] ?? 0n;
     if (amount > limit) return 'over_automatic_limit';
     if (Date.now() - payment.createdAt.getTime() > deps.policy.automaticWindowSeconds * 1000) return 'outside_automatic_window';
-    const since = new Date(Date.now() - STANDING_PERIOD_DAYS * 24 * 3600 * 1000);
-    const recent = await store.countAutomaticSince(db, payerOf(payment), since);
+    const recent = await store.countAutomaticSince(db, payerOf(payment), standingSince());
     if (recent >= deps.policy.automaticPerBuyerMax || (await deps.disputes.buyerHasDisputeStrikes(payerOf(payment)))) return 'buyer_standing';
     return null;
   }

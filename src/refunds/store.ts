@@ -111,6 +111,35 @@ export async function countAutomaticSince(db: SqlClient, buyerId: string, since:
   return Number(rows[0]?.count ?? 0n);
 }
 
+export const AUTOMATIC_REFUNDS_GUARD_WRITER = 'refund_automatic_guard';
+
+/** Thrown inside a group commit when a buyer's automatic refunds would pass the policy's limit (concurrent
+ * requests each counted fewer before them): the unit fails alone and is decided again, then waits for
+ * the merchant (`buyer_standing`). */
+export class AutomaticRefundLimitError extends Error {
+  readonly code = 'concurrent_modification';
+  constructor(buyerId: string) {
+    super(`buyer ${buyerId} would receive more automatic refunds than the policy allows`);
+  }
+}
+
+/** The automatic refund limit, settled in the commit (a writer run after the others, `last`): per buyer,
+ * in buyer order, a transaction-scoped advisory lock makes one buyer's automatic refunds commit one
+ * transaction at a time, so the count (this transaction's refunds included, other processes' committed
+ * ones too) is never read by two at once. Rows: `{ buyer_id, since, max }`. */
+export const guardAutomaticRefunds = Object.assign(
+  async function guardAutomaticRefunds(tx: SqlClient, rows: unknown[]): Promise<void> {
+    const byBuyer = new Map<string, { since: string; max: number }>();
+    for (const row of rows as Array<{ buyer_id: string; since: string; max: number }>) byBuyer.set(row.buyer_id, row);
+    for (const buyerId of [...byBuyer.keys()].sort()) {
+      const { since, max } = byBuyer.get(buyerId)!;
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`refund_automatic:${buyerId}`]);
+      if ((await countAutomaticSince(tx, buyerId, new Date(since))) > max) throw new AutomaticRefundLimitError(buyerId);
+    }
+  },
+  { last: true },
+);
+
 /** The unit-of-work write of a refund: an insert when `expectedVersion` is null, otherwise an update
  * applied only over that version. */
 export function refundWrite(refund: Refund, expectedVersion: number | null): UnitWrite {

@@ -32,7 +32,7 @@ import { createPayoutService, type PayoutService } from '../payouts/service.ts';
 import { PAYOUT_INSERTS_WRITER, PAYOUT_UPDATES_WRITER, writePayoutInserts, writePayoutUpdates } from '../payouts/store.ts';
 import { createBankRails } from '../payouts/rails.ts';
 import { createRefundService, type RefundService } from '../refunds/service.ts';
-import { REFUNDS_WRITER, writeRefunds } from '../refunds/store.ts';
+import { AUTOMATIC_REFUNDS_GUARD_WRITER, guardAutomaticRefunds, REFUNDS_WRITER, writeRefunds } from '../refunds/store.ts';
 import { createDisputeService, type DisputeService } from '../disputes/service.ts';
 import { DISPUTES_WRITER, writeDisputes } from '../disputes/store.ts';
 import { openCardRails, type CardRails } from '../rails/card.ts';
@@ -145,6 +145,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   ledger.registerWriter(PAYOUT_INSERTS_WRITER, writePayoutInserts);
   ledger.registerWriter(PAYOUT_UPDATES_WRITER, writePayoutUpdates);
   ledger.registerWriter(REFUNDS_WRITER, writeRefunds);
+  ledger.registerWriter(AUTOMATIC_REFUNDS_GUARD_WRITER, guardAutomaticRefunds);
   ledger.registerWriter(DISPUTES_WRITER, writeDisputes);
   ledger.registerWriter(TOP_UPS_WRITER, writeTopUps);
   ledger.registerWriter(RISK_REVIEWS_WRITER, writeReviews);
