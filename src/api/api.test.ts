@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { STORE_KINDS } from '../../test/support/stores.ts';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
 import { API_ERRORS } from './errors.ts';
+import { isFinalAnswer } from './http.ts';
 
 describe('the error table', () => {
   it('documents every code in docs/errors.md with its status', () => {
@@ -11,6 +12,20 @@ describe('the error table', () => {
     for (const [code, spec] of Object.entries(API_ERRORS)) {
       assert.match(doc, new RegExp(`\\| \`${code}\` \\| ${spec.status} \\|`), `docs/errors.md lacks a row for ${code}`);
     }
+  });
+});
+
+describe('which answers an Idempotency-Key keeps', () => {
+  it('keeps answers about the request (errors included), not about the moment: 5xx, 429, concurrent_modification', () => {
+    const error = (code: string) => ({ error: { type: 'invalid_request_error', code, message: '', request_id: 'req_1' } });
+    assert.equal(isFinalAnswer(200, { id: 'pay_1' }), true);
+    assert.equal(isFinalAnswer(402, error('insufficient_funds')), true);
+    assert.equal(isFinalAnswer(409, error('payment_unexpected_state')), true);
+    assert.equal(isFinalAnswer(400, error('parameter_invalid')), true);
+    assert.equal(isFinalAnswer(409, error('concurrent_modification')), false);
+    assert.equal(isFinalAnswer(429, error('codes_rate_limited')), false);
+    assert.equal(isFinalAnswer(503, error('card_processor_unavailable')), false);
+    assert.equal(isFinalAnswer(500, null), false);
   });
 });
 

@@ -265,12 +265,12 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
     const state = request.idempotency;
     if (!state) return payload;
     request.idempotency = null;
-    // A failure of ours (5xx) is not a final answer: the key is released so a retry runs again.
-    if (reply.statusCode >= 500) {
+    const body = typeof payload === 'string' && payload.length > 0 ? JSON.parse(payload) : null;
+    // Not a final answer: the key is released so that a retry runs again (see `isFinalAnswer`).
+    if (!isFinalAnswer(reply.statusCode, body)) {
       await deps.idempotency.release(state.owner, state.key);
       return payload;
     }
-    const body = typeof payload === 'string' && payload.length > 0 ? JSON.parse(payload) : null;
     await deps.idempotency.complete(state.owner, state.key, reply.statusCode, withoutSecrets(body, request.routeOptions.config.secretFields));
     return payload;
   });
@@ -319,6 +319,18 @@ function errorCodeOf(payload: unknown): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether an answer is stored for its Idempotency-Key and replayed to every repeat. Not: a failure of ours
+ * (5xx), a rate limit (429), and a conflict with another request running at the same moment (409
+ * `concurrent_modification`: nothing of this request was committed). Those are answers about the moment,
+ * not about the request; storing them would refuse the request for 24 hours. As Stripe, which saves no
+ * result for a request that conflicted with another. A retry with the same key runs the request again.
+ */
+export function isFinalAnswer(status: number, body: unknown): boolean {
+  if (status >= 500 || status === 429) return false;
+  return (body as { error?: { code?: unknown } } | null)?.error?.code !== 'concurrent_modification';
 }
 
 /** Fields that carry a secret shown once (API keys, webhook signing secrets, buyer session tokens). A stored response keeps

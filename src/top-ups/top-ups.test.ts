@@ -226,11 +226,20 @@ for (const kind of STORE_KINDS) {
       const buyer = await customer();
       const created = (await topUp({ customer: buyer, amount: 1000, currency: 'USD', card: card(CARDS.challenge) })).json();
       await completeChallenge(created.next_action.url, 'pass');
-      const responses = await Promise.all(Array.from({ length: 4 }, () => call('POST', `/v1/top_ups/${created.id}/confirm`)));
+      const keys = Array.from({ length: 4 }, (_, index) => `confirm-${created.id}-${index}`);
+      const confirm = (key: string) => call('POST', `/v1/top_ups/${created.id}/confirm`, { headers: { 'idempotency-key': key } });
+      const responses = await Promise.all(keys.map(confirm));
       const statuses = responses.map((response) => response.statusCode).sort();
       assert.equal(statuses.filter((status) => status === 200).length, 1, statuses.join());
-      for (const response of responses.filter((candidate) => candidate.statusCode !== 200)) {
+      for (const [index, response] of responses.entries()) {
+        if (response.statusCode === 200) continue;
         assert.ok(['concurrent_modification', 'top_up_unexpected_state'].includes(response.json().error.code), response.body);
+        // A conflict with the other confirmation is not stored: the same key runs again (and finds the
+        // top-up succeeded); a state error is final and replayed.
+        const again = await confirm(keys[index]!);
+        const conflict = response.json().error.code === 'concurrent_modification';
+        assert.equal(again.headers['idempotent-replayed'], conflict ? undefined : 'true', again.body);
+        assert.equal(again.json().error.code, 'top_up_unexpected_state');
       }
       assert.equal(await walletAvailable(buyer), 1000);
       assert.deepEqual(await eventsOf(created.id), ['top_up.requires_action', 'top_up.succeeded']);
