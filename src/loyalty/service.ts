@@ -436,7 +436,7 @@ export function createLoyaltyService(deps: LoyaltyDependencies): LoyaltyService 
         // Points the debt locked (they could not be spent) go back to the issuance account as a repayment
         // would have sent them: the expiry records how much of the debt it repaid, which lowers what is
         // owed (store.ts OWED), so the next points earned are not locked for the same debt again.
-        const { owed } = await store.lockedPoints(db, entry.accountId, now);
+        const owed = await store.owedPoints(db, entry.accountId);
         const repaid = owed <= 0n ? 0n : owed < amount ? owed : amount;
         transfers.push({
           // Derived from what it corrects: two workers expiring the same state write it once.

@@ -275,6 +275,12 @@ const OWED = `((SELECT coalesce(sum(c.wanted - c.clawed), 0) FROM loyalty_clawba
   - (SELECT coalesce(sum((t.metadata->>'repaid_owed')::bigint), 0) FROM ledger_transfers t
        WHERE t.debit_account_id = $1 AND t.code = ${LOYALTY_TRANSFER_CODES.expiry} AND t.metadata ? 'repaid_owed'))`;
 
+/** What the buyer owes on the points account (`OWED`), alone: what an expiry repays. */
+export async function owedPoints(db: SqlClient, accountId: string): Promise<bigint> {
+  const result = await db.query<{ owed: string }>(`SELECT ${OWED}::text AS owed`, [accountId]);
+  return BigInt(result.rows[0]!.owed);
+}
+
 /** Points of the account not spendable now: earned points still held (less what refunds of their
  * payment already clawed back), and the points the buyer owes (`OWED`). */
 export async function lockedPoints(db: SqlClient, accountId: string, now: Date): Promise<{ held: bigint; owed: bigint }> {

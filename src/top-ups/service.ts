@@ -67,6 +67,13 @@ export interface TopUpDependencies {
   minimums: Record<string, bigint>;
 }
 
+/** Another request changed the top-up between our read and our write (nothing of this one was written). */
+const CHANGED_MEANWHILE: TopUpResult = Object.freeze({
+  ok: false,
+  code: 'concurrent_modification',
+  message: 'The top-up was changed by another request at the same time; retrieve it to see its state.',
+});
+
 /** A card ready for the processor: in memory for this request only. */
 interface ChargeableCard {
   number: string;
@@ -175,7 +182,7 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
         if (error instanceof store.TopUpChangedError) return null;
         throw error;
       });
-    if (outcome === null) return { ok: false, code: 'concurrent_modification', message: 'The top-up was changed by another request at the same time; retrieve it to see its state.' };
+    if (outcome === null) return CHANGED_MEANWHILE;
     return { ok: true, topUp: outcome };
   }
 
@@ -198,7 +205,7 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
     if (!claimed) {
       const now = await store.getTopUp(db, topUp.id);
       if (now && now.status !== 'processing') return { done: true, result: { ok: true, topUp: now } };
-      return { done: true, result: { ok: false, code: 'concurrent_modification', message: 'The top-up was changed by another request at the same time; retrieve it to see its state.' } };
+      return { done: true, result: CHANGED_MEANWHILE };
     }
     const found = await deps.cards.processorFor(claimed.livemode).findByReference(claimed.id);
     if (!found.ok) return { done: true, result: await settle(claimed, found, null) };
