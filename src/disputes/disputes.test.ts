@@ -25,9 +25,9 @@ for (const kind of STORE_KINDS) {
       await api.close();
     });
 
-    const open = (body: object, headers?: Record<string, string>) => api.call('POST', '/v1/disputes', { key: api.operatorKey, body, ...(headers ? { headers } : {}) });
+    const open = (body: object, headers?: Record<string, string>) => api.call('POST', '/v1/disputes', { key: api.testOperatorKey, body, ...(headers ? { headers } : {}) });
     const evidence = (shop: Shop, id: string, body: object) => api.call('POST', `/v1/disputes/${id}/evidence`, { key: shop.merchant.secretKey, body });
-    const decide = (id: string, outcome: string) => api.call('POST', `/v1/disputes/${id}/decide`, { key: api.operatorKey, body: { outcome } });
+    const decide = (id: string, outcome: string) => api.call('POST', `/v1/disputes/${id}/decide`, { key: api.testOperatorKey, body: { outcome } });
 
     /** A merchant (10% fee) with two payments of 1000 from one buyer: its balance is 1800. */
     async function twoPayments() {
@@ -57,6 +57,9 @@ for (const kind of STORE_KINDS) {
       assert.equal(typeof answered.json().evidence_submitted_at, 'number');
       expectError(await evidence(shop, dispute.id, { text: 'More' }), 409, 'dispute_unexpected_state');
 
+      // The operator acts in its key's mode: the live key does not reach a test dispute.
+      expectError(await api.call('POST', `/v1/disputes/${dispute.id}/decide`, { key: api.operatorKey, body: { outcome: 'lost' } }), 404, 'resource_missing');
+      assert.equal(await merchantAvailable(api, shop.merchant), 800);
       const won = await decide(dispute.id, 'won');
       assert.equal(won.statusCode, 200, won.body);
       assert.equal(won.json().status, 'won');

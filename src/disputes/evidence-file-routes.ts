@@ -11,6 +11,7 @@ import {
   EVIDENCE_FILENAME_LENGTH_MAX,
   evidenceFileJson,
   type EvidenceFileService,
+  type OperatorScope,
 } from './evidence-files.ts';
 
 /** Room for a file of the largest size in base64 (4/3 of it) and the other fields. */
@@ -56,9 +57,9 @@ const FILE_PARAMS = {
   required: ['id', 'file'],
 } as const;
 
-/** The merchant's own scope, or null for the operator (who reads every merchant's dispute files). */
-function readerScope(request: FastifyRequest): Scope | null {
-  if (request.principal?.kind === 'operator') return null;
+/** The merchant's own scope, or the operator's (every merchant's dispute files of its mode). */
+function readerScope(request: FastifyRequest): Scope | OperatorScope {
+  if (request.principal?.kind === 'operator') return { merchantId: null, livemode: request.principal.livemode };
   const principal = requireMerchant(request, { write: false });
   return { merchantId: principal.merchantId, livemode: principal.livemode };
 }

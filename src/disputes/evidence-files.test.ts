@@ -23,7 +23,7 @@ for (const kind of STORE_KINDS) {
     async function disputed(): Promise<{ shop: Shop; disputeId: string }> {
       const shop = await openShop(api);
       const payment = await pay(api, shop, 1000);
-      const opened = await api.call('POST', '/v1/disputes', { key: api.operatorKey, body: { payment: payment.id, reason: 'product_not_received' } });
+      const opened = await api.call('POST', '/v1/disputes', { key: api.testOperatorKey, body: { payment: payment.id, reason: 'product_not_received' } });
       assert.equal(opened.statusCode, 200, opened.body);
       return { shop, disputeId: opened.json().id };
     }
@@ -57,9 +57,11 @@ for (const kind of STORE_KINDS) {
       assert.equal(download.headers['x-content-type-options'], 'nosniff');
       assert.match(String(download.headers['content-disposition']), /^attachment; filename="delivery photo.png"/);
       assert.deepEqual(download.rawPayload, PNG);
-      // The operator, who decides the dispute, reads the files too.
-      const operatorView = await api.call('GET', `/v1/disputes/${disputeId}/evidence_files/${created.id}/content`, { key: api.operatorKey });
+      // The operator, who decides the dispute, reads the files too, in its key's mode only.
+      const operatorView = await api.call('GET', `/v1/disputes/${disputeId}/evidence_files/${created.id}/content`, { key: api.testOperatorKey });
       assert.deepEqual(operatorView.rawPayload, PNG);
+      expectError(await api.call('GET', `/v1/disputes/${disputeId}/evidence_files/${created.id}/content`, { key: api.operatorKey }), 404, 'resource_missing');
+      expectError(await api.call('GET', `/v1/disputes/${disputeId}/evidence_files`, { key: api.operatorKey }), 404, 'resource_missing');
 
       // After the evidence is submitted, no more files.
       assert.equal((await api.call('POST', `/v1/disputes/${disputeId}/evidence`, { key, body: { text: 'Photo and receipt attached.' } })).statusCode, 200);

@@ -9,6 +9,12 @@ import type { Scope } from '../customers/service.ts';
 import type { Database } from '../store/database.ts';
 import * as disputeStore from './store.ts';
 
+/** The operator's reach: every merchant's disputes of one mode. */
+export interface OperatorScope {
+  merchantId: null;
+  livemode: boolean;
+}
+
 export const EVIDENCE_FILE_BYTES_MAX = 2 * 1024 * 1024;
 export const EVIDENCE_FILES_PER_DISPUTE_MAX = 10;
 export const EVIDENCE_FILENAME_LENGTH_MAX = 200;
@@ -31,9 +37,9 @@ export type EvidenceFileResult = { ok: true; file: EvidenceFile } | { ok: false;
 
 export interface EvidenceFileService {
   attach(scope: Scope, disputeId: string, input: { filename: string; contentType: string; base64: string }, idSeed?: string): Promise<EvidenceFileResult>;
-  /** The files of a dispute, oldest first; `scope` null is the operator, who sees every merchant's. */
-  list(scope: Scope | null, disputeId: string): Promise<EvidenceFile[] | null>;
-  content(scope: Scope | null, disputeId: string, fileId: string): Promise<{ file: EvidenceFile; content: Buffer } | null>;
+  /** The files of a dispute, oldest first; an operator scope (`merchantId` null) sees every merchant's of its mode. */
+  list(scope: OperatorScope | Scope, disputeId: string): Promise<EvidenceFile[] | null>;
+  content(scope: OperatorScope | Scope, disputeId: string, fileId: string): Promise<{ file: EvidenceFile; content: Buffer } | null>;
 }
 
 const SIGNATURES: Array<{ type: EvidenceContentType; bytes: number[] }> = [
@@ -87,10 +93,10 @@ function failure(code: ApiErrorCode, message: string, param?: string): EvidenceF
 }
 
 export function createEvidenceFileService({ db }: { db: Database }): EvidenceFileService {
-  async function disputeIn(scope: Scope | null, disputeId: string) {
+  async function disputeIn(scope: OperatorScope | Scope, disputeId: string) {
     const dispute = await disputeStore.getDispute(db, disputeId);
-    if (!dispute) return null;
-    if (scope && (dispute.merchantId !== scope.merchantId || dispute.livemode !== scope.livemode)) return null;
+    if (!dispute || dispute.livemode !== scope.livemode) return null;
+    if (scope.merchantId !== null && dispute.merchantId !== scope.merchantId) return null;
     return dispute;
   }
 

@@ -26,7 +26,7 @@ for (const kind of STORE_KINDS) {
       const opened: string[] = [];
       for (const shop of [first, second, first]) {
         const payment = await pay(api, shop, 1200);
-        const response = await api.call('POST', '/v1/disputes', { key: api.operatorKey, body: { payment: payment.id, reason: 'fraudulent' } });
+        const response = await api.call('POST', '/v1/disputes', { key: api.testOperatorKey, body: { payment: payment.id, reason: 'fraudulent' } });
         assert.equal(response.statusCode, 200, response.body);
         assert.equal(response.json().merchant, shop.merchant.id);
         opened.push(response.json().id);

@@ -29,10 +29,10 @@ export async function disputeRoutes(app: FastifyInstance, { disputes }: { disput
       },
     },
     async (request) => {
-      requireOperator(request, { write: true });
+      const operator = requireOperator(request, { write: true });
       const body = request.body;
       const result = await disputes.openByBuyer(
-        { paymentId: body.payment, buyerId: null, amount: body.amount === undefined ? undefined : BigInt(body.amount), reason: body.reason, description: body.description ?? null },
+        { paymentId: body.payment, buyerId: null, livemode: operator.livemode, amount: body.amount === undefined ? undefined : BigInt(body.amount), reason: body.reason, description: body.description ?? null },
         idSeedOf(request),
       );
       return unwrap(result);
@@ -101,8 +101,8 @@ export async function disputeRoutes(app: FastifyInstance, { disputes }: { disput
     '/v1/disputes/:id/decide',
     { schema: { tags, summary: "Decide a dispute (operator key): won voids the hold, lost pays the buyer", params: ID_PARAMS_SCHEMA, body: DECIDE_BODY, response: one } },
     async (request) => {
-      requireOperator(request, { write: true });
-      return unwrap(await disputes.decide(request.params.id, request.body.outcome));
+      const operator = requireOperator(request, { write: true });
+      return unwrap(await disputes.decide(request.params.id, request.body.outcome, operator.livemode));
     },
   );
 }

@@ -44,6 +44,8 @@ export interface DisputeRequest {
   amount?: bigint;
   reason: DisputeReason;
   description?: string | null;
+  /** The operator's mode: a payment of the other mode is `resource_missing` (a buyer's own mode is their buyer's). */
+  livemode?: boolean;
 }
 
 export type DisputeResult =
@@ -54,7 +56,8 @@ export interface DisputeService extends DisputeFacts {
   openByBuyer(input: DisputeRequest, idSeed?: string): Promise<DisputeResult>;
   submitEvidence(scope: Scope, id: string, evidence: DisputeEvidence): Promise<DisputeResult>;
   /** The operator's decision; `won` and `lost` are the merchant's outcome. */
-  decide(id: string, outcome: 'won' | 'lost'): Promise<DisputeResult>;
+  /** The operator's decision; a dispute of the other mode than `livemode` is `resource_missing`. */
+  decide(id: string, outcome: 'won' | 'lost', livemode: boolean): Promise<DisputeResult>;
   get(scope: Scope, id: string): Promise<Dispute | null>;
   list(scope: Scope, options: { limit: number; startingAfter?: string; paymentId?: string; status?: string }): Promise<{ data: Dispute[]; hasMore: boolean }>;
   /** Every merchant's disputes in one mode (the operator's queue). */
@@ -157,7 +160,7 @@ export function createDisputeService(deps: DisputeDependencies): DisputeService 
     // The payment is read before its dispute: a dispute committed after this read bumped the payment's
     // version, so the write below (over the version read here) fails and the dispute is decided again.
     const payment = await payments.find(input.paymentId);
-    if (!payment || (input.buyerId !== null && payment.buyerId !== input.buyerId)) {
+    if (!payment || (input.buyerId !== null && payment.buyerId !== input.buyerId) || (input.livemode !== undefined && payment.livemode !== input.livemode)) {
       return failure('resource_missing', `No such payment: ${input.paymentId}.`, 'payment');
     }
     if (payment.status !== 'succeeded') {
@@ -234,9 +237,9 @@ export function createDisputeService(deps: DisputeDependencies): DisputeService 
     return commit(dispute, [], () => ({ dispute: next, event: 'dispute.updated' }));
   }
 
-  async function decideOnce(id: string, outcome: 'won' | 'lost', holdGone: boolean): Promise<Attempt> {
+  async function decideOnce(id: string, outcome: 'won' | 'lost', livemode: boolean, holdGone: boolean): Promise<Attempt> {
     const dispute = await store.getDispute(db, id);
-    if (!dispute) return failure('resource_missing', `No such dispute: ${id}.`, 'id');
+    if (!dispute || dispute.livemode !== livemode) return failure('resource_missing', `No such dispute: ${id}.`, 'id');
     if (!OPEN_DISPUTE_STATUSES.includes(dispute.status)) {
       return failure('dispute_unexpected_state', `The dispute is ${dispute.status}; it was already decided.`);
     }
@@ -292,7 +295,7 @@ export function createDisputeService(deps: DisputeDependencies): DisputeService 
       return decided(() => openOnce(input, id));
     },
     submitEvidence: (scope, id, evidence) => decided(() => evidenceOnce(scope, id, evidence)),
-    decide: (id, outcome) => decided((holdGone) => decideOnce(id, outcome, holdGone)),
+    decide: (id, outcome, livemode) => decided((holdGone) => decideOnce(id, outcome, livemode, holdGone)),
     get,
     list: (scope, options) => store.listDisputes(db, scope, options),
     listAll: (options) => store.listAllDisputes(db, options),

@@ -22,7 +22,7 @@ for (const kind of STORE_KINDS) {
     it('lets every operator role read, only deciders decide, and no merchant staff in', async () => {
       const shop = await openShop(api);
       const payment = await pay(api, shop, 900);
-      const opened = await api.call('POST', '/v1/disputes', { key: api.operatorKey, body: { payment: payment.id, reason: 'general' } });
+      const opened = await api.call('POST', '/v1/disputes', { key: api.testOperatorKey, body: { payment: payment.id, reason: 'general' } });
       assert.equal(opened.statusCode, 200, opened.body);
       const disputeId = opened.json().id as string;
 

@@ -126,9 +126,9 @@ for (const kind of STORE_KINDS) {
       // Purchases 2 and 1 days ago; the one of yesterday is lost in a dispute for its whole amount.
       await backdate(await paid(shop, customer), 2);
       const disputed = await paid(shop, customer);
-      const opened = await api.call('POST', '/v1/disputes', { key: api.operatorKey, body: { payment: disputed, reason: 'fraudulent' } });
+      const opened = await api.call('POST', '/v1/disputes', { key: api.testOperatorKey, body: { payment: disputed, reason: 'fraudulent' } });
       assert.equal(opened.statusCode, 200, opened.body);
-      const lost = await api.call('POST', `/v1/disputes/${opened.json().id}/decide`, { key: api.operatorKey, body: { outcome: 'lost' } });
+      const lost = await api.call('POST', `/v1/disputes/${opened.json().id}/decide`, { key: api.testOperatorKey, body: { outcome: 'lost' } });
       assert.equal(lost.statusCode, 200, lost.body);
       assert.equal(lost.json().status, 'lost');
       await backdate(disputed, 1);

@@ -164,7 +164,7 @@ for (const kind of STORE_KINDS) {
       for (const payment of [spending.json().payment.id as string, earning.id]) {
         const opened = await disputes.openByBuyer({ paymentId: payment, buyerId: buyer.id, reason: 'fraudulent' });
         assert.ok(opened.ok, opened.ok ? '' : `${opened.code}: ${opened.message}`);
-        const lost = await disputes.decide(opened.dispute.id, 'lost');
+        const lost = await disputes.decide(opened.dispute.id, 'lost', false);
         assert.ok(lost.ok, lost.ok ? '' : `${lost.code}: ${lost.message}`);
         assert.equal(lost.dispute.status, 'lost');
       }
@@ -210,7 +210,7 @@ for (const kind of STORE_KINDS) {
       const disputes = api.runtime.services.disputes;
       const opened = await disputes.openByBuyer({ paymentId, buyerId: buyer.id, reason: 'fraudulent', amount: 60n });
       assert.ok(opened.ok, opened.ok ? '' : `${opened.code}: ${opened.message}`);
-      const lost = await disputes.decide(opened.dispute.id, 'lost');
+      const lost = await disputes.decide(opened.dispute.id, 'lost', false);
       assert.ok(lost.ok, lost.ok ? '' : `${lost.code}: ${lost.message}`);
       // The lost dispute itself claws back floor(3 × 60 / 100) = 1 and returns 1 spent point.
       const dispute = await api.runtime.db.query<{ wanted: string; clawed: string }>(`SELECT wanted::text, clawed::text FROM loyalty_clawbacks WHERE refund_id = $1`, [opened.dispute.id]);

@@ -72,7 +72,7 @@ for (const kind of STORE_KINDS) {
     it("shows a dispute's hold leaving the available balance today", async () => {
       const shop = await openShop(api);
       const payment = await pay(api, shop, 1000);
-      const opened = await api.call('POST', '/v1/disputes', { key: api.operatorKey, body: { payment: payment.id, reason: 'fraudulent' } });
+      const opened = await api.call('POST', '/v1/disputes', { key: api.testOperatorKey, body: { payment: payment.id, reason: 'fraudulent' } });
       assert.equal(opened.statusCode, 200, opened.body);
       const today = (await history(shop.merchant.secretKey, `currency=${CURRENCY}&days=1`)).json().days as Day[];
       assert.equal(today.length, 1);

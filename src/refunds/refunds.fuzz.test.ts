@@ -44,7 +44,7 @@ for (const kind of STORE_KINDS) {
           for (const step of actions) {
             const payment = paymentIds[step.payment % paymentIds.length]!;
             const target = seen.length > 0 ? seen[step.target % seen.length]! : 'ref_none';
-            const key = step.key === 'secret' ? shop.merchant.secretKey : step.key === 'read' ? shop.merchant.readKey : api.operatorKey;
+            const key = step.key === 'secret' ? shop.merchant.secretKey : step.key === 'read' ? shop.merchant.readKey : api.testOperatorKey;
             const withAmount = step.amount === null ? {} : { amount: step.amount };
             const [url, body] = {
               refund: ['/v1/refunds', { payment, ...withAmount }],

@@ -516,7 +516,7 @@ for (const kind of STORE_KINDS) {
 
     it('lets only deciding operator roles decide disputes', async () => {
       const payment = await pay(api, shop, 300);
-      const opened = await staffCall(api, 'POST', '/v1/disputes', { key: api.operatorKey, body: { payment: payment.id, reason: DISPUTE_REASONS[0] } });
+      const opened = await staffCall(api, 'POST', '/v1/disputes', { key: api.testOperatorKey, body: { payment: payment.id, reason: DISPUTE_REASONS[0] } });
       assert.equal(opened.statusCode, 200, opened.body);
       const viewer = await staffToken(api, { merchantId: null, role: 'viewer' });
       const analyst = await staffToken(api, { merchantId: null, role: 'risk_analyst' });

@@ -74,7 +74,8 @@ describe('the operator console in the browser', { skip }, () => {
     await server.api.runtime.db.query(`UPDATE risk_decisions SET created_at = created_at - (seq % 5) * interval '1 day' WHERE subject_id <> ALL($1)`, [heldPayments]);
 
     const disputed = made.find((payment) => payment.status === 'succeeded')!.id;
-    const dispute = await operator('POST', '/v1/disputes', { payment: disputed, reason: 'product_not_received', description: 'The prints never arrived.' });
+    // The test payment's dispute, opened with the operator's test-mode key (the operator acts in its key's mode).
+    const dispute = await server.api.app.inject({ method: 'POST', url: '/v1/disputes', headers: { authorization: `Bearer ${server.api.testOperatorKey}` }, payload: { payment: disputed, reason: 'product_not_received', description: 'The prints never arrived.' } });
     assert.equal(dispute.statusCode, 200, dispute.body);
     disputeId = dispute.json().id;
     const attached = await server.api.call('POST', `/v1/disputes/${disputeId}/evidence_files`, { key: merchant.secretKey, body: { filename: 'receipt.png', content_type: 'image/png', data: PNG.toString('base64') } });

@@ -54,7 +54,7 @@ describe('the merchant dashboard in the browser', { skip }, () => {
     payments.stickers = await pay(customer.id, 990, 'Sticker set');
     const refund = await server.api.call('POST', '/v1/refunds', { key: merchant.secretKey, body: { payment: payments.stickers, amount: 200, reason: 'duplicate' } });
     assert.equal(refund.statusCode, 200, refund.body);
-    const dispute = await server.api.call('POST', '/v1/disputes', { key: server.api.operatorKey, body: { payment: payments.fonts, reason: 'product_not_received', description: 'Never got the files' } });
+    const dispute = await server.api.call('POST', '/v1/disputes', { key: server.api.testOperatorKey, body: { payment: payments.fonts, reason: 'product_not_received', description: 'Never got the files' } });
     assert.equal(dispute.statusCode, 200, dispute.body);
     disputeId = dispute.json().id;
     const ticket = await server.api.call('POST', '/v1/buyer/tickets', {

@@ -15,7 +15,10 @@ export interface TestApi {
   app: FastifyInstance;
   runtime: Runtime;
   store: TestStore;
+  /** The platform operator's live key. */
   operatorKey: string;
+  /** The platform operator's test-mode key: it acts on test objects (a dispute of test payments, ...). */
+  testOperatorKey: string;
   /** Sends a request with `key` as the bearer; `body` as JSON. */
   call(method: 'GET' | 'POST', url: string, options?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<LightMyRequestResponse>;
   createMerchant(options?: { name?: string; feeBps?: number; feeFixed?: Record<string, number> }): Promise<TestMerchant>;
@@ -44,6 +47,7 @@ export async function startTestApi(kind: StoreKind, options: RuntimeOptions & { 
   const runtime = await openRuntime(config, { logger: createLogger('silent'), workers: false, ...options });
   const app = await buildApp(runtime);
   const operator = await runtime.services.auth.createKey({ merchantId: null, kind: 'operator', livemode: true });
+  const testOperator = await runtime.services.auth.createKey({ merchantId: null, kind: 'operator', livemode: false });
 
   const call: TestApi['call'] = (method, url, callOptions = {}) =>
     app.inject({
@@ -68,6 +72,7 @@ export async function startTestApi(kind: StoreKind, options: RuntimeOptions & { 
     runtime,
     store,
     operatorKey: operator.secret,
+    testOperatorKey: testOperator.secret,
     call,
     async createMerchant(merchantOptions = {}) {
       const response = await call('POST', '/v1/merchants', {
