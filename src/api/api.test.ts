@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { STORE_KINDS } from '../../test/support/stores.ts';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
+import { staffCall, staffToken } from '../../test/support/staff.ts';
 import { API_ERRORS } from './errors.ts';
-import { isFinalAnswer } from './http.ts';
+import { isFinalAnswer, malformedStringPath, toApiError } from './http.ts';
 
 describe('the error table', () => {
   it('documents every code in docs/errors.md with its status', () => {
@@ -26,6 +27,26 @@ describe('which answers an Idempotency-Key keeps', () => {
     assert.equal(isFinalAnswer(429, error('codes_rate_limited')), false);
     assert.equal(isFinalAnswer(503, error('card_processor_unavailable')), false);
     assert.equal(isFinalAnswer(500, null), false);
+  });
+
+  it('keeps no refusal of the caller\'s credentials (401, 403): the right key retrying runs the request', () => {
+    const error = (code: string) => ({ error: { type: 'permission_error', code, message: '', request_id: 'req_1' } });
+    assert.equal(isFinalAnswer(403, error('api_key_scope_insufficient')), false);
+    assert.equal(isFinalAnswer(403, error('staff_permission_missing')), false);
+    assert.equal(isFinalAnswer(401, error('buyer_session_required')), false);
+  });
+});
+
+describe('strings PostgreSQL cannot store', () => {
+  it('finds an unpaired surrogate anywhere in a body, named by its path', () => {
+    assert.equal(malformedStringPath({ name: 'ok', emoji: '\ud83d\ude00' }), null);
+    assert.equal(malformedStringPath({ name: 'a\ud800' }), 'name');
+    assert.equal(malformedStringPath({ line_items: [{ description: 'ok' }, { description: '\udc00b' }] }), 'line_items[1].description');
+    assert.equal(malformedStringPath({ metadata: { ['k\ud800']: 'v' } }), 'metadata');
+    assert.equal(malformedStringPath('\ud800'), 'body');
+    let deep: unknown = '\ud800';
+    for (let i = 0; i < 100_000; i += 1) deep = [deep];
+    assert.match(malformedStringPath(deep)!, /^\[0\]/);
   });
 });
 
@@ -92,6 +113,48 @@ for (const kind of STORE_KINDS) {
       const immediate = await api.call('POST', `/v1/api_keys/${id}/roll`, { key: alpha.secretKey });
       assert.equal(immediate.statusCode, 200);
       assert.equal((await api.call('GET', '/v1/account', { key: secret })).statusCode, 401, 'a roll without overlap ends the old key');
+    });
+
+    it("manages the keys of the calling key's mode only: a test key cannot list, roll or revoke a live key", async () => {
+      const merchant = await api.createMerchant({ name: 'Modes' });
+      const liveKeys = (await api.call('GET', '/v1/api_keys', { key: merchant.liveSecretKey })).json().data;
+      assert.ok(liveKeys.length > 0 && liveKeys.every((key: { livemode: boolean }) => key.livemode === true), JSON.stringify(liveKeys));
+      const liveId = liveKeys[0].id as string;
+      const testKeys = (await api.call('GET', '/v1/api_keys', { key: merchant.secretKey })).json().data;
+      assert.ok(testKeys.length > 0 && testKeys.every((key: { livemode: boolean }) => key.livemode === false), JSON.stringify(testKeys));
+      assert.ok(!testKeys.some((key: { id: string }) => key.id === liveId));
+
+      for (const action of ['roll', 'revoke']) {
+        const refused = await api.call('POST', `/v1/api_keys/${liveId}/${action}`, { key: merchant.secretKey, body: {} });
+        assert.equal(refused.statusCode, 404, `${action} → ${refused.body}`);
+        assert.equal(refused.json().error.code, 'resource_missing');
+        assert.ok(!refused.body.includes('sk_live_'));
+      }
+      const testId = testKeys.find((key: { type: string; scope: string }) => key.type === 'secret' && key.scope === 'read').id;
+      const fromLive = await api.call('POST', `/v1/api_keys/${testId}/revoke`, { key: merchant.liveSecretKey, body: {} });
+      assert.equal(fromLive.statusCode, 404, fromLive.body);
+      assert.equal((await api.call('GET', '/v1/account', { key: merchant.liveSecretKey })).statusCode, 200, 'the live key still works');
+      assert.equal((await api.call('GET', '/v1/account', { key: merchant.readKey })).statusCode, 200, 'the test read key still works');
+      const stored = await api.runtime.db.query<{ revoked: boolean }>(`SELECT revoked_at IS NOT NULL AS revoked FROM api_keys WHERE id = $1`, [liveId]);
+      assert.equal(stored.rows[0]!.revoked, false);
+      const liveCount = await api.runtime.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_keys WHERE merchant_id = $1 AND livemode`, [merchant.id]);
+      assert.equal(liveCount.rows[0]!.n, 1, 'no live key was minted by a roll');
+
+      // A test key creates test keys only; a staff session acts in the mode its Micropay-Livemode header names.
+      const created = await api.call('POST', '/v1/api_keys', { key: merchant.secretKey, body: { type: 'secret' } });
+      assert.equal(created.json().livemode, false);
+      assert.match(created.json().secret, /^sk_test_/);
+      const owner = await staffToken(api, { merchantId: merchant.id, role: 'owner' });
+      const staffTest = await staffCall(api, 'GET', '/v1/api_keys', { key: owner });
+      assert.ok(staffTest.json().data.every((key: { livemode: boolean }) => key.livemode === false), staffTest.body);
+      const staffRoll = await staffCall(api, 'POST', `/v1/api_keys/${liveId}/roll`, { key: owner, body: {} });
+      assert.equal(staffRoll.statusCode, 404, staffRoll.body);
+      const live = { 'micropay-livemode': 'true' };
+      const staffLive = await staffCall(api, 'GET', '/v1/api_keys', { key: owner, headers: live });
+      assert.deepEqual(staffLive.json().data.map((key: { id: string }) => key.id), [liveId]);
+      const staffLiveRoll = await staffCall(api, 'POST', `/v1/api_keys/${liveId}/roll`, { key: owner, headers: live, body: { expires_in_seconds: 60 } });
+      assert.equal(staffLiveRoll.statusCode, 200, staffLiveRoll.body);
+      assert.match(staffLiveRoll.json().secret, /^sk_live_/);
     });
 
     it("answers 404 for another merchant's objects on every endpoint", async () => {
@@ -161,6 +224,66 @@ for (const kind of STORE_KINDS) {
       assert.equal(invalid.json().error.code, 'idempotency_key_invalid');
     });
 
+    it("keeps a read key's refusal and a write key's answer apart under one Idempotency-Key", async () => {
+      const headers = { 'idempotency-key': 'scope-first-read' };
+      const body = { name: 'Scoped' };
+      const refused = await api.call('POST', '/v1/customers', { key: alpha.readKey, body, headers });
+      assert.equal(refused.statusCode, 403);
+      assert.equal(refused.json().error.code, 'api_key_scope_insufficient');
+      const written = await api.call('POST', '/v1/customers', { key: alpha.secretKey, body, headers });
+      assert.equal(written.statusCode, 200, `the write key's retry runs, not the read key's 403 replayed: ${written.body}`);
+      assert.equal(written.headers['idempotent-replayed'], undefined);
+      const again = await api.call('POST', '/v1/customers', { key: alpha.secretKey, body, headers });
+      assert.equal(again.headers['idempotent-replayed'], 'true');
+      assert.equal(again.json().id, written.json().id);
+
+      // The read key never gets the write key's stored answer.
+      const writeFirst = { 'idempotency-key': 'scope-first-write' };
+      const created = await api.call('POST', '/v1/api_keys', { key: alpha.secretKey, body: { type: 'secret', name: 'scoped' }, headers: writeFirst });
+      assert.equal(created.statusCode, 200, created.body);
+      for (const attempt of [1, 2]) {
+        const read = await api.call('POST', '/v1/api_keys', { key: alpha.readKey, body: { type: 'secret', name: 'scoped' }, headers: writeFirst });
+        assert.equal(read.statusCode, 403, `attempt ${attempt}: ${read.body}`);
+        assert.equal(read.json().error.code, 'api_key_scope_insufficient');
+        assert.equal(read.headers['idempotent-replayed'], undefined);
+        assert.ok(!read.body.includes(created.json().id));
+      }
+    });
+
+    it("stores no payment client secret with an Idempotency-Key's answer, and replays the same answer", async () => {
+      const customer = (await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: {} })).json().id;
+      await api.fundWallet(alpha, customer, 1_000n, 'USD');
+      const created = { 'idempotency-key': `client-secret-${customer}` };
+      const body = { customer, amount: 100, currency: 'USD', capture_method: 'manual' };
+      const first = await api.call('POST', '/v1/payments', { key: alpha.secretKey, body, headers: created });
+      assert.equal(first.statusCode, 200, first.body);
+      const id = first.json().id as string;
+      assert.match(first.json().client_secret, new RegExp(`^${id}_secret_`));
+      const confirmed = { 'idempotency-key': `client-secret-confirm-${customer}` };
+      const confirm = await api.call('POST', `/v1/payments/${id}/confirm`, { key: alpha.secretKey, headers: confirmed });
+      assert.equal(confirm.statusCode, 200, confirm.body);
+      const stored = await api.runtime.db.query<{ body: string }>(`SELECT response_body::text AS body FROM idempotency_keys WHERE key = ANY($1)`, [
+        [created['idempotency-key'], confirmed['idempotency-key']],
+      ]);
+      assert.equal(stored.rows.length, 2);
+      for (const row of stored.rows) {
+        assert.ok(!row.body.includes(first.json().client_secret), row.body);
+        assert.ok(!row.body.includes('_secret_'), row.body);
+      }
+      const replayed = await api.call('POST', '/v1/payments', { key: alpha.secretKey, body, headers: created });
+      assert.equal(replayed.headers['idempotent-replayed'], 'true');
+      assert.deepEqual(replayed.json(), first.json());
+      const confirmReplayed = await api.call('POST', `/v1/payments/${id}/confirm`, { key: alpha.secretKey, headers: confirmed });
+      assert.equal(confirmReplayed.headers['idempotent-replayed'], 'true');
+      assert.deepEqual(confirmReplayed.json(), confirm.json());
+      // An error answer has no client secret to derive.
+      const failing = { 'idempotency-key': `client-secret-capture-${customer}` };
+      const refused = await api.call('POST', `/v1/payments/pay_missing/capture`, { key: alpha.secretKey, headers: failing });
+      const refusedAgain = await api.call('POST', `/v1/payments/pay_missing/capture`, { key: alpha.secretKey, headers: failing });
+      assert.equal(refusedAgain.headers['idempotent-replayed'], 'true');
+      assert.deepEqual(refusedAgain.json(), refused.json());
+    });
+
     it('resumes a keyed request whose first run never answered on the same objects, and starts afresh after 24 hours', async () => {
       const customer = (await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: {} })).json().id;
       await api.fundWallet(alpha, customer, 1_000n, 'USD');
@@ -218,6 +341,26 @@ for (const kind of STORE_KINDS) {
       assert.equal(nulPath.json().error.code, 'parameter_invalid');
       const nulBody = await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: { name: 'a\u0000b' } });
       assert.equal(nulBody.statusCode, 400, nulBody.body);
+      // An unpaired UTF-16 surrogate (JSON "\ud800"): PostgreSQL's jsonb refuses it, its text would hold U+FFFD.
+      const customer = (await api.call('POST', '/v1/customers', { key: alpha.secretKey, body: {} })).json().id;
+      const loneSurrogates: Array<[string, unknown, string]> = [
+        ['/v1/payments', { customer, amount: 100, currency: 'USD', line_items: [{ description: 'sword \ud800', category: 'other', unit_amount: 100 }] }, 'line_items[0].description'],
+        ['/v1/payments', { customer, amount: 100, currency: 'USD', description: '\udc00' }, 'description'],
+        ['/v1/customers', { name: 'Ana \ud83d' }, 'name'],
+      ];
+      for (const [url, body, param] of loneSurrogates) {
+        const refused = await api.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${alpha.secretKey}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+        assert.equal(refused.statusCode, 400, `${url} ${param}: ${refused.body}`);
+        assert.equal(refused.json().error.code, 'parameter_invalid');
+        assert.equal(refused.json().error.param, param);
+      }
+      // Should one reach the database by another way, its refusal is the caller's input, not a 500; other 22P02s stay ours.
+      const jsonbError = await api.runtime.db.query(`SELECT $1::jsonb`, ['{"a": "\\ud800"}']).then(() => null, (error: unknown) => error);
+      assert.ok(jsonbError, 'jsonb refuses an unpaired surrogate');
+      assert.equal(toApiError(jsonbError)?.code, 'parameter_invalid', String(jsonbError));
+      const uuidError = await api.runtime.db.query(`SELECT $1::uuid`, ['not-a-uuid']).then(() => null, (error: unknown) => error);
+      assert.equal((uuidError as { code?: string }).code, '22P02');
+      assert.equal(toApiError(uuidError), null);
       const route = await api.call('GET', '/v1/nothing-here', { key: alpha.secretKey });
       assert.equal(route.json().error.code, 'route_not_found');
       const limit = await api.call('GET', '/v1/customers?limit=500', { key: alpha.secretKey });

@@ -47,6 +47,10 @@ declare module 'fastify' {
     /** More response fields that carry a secret shown once (beside `secret` and `token`), kept out of
      * the stored Idempotency-Key answer. */
     secretFields?: readonly string[];
+    /** Response fields holding a secret derived from their object's `id` (a payment's `client_secret`):
+     * kept out of the stored Idempotency-Key answer like `secretFields`, and derived again when that
+     * answer is replayed, so that a replay shows what the first answer showed. */
+    derivedSecretFields?: Readonly<Record<string, (id: string) => string>>;
   }
 }
 
@@ -121,7 +125,12 @@ export function errorResponses(...statuses: number[]): Record<number, { $ref: st
  * replay another buyer's stored answer. */
 function ownerOf(principal: Principal, request: FastifyRequest): string {
   const who = principal.kind === 'merchant' ? principal.merchantId : 'operator';
-  const owner = `${who}:${principal.livemode ? 'live' : 'test'}`;
+  // A read-scope secret or operator key (or a read-only staff role) has keys of its own: it never gets
+  // the stored answer of a write key's request (nor a write key the refusal of a read key's).
+  // A publishable key is read-scope by construction and has its per-buyer owner below.
+  const publishable = principal.kind === 'merchant' && principal.keyKind === 'publishable';
+  const scope = principal.scope === 'read' && !publishable ? ':read' : '';
+  const owner = `${who}:${principal.livemode ? 'live' : 'test'}${scope}`;
   // Each staff user has their own keys: one person's key never replays another's answer.
   if (principal.staff) return `${owner}:staff:${principal.staff.userId}`;
   if (principal.kind !== 'merchant' || principal.keyKind !== 'publishable') return owner;
@@ -166,10 +175,17 @@ const INPUT_SQL_STATES: Record<string, string> = {
   '22003': 'A number is out of range.',
 };
 
+/** 22P02 (invalid text representation) is the caller's input only when the jsonb parser refused an
+ * unpaired UTF-16 surrogate (a JSON "\ud800"): any other 22P02 is ours, and stays a 500. */
+const UNSTORABLE_UNICODE = /unicode|surrogate/i;
+
 export function toApiError(error: unknown): ApiError | null {
   if (error instanceof ApiError) return error;
   const state = sqlState(error);
   if (state && INPUT_SQL_STATES[state]) return new ApiError('parameter_invalid', INPUT_SQL_STATES[state]);
+  if (state === '22P02' && UNSTORABLE_UNICODE.test(`${(error as { message?: unknown }).message} ${(error as { detail?: unknown }).detail}`)) {
+    return new ApiError('parameter_invalid', 'A text value contains an unpaired UTF-16 surrogate, which cannot be stored.');
+  }
   if (error instanceof PipelineOverloadedError) return new ApiError('service_overloaded');
   const candidate = error as { validation?: unknown; code?: string; statusCode?: number } | null;
   if (candidate && Array.isArray(candidate.validation)) return validationError(candidate as never);
@@ -222,9 +238,15 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
     request.principal = principal;
   });
 
-  // A POST without a body (confirm, cancel) is validated as an empty object.
+  // A POST without a body (confirm, cancel) is validated as an empty object. A body holding a string
+  // that is not well-formed UTF-16 (an unpaired surrogate, JSON "\ud800") is refused here, for every
+  // route: PostgreSQL can store it neither in text (it would become U+FFFD) nor in jsonb (refused).
   app.addHook('preValidation', async (request) => {
     if (request.method === 'POST' && (request.body === undefined || request.body === null)) request.body = {};
+    const path = malformedStringPath(request.body);
+    if (path !== null) {
+      throw new ApiError('parameter_invalid', `Invalid ${path}: it contains an unpaired UTF-16 surrogate (a lone \\ud800-\\udfff).`, path);
+    }
   });
 
   // A staff change is written ahead: no handler runs before its audit event is stored.
@@ -253,7 +275,7 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
         return;
       case 'replay':
         void reply.header('idempotent-replayed', 'true');
-        return sendStored(reply, reservation.status, reservation.body);
+        return sendStored(reply, reservation.status, withDerivedSecrets(reservation.body, request.routeOptions.config.derivedSecretFields));
       case 'reused':
         throw new ApiError('idempotency_key_reused', undefined, 'Idempotency-Key');
       case 'in_use':
@@ -271,7 +293,9 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
       await deps.idempotency.release(state.owner, state.key);
       return payload;
     }
-    await deps.idempotency.complete(state.owner, state.key, reply.statusCode, withoutSecrets(body, request.routeOptions.config.secretFields));
+    const config = request.routeOptions.config;
+    const secretFields = [...(config.secretFields ?? []), ...Object.keys(config.derivedSecretFields ?? {})];
+    await deps.idempotency.complete(state.owner, state.key, reply.statusCode, withoutSecrets(body, secretFields));
     return payload;
   });
 
@@ -327,9 +351,12 @@ function errorCodeOf(payload: unknown): string | null {
  * `concurrent_modification`: nothing of this request was committed). Those are answers about the moment,
  * not about the request; storing them would refuse the request for 24 hours. As Stripe, which saves no
  * result for a request that conflicted with another. A retry with the same key runs the request again.
+ * Nor a refusal of the caller's credentials (401, 403: a read-scope key, a staff role without the
+ * permission, a missing buyer session): it is about who called, not about the request, and the right
+ * caller retrying with the same key must get the request run, not the refusal replayed.
  */
 export function isFinalAnswer(status: number, body: unknown): boolean {
-  if (status >= 500 || status === 429) return false;
+  if (status >= 500 || status === 429 || status === 401 || status === 403) return false;
   return (body as { error?: { code?: unknown } } | null)?.error?.code !== 'concurrent_modification';
 }
 
@@ -345,6 +372,55 @@ export function withoutSecrets(body: unknown, moreFields: readonly string[] = []
   return Object.fromEntries(
     Object.entries(body).map(([name, value]) => [name, secret(name) && typeof value === 'string' ? '[redacted]' : withoutSecrets(value, moreFields)]),
   );
+}
+
+/** A stored answer with its derived secrets (`derivedSecretFields`) computed again from their object's
+ * `id`, where the stored answer shows them redacted. */
+export function withDerivedSecrets(body: unknown, fields: Readonly<Record<string, (id: string) => string>> | undefined): unknown {
+  if (!fields || Object.keys(fields).length === 0) return body;
+  if (Array.isArray(body)) return body.map((item) => withDerivedSecrets(item, fields));
+  if (body === null || typeof body !== 'object') return body;
+  const id = (body as { id?: unknown }).id;
+  return Object.fromEntries(
+    Object.entries(body).map(([name, value]) => {
+      const derive = Object.hasOwn(fields, name) ? fields[name] : undefined;
+      if (derive && value === '[redacted]' && typeof id === 'string') return [name, derive(id)];
+      return [name, withDerivedSecrets(value, fields)];
+    }),
+  );
+}
+
+/**
+ * The path (`items[2].description`, as validation errors name parameters) of the first string or
+ * property name in `value` that is not well-formed UTF-16, or null. Iterative: a deeply nested body
+ * cannot overflow the stack.
+ */
+export function malformedStringPath(value: unknown): string | null {
+  interface Node { value: unknown; parent: Node | null; segment: string | number | null }
+  const pathOf = (node: Node): string => {
+    const segments: Array<string | number> = [];
+    for (let at: Node | null = node; at && at.segment !== null; at = at.parent) segments.unshift(at.segment);
+    const path = segments
+      .map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : index === 0 ? segment : `.${segment}`))
+      .join('');
+    return path || 'body';
+  };
+  const stack: Node[] = [{ value, parent: null, segment: null }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const current = node.value;
+    if (typeof current === 'string') {
+      if (!current.isWellFormed()) return pathOf(node);
+    } else if (Array.isArray(current)) {
+      for (let index = current.length - 1; index >= 0; index -= 1) stack.push({ value: current[index], parent: node, segment: index });
+    } else if (current !== null && typeof current === 'object') {
+      const entries = Object.entries(current);
+      // A property name that is not well-formed is named by its object's path.
+      if (entries.some(([name]) => !name.isWellFormed())) return pathOf(node);
+      for (let index = entries.length - 1; index >= 0; index -= 1) stack.push({ value: entries[index]![1], parent: node, segment: entries[index]![0] });
+    }
+  }
+  return null;
 }
 
 /**

@@ -78,7 +78,9 @@ export async function apiKeyRoutes(app: FastifyInstance, { auth }: { auth: AuthS
   app.addSchema(API_KEY_SCHEMA);
   const tags = ['api keys'];
   const one = { 200: { $ref: 'ApiKey#' }, ...errorResponses() };
-  // Keys are managed with a secret write key only: a read-only key must not mint a write key.
+  // Keys are managed with a secret write key only: a read-only key must not mint a write key. Every
+  // key route acts in the caller's mode (a staff session's Micropay-Livemode): a test key neither lists,
+  // rolls nor revokes a live key (another mode's key id is a 404), and creates test keys only.
   const owner = (request: FastifyRequest) => {
     const principal = requireMerchant(request, { write: true });
     return principal;
@@ -86,7 +88,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { auth }: { auth: AuthS
 
   app.get('/v1/api_keys', { schema: { tags, summary: "List the merchant's keys", response: { 200: { type: 'object', properties: { object: { type: 'string' }, data: { type: 'array', items: { $ref: 'ApiKey#' } }, has_more: { type: 'boolean' } } }, ...errorResponses() } } }, async (request) => {
     const principal = owner(request);
-    return listBody((await auth.listKeys(principal.merchantId)).map((key) => apiKeyJson(key)), false);
+    return listBody((await auth.listKeys(principal.merchantId, principal.livemode)).map((key) => apiKeyJson(key)), false);
   });
 
   app.post<{ Body: { type: 'secret' | 'publishable'; scope?: 'write' | 'read'; name?: string } }>(
@@ -115,9 +117,9 @@ export async function apiKeyRoutes(app: FastifyInstance, { auth }: { auth: AuthS
     async (request) => {
       const principal = owner(request);
       // A roll issues a new secret of the same scope: a write key is rolled under the rule that creates one.
-      const existing = principal.staff ? await auth.getKey(request.params.id, principal.merchantId) : null;
+      const existing = principal.staff ? await auth.getKey(request.params.id, principal.merchantId, principal.livemode) : null;
       if (existing && existing.kind !== 'operator') refuseWriteKeyBeyondRole(principal, { kind: existing.kind, scope: existing.scope }, 'id');
-      const created = await auth.rollKey(request.params.id, principal.merchantId, request.body.expires_in_seconds ?? 0);
+      const created = await auth.rollKey(request.params.id, principal.merchantId, principal.livemode, request.body.expires_in_seconds ?? 0);
       if (!created) throw new ApiError('resource_missing', `No such API key: ${request.params.id}.`, 'id');
       return createdJson(created);
     },
@@ -128,7 +130,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { auth }: { auth: AuthS
     { schema: { tags, summary: 'Revoke a key at once', params: ID_PARAMS_SCHEMA, body: { type: 'object', additionalProperties: false, properties: {} }, response: one } },
     async (request) => {
       const principal = owner(request);
-      const revoked = await auth.revokeKey(request.params.id, principal.merchantId);
+      const revoked = await auth.revokeKey(request.params.id, principal.merchantId, principal.livemode);
       if (!revoked) throw new ApiError('resource_missing', `No such API key: ${request.params.id}.`, 'id');
       return apiKeyJson(revoked);
     },

@@ -45,11 +45,13 @@ export interface CreateKeyInput {
 export interface AuthService {
   createKey(input: CreateKeyInput): Promise<CreatedKey>;
   authenticate(secret: string): Promise<Principal | null>;
-  listKeys(merchantId: string | null): Promise<ApiKey[]>;
-  getKey(id: string, merchantId: string | null): Promise<ApiKey | null>;
+  /** The keys of `merchantId` (null: the operator's) in `livemode`; of both modes when `livemode` is omitted. */
+  listKeys(merchantId: string | null, livemode?: boolean): Promise<ApiKey[]>;
+  /** A key of `merchantId` in `livemode`: a key of another merchant or the other mode is null, as if absent. */
+  getKey(id: string, merchantId: string | null, livemode: boolean): Promise<ApiKey | null>;
   /** Issues a replacement with the same kind, mode and scope; the old key keeps working `overlapSeconds`. */
-  rollKey(id: string, merchantId: string | null, overlapSeconds: number): Promise<CreatedKey | null>;
-  revokeKey(id: string, merchantId: string | null): Promise<ApiKey | null>;
+  rollKey(id: string, merchantId: string | null, livemode: boolean, overlapSeconds: number): Promise<CreatedKey | null>;
+  revokeKey(id: string, merchantId: string | null, livemode: boolean): Promise<ApiKey | null>;
 }
 
 /** How long a verified key is trusted without asking the database again (revocation reaches other
@@ -131,10 +133,10 @@ export function createAuthService({ db }: { db: SqlClient }): AuthService {
     return { key: keyOf(rows[0]!), secret };
   }
 
-  async function getKey(id: string, merchantId: string | null): Promise<ApiKey | null> {
+  async function getKey(id: string, merchantId: string | null, livemode: boolean): Promise<ApiKey | null> {
     const { rows } = await db.query<KeyRow>(
-      `SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1 AND merchant_id IS NOT DISTINCT FROM $2`,
-      [id, merchantId],
+      `SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1 AND merchant_id IS NOT DISTINCT FROM $2 AND livemode = $3`,
+      [id, merchantId, livemode],
     );
     return rows[0] ? keyOf(rows[0]) : null;
   }
@@ -167,18 +169,19 @@ export function createAuthService({ db }: { db: SqlClient }): AuthService {
       return principal;
     },
 
-    async listKeys(merchantId) {
+    async listKeys(merchantId, livemode) {
       const { rows } = await db.query<KeyRow>(
-        `SELECT ${KEY_COLUMNS} FROM api_keys WHERE merchant_id IS NOT DISTINCT FROM $1 ORDER BY seq`,
-        [merchantId],
+        `SELECT ${KEY_COLUMNS} FROM api_keys
+         WHERE merchant_id IS NOT DISTINCT FROM $1 AND ($2::boolean IS NULL OR livemode = $2::boolean) ORDER BY seq`,
+        [merchantId, livemode ?? null],
       );
       return rows.map(keyOf);
     },
 
     getKey,
 
-    async rollKey(id, merchantId, overlapSeconds) {
-      const old = await getKey(id, merchantId);
+    async rollKey(id, merchantId, livemode, overlapSeconds) {
+      const old = await getKey(id, merchantId, livemode);
       if (!old || old.revokedAt) return null;
       const created = await insertKey({ merchantId, kind: old.kind, livemode: old.livemode, scope: old.scope, name: old.name });
       await db.query(
@@ -190,11 +193,11 @@ export function createAuthService({ db }: { db: SqlClient }): AuthService {
       return created;
     },
 
-    async revokeKey(id, merchantId) {
+    async revokeKey(id, merchantId, livemode) {
       const { rows } = await db.query<KeyRow>(
         `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now())
-         WHERE id = $1 AND merchant_id IS NOT DISTINCT FROM $2 RETURNING ${KEY_COLUMNS}`,
-        [id, merchantId],
+         WHERE id = $1 AND merchant_id IS NOT DISTINCT FROM $2 AND livemode = $3 RETURNING ${KEY_COLUMNS}`,
+        [id, merchantId, livemode],
       );
       cache.clear();
       return rows[0] ? keyOf(rows[0]) : null;

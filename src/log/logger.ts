@@ -25,12 +25,21 @@ export const REDACTED_PATHS = [
 
 /** Query parameters whose values are secrets (the checkout sends a payment's client secret in the URL). */
 const SECRET_QUERY_PARAMETERS = /([?&]client_secret=)[^&#]*/g;
+/** Path segments that are capabilities: whoever holds a receipt URL (`/receipts/rct_...[.json|.pdf]`,
+ * docs/api/receipts.md) reads the receipt. The whole segment goes, whatever it starts with (the route
+ * decodes it, so `%72ct_...` is the same token); the extension stays. */
+const CAPABILITY_PATH_SEGMENTS = /(\/receipts\/)[^/?#.]+/g;
 
-/** A request as Fastify logs it, with the values of secret query parameters left out of its URL. */
+/** A URL as it may be logged: without secret query parameter values and capability path segments. */
+export function loggableUrl(url: string): string {
+  return url.replace(SECRET_QUERY_PARAMETERS, '$1[redacted]').replace(CAPABILITY_PATH_SEGMENTS, '$1[redacted]');
+}
+
+/** A request as Fastify logs it, with the secrets of its URL left out (`loggableUrl`). */
 function requestSerializer(request: { method?: string; url?: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
   return {
     method: request.method,
-    url: typeof request.url === 'string' ? request.url.replace(SECRET_QUERY_PARAMETERS, '$1[redacted]') : request.url,
+    url: typeof request.url === 'string' ? loggableUrl(request.url) : request.url,
     host: request.host,
     remoteAddress: request.ip,
     remotePort: request.socket?.remotePort,

@@ -47,6 +47,8 @@ export function buyerContextOf(body: BuyerContextBody | undefined): BuyerContext
 export async function paymentRoutes(app: FastifyInstance, { payments, clientSecrets }: { payments: PaymentService; clientSecrets: ClientSecrets }): Promise<void> {
   // The client secret is shown to the merchant's secret-key callers only (never in events).
   const shown = (payment: Payment) => ({ ...paymentJson(payment), client_secret: clientSecrets.of(payment.id) });
+  // Nor is it stored with an Idempotency-Key's answer (it is kept as "[redacted]"): a replay derives it again.
+  const config = { derivedSecretFields: { client_secret: (id: string) => clientSecrets.of(id) } };
   const unwrap = (result: PaymentResult) => {
     if (result.ok) return shown(result.payment);
     throw new ApiError(result.code as ApiErrorCode, result.message, result.param);
@@ -59,7 +61,7 @@ export async function paymentRoutes(app: FastifyInstance, { payments, clientSecr
 
   app.post<{ Body: CreateBody }>(
     '/v1/payments',
-    { schema: { tags, summary: 'Create a payment (and confirm it with `confirm: true`)', body: CREATE_PAYMENT_BODY, response: one } },
+    { config, schema: { tags, summary: 'Create a payment (and confirm it with `confirm: true`)', body: CREATE_PAYMENT_BODY, response: one } },
     async (request) => {
       const principal = requireMerchant(request, { write: true });
       const scope = { merchantId: principal.merchantId, livemode: principal.livemode };
@@ -127,7 +129,7 @@ export async function paymentRoutes(app: FastifyInstance, { payments, clientSecr
   const action = <B>(path: string, summary: string, body: object, run: (scope: { merchantId: string; livemode: boolean }, id: string, body: B) => Promise<PaymentResult>) =>
     app.post<{ Params: { id: string }; Body: B }>(
       `/v1/payments/:id/${path}`,
-      { schema: { tags, summary, params: ID_PARAMS_SCHEMA, body, response: one } },
+      { config, schema: { tags, summary, params: ID_PARAMS_SCHEMA, body, response: one } },
       async (request) => {
         const principal = requireMerchant(request, { write: true });
         return unwrap(await run({ merchantId: principal.merchantId, livemode: principal.livemode }, request.params.id, request.body as B));
