@@ -324,6 +324,12 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(result.support, { email: 'help@planet.example' });
       assert.equal(await walletOf(buyer), 1_000n);
       assert.deepEqual(await authentications(pay.id), []);
+      // The merchant (its API and its webhooks) reads a plain refusal too, never the operator's rule.
+      const read = await api.call('GET', `/v1/payments/${pay.id}`, { key: shop.secretKey });
+      assert.deepEqual(read.json().last_payment_error, { code: 'payment_blocked', message: 'We could not accept this payment: our safety checks flagged it.' });
+      const events = await api.runtime.db.query<{ data: unknown }>(`SELECT data FROM events WHERE data->'object'->>'id' = $1`, [pay.id]);
+      const sent = read.body + JSON.stringify(events.rows.map((row) => row.data));
+      assert.ok(!sent.includes('checkout_block') && !sent.includes(':amount:'), `the rule reached the merchant: ${sent}`);
     });
 
     it('offers a top-up when the wallet is short, through 3-D Secure, then pays without starting over', async () => {
@@ -365,6 +371,29 @@ for (const kind of STORE_KINDS) {
       const saved = await call('POST', '/v1/checkout/top_ups', { buyer, body: { client_secret: next.secret, payment: next.id, amount: 500, card: { number: CARDS.success, exp_month: 12, exp_year: nextYear, cvc: '123' } } });
       assert.equal(saved.json().status, 'succeeded', saved.body);
       assert.ok(!logLines.join('').includes(CARDS.success) && !bodies.join('').includes(CARDS.success));
+    });
+
+    it('caps the suggested top-up of a huge payment at the largest JSON integer instead of failing after the commit', async () => {
+      const buyer = await buyerWith(0n);
+      const pay = await payment(Number.MAX_SAFE_INTEGER);
+      const waiting = (await confirm(pay, buyer)).json();
+      assert.equal(waiting.status, 'requires_action');
+      const challenge = await challengeFor(pay, buyer);
+      const short = await authenticate(pay, buyer, { challenge: challenge.challenge, credential: buyer.authenticator.authenticate(challenge.options) });
+      assert.equal(short.statusCode, 200, short.body);
+      assert.equal(short.json().status, 'requires_payment_method');
+      assert.equal(short.json().payment.status, 'requires_confirmation');
+      // The wallet is empty: the whole amount is missing, and five times it would not fit in a JSON integer.
+      assert.deepEqual(short.json().next_action, { type: 'top_up', minimum: Number.MAX_SAFE_INTEGER, suggested: Number.MAX_SAFE_INTEGER });
+      // A smaller one that still overflows when multiplied: the suggestion is the largest whole multiple of
+      // the minimum (500) a JSON integer carries.
+      const quarter = Math.floor(Number.MAX_SAFE_INTEGER / 4);
+      const big = await payment(quarter);
+      assert.equal((await confirm(big, buyer)).json().status, 'requires_action');
+      const again = await challengeFor(big, buyer);
+      const shortAgain = await authenticate(big, buyer, { challenge: again.challenge, credential: buyer.authenticator.authenticate(again.options) });
+      assert.equal(shortAgain.statusCode, 200, shortAgain.body);
+      assert.deepEqual(shortAgain.json().next_action, { type: 'top_up', minimum: quarter, suggested: Number.MAX_SAFE_INTEGER - (Number.MAX_SAFE_INTEGER % 500) });
     });
 
     it('lets only the named customer\'s buyer pay a payment created with a customer', async () => {

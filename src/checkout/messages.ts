@@ -1,6 +1,7 @@
 // What the checkout tells a buyer whose payment was held or refused, in plain words. A refusal is
 // explained from the risk decision's first reason by its code only: a reason's own message may quote
-// a rule's source or a model score, which must not reach a buyer (nor someone probing the rules).
+// a rule's source or a model score, which must not reach a buyer, a merchant (a payment's
+// `last_payment_error`, a top-up's `failure_message` and their webhooks) nor someone probing the rules.
 
 export const REVIEW_MESSAGE =
   'Your payment is being checked by our team. The amount is set aside in your wallet but not paid yet; ' +
@@ -13,8 +14,10 @@ const REFUSALS: Array<[RegExp, string]> = [
   [/^impossible_travel$/, 'This payment comes from a place too far from your last one to be you.'],
 ];
 
-/** A sentence saying why a payment was refused, from the code of the decision's first reason. */
-export function plainRefusal(code: string | undefined): string {
+/** A sentence saying why a payment (or a top-up) was refused, from the code of the decision's first
+ * reason. It is also what a merchant reads of a refusal (`last_payment_error`, a top-up's
+ * `failure_message`, their webhooks): risk reasons are for operators only. */
+export function plainRefusal(code: string | undefined, what: 'payment' | 'top-up' = 'payment'): string {
   const found = code === undefined ? undefined : REFUSALS.find(([pattern]) => pattern.test(code));
-  return found ? `We could not accept this payment. ${found[1]}` : 'We could not accept this payment: our safety checks flagged it.';
+  return found ? `We could not accept this ${what}. ${found[1]}` : `We could not accept this ${what}: our safety checks flagged it.`;
 }

@@ -97,6 +97,8 @@ export interface CheckoutDependencies {
 
 /** A payment challenge lasts two minutes. */
 export const CHALLENGE_TTL_SECONDS = 120;
+/** The largest top-up the checkout suggests: the largest amount a JSON integer carries exactly. */
+const SUGGESTED_TOP_UP_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 /** Saved cards shown in the checkout, newest first. */
 const CARDS_SHOWN_MAX = 5;
 /** The icon Secure Payment Confirmation shows for the wallet (a 32×32 PNG). */
@@ -149,9 +151,15 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
     const shortfall = money - available > 0n ? money - available : 1n;
     const floor = deps.topUps.minimumFor(payment.currency);
     const minimum = shortfall > floor ? shortfall : floor;
-    // Enough for a few more payments like this one, in whole multiples of the top-up minimum.
+    // Enough for a few more payments like this one, in whole multiples of the top-up minimum, but never
+    // more than a JSON integer carries exactly (an amount may be up to 2^53 − 1): the answer is written
+    // after the commit, so nothing here may fail. Top-ups have no maximum of their own.
     const wanted = minimum > payment.amount * 5n ? minimum : payment.amount * 5n;
-    const suggested = ((wanted + floor - 1n) / floor) * floor;
+    const step = floor > 0n ? floor : 1n;
+    const rounded = ((wanted + step - 1n) / step) * step;
+    const ceiling = SUGGESTED_TOP_UP_MAX - (SUGGESTED_TOP_UP_MAX % step);
+    const capped = rounded > ceiling ? ceiling : rounded;
+    const suggested = capped < minimum ? minimum : capped;
     return { type: 'top_up', minimum, suggested };
   }
 

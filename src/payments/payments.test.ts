@@ -2,8 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORE_KINDS } from '../../test/support/stores.ts';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
-import type { RiskHook, RiskVerdict } from '../risk/hook.ts';
-import { newId } from '../api/ids.ts';
+import type { RiskHook, RiskReason, RiskVerdict } from '../risk/hook.ts';
+import { ledgerId, newId } from '../api/ids.ts';
+import { signUpBuyer } from '../../test/support/buyers.ts';
 
 for (const kind of STORE_KINDS) {
   describe(`payments over HTTP on ${kind}`, () => {
@@ -11,9 +12,11 @@ for (const kind of STORE_KINDS) {
     let merchant: TestMerchant;
     // The verdict the test risk hook gives next; 'allow' unless a test says otherwise.
     let verdict: RiskVerdict = 'allow';
+    // The reasons it gives with it; null: one reason `test_rule`.
+    let reasons: RiskReason[] | null = null;
     const risk: RiskHook = {
       async score(context) {
-        return { id: newId('rsk'), decision: verdict, score: 0.5, reasons: [{ code: 'test_rule', message: `The test said ${verdict}.` }], context };
+        return { id: newId('rsk'), decision: verdict, score: 0.5, reasons: reasons ?? [{ code: 'test_rule', message: `The test said ${verdict}.` }], context };
       },
     };
 
@@ -157,6 +160,161 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(decisions.rows.map((row) => row.decision).sort(), ['block', 'challenge', 'review']);
       const statuses = await api.call('GET', `/v1/payments?customer=${customer}&status=failed`, { key: merchant.secretKey });
       assert.equal(statuses.json().data.length, 1);
+    });
+
+    it('tells the merchant a blocked payment was refused without the operator\'s rule or the model\'s score, which stay in risk_decisions', async () => {
+      const customer = await customerWith(1_000n);
+      const rule = { code: 'rule:secret_velocity', message: "Rule secret_velocity (version 3) matched: block if :amount: = 100 and :ip_failed_1h: >= 2" };
+      const model = { code: 'high_risk_score', message: 'The model scored 0.734 for a new buyer.' };
+      const plain = 'We could not accept this payment: our safety checks flagged it.';
+      try {
+        verdict = 'block';
+        for (const given of [[rule, model], [model, rule]]) {
+          reasons = given;
+          const blocked = await pay({ customer, amount: 100, currency: 'USD', confirm: true });
+          assert.equal(blocked.statusCode, 402, blocked.body);
+          assert.equal(blocked.json().error.code, 'payment_blocked');
+          const id = (await api.call('GET', `/v1/payments?customer=${customer}&limit=1`, { key: merchant.secretKey })).json().data[0].id as string;
+          const read = await api.call('GET', `/v1/payments/${id}`, { key: merchant.secretKey });
+          assert.deepEqual(read.json().last_payment_error, { code: 'payment_blocked', message: plain });
+          const events = await api.runtime.db.query<{ type: string; data: unknown }>(`SELECT type, data FROM events WHERE data->'object'->>'id' = $1`, [id]);
+          assert.deepEqual(events.rows.map((row) => row.type), ['payment.failed']);
+          const sent = JSON.stringify(events.rows[0]!.data) + blocked.body + read.body;
+          for (const secret of ['secret_velocity', ':amount:', '0.734', 'The model scored']) assert.ok(!sent.includes(secret), `${secret} reached the merchant: ${sent}`);
+          // Operators still read every reason in full.
+          const decision = await api.runtime.db.query<{ reasons: RiskReason[] }>(`SELECT reasons FROM risk_decisions WHERE id = $1`, [read.json().risk_decision]);
+          assert.deepEqual(decision.rows[0]!.reasons, given);
+        }
+      } finally {
+        verdict = 'allow';
+        reasons = null;
+      }
+      assert.equal(await walletAvailable(customer), 1_000);
+    });
+
+    it('leaves a manual-capture payment approved by its review to the merchant: capture part, or cancel; rejection releases it', async () => {
+      const customer = await customerWith(1_000n);
+      const reviews = api.runtime.services.riskReviews;
+      const reviewOf = async (paymentId: string) => (await reviews.list({ limit: 100 })).data.find((candidate) => candidate.subjectId === paymentId)!;
+      const held: string[] = [];
+      try {
+        verdict = 'review';
+        for (const amount of [400, 300, 200]) {
+          const response = await pay({ customer, amount, currency: 'USD', capture_method: 'manual', confirm: true });
+          assert.equal(response.json().status, 'processing', response.body);
+          held.push(response.json().id);
+        }
+      } finally {
+        verdict = 'allow';
+      }
+      assert.equal(await walletAvailable(customer), 100);
+      const before = await merchantBalance();
+      const [captured, canceled, rejected] = held as [string, string, string];
+
+      // Approval moves no money: the review's hold is now the merchant's to capture until it expires.
+      assert.equal((await reviews.decide((await reviewOf(captured)).id, { approve: true, note: null, operator: 'test' })).ok, true);
+      const approved = (await api.call('GET', `/v1/payments/${captured}`, { key: merchant.secretKey })).json();
+      assert.equal(approved.status, 'requires_capture');
+      assert.equal(approved.amount_captured, 0);
+      const hold = await api.runtime.ledger.getTransfer(ledgerId(`${captured}:hold`));
+      assert.equal(approved.capture_before, Math.floor(hold!.expiresAt!.getTime() / 1000));
+      assert.deepEqual(await merchantBalance(), before);
+      assert.equal(await walletAvailable(customer), 100);
+      const events = await api.runtime.db.query<{ type: string }>(`SELECT type FROM events WHERE data->'object'->>'id' = $1 ORDER BY seq`, [captured]);
+      assert.deepEqual(events.rows.map((row) => row.type), ['payment.processing', 'payment.requires_capture']);
+      const part = await api.call('POST', `/v1/payments/${captured}/capture`, { key: merchant.secretKey, body: { amount_to_capture: 250 } });
+      assert.equal(part.statusCode, 200, part.body);
+      assert.equal(part.json().status, 'succeeded');
+      assert.equal(part.json().amount_captured, 250);
+      // 2.5% of 250 is 6.25, rounded to 6, plus the fixed 5.
+      assert.equal(part.json().application_fee_amount, 11);
+      assert.equal(await walletAvailable(customer), 250);
+      assert.equal((await merchantBalance()).available - before.available, 250 - 11);
+
+      assert.equal((await reviews.decide((await reviewOf(canceled)).id, { approve: true, note: null, operator: 'test' })).ok, true);
+      const cancel = await api.call('POST', `/v1/payments/${canceled}/cancel`, { key: merchant.secretKey, body: {} });
+      assert.equal(cancel.statusCode, 200, cancel.body);
+      assert.equal(cancel.json().status, 'canceled');
+      assert.equal(await walletAvailable(customer), 550);
+
+      assert.equal((await reviews.decide((await reviewOf(rejected)).id, { approve: false, note: null, operator: 'test' })).ok, true);
+      const read = (await api.call('GET', `/v1/payments/${rejected}`, { key: merchant.secretKey })).json();
+      assert.equal(read.status, 'canceled');
+      assert.equal(read.cancellation_reason, 'fraudulent');
+      assert.equal(await walletAvailable(customer), 750);
+      assert.equal((await api.runtime.ledger.verify()).drift.length, 0);
+    });
+
+    it('shows no points on a checkout payment that ends without moving any: blocked, canceled while awaiting its passkey, rejected by its review', async () => {
+      const shop = await api.createMerchant({ name: 'Points shop' });
+      const program = await api.app.inject({
+        method: 'PUT',
+        url: '/v1/loyalty/program',
+        headers: { authorization: `Bearer ${shop.secretKey}` },
+        payload: { earn: { per_amount: 100, currency: 'USD', points: 1 }, redemption: { value_minor_per_point: { USD: 1 }, minimum_points: 10, max_share_percent: 50 } },
+      });
+      assert.equal(program.statusCode, 200, program.body);
+      const buyer = await signUpBuyer(api, shop.publishableKey);
+      const customer = await api.runtime.services.customers.findOrCreateForBuyer({ merchantId: shop.id, livemode: false }, buyer.id);
+      await api.fundWallet(shop, customer.id, 100_000n, 'USD');
+      // 500 points, earned on a payment of $500.
+      const earned = await api.call('POST', '/v1/payments', { key: shop.secretKey, body: { customer: customer.id, amount: 50_000, currency: 'USD', confirm: true } });
+      assert.equal(earned.json().status, 'succeeded', earned.body);
+      const balance = async () => (await api.call('GET', `/v1/loyalty/balances/${customer.id}`, { key: shop.secretKey })).json();
+      assert.equal((await balance()).balance, 500);
+
+      async function checkout(outcome: RiskVerdict): Promise<{ id: string; status: string }> {
+        const created = await api.call('POST', '/v1/payments', { key: shop.secretKey, body: { amount: 1_000, currency: 'USD' } });
+        assert.equal(created.statusCode, 200, created.body);
+        try {
+          verdict = outcome;
+          const confirmed = await api.call('POST', `/v1/checkout/payments/${created.json().id}/confirm`, {
+            key: shop.publishableKey,
+            headers: buyer.headers,
+            body: { client_secret: created.json().client_secret, points_to_redeem: 100 },
+          });
+          assert.equal(confirmed.statusCode, 200, confirmed.body);
+          return { id: created.json().id, status: confirmed.json().status };
+        } finally {
+          verdict = 'allow';
+        }
+      }
+      const read = async (id: string) => (await api.call('GET', `/v1/payments/${id}`, { key: shop.secretKey })).json();
+      const noPoints = async (id: string, status: string) => {
+        const payment = await read(id);
+        assert.equal(payment.status, status);
+        assert.equal(payment.points_redeemed, 0, JSON.stringify(payment));
+        assert.equal(payment.amount_paid_in_points, 0, JSON.stringify(payment));
+        const events = await api.runtime.db.query<{ data: { object: { points_redeemed: number; amount_paid_in_points: number } } }>(
+          `SELECT data FROM events WHERE data->'object'->>'id' = $1 ORDER BY seq DESC LIMIT 1`,
+          [id],
+        );
+        assert.equal(events.rows[0]!.data.object.points_redeemed, 0);
+        assert.equal(events.rows[0]!.data.object.amount_paid_in_points, 0);
+      };
+
+      const blocked = await checkout('block');
+      assert.equal(blocked.status, 'failed');
+      await noPoints(blocked.id, 'failed');
+
+      const awaiting = await checkout('challenge');
+      assert.equal(awaiting.status, 'requires_action');
+      assert.equal((await read(awaiting.id)).points_redeemed, 100, 'chosen, not yet spent');
+      const canceled = await api.call('POST', `/v1/payments/${awaiting.id}/cancel`, { key: shop.secretKey, body: {} });
+      assert.equal(canceled.statusCode, 200, canceled.body);
+      await noPoints(awaiting.id, 'canceled');
+
+      const reviewed = await checkout('review');
+      assert.equal(reviewed.status, 'processing');
+      assert.equal((await read(reviewed.id)).points_redeemed, 100, 'held with the money');
+      const reviews = api.runtime.services.riskReviews;
+      const review = (await reviews.list({ limit: 100 })).data.find((candidate) => candidate.subjectId === reviewed.id)!;
+      assert.equal((await reviews.decide(review.id, { approve: false, note: null, operator: 'test' })).ok, true);
+      await noPoints(reviewed.id, 'canceled');
+
+      // No point was spent on any of them.
+      assert.deepEqual(await balance().then((points) => [points.balance, points.spendable]), [500, 500]);
+      assert.equal((await api.runtime.ledger.verify()).drift.length, 0);
     });
 
     it('writes the events of a payment in the outbox with it', async () => {

@@ -16,6 +16,7 @@ import type { ApiErrorCode } from '../api/errors.ts';
 import { idFor, ledgerId } from '../api/ids.ts';
 import { eventWrite } from '../events/outbox.ts';
 import { LOYALTY_TRANSFER_CODES } from '../loyalty/model.ts';
+import { plainRefusal } from '../checkout/messages.ts';
 import { moneyAmountOf, paymentJson, payerOf, type LineItem, type Payment, type PaymentStatus } from './model.ts';
 import * as store from './store.ts';
 
@@ -77,8 +78,9 @@ export interface PaymentService {
   completeAction(id: string, writes: UnitWrite[]): Promise<PaymentResult>;
   capture(scope: Scope, id: string, amountToCapture?: bigint): Promise<PaymentResult>;
   cancel(scope: Scope, id: string, reason?: string): Promise<PaymentResult>;
-  /** Settles a payment held for risk review: approve captures it (with its fee), reject releases the
-   * hold back to the buyer and cancels it as fraudulent. `writes` (the review's decision and its label)
+  /** Settles a payment held for risk review: approve captures it (with its fee), or for a manual-capture
+   * payment leaves the hold to the merchant (`requires_capture` until the hold expires); reject releases
+   * the hold back to the buyer and cancels it as fraudulent. `writes` (the review's decision and its label)
    * commit in the same group commit. */
   settleReview(id: string, approve: boolean, writes: UnitWrite[]): Promise<PaymentResult>;
   /** Cancels payments whose hold passed its capture deadline; returns how many. */
@@ -131,6 +133,9 @@ const POINTS_SHORT = { code: 'points_insufficient', message: 'You do not have th
 /** What `commit` answers when the spend guard failed the commit (nothing was written); `move` then
  * writes the same reset as when the ledger refuses the points. */
 const OVERSPENT: PaymentResult = Object.freeze({ ok: false, code: 'points_insufficient', param: 'points_to_redeem', message: POINTS_SHORT.message });
+
+/** A payment that ends without moving any points shows none (docs/loyalty.md): they were only chosen. */
+const NO_POINTS = Object.freeze({ pointsRedeemed: 0n, amountPaidInPoints: 0n });
 
 const noCustomer = (id: string): PaymentResult => ({
   ok: false,
@@ -317,9 +322,11 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     const withDecision = { ...payment, riskDecisionId: decision.id, lastError: null };
     const decisionWrite = [riskDecisionWrite(decision)];
     if (decision.decision === 'block') {
-      const reason = decision.reasons[0];
-      const lastError = { code: 'payment_blocked', message: reason ? reason.message : 'Refused by risk controls.' };
-      return commit(payment, [], () => ({ payment: { ...withDecision, status: 'failed', lastError }, events: ['payment.failed'], error: 'payment_blocked' }), decisionWrite, inserted);
+      // The merchant (and its webhooks) get a plain sentence chosen by the first reason's code only: a
+      // reason's own message may quote an operator's rule or a model score (docs/risk.md). The reasons
+      // themselves stay in risk_decisions, for operators. Nothing moved, points included.
+      const lastError = { code: 'payment_blocked', message: plainRefusal(decision.reasons[0]?.code) };
+      return commit(payment, [], () => ({ payment: { ...withDecision, ...NO_POINTS, status: 'failed', lastError }, events: ['payment.failed'], error: 'payment_blocked' }), decisionWrite, inserted);
     }
     if (decision.decision === 'challenge') return requireAction(payment, withDecision, decisionWrite, inserted);
     return move(withDecision, decision.decision === 'review' ? decision : null, decisionWrite, inserted, onMoved);
@@ -536,10 +543,12 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
         payment.status === 'requires_capture'
           ? [{ id: ledgerId(`${payment.id}:void`), voidPendingId: ledgerId(`${payment.id}:hold`), code: TRANSFER_CODES.payment }]
           : [];
+      // A payment canceled before it moved money moved no points either (a manual-capture hold carries none).
+      const points = payment.status === 'requires_capture' ? {} : NO_POINTS;
       return commit(payment, transfers, (results) => {
         const released = moved(results) || results.some((result) => result.result === 'pending_transfer_already_expired' || result.result === 'pending_transfer_expired');
         if (!released) return { payment: { ...payment, lastError: failureOf(results) }, events: [], error: 'payment_unexpected_state' };
-        return { payment: { ...payment, status: 'canceled', cancellationReason: reason ?? 'requested_by_customer', captureBefore: null }, events: ['payment.canceled'] };
+        return { payment: { ...payment, ...points, status: 'canceled', cancellationReason: reason ?? 'requested_by_customer', captureBefore: null }, events: ['payment.canceled'] };
       });
     },
 
@@ -559,7 +568,22 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
           : [voidMoney];
         return commit(payment, transfers, (results) => {
           if (!moved(results) && !expired(results)) return { payment: { ...payment, lastError: failureOf(results) }, events: [], error: 'payment_unexpected_state' };
-          return { payment: { ...payment, status: 'canceled', cancellationReason: 'fraudulent' }, events: ['payment.canceled'], writes };
+          // The points' hold was released with the money's: none were spent.
+          return { payment: { ...payment, ...NO_POINTS, status: 'canceled', cancellationReason: 'fraudulent' }, events: ['payment.canceled'], writes };
+        });
+      }
+      // The review found nothing wrong with a manual-capture payment: the merchant captures it (all or
+      // part) or cancels it, as if risk had allowed it at once. The review's hold stays as it is (the
+      // pending `<payment>:hold` that capture posts and cancel voids), so approval moves no money, and
+      // the capture deadline is that hold's own expiry. Manual-capture payments carry no points.
+      if (payment.captureMethod === 'manual') {
+        const expiresAt = (await ledger.getTransfer(hold))?.expiresAt ?? null;
+        if (expiresAt === null) throw new Error(`the review hold of payment ${payment.id} is missing`);
+        return commit(payment, [], () => {
+          if (expiresAt.getTime() <= Date.now()) {
+            return { payment: { ...payment, status: 'canceled', cancellationReason: 'expired' }, events: ['payment.canceled'], error: 'payment_unexpected_state' };
+          }
+          return { payment: { ...payment, status: 'requires_capture', captureBefore: expiresAt, lastError: null }, events: ['payment.requires_capture'], writes };
         });
       }
       const merchant = (await deps.merchants.get(payment.merchantId))!;
@@ -573,7 +597,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       return commit(payment, [...postPoints, ...earned.transfers], (results) => {
         // The review's decision and label are written only when the payment followed it.
         if (moved(results)) return { payment: { ...payment, status: 'succeeded', amountCaptured: money, feeAmount: fee }, events: ['payment.succeeded'], writes: [...writes, ...earned.writes] };
-        if (expired(results)) return { payment: { ...payment, status: 'canceled', cancellationReason: 'expired' }, events: ['payment.canceled'], error: 'payment_unexpected_state' };
+        if (expired(results)) return { payment: { ...payment, ...NO_POINTS, status: 'canceled', cancellationReason: 'expired' }, events: ['payment.canceled'], error: 'payment_unexpected_state' };
         return { payment: { ...payment, lastError: failureOf(results) }, events: [], error: 'payment_unexpected_state' };
       });
     },

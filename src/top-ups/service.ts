@@ -16,6 +16,7 @@ import type { LedgerService } from '../ledger/service.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { RiskDecision, RiskHook } from '../risk/hook.ts';
 import { riskDecisionWrite } from '../risk/hook.ts';
+import { plainRefusal } from '../checkout/messages.ts';
 import type { Database } from '../store/database.ts';
 import { CardProcessorError, type CardProcessor, type ProcessorAnswer, type ProcessorOutcome } from '../rails/card.ts';
 import type { CardInput } from '../vault/card.ts';
@@ -231,7 +232,9 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
       cardBin: card.number.slice(0, 6),
     });
     if (decision.decision === 'block') {
-      const reason = decision.reasons[0]?.message ?? 'Refused by risk controls.';
+      // Said by the first reason's code only: a reason's message may quote an operator's rule or a model
+      // score, which the merchant must not read; risk_decisions keeps the reasons for operators.
+      const reason = plainRefusal(decision.reasons[0]?.code, 'top-up');
       await deps.risk.report?.(decision, false);
       return commit(topUp, { ...topUp, status: 'failed', failureCode: 'top_up_blocked', failureMessage: reason }, [], decision);
     }

@@ -278,6 +278,15 @@ for (const kind of STORE_KINDS) {
         const blocked = (await topUp({ customer: buyer, amount: 1000, currency: 'USD', card: card(CARDS.success) })).json();
         assert.equal(blocked.status, 'failed');
         assert.equal(blocked.failure_code, 'top_up_blocked');
+        // The merchant reads a plain refusal, never the risk reason (an operator's rule, a model score);
+        // operators keep the reason in risk_decisions.
+        assert.equal(blocked.failure_message, 'We could not accept this top-up: our safety checks flagged it.');
+        const read = await call('GET', `/v1/top_ups/${blocked.id}`);
+        assert.equal(read.json().failure_message, blocked.failure_message);
+        const events = await api.runtime.db.query<{ data: unknown }>(`SELECT data FROM events WHERE data->'object'->>'id' = $1`, [blocked.id]);
+        assert.ok(events.rows.length > 0 && !JSON.stringify(events.rows).includes('The test said'), JSON.stringify(events.rows));
+        const decision = await api.runtime.db.query<{ reasons: unknown }>(`SELECT reasons FROM risk_decisions WHERE id = $1`, [blocked.risk_decision]);
+        assert.deepEqual(decision.rows[0]!.reasons, [{ code: 'test_rule', message: 'The test said block.' }]);
         verdict = 'challenge';
         const challenged = (await topUp({ customer: buyer, amount: 1000, currency: 'USD', card: card(CARDS.success) })).json();
         assert.equal(challenged.status, 'requires_action', 'a card that needs no challenge gets one when risk asks');
