@@ -505,7 +505,7 @@ for (const kind of STORE_KINDS) {
       async score(context) {
         const decision =
           context.action === 'payout' && decidePayout ? await decidePayout() : context.action === 'payout' && context.merchantId === blockedMerchantId ? 'block' : 'allow';
-        return { id: newId('rsk'), decision, score: 0.9, reasons: [{ code: 'test_rule', message: 'Payouts are paused for review.' }], context };
+        return { id: newId('rsk'), decision, score: 0.9, reasons: [{ code: 'test_rule', message: 'Rule rul_test (version 1) matched: block if :action: = \'payout\'' }], context };
       },
     };
     before(async () => {
@@ -559,6 +559,9 @@ for (const kind of STORE_KINDS) {
       const [payout] = (await api.call('GET', '/v1/payouts', { key: merchant.secretKey })).json().data;
       assert.equal(payout.status, 'failed');
       assert.equal(payout.failure_code, 'payout_blocked');
+      // The decision's reasons are the operator's: the merchant reads a plain message, not the rule.
+      assert.equal(payout.failure_message, 'Refused by risk controls. Contact support if you think this is a mistake.');
+      assert.doesNotMatch(refused.body, /rul_test|:action:/);
       assert.match(payout.risk_decision, /^rsk_/);
       const { rows } = await api.runtime.db.query<{ action: string; decision: string }>(`SELECT action, decision FROM risk_decisions WHERE subject_id = $1`, [payout.id]);
       assert.deepEqual(rows, [{ action: 'payout', decision: 'block' }]);

@@ -141,7 +141,7 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
     try {
       outcome = await ledger.commit({
         transfers: allowed ? [holdTransfer(books, held)] : [],
-        finish: (results: CreateTransferResult[]) => finishOpen(held, allowed, decision.reasons[0]?.message, results, decisionWrites),
+        finish: (results: CreateTransferResult[]) => finishOpen(held, allowed, results, decisionWrites),
       });
     } catch (error) {
       // The payout's id (or its scheduled run) was written by an earlier run while this one decided,
@@ -166,12 +166,15 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
 
   type OpenOutcome = { kind: 'created'; payout: Payout; error?: ApiErrorCode } | { kind: 'not_created' };
 
-  function finishOpen(payout: Payout, allowed: boolean, reason: string | undefined, results: CreateTransferResult[], decisionWrites: UnitWrite[]) {
+  function finishOpen(payout: Payout, allowed: boolean, results: CreateTransferResult[], decisionWrites: UnitWrite[]) {
     const result = results[0]?.result;
     if (allowed && result !== 'created') return { value: { kind: 'not_created' } as OpenOutcome, writes: [] };
     const written: Payout = allowed
       ? payout
-      : { ...payout, status: 'failed', failureCode: 'payout_blocked', failureMessage: reason ?? 'Refused by risk controls.', nextAttemptAt: null };
+      : { ...payout, status: 'failed', failureCode: 'payout_blocked',
+          // The merchant sees this: the decision's reasons (a rule's source, a model score) stay in
+          // risk_decisions, which only the operator reads, so that nobody can probe the rules.
+          failureMessage: 'Refused by risk controls. Contact support if you think this is a mistake.', nextAttemptAt: null };
     const events = allowed ? (['payout.created'] as const) : (['payout.created', 'payout.failed'] as const);
     const writes: UnitWrite[] = [store.payoutInsertWrite(deps.sealer, written), ...decisionWrites, ...events.map((type) => payoutEvent(written, type))];
     return { value: { kind: 'created', payout: written, error: allowed ? undefined : 'payout_blocked' } as OpenOutcome, writes };
