@@ -87,6 +87,8 @@ export const API_ERRORS = {
   codes_rate_limited: spec(429, 'invalid_request_error', 'Too many codes were sent to this address; wait an hour and try again.'),
   message_gateway_unavailable: spec(503, 'api_error', 'No message gateway is configured to send codes.'),
   message_not_sent: spec(503, 'api_error', 'The email or SMS provider did not take the message; ask for a new code in a moment.'),
+  buyer_sign_in_too_old: spec(403, 'permission_error', 'Adding a passkey needs a recent sign-in: sign in again, then add the new passkey within 10 minutes.'),
+  buyer_session_merchant_bound: spec(403, 'permission_error', "This session was opened with a code on a merchant's pages and cannot add or remove passkeys or sign out other devices: sign in to your Micropay wallet and do it there."),
   // Support tickets (docs/api/support.md).
   support_ticket_closed: spec(409, 'invalid_request_error', 'The support ticket is closed; open a new one.'),
   support_ticket_too_long: spec(409, 'invalid_request_error', 'The support ticket has as many messages as it may have; open a new one.'),

@@ -9,7 +9,7 @@ import { signInBuyer, signUpBuyer, testOrigin, type TestBuyer } from '../../test
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { BUYER_SESSION_HEADER } from './model.ts';
 import { deviceNameFromUserAgent } from './routes.ts';
-import { maskAddress } from './service.ts';
+import { maskAddress, tokenDigest } from './service.ts';
 
 const CHROME_ON_MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
@@ -265,14 +265,80 @@ for (const kind of STORE_KINDS) {
       assert.equal(me.json().id, buyer.id);
       // A bad session header is refused rather than treated as a sign-up.
       expectError(await call('POST', '/v1/buyer/passkeys/registration/options', { body: { email: uniqueEmail('x') }, headers: session('mbs_nope') }), 401, 'buyer_session_required');
+      // The buyer is told, in case it was not them.
+      const outbox = await api.app.inject({ method: 'GET', url: `/sandbox/messages?to=${encodeURIComponent(buyer.email.toLowerCase())}` });
+      assert.match(outbox.json().data[0].body, /^A passkey was added to your Micropay account\. If this was not you/);
     });
 
-    it('removes a passkey: it no longer signs in', async () => {
+    /** Makes the buyer's sessions look opened `minutes` ago. */
+    const ageSessions = (buyerId: string, minutes: number) =>
+      api.runtime.db.query(`UPDATE buyer_sessions SET created_at = now() - make_interval(mins => $2) WHERE buyer_id = $1`, [buyerId, minutes]);
+
+    it('adds a passkey only with a sign-in of the last 10 minutes: a session token alone cannot plant one', async () => {
       const buyer = await signUp();
+      await ageSessions(buyer.id, 11);
+      expectError(await call('POST', '/v1/buyer/passkeys/registration/options', { body: {}, headers: session(buyer.token) }), 403, 'buyer_sign_in_too_old');
+      // A ceremony started in time is refused at its end when the session has grown too old meanwhile.
+      const fresh = await signInBuyer(api, merchant.publishableKey, buyer);
+      secrets.tokens.push(fresh.token);
+      const started = await call('POST', '/v1/buyer/passkeys/registration/options', { body: {}, headers: session(fresh.token) });
+      assert.equal(started.statusCode, 200, started.body);
+      await ageSessions(buyer.id, 11);
+      const laptop = createAuthenticator({ origin });
+      const late = await call('POST', '/v1/buyer/passkeys/registration/verify', { body: { registration: started.json().registration, credential: laptop.register(started.json().options) }, headers: session(fresh.token) });
+      expectError(late, 403, 'buyer_sign_in_too_old');
+      assert.equal((await call('GET', '/v1/buyer/me', { headers: session(fresh.token) })).json().passkeys, 1);
+      // Nine minutes is recent enough.
+      const again = await signInBuyer(api, merchant.publishableKey, buyer);
+      secrets.tokens.push(again.token);
+      await ageSessions(buyer.id, 9);
+      const retry = (await call('POST', '/v1/buyer/passkeys/registration/options', { body: {}, headers: session(again.token) })).json();
+      const added = await call('POST', '/v1/buyer/passkeys/registration/verify', { body: { registration: retry.registration, credential: laptop.register(retry.options) }, headers: session(again.token) });
+      assert.equal(added.statusCode, 200, added.body);
+      assert.equal(added.json().buyer.passkeys, 2);
+    });
+
+    it("adds no passkey with a session a merchant's code opened, however recent (its page may hold the token)", async () => {
+      const buyer = await signUp();
+      const sent = await requestCode({ email: buyer.email });
+      const signedIn = await call('POST', '/v1/buyer/codes/verify', { body: { code_request: sent.code_request, code: await latestCode(buyer.email.toLowerCase()) } });
+      assert.equal(signedIn.statusCode, 200, signedIn.body);
+      const token: string = signedIn.json().session.token;
+      secrets.tokens.push(token);
+      expectError(await call('POST', '/v1/buyer/passkeys/registration/options', { body: {}, headers: session(token) }), 403, 'buyer_session_merchant_bound');
+      // Nor can it finish a ceremony another of the buyer's sessions started (ceremonies belong to their session).
+      const started = await call('POST', '/v1/buyer/passkeys/registration/options', { body: {}, headers: session(buyer.token) });
+      const planted = createAuthenticator({ origin });
+      expectError(
+        await call('POST', '/v1/buyer/passkeys/registration/verify', { body: { registration: started.json().registration, credential: planted.register(started.json().options) }, headers: session(token) }),
+        400,
+        'ceremony_unknown',
+      );
+      assert.equal((await call('GET', '/v1/buyer/me', { headers: session(buyer.token) })).json().passkeys, 1);
+      // Nor remove one (which would end the buyer's other sessions), nor sign out another device; its own, yes.
+      const [passkey] = (await call('GET', '/v1/buyer/passkeys', { headers: session(token) })).json().data;
+      expectError(await call('DELETE', `/v1/buyer/passkeys/${passkey.id}`, { headers: session(token) }), 403, 'buyer_session_merchant_bound');
+      const devices = (await call('GET', '/v1/buyer/devices', { headers: session(token) })).json().data as Array<{ id: string; current: boolean; revoked: boolean }>;
+      const other = devices.find((device) => !device.current && !device.revoked)!;
+      expectError(await call('DELETE', `/v1/buyer/devices/${other.id}`, { headers: session(token) }), 403, 'buyer_session_merchant_bound');
+      assert.equal((await call('GET', '/v1/buyer/me', { headers: session(buyer.token) })).statusCode, 200, 'the passkey session goes on');
+      const own = devices.find((device) => device.current)!;
+      assert.equal((await call('DELETE', `/v1/buyer/devices/${own.id}`, { headers: session(token) })).statusCode, 200);
+      expectError(await call('GET', '/v1/buyer/me', { headers: session(token) }), 401, 'buyer_session_required');
+    });
+
+    it("removes a passkey: it no longer signs in, and the buyer's other sessions end (the caller's goes on)", async () => {
+      const buyer = await signUp();
+      const elsewhere = await signInBuyer(api, merchant.publishableKey, buyer);
+      secrets.tokens.push(elsewhere.token);
+      const stranger = await signUp();
       const passkey = (await call('GET', '/v1/buyer/passkeys', { headers: session(buyer.token) })).json().data[0];
       const removed = await call('DELETE', `/v1/buyer/passkeys/${passkey.id}`, { headers: session(buyer.token) });
       assert.equal(removed.statusCode, 200, removed.body);
       assert.deepEqual(removed.json(), { id: passkey.id, object: 'passkey', deleted: true });
+      expectError(await call('GET', '/v1/buyer/me', { headers: session(elsewhere.token) }), 401, 'buyer_session_required');
+      assert.equal((await call('GET', '/v1/buyer/me', { headers: session(buyer.token) })).statusCode, 200);
+      assert.equal((await call('GET', '/v1/buyer/me', { headers: session(stranger.token) })).statusCode, 200, "another buyer's sessions go on");
       expectError(await call('DELETE', `/v1/buyer/passkeys/${passkey.id}`, { headers: session(buyer.token) }), 404, 'resource_missing');
       const { authentication, options } = await startSignIn();
       const response = await call('POST', '/v1/buyer/passkeys/authentication/verify', { body: { authentication, credential: buyer.authenticator.authenticate(options) } });
@@ -353,6 +419,13 @@ for (const kind of STORE_KINDS) {
       assert.equal(signedIn.json().buyer.id, buyer.id);
       assert.equal(signedIn.json().device.id, buyer.deviceId);
       expectError(await call('POST', '/v1/buyer/codes/verify', { body: { code_request: sent.code_request, code } }), 400, 'code_invalid');
+      // The session is bound to the merchant whose key verified the code: another merchant's key is refused.
+      const { rows } = await api.runtime.db.query<{ merchant_id: string | null }>('SELECT merchant_id FROM buyer_sessions WHERE token_digest = $1', [tokenDigest(signedIn.json().session.token)]);
+      assert.equal(rows[0]?.merchant_id, merchant.id);
+      assert.equal((await call('GET', '/v1/buyer/me', { headers: session(signedIn.json().session.token) })).statusCode, 200);
+      const elsewhere = await call('GET', '/v1/buyer/me', { key: other.publishableKey, headers: session(signedIn.json().session.token) });
+      expectError(elsewhere, 401, 'buyer_session_required');
+      assert.match(elsewhere.json().error.message, /another merchant's pages/);
       // The code is for test mode: live mode does not know it.
       const again = await requestCode({ email: buyer.email });
       const liveTry = await call('POST', '/v1/buyer/codes/verify', { key: merchant.liveSecretKey, body: { code_request: again.code_request, code: await latestCode(buyer.email.toLowerCase()) } });
@@ -434,7 +507,11 @@ for (const kind of STORE_KINDS) {
       assert.equal((await identity.verifyAssertion(stranger.id, buyer.authenticator.authenticate(options), challenge) as { code: string }).code, 'credential_unknown');
 
       const session = await identity.sessionFor(buyer.token, false);
-      assert.deepEqual({ ...session, id: undefined, expiresAt: undefined }, { id: undefined, buyerId: buyer.id, deviceId: buyer.deviceId, livemode: false, expiresAt: undefined, wallet: false });
+      assert.deepEqual(
+        { ...session, id: undefined, expiresAt: undefined, signedInAt: undefined },
+        { id: undefined, buyerId: buyer.id, deviceId: buyer.deviceId, livemode: false, expiresAt: undefined, wallet: false, merchantId: null, signedInAt: undefined },
+      );
+      assert.ok(Math.abs(session!.signedInAt.getTime() - Date.now()) < 60_000);
       assert.equal(await identity.sessionFor(buyer.token, true), null);
       assert.equal((await identity.profile(buyer.id))?.email, buyer.email.toLowerCase());
 

@@ -16,7 +16,16 @@ export interface BuyerSession {
   /** Opened through the platform's wallet key: the only sessions that reach the buyer's purchases at every
    * merchant (src/wallet/reach.ts); a session opened with a merchant's key reaches that merchant's only. */
   wallet: boolean;
+  /** The merchant whose key opened the session with a one-time code (its page holds the token): the session
+   * is refused with any other merchant's key, and with the wallet key. Null for a session opened by a
+   * passkey ceremony (WebAuthn's origin check keeps it on Micropay's own pages) or through the wallet key. */
+  merchantId: string | null;
+  /** When the session was opened (the sign-in): adding a passkey needs a recent one. */
+  signedInAt: Date;
 }
+
+/** Adding a passkey needs a sign-in this recent: a stolen session token alone cannot plant one. */
+export const BUYER_PASSKEY_ADD_SIGN_IN_SECONDS = 10 * 60;
 
 export interface BuyerProfile {
   id: string;

@@ -6,7 +6,8 @@ import { ApiError } from '../api/errors.ts';
 import { errorResponses, listBody, listSchema, requireMerchant } from '../api/http.ts';
 import { ID_PARAMS_SCHEMA } from '../payments/schemas.ts';
 import { BUYER_SESSION_HEADER } from './model.ts';
-import type { BuyerAccount, BuyerFailure, BuyerIdentityService, CurrentSession, Device, Passkey, SignedIn } from './service.ts';
+import type { BuyerAccount, BuyerFailure, BuyerIdentityService, CodeKey, CurrentSession, Device, Passkey, SignedIn } from './service.ts';
+import { refuseBoundSession } from './session-header.ts';
 import {
   AUTHENTICATION_OPTIONS_BODY,
   AUTHENTICATION_OPTIONS_RESPONSE,
@@ -89,7 +90,9 @@ export function deviceNameFromUserAgent(userAgent: string | undefined): string {
 }
 
 /** `walletKey`: whether a request came through the platform's wallet key (src/wallet/reach.ts); a session it
- * opens reaches the buyer's purchases at every merchant, any other session only its key's merchant's. */
+ * opens reaches the buyer's purchases at every merchant, any other session only its key's merchant's. A
+ * session opened with a one-time code through a merchant's key is bound to that merchant: refused with any
+ * other key (src/buyers/session-header.ts), and it cannot add a passkey. */
 export async function buyerRoutes(
   app: FastifyInstance,
   { buyerIdentity, walletKey }: { buyerIdentity: BuyerIdentityService; walletKey: (request: FastifyRequest) => boolean },
@@ -103,12 +106,20 @@ export async function buyerRoutes(
   /** The mode the merchant's key sets (publishable keys welcome: these calls come from browsers). */
   const livemodeOf = (request: FastifyRequest): boolean => requireMerchant(request, { write: false, publishable: true }).livemode;
 
-  /** The buyer session the request carries: null when there is no header, 401 when it is not a live one. */
+  /** The key a one-time code is asked for or verified through: its merchant, and whether it is the wallet key. */
+  const codeKeyOf = (request: FastifyRequest): CodeKey => ({
+    merchantId: requireMerchant(request, { write: false, publishable: true }).merchantId,
+    wallet: walletKey(request),
+  });
+
+  /** The buyer session the request carries: null when there is no header, 401 when it is not a live one
+   * (or it is bound to another merchant than the key's). */
   async function sessionOf(request: FastifyRequest, livemode: boolean): Promise<CurrentSession | null> {
     const token = request.headers[BUYER_SESSION_HEADER];
     if (token === undefined) return null;
     const session = typeof token === 'string' ? await buyerIdentity.sessionFor(token, livemode) : null;
     if (!session) throw new ApiError('buyer_session_required');
+    refuseBoundSession(request, session, { walletKey: walletKey(request) });
     return { session, token: token as string };
   }
 
@@ -128,7 +139,7 @@ export async function buyerRoutes(
     {
       schema: {
         tags,
-        summary: 'Start creating a passkey: a sign-up (with email or phone), or one more passkey for the signed-in buyer',
+        summary: 'Start creating a passkey: a sign-up (with email or phone), or one more passkey for the signed-in buyer (a sign-in of the last 10 minutes, not by a merchant\'s code)',
         body: REGISTRATION_OPTIONS_BODY,
         response: { 200: REGISTRATION_OPTIONS_RESPONSE, ...errorResponses(409) },
       },
@@ -203,7 +214,7 @@ export async function buyerRoutes(
     },
     async (request) => {
       const { email, phone } = request.body;
-      const result = await buyerIdentity.requestSignInCode(livemodeOf(request), { ...(email === undefined ? {} : { email }), ...(phone === undefined ? {} : { phone }) });
+      const result = await buyerIdentity.requestSignInCode(livemodeOf(request), { ...(email === undefined ? {} : { email }), ...(phone === undefined ? {} : { phone }) }, codeKeyOf(request));
       if (!result.ok) refuse(result);
       return { code_request: result.codeRequest, channel: result.channel, sent_to: result.sentTo, expires_at: seconds(result.expiresAt) };
     },
@@ -211,14 +222,14 @@ export async function buyerRoutes(
 
   app.post<{ Body: { code_request: string; code: string; device_name?: string; device?: string } }>(
     '/v1/buyer/codes/verify',
-    { schema: { tags, summary: 'Sign in with a one-time code; answers with a session', body: CODE_VERIFY_BODY, response: signedIn } },
+    { schema: { tags, summary: 'Sign in with a one-time code, through the key that asked for it; answers with a session', body: CODE_VERIFY_BODY, response: signedIn } },
     async (request) => {
       const result = await buyerIdentity.verifySignInCode(livemodeOf(request), {
         codeRequest: request.body.code_request,
         code: request.body.code,
         deviceName: deviceNameOf(request, request.body.device_name),
         ...(request.body.device === undefined ? {} : { deviceId: request.body.device }),
-        wallet: walletKey(request),
+        key: codeKeyOf(request),
       });
       if (!result.ok) refuse(result);
       return signedInJson(result);
@@ -251,6 +262,8 @@ export async function buyerRoutes(
     { schema: { tags, summary: 'Revoke a device: its sessions end at once', description: withSession, params: ID_PARAMS_SCHEMA, response: { 200: { $ref: 'BuyerDevice#' }, ...errorResponses() } } },
     async (request) => {
       const { session } = await requireSession(request);
+      // A merchant's page may hold a merchant-bound token: it may sign out its own device, not others.
+      if (session.merchantId !== null && request.params.id !== session.deviceId) throw new ApiError('buyer_session_merchant_bound');
       if (!(await buyerIdentity.revokeDevice(session.buyerId, request.params.id))) {
         throw new ApiError('resource_missing', `No such device: ${request.params.id}.`, 'id');
       }
@@ -271,10 +284,20 @@ export async function buyerRoutes(
 
   app.delete<{ Params: { id: string } }>(
     '/v1/buyer/passkeys/:id',
-    { schema: { tags, summary: 'Remove a passkey (it can no longer sign in or confirm payments)', description: withSession, params: ID_PARAMS_SCHEMA, response: { 200: DELETED_PASSKEY_SCHEMA, ...errorResponses() } } },
+    {
+      schema: {
+        tags,
+        summary: "Remove a passkey (it can no longer sign in or confirm payments); the buyer's other sessions end",
+        description: withSession,
+        params: ID_PARAMS_SCHEMA,
+        response: { 200: DELETED_PASSKEY_SCHEMA, ...errorResponses() },
+      },
+    },
     async (request) => {
       const { session } = await requireSession(request);
-      if (!(await buyerIdentity.revokePasskey(session.buyerId, request.params.id))) {
+      // Removing a passkey ends the buyer's other sessions: not for a token a merchant's page may hold.
+      if (session.merchantId !== null) throw new ApiError('buyer_session_merchant_bound');
+      if (!(await buyerIdentity.revokePasskey(session, request.params.id))) {
         throw new ApiError('resource_missing', `No such passkey: ${request.params.id}.`, 'id');
       }
       return { id: request.params.id, object: 'passkey', deleted: true };

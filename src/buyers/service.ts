@@ -19,7 +19,7 @@ import { verifiedAssertion, verifiedRegistration } from '../auth/webauthn.ts';
 import type { Config } from '../config/config.ts';
 import type { MessageGateway } from '../messages/gateway.ts';
 import { sqlState, type Database, type SqlClient } from '../store/database.ts';
-import type { AssertionCheck, BuyerIdentity, BuyerProfile, BuyerSession, CodeCheck, SentCode } from './model.ts';
+import { BUYER_PASSKEY_ADD_SIGN_IN_SECONDS, type AssertionCheck, type BuyerIdentity, type BuyerProfile, type BuyerSession, type CodeCheck, type SentCode } from './model.ts';
 import * as store from './store.ts';
 import type { DeviceRow, PasskeyRow } from './store.ts';
 import { MessageNotSentError } from '../messages/gateway.ts';
@@ -34,7 +34,9 @@ export type BuyerFailureCode =
   | 'code_attempts_exceeded'
   | 'codes_rate_limited'
   | 'parameter_missing'
-  | 'parameter_invalid';
+  | 'parameter_invalid'
+  | 'buyer_sign_in_too_old'
+  | 'buyer_session_merchant_bound';
 
 export interface BuyerFailure {
   ok: false;
@@ -78,6 +80,14 @@ export interface CurrentSession {
   token: string;
 }
 
+/** The key a one-time code is asked for and verified through: its merchant, and whether it is the platform's
+ * wallet key (src/wallet/reach.ts). A sign-in code is verified only through the same merchant and the same
+ * kind of key as the one that asked for it. */
+export interface CodeKey {
+  merchantId: string;
+  wallet: boolean;
+}
+
 export interface BuyerIdentityService extends BuyerIdentity {
   registrationOptions(
     livemode: boolean,
@@ -92,18 +102,22 @@ export interface BuyerIdentityService extends BuyerIdentity {
     livemode: boolean,
     input: { authentication: string; credential: AuthenticationResponseJSON; deviceName: string; deviceId?: string; wallet?: boolean },
   ): Promise<SignedIn | BuyerFailure>;
-  /** Sends a sign-in code to the buyer with this address; the same answer when there is none. */
-  requestSignInCode(livemode: boolean, address: { email?: string; phone?: string }): Promise<({ ok: true } & SentCode) | BuyerFailure>;
-  /** `wallet` (on every verify): the request came through the platform's wallet key, so the session it opens
-   * reaches every merchant (src/wallet/reach.ts); otherwise only the key's merchant. */
-  verifySignInCode(livemode: boolean, input: { codeRequest: string; code: string; deviceName: string; deviceId?: string; wallet?: boolean }): Promise<SignedIn | BuyerFailure>;
+  /** Sends a sign-in code to the buyer with this address; the same answer when there is none. `key`: the key
+   * that asks, which alone may verify the code. */
+  requestSignInCode(livemode: boolean, address: { email?: string; phone?: string }, key: CodeKey): Promise<({ ok: true } & SentCode) | BuyerFailure>;
+  /** `key`: the key the code is verified through; it must be the one that asked for it (else `code_invalid`,
+   * with the code neither used nor a wrong try counted). Through the wallet key the session reaches every
+   * merchant (src/wallet/reach.ts); through a merchant's key it is bound to that merchant. */
+  verifySignInCode(livemode: boolean, input: { codeRequest: string; code: string; deviceName: string; deviceId?: string; key: CodeKey }): Promise<SignedIn | BuyerFailure>;
   account(buyerId: string): Promise<BuyerAccount | null>;
   devices(buyerId: string): Promise<Device[]>;
   device(buyerId: string, deviceId: string): Promise<Device | null>;
   /** Revokes the device and ends its sessions; false when it is not the buyer's or already revoked. */
   revokeDevice(buyerId: string, deviceId: string): Promise<boolean>;
   passkeys(buyerId: string): Promise<Passkey[]>;
-  revokePasskey(buyerId: string, passkeyId: string): Promise<boolean>;
+  /** Revokes one of the session's buyer's passkeys and ends the buyer's other sessions (whoever holds the
+   * passkey may hold one opened with it); false when it is not theirs or already revoked. */
+  revokePasskey(session: BuyerSession, passkeyId: string): Promise<boolean>;
   signOut(session: BuyerSession): Promise<void>;
   /** Deletes long-expired ceremonies and codes; returns how many. */
   sweep(batchMax: number): Promise<number>;
@@ -119,6 +133,8 @@ export interface BuyerIdentityDependencies {
    * `issueCode`); `onSignInCodeNotSent` hears of a message the gateway did not take. The error names no
    * address (MessageNotSentError carries the provider's codes only). */
   signInCodesAfterAnswer?: { onSignInCodeNotSent: (error: unknown) => void };
+  /** Hears of a notice (a passkey added) the gateway did not take; the notice is best effort. */
+  onNoticeNotSent?: (error: unknown) => void;
 }
 
 const TOKEN_PREFIX = 'mbs_';
@@ -183,19 +199,24 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
     return reused ?? store.insertDevice(client, { id: newId('bdev'), buyerId, name: deviceName });
   }
 
-  async function openSession(client: SqlClient, buyerId: string, livemode: boolean, device: DeviceRow, wallet: boolean): Promise<{ token: string; expiresAt: Date }> {
+  /** `opened`: through the wallet key or not, and the merchant a code session is bound to (null otherwise). */
+  async function openSession(
+    client: SqlClient, buyerId: string, livemode: boolean, device: DeviceRow, opened: { wallet: boolean; merchantId: string | null },
+  ): Promise<{ token: string; expiresAt: Date }> {
     const token = `${TOKEN_PREFIX}${randomBase62(32)}`;
     const expiresAt = await store.insertSession(client, {
-      id: newId('bses'), tokenDigest: tokenDigest(token), buyerId, deviceId: device.id, livemode, ttlSeconds: settings.sessionTtlSeconds, wallet,
+      id: newId('bses'), tokenDigest: tokenDigest(token), buyerId, deviceId: device.id, livemode, ttlSeconds: settings.sessionTtlSeconds, ...opened,
     });
     return { token, expiresAt };
   }
 
   /** Opens a session on a (new or remembered) device and answers with the signed-in buyer. */
-  async function signIn(buyerId: string, livemode: boolean, deviceName: string, deviceId: string | undefined, wallet: boolean): Promise<SignedIn> {
+  async function signIn(
+    buyerId: string, livemode: boolean, deviceName: string, deviceId: string | undefined, opened: { wallet: boolean; merchantId: string | null },
+  ): Promise<SignedIn> {
     return db.transaction(async (tx) => {
       const device = await deviceFor(tx, buyerId, deviceName, deviceId);
-      const session = await openSession(tx, buyerId, livemode, device, wallet);
+      const session = await openSession(tx, buyerId, livemode, device, opened);
       return { ok: true as const, buyer: (await account(buyerId, tx))!, session, device: deviceOf(device) };
     });
   }
@@ -248,6 +269,7 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
     purpose: 'sign_in' | 'payment',
     binding: string,
     text: string,
+    key: CodeKey | null,
   ): Promise<({ ok: true } & SentCode) | BuyerFailure> {
     // Refused before anything else, for every address alike, so that the answer says nothing about who has an account.
     if (!messages.canSend(target.channel)) throw new ApiError('message_gateway_unavailable');
@@ -257,17 +279,19 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
     const code = String(randomInt(0, 10 ** CODE_DIGITS)).padStart(CODE_DIGITS, '0');
     const expiresAt = await store.insertCode(db, {
       id, buyerId: target.buyerId, livemode, purpose, binding, channel: target.channel, addressDigest: digest, codeDigest: codeDigest(id, code), ttlSeconds: settings.codeTtlSeconds,
+      merchantId: key?.merchantId ?? null, wallet: key?.wallet ?? false,
     });
+    const signInSubject = key?.wallet ? 'Your Micropay wallet sign-in code' : 'Your Micropay sign-in code';
     const afterAnswer = deps.signInCodesAfterAnswer;
     if (target.buyerId !== null && purpose === 'sign_in' && afterAnswer) {
       // Sent without waiting: an address nobody has gets no message, so waiting for a remote relay (or
       // answering its refusal) would tell by the answer's time or status who has an account. A message
       // the gateway does not take is logged; the buyer asks for a new code. (The sandbox, whose outbox
       // development shows to anyone, records before answering.)
-      const message = { channel: target.channel, to: target.address, subject: 'Your Micropay sign-in code', body: text.replaceAll('{code}', code) };
+      const message = { channel: target.channel, to: target.address, subject: signInSubject, body: text.replaceAll('{code}', code) };
       void messages.send(message).catch((error: unknown) => afterAnswer.onSignInCodeNotSent(error));
     } else if (target.buyerId !== null) {
-      const subject = purpose === 'sign_in' ? 'Your Micropay sign-in code' : 'Your Micropay payment code';
+      const subject = purpose === 'sign_in' ? signInSubject : 'Your Micropay payment code';
       try {
         await messages.send({ channel: target.channel, to: target.address, subject, body: text.replaceAll('{code}', code) });
       } catch (error) {
@@ -280,6 +304,31 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
   }
 
   const codeMinutes = Math.round(settings.codeTtlSeconds / 60);
+
+  /** Whether the session may add a passkey: one opened by a merchant's code is bound to that merchant (its
+   * page may hold the token), and any other must be recent, so that a token alone (stolen, or kept by a
+   * page) cannot plant a passkey that signs in everywhere and outlives it. */
+  function mayAddPasskey(session: BuyerSession): BuyerFailure | null {
+    if (session.merchantId !== null) return failure('buyer_session_merchant_bound');
+    if (Date.now() - session.signedInAt.getTime() > BUYER_PASSKEY_ADD_SIGN_IN_SECONDS * 1000) return failure('buyer_sign_in_too_old');
+    return null;
+  }
+
+  /** Tells the buyer a passkey was added, by email (else text) when the gateway can send: best effort, it
+   * never fails the request. Sent after the answer with a remote gateway (see `issueCode`). */
+  async function noticePasskeyAdded(buyerId: string): Promise<void> {
+    const buyer = await store.findBuyer(db, buyerId);
+    const target = buyer?.email ? { channel: 'email' as const, to: buyer.email } : buyer?.phone ? { channel: 'sms' as const, to: buyer.phone } : null;
+    if (!target || !messages.canSend(target.channel)) return;
+    const sent = messages.send({
+      ...target,
+      subject: 'A passkey was added to your Micropay account',
+      body: 'A passkey was added to your Micropay account. If this was not you, open your Micropay wallet, remove the passkey and sign out the devices you do not know.',
+    });
+    const notSent = (error: unknown) => deps.onNoticeNotSent?.(error);
+    if (deps.signInCodesAfterAnswer) void sent.catch(notSent);
+    else await sent.catch(notSent);
+  }
 
   return {
     async sessionFor(token, livemode) {
@@ -326,7 +375,7 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
       const target = buyer.email !== null
         ? { buyerId, channel: 'email' as const, address: buyer.email }
         : { buyerId, channel: 'sms' as const, address: buyer.phone! };
-      const sent = await issueCode(buyer.livemode, target, purpose, binding, text);
+      const sent = await issueCode(buyer.livemode, target, purpose, binding, text, null);
       if (!sent.ok) throw new ApiError('codes_rate_limited');
       const { ok: _ok, ...code } = sent;
       return code;
@@ -342,6 +391,8 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
       const current = input.current;
       let buyer: { id: string; email: string | null; phone: string | null; displayName: string | null };
       if (current) {
+        const refused = mayAddPasskey(current.session);
+        if (refused) return refused;
         const profile = (await store.findBuyer(db, current.session.buyerId))!;
         buyer = { id: profile.id, email: profile.email, phone: profile.phone, displayName: input.displayName ?? profile.displayName };
       } else {
@@ -379,6 +430,11 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
       const { ceremony } = found;
       // A ceremony started by a session finishes only with that session, and a sign-up without one.
       if (ceremony.session_id !== (input.current?.session.id ?? null)) return failure('ceremony_unknown', undefined, 'registration');
+      if (input.current) {
+        // Checked again: the ceremony may have been started just before the session grew too old.
+        const refused = mayAddPasskey(input.current.session);
+        if (refused) return refused;
+      }
       const info = await verifiedRegistration(settings, input.credential, ceremony.challenge);
       if (!info) return failure('passkey_verification_failed', undefined, 'credential');
       if (await store.findPasskeyByCredential(db, info.credential.id)) return failure('passkey_verification_failed', 'This passkey is registered already.', 'credential');
@@ -388,6 +444,7 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
       };
       if (input.current) {
         await store.insertPasskey(db, passkey);
+        await noticePasskeyAdded(ceremony.buyer_id);
         const device = await store.findDevice(db, input.current.session.deviceId);
         return { ok: true, buyer: (await account(ceremony.buyer_id))!, session: { token: input.current.token, expiresAt: input.current.session.expiresAt }, device: deviceOf(device!) };
       }
@@ -396,7 +453,8 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
           await store.insertBuyer(tx, { id: ceremony.buyer_id, livemode, email: ceremony.email, phone: ceremony.phone, displayName: ceremony.display_name });
           await store.insertPasskey(tx, passkey);
           const device = await store.insertDevice(tx, { id: newId('bdev'), buyerId: ceremony.buyer_id, name: input.deviceName });
-          const session = await openSession(tx, ceremony.buyer_id, livemode, device, input.wallet === true);
+          // A passkey ceremony's origin check keeps it on Micropay's own pages: the session is bound to no merchant.
+          const session = await openSession(tx, ceremony.buyer_id, livemode, device, { wallet: input.wallet === true, merchantId: null });
           return { ok: true as const, buyer: (await account(ceremony.buyer_id, tx))!, session, device: deviceOf(device) };
         });
       } catch (error) {
@@ -433,23 +491,34 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
       const verification = await passkeyVerified(input.credential, passkey, found.ceremony.challenge, { requireUserVerification: true, payment: false });
       if (!verification) return refused;
       await store.recordPasskeyUse(db, passkey.id, verification.authenticationInfo.newCounter, verification.authenticationInfo.credentialBackedUp);
-      return signIn(passkey.buyer_id, livemode, input.deviceName, input.deviceId, input.wallet === true);
+      return signIn(passkey.buyer_id, livemode, input.deviceName, input.deviceId, { wallet: input.wallet === true, merchantId: null });
     },
 
-    async requestSignInCode(livemode, address) {
+    async requestSignInCode(livemode, address, key) {
       if ((address.email === undefined) === (address.phone === undefined)) return failure('parameter_invalid', 'Send either an email or a phone number.', 'email');
       const channel = address.email !== undefined ? 'email' as const : 'sms' as const;
       const normal = address.email !== undefined ? normaliseEmail(address.email) : normalisePhone(address.phone!);
       if (normal === null) return failure('parameter_invalid', channel === 'email' ? 'The email address is not valid.' : 'The phone number must be in international format (+14155550123).', channel === 'email' ? 'email' : 'phone');
       const buyer = await store.findBuyerByAddress(db, livemode, channel === 'email' ? 'email' : 'phone', normal);
-      const text = `Micropay: your sign-in code is {code}. It expires in ${codeMinutes} minutes; never share it.`;
-      return issueCode(livemode, { buyerId: buyer?.id ?? null, channel, address: normal }, 'sign_in', '', text);
+      // A wallet code says where it belongs: a merchant's page asking for it is phishing.
+      const text = key.wallet
+        ? `Micropay wallet: your sign-in code is {code}. Enter it only on the Micropay wallet page, never on a shop's site. It expires in ${codeMinutes} minutes.`
+        : `Micropay: your sign-in code is {code}. It expires in ${codeMinutes} minutes; never share it.`;
+      return issueCode(livemode, { buyerId: buyer?.id ?? null, channel, address: normal }, 'sign_in', '', text, key);
     },
 
     async verifySignInCode(livemode, input) {
-      const checked = await checkCode(input.codeRequest, input.code, (row) => row.purpose === 'sign_in' && row.livemode === livemode);
+      const { key } = input;
+      // Only the key that asked for the code verifies it (same merchant, and the wallet key only for a code
+      // asked for through it); any other is answered as an unknown code, before the code is looked at.
+      const checked = await checkCode(
+        input.codeRequest,
+        input.code,
+        (row) => row.purpose === 'sign_in' && row.livemode === livemode && row.merchant_id === key.merchantId && row.wallet === key.wallet,
+      );
       if (!checked.ok) return checked;
-      return signIn(checked.buyerId, livemode, input.deviceName, input.deviceId, input.wallet === true);
+      // A merchant's page that verified the code holds the token: the session is bound to that merchant.
+      return signIn(checked.buyerId, livemode, input.deviceName, input.deviceId, { wallet: key.wallet, merchantId: key.wallet ? null : key.merchantId });
     },
 
     devices: async (buyerId) => (await store.listDevices(db, buyerId)).map(deviceOf),
@@ -459,7 +528,15 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
     },
     revokeDevice: (buyerId, deviceId) => (isId(deviceId, 'bdev') ? db.transaction((tx) => store.revokeDevice(tx, buyerId, deviceId)) : Promise.resolve(false)),
     passkeys: async (buyerId) => (await store.livePasskeys(db, buyerId)).map(passkeyOf),
-    revokePasskey: (buyerId, passkeyId) => (isId(passkeyId, 'pkey') ? store.revokePasskey(db, buyerId, passkeyId) : Promise.resolve(false)),
+    async revokePasskey(session, passkeyId) {
+      if (!isId(passkeyId, 'pkey')) return false;
+      return db.transaction(async (tx) => {
+        if (!(await store.revokePasskey(tx, session.buyerId, passkeyId))) return false;
+        // Whoever holds the removed passkey may hold a session opened with it: every other session ends.
+        await store.endOtherSessions(tx, session.buyerId, session.id);
+        return true;
+      });
+    },
     signOut: (session) => store.endSession(db, session.id),
     sweep: (batchMax) => store.sweepExpired(db, batchMax),
   };

@@ -1,5 +1,6 @@
 // The SQL of buyer identity: buyers' addresses, passkeys, devices, sessions, ceremonies and one-time
-// codes (migration 0008). Only the buyer identity service uses it.
+// codes (migration 0008; 0025 and 0026 record through which key a session or a code was asked for).
+// Only the buyer identity service uses it.
 import type { SqlClient } from '../store/database.ts';
 import type { BuyerProfile, BuyerSession } from './model.ts';
 
@@ -49,6 +50,10 @@ export interface CodeRow {
   attempts: number;
   expired: boolean;
   used_at: Date | null;
+  /** The merchant whose key asked for the code (null for payment codes, and codes from before migration 0026). */
+  merchant_id: string | null;
+  /** Asked for through the platform's wallet key. */
+  wallet: boolean;
 }
 
 interface BuyerRow {
@@ -128,6 +133,11 @@ export async function revokePasskey(db: SqlClient, buyerId: string, id: string):
   return result.rowCount > 0;
 }
 
+/** Ends the buyer's sessions other than `keptSessionId`. */
+export async function endOtherSessions(db: SqlClient, buyerId: string, keptSessionId: string): Promise<void> {
+  await db.query('UPDATE buyer_sessions SET ended_at = now() WHERE buyer_id = $1 AND id <> $2 AND ended_at IS NULL', [buyerId, keptSessionId]);
+}
+
 export async function insertDevice(db: SqlClient, device: { id: string; buyerId: string; name: string }): Promise<DeviceRow> {
   const { rows } = await db.query<DeviceRow>(`INSERT INTO buyer_devices (id, buyer_id, name) VALUES ($1, $2, $3) RETURNING ${DEVICE_COLUMNS}`, [device.id, device.buyerId, device.name]);
   return rows[0]!;
@@ -165,26 +175,31 @@ export async function revokeDevice(db: SqlClient, buyerId: string, id: string): 
 
 export async function insertSession(
   db: SqlClient,
-  session: { id: string; tokenDigest: Buffer; buyerId: string; deviceId: string; livemode: boolean; ttlSeconds: number; wallet: boolean },
+  session: { id: string; tokenDigest: Buffer; buyerId: string; deviceId: string; livemode: boolean; ttlSeconds: number; wallet: boolean; merchantId: string | null },
 ): Promise<Date> {
   const { rows } = await db.query<{ expires_at: Date }>(
-    `INSERT INTO buyer_sessions (id, token_digest, buyer_id, device_id, livemode, expires_at, wallet)
-     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7) RETURNING expires_at`,
-    [session.id, session.tokenDigest, session.buyerId, session.deviceId, session.livemode, session.ttlSeconds, session.wallet],
+    `INSERT INTO buyer_sessions (id, token_digest, buyer_id, device_id, livemode, expires_at, wallet, merchant_id)
+     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7, $8) RETURNING expires_at`,
+    [session.id, session.tokenDigest, session.buyerId, session.deviceId, session.livemode, session.ttlSeconds, session.wallet, session.merchantId],
   );
   return rows[0]!.expires_at;
 }
 
 export async function findLiveSession(db: SqlClient, tokenDigest: Buffer, livemode: boolean): Promise<(BuyerSession & { deviceLastSeenAt: Date }) | null> {
-  const { rows } = await db.query<{ id: string; buyer_id: string; device_id: string; livemode: boolean; expires_at: Date; wallet: boolean; last_seen_at: Date }>(
-    `SELECT s.id, s.buyer_id, s.device_id, s.livemode, s.expires_at, s.wallet, d.last_seen_at
+  const { rows } = await db.query<{
+    id: string; buyer_id: string; device_id: string; livemode: boolean; expires_at: Date; wallet: boolean; merchant_id: string | null; created_at: Date; last_seen_at: Date;
+  }>(
+    `SELECT s.id, s.buyer_id, s.device_id, s.livemode, s.expires_at, s.wallet, s.merchant_id, s.created_at, d.last_seen_at
      FROM buyer_sessions s JOIN buyer_devices d ON d.id = s.device_id
      WHERE s.token_digest = $1 AND s.livemode = $2 AND s.ended_at IS NULL AND s.expires_at > now() AND d.revoked_at IS NULL`,
     [tokenDigest, livemode],
   );
   const row = rows[0];
   if (!row) return null;
-  return { id: row.id, buyerId: row.buyer_id, deviceId: row.device_id, livemode: row.livemode, expiresAt: row.expires_at, wallet: row.wallet, deviceLastSeenAt: row.last_seen_at };
+  return {
+    id: row.id, buyerId: row.buyer_id, deviceId: row.device_id, livemode: row.livemode, expiresAt: row.expires_at, wallet: row.wallet,
+    merchantId: row.merchant_id, signedInAt: row.created_at, deviceLastSeenAt: row.last_seen_at,
+  };
 }
 
 export async function endSession(db: SqlClient, id: string): Promise<void> {
@@ -221,19 +236,22 @@ export async function codesSentSince(db: SqlClient, addressDigest: string, secon
 
 export async function insertCode(
   db: SqlClient,
-  code: { id: string; buyerId: string | null; livemode: boolean; purpose: CodeRow['purpose']; binding: string; channel: 'email' | 'sms'; addressDigest: string; codeDigest: string; ttlSeconds: number },
+  code: {
+    id: string; buyerId: string | null; livemode: boolean; purpose: CodeRow['purpose']; binding: string; channel: 'email' | 'sms'; addressDigest: string; codeDigest: string;
+    ttlSeconds: number; merchantId: string | null; wallet: boolean;
+  },
 ): Promise<Date> {
   const { rows } = await db.query<{ expires_at: Date }>(
-    `INSERT INTO buyer_codes (id, buyer_id, livemode, purpose, binding, channel, address_digest, code_digest, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9)) RETURNING expires_at`,
-    [code.id, code.buyerId, code.livemode, code.purpose, code.binding, code.channel, code.addressDigest, code.codeDigest, code.ttlSeconds],
+    `INSERT INTO buyer_codes (id, buyer_id, livemode, purpose, binding, channel, address_digest, code_digest, expires_at, merchant_id, wallet)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10, $11) RETURNING expires_at`,
+    [code.id, code.buyerId, code.livemode, code.purpose, code.binding, code.channel, code.addressDigest, code.codeDigest, code.ttlSeconds, code.merchantId, code.wallet],
   );
   return rows[0]!.expires_at;
 }
 
 export async function lockCode(db: SqlClient, id: string): Promise<CodeRow | null> {
   const { rows } = await db.query<CodeRow>(
-    `SELECT id, buyer_id, livemode, purpose, binding, code_digest, attempts, (expires_at <= now()) AS expired, used_at
+    `SELECT id, buyer_id, livemode, purpose, binding, code_digest, attempts, (expires_at <= now()) AS expired, used_at, merchant_id, wallet
      FROM buyer_codes WHERE id = $1 FOR UPDATE`,
     [id],
   );

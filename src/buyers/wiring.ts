@@ -24,7 +24,13 @@ export interface BuyerIdentityWiring {
 
 export function createBuyerIdentityFromConfig(
   config: Config,
-  { db, keyring, onSignInCodeNotSent }: { db: Database; keyring: Keyring; onSignInCodeNotSent?: (error: unknown) => void },
+  { db, keyring, onSignInCodeNotSent, onNoticeNotSent }: {
+    db: Database;
+    keyring: Keyring;
+    onSignInCodeNotSent?: (error: unknown) => void;
+    /** Hears of a notice to a buyer (a passkey added) the gateway did not take. */
+    onNoticeNotSent?: (error: unknown) => void;
+  },
 ): BuyerIdentityWiring {
   const sandbox = config.messages.gateway === 'sandbox' ? createSandboxMessageGateway({ db }) : null;
   const messages = sandbox ?? (config.messages.gateway === 'external' ? externalGateway(config.messages) : createNoMessageGateway());
@@ -37,6 +43,7 @@ export function createBuyerIdentityFromConfig(
       digestKey,
       // A remote relay's time and refusals would tell who has an account: its sign-in codes go after the answer.
       ...(config.messages.gateway === 'external' ? { signInCodesAfterAnswer: { onSignInCodeNotSent: onSignInCodeNotSent ?? (() => undefined) } } : {}),
+      ...(onNoticeNotSent ? { onNoticeNotSent } : {}),
     }),
     messages,
     outbox: sandbox,

@@ -269,6 +269,7 @@ function createServices(
     keyring,
     // The error carries the provider's status and code only, never the address.
     onSignInCodeNotSent: (error) => logger.warn({ err: error }, 'buyers: a sign-in code was not delivered; the buyer can ask for a new one'),
+    onNoticeNotSent: (error) => logger.warn({ err: error }, 'buyers: a passkey-added notice was not delivered'),
   });
   const clientSecrets = clientSecretsFromKeyring(keyring);
   const topUps = createTopUpServiceFromConfig(config, { db, ledger, books, customers, risk, cards, logger, keyring });

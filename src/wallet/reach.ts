@@ -9,7 +9,10 @@
 //
 // The wallet key is public (the /wallet page carries it), and a merchant's page holds the tokens of the
 // sessions it opens, so the wallet's reach also needs a session opened through the wallet key
-// (`buyer_sessions.wallet`, set at sign-in): any other session sent with the wallet key is refused.
+// (`buyer_sessions.wallet`, set at sign-in): any other session sent with the wallet key is refused. For
+// the same reason a session a merchant opened with a one-time code through its own key
+// (`buyer_sessions.merchant_id`) is refused with any other merchant's key (publishable keys are public):
+// `requestSession` refuses it before the reach is decided (src/buyers/session-header.ts).
 //
 // Either way only the buyer's own purchases are reached: a purchase is the buyer's when its customer is
 // one of the buyer's customers, which the payment records as its `buyer_id` (as the history reads it).
@@ -17,7 +20,7 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors.ts';
 import { requireMerchant } from '../api/http.ts';
 import type { BuyerIdentity } from '../buyers/model.ts';
-import { requestSession } from '../buyers/session-header.ts';
+import { requestSession, WALLET_KEY_SESSION_REFUSED } from '../buyers/session-header.ts';
 
 /** The signed-in buyer and what the request may reach: `merchantId` null means every merchant of the mode. */
 export interface BuyerReach {
@@ -42,14 +45,13 @@ export function isWalletKeyRequest(request: FastifyRequest, walletPublishableKey
 export function createBuyerReach(deps: { buyerIdentity: Pick<BuyerIdentity, 'sessionFor'>; walletPublishableKey: () => string | null }): BuyerReachOf {
   return async (request, options = {}) => {
     const principal = requireMerchant(request, { write: options.write ?? false, publishable: true });
-    const session = await requestSession(request, deps.buyerIdentity, principal.livemode);
-    if (!session) throw new ApiError('buyer_session_required');
     const walletKey = isWalletKeyRequest(request, deps.walletPublishableKey());
+    // A session a merchant's code opened is refused with another merchant's key, and with the wallet key.
+    const session = await requestSession(request, deps.buyerIdentity, principal.livemode, { walletKey });
+    if (!session) throw new ApiError('buyer_session_required');
     // The wallet key is public and merchants hold the tokens of the sessions their pages open: only a
     // session opened through the wallet key itself gets the wallet's reach.
-    if (walletKey && !session.wallet) {
-      throw new ApiError('buyer_session_required', 'This session was opened on a merchant\'s pages; sign in to the wallet to see your purchases at every merchant.');
-    }
+    if (walletKey && !session.wallet) throw new ApiError('buyer_session_required', WALLET_KEY_SESSION_REFUSED);
     return { buyerId: session.buyerId, livemode: principal.livemode, merchantId: walletKey ? null : principal.merchantId, keyMerchantId: principal.merchantId, walletKey };
   };
 }

@@ -67,6 +67,8 @@ export const ERROR_CODES = [
   'codes_rate_limited',
   'message_gateway_unavailable',
   'message_not_sent',
+  'buyer_sign_in_too_old',
+  'buyer_session_merchant_bound',
   'support_ticket_closed',
   'support_ticket_too_long',
   'webhook_endpoint_limit_reached',

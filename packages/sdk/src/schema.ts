@@ -707,7 +707,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with a one-time code; answers with a session */
+        /** Sign in with a one-time code, through the key that asked for it; answers with a session */
         post: {
             parameters: {
                 query?: never;
@@ -1396,7 +1396,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Remove a passkey (it can no longer sign in or confirm payments)
+         * Remove a passkey (it can no longer sign in or confirm payments); the buyer's other sessions end
          * @description Needs the `Micropay-Buyer-Session` header.
          */
         delete: {
@@ -1672,7 +1672,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start creating a passkey: a sign-up (with email or phone), or one more passkey for the signed-in buyer */
+        /** Start creating a passkey: a sign-up (with email or phone), or one more passkey for the signed-in buyer (a sign-in of the last 10 minutes, not by a merchant's code) */
         post: {
             parameters: {
                 query?: never;

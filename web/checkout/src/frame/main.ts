@@ -386,28 +386,19 @@ function showCodeEntry(context: Context, heading: string, submitLabel: string, s
   showStep('code-entry', heading, form, resend ? button('Send a new code', 'resend-code', resend, 'link') : null, backButton(context));
 }
 
+/**
+ * After a sign-in with a one-time code. A session a code opened through a merchant's key (as the frame's
+ * is) cannot add a passkey: the merchant's page may hold its token, so the API refuses it
+ * (`buyer_session_merchant_bound`). The buyer adds one in the Micropay wallet, signed in there.
+ */
 function showAddPasskey(context: Context): void {
   showStep(
     'add-passkey-offer',
-    'Add a passkey on this device?',
-    h('p', {}, 'Next time, pay with your fingerprint, face or screen lock instead of a code.'),
-    button('Create a passkey', 'add-passkey', () => void addPasskey(context)),
-    button('Not now', 'skip-passkey', () => void loadAndShow(context), 'link'),
+    'Add a passkey in your wallet',
+    h('p', {}, 'Next time, pay with your fingerprint, face or screen lock instead of a code: sign in to your Micropay wallet and add a passkey under Devices.'),
+    h('a', { href: '/wallet/devices', class: 'button secondary', 'data-testid': 'open-wallet', target: '_blank', rel: 'noopener' }, 'Open my wallet'),
+    button('Continue to pay', 'skip-passkey', () => void loadAndShow(context), 'link'),
   );
-}
-
-async function addPasskey(context: Context): Promise<void> {
-  try {
-    await busy('Creating your passkey…', async () => {
-      const { registration, options } = await context.api.registrationOptions({});
-      const credential = await createPasskey(options);
-      saveSignIn(context, await context.api.registrationVerify(registration, credential));
-    });
-    await loadAndShow(context);
-    setStatus('Your passkey is ready.', 'success');
-  } catch (error) {
-    setStatus((error as { name?: string }).name === 'NotAllowedError' ? 'The passkey was not created. You can try again.' : errorMessage(error), 'error');
-  }
 }
 
 async function signOut(context: Context): Promise<void> {

@@ -1,6 +1,8 @@
-// The buyer's devices (signing one out) and passkeys (adding one, removing one but the last).
+// The buyer's devices (signing one out) and passkeys (adding one, removing one but the last). Adding a
+// passkey needs a sign-in of the last 10 minutes (`buyer_sign_in_too_old`), not one a merchant's code
+// opened (`buyer_session_merchant_bound`): the page then offers to sign in again.
 import { useCallback, useEffect, useState } from 'react';
-import type { Device, Passkey, WalletApi } from '../api.ts';
+import { WalletApiError, type Device, type Passkey, type WalletApi } from '../api.ts';
 import { addPasskey } from '../passkeys.ts';
 import { dateOf, messageOf, Status } from '../ui.tsx';
 
@@ -10,6 +12,8 @@ export function Devices(props: { api: WalletApi; onSignedOut: () => Promise<void
   const [passkeys, setPasskeys] = useState<Passkey[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  // Adding a passkey was refused until the buyer signs in again.
+  const [signInAgain, setSignInAgain] = useState(false);
   const load = useCallback(async () => {
     try {
       const [deviceList, passkeyList] = await Promise.all([api.devices(), api.passkeys()]);
@@ -25,6 +29,7 @@ export function Devices(props: { api: WalletApi; onSignedOut: () => Promise<void
   const act = async (action: () => Promise<unknown>, done: string | null, signsOut = false) => {
     setError(null);
     setNotice(null);
+    setSignInAgain(false);
     try {
       await action();
       if (signsOut) {
@@ -35,6 +40,11 @@ export function Devices(props: { api: WalletApi; onSignedOut: () => Promise<void
       await load();
       setNotice(done);
     } catch (caught) {
+      if (caught instanceof WalletApiError && (caught.error.code === 'buyer_sign_in_too_old' || caught.error.code === 'buyer_session_merchant_bound')) {
+        setError('For your safety, a passkey can only be added just after signing in here: sign in again, then add it within 10 minutes.');
+        setSignInAgain(true);
+        return;
+      }
       setError(caught instanceof DOMException ? 'The passkey was not created. Try again.' : messageOf(caught));
     }
   };
@@ -95,6 +105,14 @@ export function Devices(props: { api: WalletApi; onSignedOut: () => Promise<void
       <button type="button" onClick={() => void act(() => api.signOut(), null, true)} data-testid="sign-out">
         Sign out
       </button>
+      {signInAgain ? (
+        <>
+          {' '}
+          <button type="button" className="primary" onClick={() => void act(() => api.signOut(), null, true)} data-testid="sign-in-again">
+            Sign in again
+          </button>
+        </>
+      ) : null}
       <Status error={error} notice={notice} />
     </section>
   );
