@@ -503,7 +503,7 @@ const CEILING_INSERT_SQL = `INSERT INTO ledger_transfers (id, debit_account_id, 
 class RollBack extends Error {}
 
 /** BENCH_EXPLAIN: the server's plan and time for one ceiling statement, in a transaction rolled back. */
-async function explainRolledBack(db: Database, sql: string, columns: unknown[][]): Promise<void> {
+async function explainRolledBack(db: Database, sql: string, columns: unknown[]): Promise<void> {
   await db
     .transaction(async (tx) => {
       const plan = await tx.query<Record<string, string>>(`EXPLAIN (ANALYZE, BUFFERS, WAL) ${sql}`, [
@@ -524,7 +524,7 @@ async function ceilingPhase(store: Store): Promise<{ perSecond: number; rows: nu
   const db = await store.open(1);
   try {
     const accounts = await freshAccounts(db);
-    const build = (size: number): unknown[][] => {
+    const build = (size: number): unknown[] => {
       const now = new Date();
       const transfers: Transfer[] = Array.from({ length: size }, () => {
         const [debitAccountId, creditAccountId] = randomPair(accounts);
@@ -544,7 +544,7 @@ async function ceilingPhase(store: Store): Promise<{ perSecond: number; rows: nu
           createdAt: now,
         };
       });
-      return transferColumns(transfers);
+      return transferColumns(db, transfers);
     };
     const sizeAt = (start: number) => Math.min(CEILING_ROWS_PER_STATEMENT, COUNTS.ceiling - start);
     if (EXPLAIN) await explainRolledBack(db, CEILING_INSERT_SQL, build(CEILING_ROWS_PER_STATEMENT));

@@ -3,6 +3,7 @@
 // guess a type, and cast in SQL.
 import { seqBoundBefore } from '../store/seq-bound.ts';
 import { plainArrayLiteral, quotedArrayLiteral } from '../store/array-literal.ts';
+import { int2Array, int4Array, int8Array, textArray, uuidArray } from '../store/binary-array.ts';
 import type { SqlClient } from '../store/database.ts';
 import type { Account, AccountKind, Asset, AssetKind, Transfer, TransferKind } from './model.ts';
 
@@ -150,14 +151,38 @@ export async function loadResolutions(tx: SqlClient, pendingIds: string[]): Prom
  * The creation and expiry times come from the database clock at the start of the transaction. */
 export async function insertTransfers(tx: SqlClient, transfers: Transfer[]): Promise<void> {
   if (transfers.length === 0) return;
-  const insert = insertStatement(transfers, 1);
+  const insert = insertStatement(tx, transfers, 1);
   await tx.query(insert.sql, insert.params);
 }
 
+/** How a batched statement's array parameters are encoded: binary where the client sends Buffers as
+ * binary values (PostgreSQL), text literals otherwise (PGlite). The SQL is the same either way. */
+interface ArrayEncoding {
+  uuid(values: ReadonlyArray<string | null>): unknown;
+  int8(values: ReadonlyArray<bigint | number | null>): unknown;
+  int4(values: ReadonlyArray<number | null>): unknown;
+  int2(values: ReadonlyArray<number | null>): unknown;
+  text(values: ReadonlyArray<string | null>): unknown;
+}
+
+const BINARY_ARRAYS: ArrayEncoding = { uuid: uuidArray, int8: int8Array, int4: int4Array, int2: int2Array, text: textArray };
+const TEXT_ARRAYS: ArrayEncoding = {
+  uuid: plainArrayLiteral,
+  int8: plainArrayLiteral,
+  int4: plainArrayLiteral,
+  int2: plainArrayLiteral,
+  text: quotedArrayLiteral,
+};
+
+export function arrayEncoding(client: SqlClient): ArrayEncoding {
+  return client.binaryArrays ? BINARY_ARRAYS : TEXT_ARRAYS;
+}
+
 /** The multi-row insert of `transfers`, with its parameters numbered from `$first`. */
-function insertStatement(transfers: Transfer[], first: number): { sql: string; params: unknown[] } {
+function insertStatement(tx: SqlClient, transfers: Transfer[], first: number): { sql: string; params: unknown[] } {
   const column = <T>(pick: (transfer: Transfer) => T) => transfers.map(pick);
   const $ = (offset: number) => `$${first + offset}`;
+  const encode = arrayEncoding(tx);
   return {
     sql: `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, pending_id,
        pending_amount, timeout_seconds, expires_at, code, metadata, created_at)
@@ -170,17 +195,17 @@ function insertStatement(transfers: Transfer[], first: number): { sql: string; p
        AS t(id, debit_account_id, credit_account_id, asset, amount, kind, pending_id, pending_amount,
             timeout_seconds, code, metadata)`,
     params: [
-      plainArrayLiteral(column((t) => t.id)),
-      plainArrayLiteral(column((t) => t.debitAccountId)),
-      plainArrayLiteral(column((t) => t.creditAccountId)),
-      quotedArrayLiteral(column((t) => t.asset)),
-      plainArrayLiteral(column((t) => t.amount)),
-      plainArrayLiteral(column((t) => KIND_CODES[t.kind])),
-      plainArrayLiteral(column((t) => t.pendingId)),
-      plainArrayLiteral(column((t) => t.pendingAmount)),
-      plainArrayLiteral(column((t) => t.timeoutSeconds)),
-      plainArrayLiteral(column((t) => t.code)),
-      quotedArrayLiteral(column((t) => (t.metadata === null ? null : JSON.stringify(t.metadata)))),
+      encode.uuid(column((t) => t.id)),
+      encode.uuid(column((t) => t.debitAccountId)),
+      encode.uuid(column((t) => t.creditAccountId)),
+      encode.text(column((t) => t.asset)),
+      encode.int8(column((t) => t.amount)),
+      encode.int2(column((t) => KIND_CODES[t.kind])),
+      encode.uuid(column((t) => t.pendingId)),
+      encode.int8(column((t) => t.pendingAmount)),
+      encode.int4(column((t) => t.timeoutSeconds)),
+      encode.int4(column((t) => t.code)),
+      encode.text(column((t) => (t.metadata === null ? null : JSON.stringify(t.metadata)))),
     ],
   };
 }
@@ -202,23 +227,24 @@ export async function insertAndSwapBalances(
   transfers: Transfer[],
   swaps: BalanceSwap[],
 ): Promise<{ swapped: number; now: Date }> {
-  // The nine column literals in one pass (this runs for every account of every batch).
-  const columns = ['{', '{', '{', '{', '{', '{', '{', '{', '{'];
-  for (let i = 0; i < swaps.length; i += 1) {
+  const n = swaps.length;
+  const ids = new Array<string>(n);
+  const balances = Array.from({ length: 8 }, () => new Array<bigint>(n));
+  for (let i = 0; i < n; i += 1) {
     const { id, before, after } = swaps[i]!;
-    const separator = i === 0 ? '' : ',';
-    columns[0] += separator + id;
-    columns[1] += separator + before.debitsPending;
-    columns[2] += separator + before.debitsPosted;
-    columns[3] += separator + before.creditsPending;
-    columns[4] += separator + before.creditsPosted;
-    columns[5] += separator + after.debitsPending;
-    columns[6] += separator + after.debitsPosted;
-    columns[7] += separator + after.creditsPending;
-    columns[8] += separator + after.creditsPosted;
+    ids[i] = id;
+    balances[0]![i] = before.debitsPending;
+    balances[1]![i] = before.debitsPosted;
+    balances[2]![i] = before.creditsPending;
+    balances[3]![i] = before.creditsPosted;
+    balances[4]![i] = after.debitsPending;
+    balances[5]![i] = after.debitsPosted;
+    balances[6]![i] = after.creditsPending;
+    balances[7]![i] = after.creditsPosted;
   }
-  const swapParams = columns.map((column) => `${column}}`);
-  const insert = transfers.length > 0 ? insertStatement(transfers, swapParams.length + 1) : null;
+  const encode = arrayEncoding(tx);
+  const swapParams = [encode.uuid(ids), ...balances.map((column) => encode.int8(column))];
+  const insert = transfers.length > 0 ? insertStatement(tx, transfers, swapParams.length + 1) : null;
   const rows = await tx.queryArrays<[bigint, Date]>(
     `WITH ${insert ? `inserted AS (${insert.sql}),` : ''}
      locked AS (
@@ -273,26 +299,25 @@ export interface AccountBalances {
   creditsPosted: bigint;
 }
 
-/** Column arrays for unnest(), in the order of TRANSFER_COLUMNS less created_at. */
-export function transferColumns(transfers: Transfer[]): unknown[][] {
-  const n = transfers.length;
-  const columns: unknown[][] = Array.from({ length: 12 }, () => new Array(n));
-  for (let i = 0; i < n; i += 1) {
-    const t = transfers[i]!;
-    columns[0]![i] = t.id;
-    columns[1]![i] = t.debitAccountId;
-    columns[2]![i] = t.creditAccountId;
-    columns[3]![i] = t.asset;
-    columns[4]![i] = t.amount.toString();
-    columns[5]![i] = KIND_CODES[t.kind];
-    columns[6]![i] = t.pendingId;
-    columns[7]![i] = t.pendingAmount === null ? null : t.pendingAmount.toString();
-    columns[8]![i] = t.timeoutSeconds;
-    columns[9]![i] = t.expiresAt === null ? null : t.expiresAt.toISOString();
-    columns[10]![i] = t.code;
-    columns[11]![i] = t.metadata === null ? null : JSON.stringify(t.metadata);
-  }
-  return columns;
+/** The parameters of a raw insert through unnest() (the benchmark's ceiling), in the order of
+ * TRANSFER_COLUMNS less created_at, encoded as the ledger's own statements encode them for `client`. */
+export function transferColumns(client: SqlClient, transfers: Transfer[]): unknown[] {
+  const encode = arrayEncoding(client);
+  const column = <T>(pick: (transfer: Transfer) => T) => transfers.map(pick);
+  return [
+    encode.uuid(column((t) => t.id)),
+    encode.uuid(column((t) => t.debitAccountId)),
+    encode.uuid(column((t) => t.creditAccountId)),
+    encode.text(column((t) => t.asset)),
+    encode.int8(column((t) => t.amount)),
+    encode.int2(column((t) => KIND_CODES[t.kind])),
+    encode.uuid(column((t) => t.pendingId)),
+    encode.int8(column((t) => t.pendingAmount)),
+    encode.int4(column((t) => t.timeoutSeconds)),
+    quotedArrayLiteral(column((t) => (t.expiresAt === null ? null : t.expiresAt.toISOString()))),
+    encode.int4(column((t) => t.code)),
+    encode.text(column((t) => (t.metadata === null ? null : JSON.stringify(t.metadata)))),
+  ];
 }
 
 /** Writes the final balances of the accounts a batch touched (they are locked by this transaction). */

@@ -13,6 +13,9 @@ export interface SqlClient {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
   /** Rows as arrays in column order: cheaper to parse than objects, for the ledger's hot statements. */
   queryArrays<R extends unknown[] = unknown[]>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** Whether a Buffer parameter reaches the server as a binary value (PostgreSQL through `pg`), so that
+   * arrays can be sent in the binary format of src/store/binary-array.ts; PGlite takes text only. */
+  readonly binaryArrays?: boolean;
 }
 
 export type StoreKind = 'pglite' | 'postgres';
@@ -84,6 +87,7 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
   await pool.query('SELECT 1');
   return {
     kind: 'postgres',
+    binaryArrays: true,
     async query<R>(sql: string, params?: unknown[]) {
       return asResult<R>(await pool.query(sql, params));
     },
@@ -102,6 +106,7 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
       try {
         await client.query('BEGIN');
         const value = await work({
+          binaryArrays: true,
           query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await client.query(sql, params)),
           queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
             (await client.query({ text: sql, values: params, rowMode: 'array' })).rows as R[],
