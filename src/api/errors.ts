@@ -128,6 +128,9 @@ export class ApiError extends Error {
     readonly param?: string,
     /** Itemised problems of one request (each problem of a risk rule that does not compile). */
     readonly errors?: readonly ErrorItem[],
+    /** The payment the request created or changed although it failed (a `confirm: true` refused by
+     * risk or short of funds), as Stripe's `error.payment_intent`: the caller learns its id and state. */
+    readonly payment?: unknown,
   ) {
     super(message ?? API_ERRORS[code].message);
     this.status = API_ERRORS[code].status;
@@ -145,7 +148,7 @@ export interface ErrorItem {
 }
 
 export interface ErrorBody {
-  error: { type: ErrorType; code: ApiErrorCode; message: string; param?: string; errors?: ErrorItem[]; request_id: string };
+  error: { type: ErrorType; code: ApiErrorCode; message: string; param?: string; errors?: ErrorItem[]; payment?: unknown; request_id: string };
 }
 
 export function errorBody(error: ApiError, requestId: string): ErrorBody {
@@ -156,6 +159,7 @@ export function errorBody(error: ApiError, requestId: string): ErrorBody {
       message: error.message,
       ...(error.param === undefined ? {} : { param: error.param }),
       ...(error.errors === undefined ? {} : { errors: error.errors.map(({ code, message, offset, line, column }) => ({ code, message, offset, line, column })) }),
+      ...(error.payment === undefined ? {} : { payment: error.payment }),
       request_id: requestId,
     },
   };
@@ -186,6 +190,11 @@ export const ERROR_BODY_SCHEMA = {
             },
             required: ['code', 'message', 'offset', 'line', 'column'],
           },
+        },
+        payment: {
+          type: 'object',
+          additionalProperties: true,
+          description: 'The payment this failed request created or changed (a payment confirmed with `confirm: true` and refused by risk controls or short of funds): its id, status and `last_payment_error`.',
         },
         request_id: { type: 'string' },
       },

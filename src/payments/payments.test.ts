@@ -84,6 +84,8 @@ for (const kind of STORE_KINDS) {
       assert.equal(created.json().error.code, 'insufficient_funds');
       const listed = await api.call('GET', `/v1/payments?customer=${customer}`, { key: merchant.secretKey });
       const payment = listed.json().data[0];
+      // The error names the payment it left, as the list shows it (its id, state and error).
+      assert.deepEqual(created.json().error.payment, payment);
       assert.equal(payment.status, 'requires_confirmation');
       assert.equal(payment.last_payment_error.code, 'insufficient_funds');
       assert.equal(await walletAvailable(customer), 50);
@@ -146,6 +148,18 @@ for (const kind of STORE_KINDS) {
         const blocked = await pay({ customer, amount: 100, currency: 'USD', confirm: true });
         assert.equal(blocked.statusCode, 402);
         assert.equal(blocked.json().error.code, 'payment_blocked');
+        const failed = blocked.json().error.payment;
+        assert.equal(failed.status, 'failed');
+        assert.equal(failed.last_payment_error.code, 'payment_blocked');
+        assert.match(failed.client_secret, /_secret_/);
+        // A replay of the refusal shows the same payment, its client secret derived again (never stored).
+        const key = `blocked-${failed.id}`;
+        const first = await pay({ customer, amount: 100, currency: 'USD', confirm: true }, merchant.secretKey, { 'idempotency-key': key });
+        const replay = await pay({ customer, amount: 100, currency: 'USD', confirm: true }, merchant.secretKey, { 'idempotency-key': key });
+        assert.equal(replay.headers['idempotent-replayed'], 'true');
+        assert.deepEqual({ ...replay.json().error, request_id: null }, { ...first.json().error, request_id: null });
+        const stored = await api.runtime.db.query<{ body: string }>(`SELECT response_body::text AS body FROM idempotency_keys WHERE key = $1`, [key]);
+        assert.doesNotMatch(stored.rows[0]!.body, /_secret_/);
         verdict = 'challenge';
         const challenged = await pay({ customer, amount: 100, currency: 'USD', confirm: true });
         assert.equal(challenged.json().status, 'requires_action');
@@ -159,7 +173,7 @@ for (const kind of STORE_KINDS) {
       const decisions = await api.runtime.db.query<{ decision: string }>(`SELECT decision FROM risk_decisions ORDER BY seq DESC LIMIT 3`);
       assert.deepEqual(decisions.rows.map((row) => row.decision).sort(), ['block', 'challenge', 'review']);
       const statuses = await api.call('GET', `/v1/payments?customer=${customer}&status=failed`, { key: merchant.secretKey });
-      assert.equal(statuses.json().data.length, 1);
+      assert.equal(statuses.json().data.length, 2, 'the first block, and the keyed one (replayed, not run again)');
     });
 
     it('tells the merchant a blocked payment was refused without the operator\'s rule or the model\'s score, which stay in risk_decisions', async () => {

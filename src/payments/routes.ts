@@ -51,7 +51,9 @@ export async function paymentRoutes(app: FastifyInstance, { payments, clientSecr
   const config = { derivedSecretFields: { client_secret: (id: string) => clientSecrets.of(id) } };
   const unwrap = (result: PaymentResult) => {
     if (result.ok) return shown(result.payment);
-    throw new ApiError(result.code as ApiErrorCode, result.message, result.param);
+    // A failure that still left a payment (created and refused, or in a state that refuses this
+    // action) names it, so that the caller can show, retry or cancel that very payment.
+    throw new ApiError(result.code as ApiErrorCode, result.message, result.param, undefined, result.payment === undefined ? undefined : shown(result.payment));
   };
 
   app.addSchema(BUYER_CONTEXT_SCHEMA);

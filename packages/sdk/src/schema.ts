@@ -12703,6 +12703,10 @@ export interface components {
                 }[];
                 message: string;
                 param?: string;
+                /** @description The payment this failed request created or changed (a payment confirmed with `confirm: true` and refused by risk controls or short of funds): its id, status and `last_payment_error`. */
+                payment?: {
+                    [key: string]: unknown;
+                };
                 request_id: string;
                 type: string;
             };
