@@ -126,7 +126,7 @@ export async function lockBalances(
   const rows = await tx.queryArrays<[string, bigint, bigint, bigint, bigint, Date]>(
     `SELECT id, debits_pending, debits_posted, credits_pending, credits_posted, ${NOW_MS}
      FROM ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-    [plainArrayLiteral(ids)],
+    [arrayEncoding(tx).uuid(ids)],
   );
   for (const [id, debitsPending, debitsPosted, creditsPending, creditsPosted] of rows) {
     balances.set(id, { id, debitsPending, debitsPosted, creditsPending, creditsPosted });
@@ -323,8 +323,9 @@ export function transferColumns(client: SqlClient, transfers: Transfer[]): unkno
 /** Writes the final balances of the accounts a batch touched (they are locked by this transaction). */
 export async function updateBalances(tx: SqlClient, accounts: Account[]): Promise<void> {
   if (accounts.length === 0) return;
-  const ids = plainArrayLiteral(accounts.map((account) => account.id));
-  const field = (pick: (account: Account) => bigint) => plainArrayLiteral(accounts.map(pick));
+  const encode = arrayEncoding(tx);
+  const ids = encode.uuid(accounts.map((account) => account.id));
+  const field = (pick: (account: Account) => bigint) => encode.int8(accounts.map(pick));
   await tx.query(
     `UPDATE ledger_accounts AS a
      SET debits_pending = u.debits_pending, debits_posted = u.debits_posted,
