@@ -14,11 +14,14 @@ import type { RiskHook } from '../risk/hook.ts';
 import { SANDBOX_BANK_ACCOUNTS, startBankSandbox, type BankSandbox } from '../rails/bank-sandbox.ts';
 import { nextRunAfter, periodOf } from './schedule.ts';
 import { WEEKDAYS } from './model.ts';
-import { SUBMIT_ATTEMPTS_MAX } from './dispatcher.ts';
-import { createBankRails } from './rails.ts';
+import { CONCURRENCY_MAX, SUBMIT_ATTEMPTS_MAX, createPayoutDispatcher, type PayoutDispatcher } from './dispatcher.ts';
+import { createBankRails, type BankRails } from './rails.ts';
 import { holdTransfer } from './moves.ts';
-import { PayoutExistsError, payoutInsertWrite } from './store.ts';
-import type { FieldSealer } from '../vault/fields.ts';
+import { PayoutExistsError, claimDuePayouts, payoutInsertWrite, releasePayout, renewPayoutLease, updatePayoutState } from './store.ts';
+import { createFieldSealer, type FieldSealer } from '../vault/fields.ts';
+import { createBankConnector, type BankRail, type CreditTransferRequest } from '../rails/bank.ts';
+import { openVaultKeyring } from '../top-ups/wiring.ts';
+import { randomUUID } from 'node:crypto';
 
 const SETTLEMENT_DELAY_MS = 30;
 // Long enough that a healthy answer from loopback never times out on a loaded 2-core CI machine.
@@ -81,7 +84,7 @@ it('sends test-mode payouts to a sandbox started on first use, and live ones now
   await production.close();
   assert.equal(production.available(false), false);
   const development = createBankRails({ ...options, mode: 'development' });
-  assert.equal(development.available(true), true, 'development sends live payouts to the sandbox');
+  assert.equal(development.available(true), false, 'live payouts go to BANK_RAIL_URL only, never to a sandbox, in every mode');
   await development.close();
   const live = createBankRails({ ...options, mode: 'production', liveUrl: 'https://bank.example' });
   assert.equal(live.available(true), true);
@@ -476,16 +479,236 @@ for (const kind of STORE_KINDS) {
       }
     });
 
-    it('ends with a ledger that verifies without drift', async () => {
-      // Settle whatever the tests left in flight so every hold is resolved one way or the other.
+    /** Settles whatever the tests left in flight, so every hold is resolved one way or the other. */
+    async function settleOpenPayouts() {
       const deadline = Date.now() + FINAL_WITHIN_MS;
       while (Date.now() < deadline) {
         await payouts().dispatch(100);
         const { rows } = await api.runtime.db.query<{ open: bigint }>(`SELECT count(*)::int8 AS open FROM payouts WHERE status IN ('pending', 'in_transit')`);
-        if (rows[0]!.open === 0n) break;
+        if (rows[0]!.open === 0n) return;
         await sleep(SETTLEMENT_DELAY_MS);
         await skipBackoff();
       }
+    }
+
+    /** The runtime's field sealer, as another process on the same store and configuration opens it. */
+    async function sealerOf(): Promise<FieldSealer> {
+      return createFieldSealer(await openVaultKeyring(api.runtime.config, api.runtime.db, createLogger('silent')));
+    }
+
+    /**
+     * Bank rails to the test's sandbox bank, seen from one dispatcher: every submission goes through
+     * `before` (a slow bank: a delay, or a gate the test opens) and is recorded in `sent`, with the request
+     * itself, once the dispatcher has decided to send it.
+     */
+    function railsTo(sent: CreditTransferRequest[], before: () => Promise<void>): BankRails {
+      const connector = createBankConnector({ baseUrl: sandbox.url, timeoutMs: 5_000, retriesMax: 0 });
+      const rail: BankRail = {
+        async submit(request) {
+          sent.push(request);
+          await before();
+          return connector.submit(request);
+        },
+        status: (reference) => connector.status(reference),
+      };
+      // The slow bank answers within this (the gate and the delays of these tests are far shorter).
+      return { requestBudgetMs: 10_000, available: () => true, forMode: async () => rail, close: async () => {} };
+    }
+
+    async function dispatcherWith(rails: BankRails, leaseSeconds: number): Promise<PayoutDispatcher> {
+      const { runtime } = api;
+      return createPayoutDispatcher({
+        db: runtime.db,
+        ledger: runtime.ledger,
+        books: runtime.services.books,
+        sealer: await sealerOf(),
+        rails,
+        pollIntervalMs: 0,
+        leaseSeconds,
+        logger: log.logger,
+      });
+    }
+
+    async function until(condition: () => boolean | Promise<boolean>, what: string, withinMs = 10_000) {
+      const deadline = Date.now() + withinMs;
+      while (!(await condition())) {
+        if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+        await sleep(5);
+      }
+    }
+
+    /** `count` pending payouts of 1,000 of a new merchant, and nothing else open on the store. */
+    async function pendingPayouts(count: number): Promise<{ merchant: TestMerchant; ids: string[] }> {
+      await settleOpenPayouts();
+      const merchant = await merchantWithBank();
+      await earn(merchant, count + 1, () => 1_000n);
+      const ids: string[] = [];
+      for (let index = 0; index < count; index += 1) {
+        const created = await payOut(merchant, { currency: 'USD', amount: 1_000 });
+        assert.equal(created.statusCode, 200, created.body);
+        ids.push(created.json().id);
+      }
+      return { merchant, ids };
+    }
+
+    const submittedIds = (sent: CreditTransferRequest[]) => sent.map((request) => request.endToEndId);
+    const sameContent = (request: CreditTransferRequest) => JSON.stringify({ ...request, amount: request.amount.toString() });
+
+    it('sends a payout whose claim ran out before its turn only from the dispatcher that claimed it next', async () => {
+      // Dispatcher A claims one payout more than it sends at once, with a one-second lease, and the bank
+      // holds A's first requests until the test lets them go: the last payout's turn comes after its
+      // lease ran out and dispatcher B claimed it.
+      const { merchant, ids } = await pendingPayouts(CONCURRENCY_MAX + 1);
+      let openA = () => {};
+      const gateA = new Promise<void>((resolve) => (openA = resolve));
+      let openB = () => {};
+      const gateB = new Promise<void>((resolve) => (openB = resolve));
+      const sentByA: CreditTransferRequest[] = [];
+      const sentByB: CreditTransferRequest[] = [];
+      const dispatcherA = await dispatcherWith(railsTo(sentByA, () => gateA), 1);
+      const dispatcherB = await dispatcherWith(railsTo(sentByB, () => gateB), 60);
+      let runA: Promise<number> | null = null;
+      let runB: Promise<number> | null = null;
+      try {
+        runA = dispatcherA.dispatch(100);
+        await until(() => sentByA.length === CONCURRENCY_MAX, "A's first requests reach the bank");
+        const [last, ...others] = ids.filter((id) => !submittedIds(sentByA).includes(id));
+        assert.deepEqual(others, [], 'A sends all but one at once');
+        await until(async () => {
+          const { rows } = await api.runtime.db.query<{ lapsed: boolean }>(`SELECT locked_until < now() AS lapsed FROM payouts WHERE id = $1`, [last]);
+          return rows[0]!.lapsed;
+        }, "the last payout's claim runs out");
+
+        runB = dispatcherB.dispatch(100);
+        await until(() => sentByB.length > 0, "B's request reaches the bank");
+        await sleep(50);
+        assert.deepEqual(submittedIds(sentByB), [last], "B claims only the payout whose claim ran out: A's turns renewed A's leases");
+
+        openA();
+        await runA;
+        assert.deepEqual(submittedIds(sentByA).sort(), ids.filter((id) => id !== last).sort(), 'A does not send the payout it lost');
+        const { rows } = await api.runtime.db.query<{ status: string; held: boolean; submit_attempts: number }>(
+          `SELECT status, lease_token IS NOT NULL AND locked_until > now() AS held, submit_attempts FROM payouts WHERE id = $1`,
+          [last],
+        );
+        assert.deepEqual(rows[0], { status: 'pending', held: true, submit_attempts: 1 }, "A left B's claim alone, and counted no attempt of its own");
+
+        openB();
+        assert.equal(await runB, 1);
+      } finally {
+        openA();
+        openB();
+        await Promise.allSettled([runA, runB]);
+      }
+      for (const id of ids) {
+        assert.equal((await untilFinal(merchant, id)).status, 'paid');
+        assert.equal(sandbox.submissionsOf(id), 1, `${id} reached the bank once`);
+      }
+      assert.equal(await available(merchant), 1_000);
+    });
+
+    it('submits each payout once while two dispatchers with a one-second lease share a slow bank', async () => {
+      // Without a renewed lease, the payouts of a pass's later turns (a slow bank: 300 ms a request,
+      // eight at a time) lose their claim before they are sent, and the other dispatcher sends them too.
+      const { merchant, ids } = await pendingPayouts(5 * CONCURRENCY_MAX);
+      const sent: CreditTransferRequest[][] = [[], []];
+      const dispatchers = await Promise.all(sent.map((requests) => dispatcherWith(railsTo(requests, async () => void (await sleep(300))), 1)));
+      const open = async () => {
+        const { rows } = await api.runtime.db.query<{ open: number }>(`SELECT count(*)::int AS open FROM payouts WHERE id = ANY($1::text[]) AND status IN ('pending', 'in_transit')`, [ids]);
+        return rows[0]!.open;
+      };
+      const deadline = Date.now() + FINAL_WITHIN_MS;
+      await Promise.all(
+        dispatchers.map(async (dispatcher) => {
+          while ((await open()) > 0 && Date.now() < deadline) {
+            await dispatcher.dispatch(100);
+            await sleep(20);
+          }
+        }),
+      );
+      assert.equal(await open(), 0, `payouts left open; recent log:\n${log.recent()}`);
+      const requests = sent.flat();
+      for (const id of ids) {
+        assert.equal(sandbox.submissionsOf(id), 1, `${id} reached the bank ${sandbox.submissionsOf(id)} times`);
+        const ofPayout = requests.filter((request) => request.endToEndId === id);
+        assert.equal(ofPayout.length, 1);
+        assert.equal((await payoutOf(merchant, id)).status, 'paid');
+      }
+      assert.equal(requests.length, ids.length, 'no request for another payout');
+      assert.ok(sent.every((requests) => requests.length > 0), `both dispatchers sent: ${sent.map((requests) => requests.length).join(' + ')}`);
+      assert.equal(await available(merchant), 1_000);
+    });
+
+    it('sends every submission of a payout with its id as the end-to-end id and the same content', async () => {
+      // The bank's idempotency key is the payout id (endToEndIdentification): a payout submitted again
+      // (its first answer lost) is the same transfer at the bank, not a second one.
+      await settleOpenPayouts();
+      const merchant = await merchantWithBank(SANDBOX_BANK_ACCOUNTS.timesOutOnce);
+      await earn(merchant, 10, () => 200n);
+      const id = (await payOut(merchant, { currency: 'USD' })).json().id;
+      const sent: CreditTransferRequest[] = [];
+      const rails = railsTo(sent, async () => {});
+      // A connector that stops waiting before the sandbox's late first answer, and does not retry by
+      // itself: the dispatcher's next pass submits again.
+      const impatient = createBankConnector({ baseUrl: sandbox.url, timeoutMs: BANK_TIMEOUT_MS, retriesMax: 0 });
+      const dispatcher = await dispatcherWith(
+        { ...rails, forMode: async () => ({ submit: (request) => (sent.push(request), impatient.submit(request)), status: (reference) => impatient.status(reference) }) },
+        60,
+      );
+      const deadline = Date.now() + FINAL_WITHIN_MS;
+      while ((await payoutOf(merchant, id)).status !== 'paid' && Date.now() < deadline) {
+        await dispatcher.dispatch(100);
+        await skipBackoff(id);
+        await sleep(SETTLEMENT_DELAY_MS / 2);
+      }
+      assert.equal((await payoutOf(merchant, id)).status, 'paid');
+      assert.equal(sent.length, 2, 'the lost answer made the dispatcher submit again');
+      assert.deepEqual(submittedIds(sent), [id, id]);
+      assert.equal(sameContent(sent[1]!), sameContent(sent[0]!));
+      assert.equal(sandbox.submissionsOf(id), 2);
+      const { rows } = await api.runtime.db.query<{ submit_attempts: number }>(`SELECT submit_attempts FROM payouts WHERE id = $1`, [id]);
+      assert.equal(rows[0]!.submit_attempts, 2);
+    });
+
+    it('refuses every write of a claim whose payout another claim took over', async () => {
+      const { ids } = await pendingPayouts(1);
+      const [id] = ids;
+      const { db } = api.runtime;
+      const sealer = await sealerOf();
+      const old = randomUUID();
+      const [claimed] = (await claimDuePayouts(db, sealer, old, 0.05, 100)).filter((payout) => payout.id === id);
+      assert.ok(claimed, 'the first claim holds the payout');
+      await until(async () => {
+        const { rows } = await db.query<{ lapsed: boolean }>(`SELECT locked_until < now() AS lapsed FROM payouts WHERE id = $1`, [id]);
+        return rows[0]!.lapsed;
+      }, 'the first claim runs out');
+      // A lapsed claim nobody took over is still the claim's own.
+      assert.equal(await renewPayoutLease(db, claimed, old, 0.05), 1);
+      await until(async () => {
+        const { rows } = await db.query<{ lapsed: boolean }>(`SELECT locked_until < now() AS lapsed FROM payouts WHERE id = $1`, [id]);
+        return rows[0]!.lapsed;
+      }, 'the renewed claim runs out');
+      const current = randomUUID();
+      const [taken] = (await claimDuePayouts(db, sealer, current, 60, 100)).filter((payout) => payout.id === id);
+      assert.ok(taken, 'a second claim takes it over');
+
+      assert.equal(await renewPayoutLease(db, claimed, old, 60), null, 'the old claim cannot renew, so it sends nothing');
+      assert.equal(await updatePayoutState(db, { ...claimed, status: 'in_transit', bankReference: 'bnk_old' }, old), false);
+      assert.equal(await releasePayout(db, claimed, old, new Date()), false);
+      const { rows } = await db.query<{ status: string; lease_token: string; held: boolean; submit_attempts: number; version: number }>(
+        `SELECT status, lease_token, locked_until > now() AS held, submit_attempts, version FROM payouts WHERE id = $1`,
+        [id],
+      );
+      assert.deepEqual(rows[0], { status: 'pending', lease_token: current, held: true, submit_attempts: 1, version: claimed.version });
+
+      assert.equal(await renewPayoutLease(db, taken, current, 60), 2, 'the new claim renews, and counts its submission');
+      assert.equal(await releasePayout(db, taken, current, new Date()), true);
+      const released = await db.query<{ lease_token: string | null; locked_until: Date | null }>(`SELECT lease_token, locked_until FROM payouts WHERE id = $1`, [id]);
+      assert.deepEqual(released.rows[0], { lease_token: null, locked_until: null });
+    });
+
+    it('ends with a ledger that verifies without drift', async () => {
+      await settleOpenPayouts();
       const report = await api.runtime.ledger.verify();
       assert.deepEqual(report.drift, []);
       assert.deepEqual(report.assetImbalance, []);

@@ -329,7 +329,7 @@ export function createPayoutService(deps: PayoutDependencies): PayoutService {
           finish: (results: CreateTransferResult[]) => {
             const moved = results.every((result) => result.result === 'created' || result.result === 'exists');
             if (!moved) return { value: false, writes: [] };
-            return { value: true, writes: [store.payoutUpdateWrite(next), ...writes, ...(approve ? [] : [payoutEvent(shown, 'payout.failed')])] };
+            return { value: true, writes: [store.payoutUpdateWrite(next, null), ...writes, ...(approve ? [] : [payoutEvent(shown, 'payout.failed')])] };
           },
         })
         .catch((error: unknown) => {

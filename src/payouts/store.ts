@@ -1,7 +1,10 @@
 // SQL of payouts and payout settings. A payout is inserted, posted and failed by unit writers inside the
 // ledger's group commit (with the transfers that move its money); every state change applies only over
 // the version it was decided from. Schedulers and dispatchers claim rows with FOR UPDATE SKIP LOCKED and
-// a short lease, so several processes on one PostgreSQL share the work without doing any of it twice.
+// a short lease, so several processes on one PostgreSQL share the work without doing any of it twice. A
+// dispatcher's claim also writes a random lease token, and every later write of that claim applies only
+// while its token is still there: a claim whose lease ran out and was taken over neither renews, nor
+// records, nor releases anything (docs/api/payouts.md, "Who talks to the bank").
 import type { SqlClient } from '../store/database.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { Destination, Payout, PayoutSettings } from './model.ts';
@@ -191,33 +194,53 @@ export async function listPayouts(
   return { data: page.rows.map((row) => payoutOf(sealer, row)), hasMore: page.hasMore };
 }
 
-/** Claims up to `limit` payouts due for a submission or a status poll, for `leaseSeconds`. A claim of a
- * pending payout counts as a submission attempt. */
-export async function claimDuePayouts(db: SqlClient, sealer: FieldSealer, leaseSeconds: number, limit: number): Promise<Payout[]> {
+/** Claims up to `limit` payouts due for a submission or a status poll, for `leaseSeconds`, under
+ * `leaseToken` (a random id of this claim): only writes that name the token apply to them from then on. */
+export async function claimDuePayouts(db: SqlClient, sealer: FieldSealer, leaseToken: string, leaseSeconds: number, limit: number): Promise<Payout[]> {
   const { rows } = await db.query<PayoutRow>(
-    `UPDATE payouts AS p SET locked_until = now() + make_interval(secs => $1),
-       submit_attempts = p.submit_attempts + CASE WHEN p.status = 'pending' THEN 1 ELSE 0 END
+    `UPDATE payouts AS p SET locked_until = now() + make_interval(secs => $1), lease_token = $3
      FROM (SELECT id FROM payouts
            WHERE status IN ('pending', 'in_transit') AND next_attempt_at <= now()
              AND (locked_until IS NULL OR locked_until < now())
            ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED) AS due
      WHERE p.id = due.id
      RETURNING ${PAYOUT_COLUMNS.split(',').map((column) => `p.${column.trim()}`).join(', ')}`,
-    [leaseSeconds, limit],
+    [leaseSeconds, limit, leaseToken],
   );
   return rows.map((row) => payoutOf(sealer, row));
 }
 
-/** Ends a claim without a change of state: the payout is looked at again at `nextAttemptAt` (never when null). */
-export async function releasePayout(db: SqlClient, payout: Payout, nextAttemptAt: Date | null): Promise<void> {
-  await db.query(`UPDATE payouts SET locked_until = NULL, next_attempt_at = $3 WHERE id = $1 AND version = $2`, [
-    payout.id,
-    payout.version,
-    nextAttemptAt?.toISOString() ?? null,
-  ]);
+/**
+ * Renews the claim `leaseToken` holds on `payout` for `leaseSeconds` from now, just before a request to
+ * the bank about it, and records a submission attempt when the payout is pending. Applies only while the
+ * claim's token is still on the row at the version it was claimed at (compare-and-set): returns the
+ * payout's submission attempts, or null when the claim was lost (its lease ran out and another dispatcher
+ * claimed it, or the payout changed), in which case the caller must not talk to the bank about it.
+ * A lease that ran out without being taken over is still this claim's and is renewed.
+ */
+export async function renewPayoutLease(db: SqlClient, payout: Payout, leaseToken: string, leaseSeconds: number): Promise<number | null> {
+  const { rows } = await db.query<{ submit_attempts: number }>(
+    `UPDATE payouts SET locked_until = now() + make_interval(secs => $4),
+       submit_attempts = submit_attempts + CASE WHEN status = 'pending' THEN 1 ELSE 0 END
+     WHERE id = $1 AND version = $2 AND lease_token = $3
+     RETURNING submit_attempts`,
+    [payout.id, payout.version, leaseToken, leaseSeconds],
+  );
+  return rows[0]?.submit_attempts ?? null;
 }
 
-/** Thrown inside a group commit when a payout changed after the change was decided; the unit fails alone. */
+/** Ends the claim `leaseToken` holds without a change of state: the payout is looked at again at
+ * `nextAttemptAt` (never when null). False (nothing written) when the claim was lost. */
+export async function releasePayout(db: SqlClient, payout: Payout, leaseToken: string, nextAttemptAt: Date | null): Promise<boolean> {
+  const result = await db.query(
+    `UPDATE payouts SET locked_until = NULL, lease_token = NULL, next_attempt_at = $4 WHERE id = $1 AND version = $2 AND lease_token = $3`,
+    [payout.id, payout.version, leaseToken, nextAttemptAt?.toISOString() ?? null],
+  );
+  return result.rowCount === 1;
+}
+
+/** Thrown inside a group commit when a payout changed after the change was decided, or the dispatcher's
+ * claim that decided it was lost to another; the unit fails alone. */
 export class PayoutChangedError extends Error {
   readonly code = 'concurrent_modification';
   constructor() {
@@ -293,27 +316,31 @@ export async function writePayoutInserts(tx: SqlClient, rows: unknown[]): Promis
   if (result.rowCount !== rows.length) throw new PayoutExistsError();
 }
 
-/** The unit-of-work write of a payout's new state, applied only over `payout.version`. */
-export function payoutUpdateWrite(payout: Payout): UnitWrite {
-  return { writer: PAYOUT_UPDATES_WRITER, row: { id: payout.id, expected_version: payout.version, ...stateColumns(payout) } };
+/** The unit-of-work write of a payout's new state, applied only over `payout.version` and, with a
+ * `leaseToken` (a dispatcher's claim), only while that claim still holds the payout. Null is for a change
+ * made outside any claim (a review decision on a payout no dispatcher may claim). */
+export function payoutUpdateWrite(payout: Payout, leaseToken: string | null): UnitWrite {
+  return { writer: PAYOUT_UPDATES_WRITER, row: { id: payout.id, expected_version: payout.version, lease_token: leaseToken, ...stateColumns(payout) } };
 }
 
 const UPDATE_SQL = `UPDATE payouts AS p SET status = r.status, bank_reference = r.bank_reference,
     bank_reason_code = r.bank_reason_code, failure_code = r.failure_code, failure_message = r.failure_message,
-    next_attempt_at = r.next_attempt_at, paid_at = r.paid_at, locked_until = NULL, version = p.version + 1,
-    updated_at = now()
-  FROM jsonb_to_recordset($1::jsonb) AS r(id text, expected_version integer, status text, bank_reference text,
-    bank_reason_code text, failure_code text, failure_message text, next_attempt_at timestamptz, paid_at timestamptz)
-  WHERE p.id = r.id AND p.version = r.expected_version`;
+    next_attempt_at = r.next_attempt_at, paid_at = r.paid_at, locked_until = NULL, lease_token = NULL,
+    version = p.version + 1, updated_at = now()
+  FROM jsonb_to_recordset($1::jsonb) AS r(id text, expected_version integer, lease_token text, status text,
+    bank_reference text, bank_reason_code text, failure_code text, failure_message text, next_attempt_at timestamptz,
+    paid_at timestamptz)
+  WHERE p.id = r.id AND p.version = r.expected_version AND (r.lease_token IS NULL OR p.lease_token = r.lease_token)`;
 
 export async function writePayoutUpdates(tx: SqlClient, rows: unknown[]): Promise<void> {
   const result = await tx.query(UPDATE_SQL, [JSON.stringify(rows)]);
   if (result.rowCount !== rows.length) throw new PayoutChangedError();
 }
 
-/** A change that moves no money (pending → in_transit), outside the ledger; false when the payout changed. */
-export async function updatePayoutState(db: SqlClient, payout: Payout): Promise<boolean> {
-  const result = await db.query(UPDATE_SQL, [JSON.stringify([payoutUpdateWrite(payout).row])]);
+/** A change that moves no money (pending → in_transit), outside the ledger, by the claim `leaseToken`;
+ * false when the payout changed or the claim was lost. */
+export async function updatePayoutState(db: SqlClient, payout: Payout, leaseToken: string): Promise<boolean> {
+  const result = await db.query(UPDATE_SQL, [JSON.stringify([payoutUpdateWrite(payout, leaseToken).row])]);
   return result.rowCount === 1;
 }
 
