@@ -2,12 +2,13 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openDatabase } from '../store/database.ts';
+import { createTestStore } from '../../test/support/stores.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/micropay.js', import.meta.url));
 const run = promisify(execFile);
@@ -17,15 +18,18 @@ describe('micropay command', () => {
   const env = { ...process.env, MICROPAY_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'info' };
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('migrates, then reports the database up to date', async () => {
+  it('migrates, then reports the database up to date, saying which store it creates or uses', async () => {
     const first = await run(process.execPath, [BIN, 'migrate'], { env });
     assert.match(first.stdout, /applied migrations 1/);
+    assert.equal(first.stderr, `micropay: creating the embedded database (PGlite) in ${join(dataDir, 'pgdata')}\n`);
     const second = await run(process.execPath, [BIN, 'migrate'], { env });
     assert.match(second.stdout, /database is up to date/);
+    assert.equal(second.stderr, `micropay: using the embedded database (PGlite) in ${join(dataDir, 'pgdata')}\n`);
   });
 
   it('verifies the ledger and exits 0 when it balances', async () => {
     const result = await run(process.execPath, [BIN, 'ledger', 'verify'], { env });
+    assert.ok(result.stderr.startsWith(`micropay: using the embedded database (PGlite) in ${join(dataDir, 'pgdata')}\n`), result.stderr);
     assert.match(result.stdout, /drift: 0/);
     assert.match(result.stdout, /ledger OK/);
     const json = await run(process.execPath, [BIN, 'ledger', 'verify', '--json'], { env });
@@ -127,5 +131,60 @@ describe('micropay command', () => {
     }
     assert.ok(report.evaluated_attempts! > 100);
     assert.match(result.stderr, /full engine/);
+  });
+});
+
+describe('micropay commands on data that is not there', () => {
+  const parent = mkdtempSync(join(tmpdir(), 'micropay-cli-missing-'));
+  after(() => rmSync(parent, { recursive: true, force: true }));
+
+  /** Every command that reads or changes existing data. */
+  const COMMANDS = [
+    ['vault', 'status'],
+    ['vault', 'rewrap'],
+    ['ledger', 'verify'],
+    ['keys', 'create', '--operator'],
+    ['merchants', 'create', '--name', 'Nowhere'],
+    ['staff', 'invite', '--email', 'ops@example.com', '--role', 'admin'],
+    ['receipt', 'keys'],
+    ['receipt', 'rotate-key'],
+    ['receipt', 'retire-key', '1'],
+    ['risk', 'train'],
+  ];
+
+  it('refuses them when the embedded database does not exist, instead of creating an empty one', async () => {
+    const dataDir = join(parent, 'never-started');
+    const env = { ...process.env, MICROPAY_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'info' };
+    for (const command of COMMANDS) {
+      await assert.rejects(run(process.execPath, [BIN, ...command], { env }), (error: { code: number; stdout: string; stderr: string }) => {
+        assert.equal(error.code, 2, command.join(' '));
+        assert.ok(error.stderr.startsWith(`micropay: using the embedded database (PGlite) in ${join(dataDir, 'pgdata')}\n`), error.stderr);
+        assert.ok(error.stderr.includes(`no embedded database in ${join(dataDir, 'pgdata')}: this command works on existing data, so it creates none`), error.stderr);
+        assert.match(error.stderr, /DATABASE_URL|MICROPAY_DATA_DIR/);
+        assert.equal(error.stdout, '', command.join(' '));
+        return true;
+      });
+      assert.equal(existsSync(dataDir), false, `${command.join(' ')} created nothing`);
+    }
+  });
+
+  it('says which PostgreSQL database it uses, without the password', async () => {
+    const env = { ...process.env, DATABASE_URL: 'postgres://ops:s3cr3t-pw@127.0.0.1:1/ledger_db', MICROPAY_DATA_DIR: join(parent, 'unused'), LOG_LEVEL: 'info' };
+    // Nothing listens on port 1: the command fails to connect, after saying where it went.
+    await assert.rejects(run(process.execPath, [BIN, 'vault', 'status'], { env, timeout: 30_000 }), (error: { code: number; stderr: string }) => {
+      assert.notEqual(error.code, 0);
+      assert.match(error.stderr, /^micropay: using PostgreSQL ops@127\.0\.0\.1:1\/ledger_db\n/);
+      assert.ok(!error.stderr.includes('s3cr3t-pw'), error.stderr);
+      return true;
+    });
+    const store = await createTestStore('postgres', { open: false });
+    try {
+      const url = new URL(store.location.databaseUrl!);
+      const verified = await run(process.execPath, [BIN, 'ledger', 'verify'], { env: { ...env, DATABASE_URL: store.location.databaseUrl! } });
+      assert.match(verified.stdout, /ledger OK/);
+      assert.ok(verified.stderr.startsWith(`micropay: using PostgreSQL ${url.username ? `${url.username}@` : ''}${url.host}${url.pathname}\n`), verified.stderr);
+    } finally {
+      await store.drop();
+    }
   });
 });

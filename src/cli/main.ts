@@ -9,7 +9,8 @@ import { startServer } from '../server/server.ts';
 import { trainModel } from '../risk/learned-model.ts';
 import { decisionHistory } from '../risk/store.ts';
 import { runExperiment } from '../risk/simulate/experiment.ts';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { defaultJwksUrl, receiptSummary, verifyReceipt } from '../receipts/verify.ts';
 import { receiptSigningKeyOf } from '../receipts/keys.ts';
 import {
@@ -43,6 +44,42 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** The embedded database's folder (PGlite writes PG_VERSION there when it creates one). */
+const embeddedFolder = (settings: Config) => join(settings.dataDir, 'pgdata');
+const embeddedExists = (settings: Config) => existsSync(join(embeddedFolder(settings), 'PG_VERSION'));
+
+/** Which store the configuration names, for the operator to check: never its password. */
+function storeDescription(settings: Pick<Config, 'databaseUrl' | 'dataDir'>): string {
+  if (!settings.databaseUrl) return `the embedded database (PGlite) in ${join(settings.dataDir, 'pgdata')}`;
+  try {
+    const url = new URL(settings.databaseUrl);
+    const user = url.username ? `${decodeURIComponent(url.username)}@` : '';
+    const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+    return `PostgreSQL ${user}${url.host || 'localhost'}/${database || '(default database)'}`;
+  } catch {
+    return 'PostgreSQL (DATABASE_URL)';
+  }
+}
+
+/**
+ * The configuration of a command that reads or changes existing data. It says on stderr which store it
+ * works on, and refuses an embedded database that does not exist yet: opening one creates it, so a
+ * command run from the wrong folder (or without DATABASE_URL) would report on an empty store, and
+ * `vault rewrap` would "succeed" against it while the real data still needs the old master key.
+ */
+function existingStoreConfig(): Config {
+  const settings = config();
+  process.stderr.write(`micropay: using ${storeDescription(settings)}\n`);
+  if (!settings.databaseUrl && !embeddedExists(settings)) {
+    fail(
+      `no embedded database in ${embeddedFolder(settings)}: this command works on existing data, so it creates none (nothing was changed). ` +
+        'Set DATABASE_URL to your PostgreSQL, or MICROPAY_DATA_DIR to the folder of an existing embedded database ' +
+        '(the default is ./.micropay under the current folder); "micropay migrate" or "micropay start" creates a new one.',
+    );
+  }
+  return settings;
+}
+
 const jsonWithBigints = (value: unknown) =>
   JSON.stringify(value, (_key, item) => (typeof item === 'bigint' ? item.toString() : item), 2);
 
@@ -60,6 +97,9 @@ program
   .description('apply pending database migrations')
   .action(async () => {
     const settings = config();
+    // A new embedded database is legitimate here (a development setup), but said, like the store used.
+    const creating = !settings.databaseUrl && !embeddedExists(settings);
+    process.stderr.write(`micropay: ${creating ? 'creating' : 'using'} ${storeDescription(settings)}\n`);
     const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
     const applied = await migrate(db);
     await db.close();
@@ -77,7 +117,7 @@ merchants
   .action(async (options: { name: string; feeBps: string; live?: boolean }) => {
     const feeBps = Number(options.feeBps);
     if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > 10_000) fail('--fee-bps must be a whole number from 0 to 10000');
-    const runtime = await openRuntime(config(), { workers: false, logger: createLogger('warn') });
+    const runtime = await openRuntime(existingStoreConfig(), { workers: false, logger: createLogger('warn') });
     const merchant = await runtime.services.merchants.create({ name: options.name, feeBps });
     const livemode = options.live === true;
     const secret = await runtime.services.auth.createKey({ merchantId: merchant.id, kind: 'secret', livemode });
@@ -102,7 +142,7 @@ program
     if (options.operator === (options.merchant !== undefined)) fail('give exactly one of --merchant <id> and --operator');
     if (!['secret', 'publishable'].includes(options.type)) fail('--type must be secret or publishable');
     if (!['write', 'read'].includes(options.scope)) fail('--scope must be write or read');
-    const runtime = await openRuntime(config(), { workers: false, logger: createLogger('warn') });
+    const runtime = await openRuntime(existingStoreConfig(), { workers: false, logger: createLogger('warn') });
     try {
       if (options.merchant && !(await runtime.services.merchants.get(options.merchant))) fail(`no merchant ${options.merchant}`);
       const created = await runtime.services.auth.createKey({
@@ -127,7 +167,7 @@ program
   .option('--merchant <id>', 'the merchant (m_...); without it, the operator\'s team')
   .option('--name <name>', 'their name')
   .action(async (options: { email: string; role: string; merchant?: string; name?: string }) => {
-    const runtime = await openRuntime(config(), { workers: false, logger: createLogger('warn') });
+    const runtime = await openRuntime(existingStoreConfig(), { workers: false, logger: createLogger('warn') });
     let result;
     try {
       result = await runtime.services.staff.invite({ kind: 'system', name: 'cli' }, {
@@ -151,7 +191,7 @@ ledger
   .description('recompute every balance from the transfers and report any drift (exit 1 if any)')
   .option('--json', 'print the full report as JSON')
   .action(async (options: { json?: boolean }) => {
-    const settings = config();
+    const settings = existingStoreConfig();
     const runtime = await openRuntime(settings, { workers: false, logger: createLogger('warn') });
     const report = await runtime.ledger.verify();
     await runtime.close();
@@ -175,7 +215,7 @@ const vault = program.command('vault').description('the card vault and its maste
 
 /** The database (migrated) and the vault keyring of the configuration, for the vault commands. */
 async function openVault() {
-  const settings = config();
+  const settings = existingStoreConfig();
   const logger = createLogger('warn');
   const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
   try {
@@ -249,7 +289,7 @@ risk
   .option('--activate', 'make it the active model (every process loads it within RISK_RELOAD_INTERVAL_MS)')
   .option('--limit <rows>', 'most recent decisions to read at most', '200000')
   .action(async (options: { activate?: boolean; limit: string }) => {
-    const runtime = await openRuntime(config(), { workers: false, logger: createLogger('warn') });
+    const runtime = await openRuntime(existingStoreConfig(), { workers: false, logger: createLogger('warn') });
     try {
       process.stderr.write('reading recorded decisions and labels...\n');
       const history = await decisionHistory(runtime.db, { limit: Math.min(Number(options.limit) || 200_000, 1_000_000) });

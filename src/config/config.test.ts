@@ -3,6 +3,16 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig } from './config.ts';
 
+/** Everything production mode requires. */
+const PRODUCTION = {
+  MICROPAY_MODE: 'production',
+  DATABASE_URL: 'postgres://u@h/db',
+  VAULT_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+  CARD_PROCESSOR_URL: 'https://acquirer.example',
+  CARD_PROCESSOR_API_KEY: 'k',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+};
+
 describe('configuration', () => {
   it('runs locally with no settings: port 3000, embedded database under ./.micropay', () => {
     const config = loadConfig({});
@@ -69,6 +79,67 @@ describe('configuration', () => {
     refused({ VAULT_MASTER_KEY: key(1), VAULT_MASTER_KEY_VERSION: '2', VAULT_PREVIOUS_MASTER_KEYS: `1:${key(1)}` }, /is the current key/);
     refused({ VAULT_MASTER_KEY: key(2), VAULT_MASTER_KEY_VERSION: '2', VAULT_PREVIOUS_MASTER_KEYS: '1:c2hvcnQ=' }, /must be base64 of exactly 32 bytes/);
     refused({ VAULT_MASTER_KEY: key(2), VAULT_MASTER_KEY_VERSION: '0' }, /VAULT_MASTER_KEY_VERSION/);
+  });
+
+  it('refuses development mode on an address other than loopback unless MICROPAY_DEV_ALLOW_REMOTE=1', () => {
+    assert.equal(loadConfig({}).host, '127.0.0.1');
+    assert.equal(loadConfig({}).developmentAllowRemote, false);
+    for (const host of ['127.0.0.1', 'localhost', '::1', '[::1]', '127.0.0.2', ' 127.0.0.1 ']) assert.equal(loadConfig({ HOST: host }).host, host.trim());
+    for (const host of ['0.0.0.0', '::', '192.168.1.5', 'example.com', '10.0.0.1']) {
+      assert.throws(() => loadConfig({ HOST: host }), (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, new RegExp(`HOST is ${host.replace(/\./g, '\\.')}, not a loopback address`));
+        assert.match(error.message, /sandbox\/outbox/);
+        assert.match(error.message, /MICROPAY_DEV_ALLOW_REMOTE=1/);
+        return true;
+      });
+    }
+    const remote = loadConfig({ HOST: '0.0.0.0', MICROPAY_DEV_ALLOW_REMOTE: '1' });
+    assert.equal(remote.host, '0.0.0.0');
+    assert.equal(remote.developmentAllowRemote, true);
+    assert.throws(() => loadConfig({ HOST: '0.0.0.0', MICROPAY_DEV_ALLOW_REMOTE: 'yes' }), /MICROPAY_DEV_ALLOW_REMOTE must be one of 0, 1/);
+    // Production serves no sandbox and no development keys: any address.
+    assert.equal(loadConfig({ ...PRODUCTION, HOST: '0.0.0.0' }).host, '0.0.0.0');
+  });
+
+  it('requires https:// for the card processor and the bank rail in production, plain http:// only to loopback', () => {
+    for (const name of ['CARD_PROCESSOR_URL', 'BANK_RAIL_URL']) {
+      assert.throws(() => loadConfig({ ...PRODUCTION, [name]: 'http://money.example' }), (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, new RegExp(`${name} must be an https:// URL in production mode`));
+        return true;
+      });
+      for (const local of ['http://127.0.0.1:4010', 'http://localhost:4010', 'http://[::1]:4010', 'https://money.example']) {
+        const config = loadConfig({ ...PRODUCTION, [name]: local });
+        assert.equal(name === 'CARD_PROCESSOR_URL' ? config.cardProcessor.url : config.payouts.bankRailUrl, local);
+      }
+      // Development keeps plain http for a local or test double anywhere.
+      const development = loadConfig({ [name]: 'http://money.example' });
+      assert.equal(name === 'CARD_PROCESSOR_URL' ? development.cardProcessor.url : development.payouts.bankRailUrl, 'http://money.example');
+    }
+  });
+
+  it('never echoes the credentials of a malformed URL, and trims the whitespace around URLs', () => {
+    for (const [name, value] of [
+      ['REDIS_URL', 'http://ops:s3cr3t-pw@cache.example:6379'],
+      ['REDIS_URL', 'redis//:s3cr3t-pw@cache.example:6379'],
+      ['REDIS_URL', 's3cr3t-pw'],
+      ['BANK_RAIL_URL', 'ftp://ops:s3cr3t-pw@bank.example/path'],
+      ['CARD_PROCESSOR_URL', 'tcp://acquirer.example/s3cr3t-pw'],
+    ] as const) {
+      assert.throws(() => loadConfig({ [name]: value }), (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, new RegExp(`^invalid configuration: ${name} must be`));
+        assert.ok(!error.message.includes('s3cr3t-pw') && !error.message.includes('ops:'), error.message);
+        return true;
+      });
+    }
+    // What is not a secret is still shown, to find the mistake.
+    assert.throws(() => loadConfig({ REDIS_URL: 'http://ops:pw@cache.example:6379' }), /got "http:\/\/\*\*\*@cache\.example:6379"/);
+    assert.throws(() => loadConfig({ BANK_RAIL_URL: 'ftp://bank.example' }), /got "ftp:\/\/bank\.example"/);
+    assert.equal(loadConfig({ REDIS_URL: '  redis://cache.example:6379/2\n' }).risk.redisUrl, 'redis://cache.example:6379/2');
+    assert.equal(loadConfig({ PUBLIC_URL: ' https://pay.example/ ' }).publicUrl, 'https://pay.example');
+    assert.equal(loadConfig({ DATABASE_URL: ' postgres://u@h/db\n' }).databaseUrl, 'postgres://u@h/db');
   });
 
   it('refuses production mode without PostgreSQL', () => {

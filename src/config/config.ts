@@ -9,6 +9,10 @@ export interface Config {
   mode: Mode;
   port: number;
   host: string;
+  /** MICROPAY_DEV_ALLOW_REMOTE=1: development mode may listen on an address other than loopback, which
+   * serves the sandbox outbox (every one-time code) and works with development keys for anyone who can
+   * reach it. Without it, development mode refuses a HOST that is not loopback. */
+  developmentAllowRemote: boolean;
   /** Which peers' `X-Forwarded-For` is believed for the client address (rate limits, risk signals, logs):
    * false (the TCP peer is the client), a number of proxy hops, or the proxies' addresses and ranges. */
   trustProxy: false | number | string[];
@@ -234,13 +238,36 @@ const URL_SCHEMES = {
 } as const;
 
 function url(env: Env, name: string, scheme: keyof typeof URL_SCHEMES): string | undefined {
-  const raw = env[name];
+  const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return undefined;
-  if (!URL_SCHEMES[scheme].pattern.test(raw)) throw new ConfigError(name, `must be ${URL_SCHEMES[scheme].described}, got "${raw}"`);
+  if (!URL_SCHEMES[scheme].pattern.test(raw)) throw new ConfigError(name, `must be ${URL_SCHEMES[scheme].described}, got ${shownUrl(raw)}`);
   return raw;
 }
 
+/** A malformed URL as an error message may show it: its scheme and host only. `user:password@` (REDIS_URL,
+ * a bank's or processor's basic auth) is a secret, and so may be a path or a query; a value that is not a
+ * URL at all is not shown. */
+export function shownUrl(raw: string): string {
+  const parsed = parsedUrl(raw);
+  if (parsed === null || parsed.host === '') return 'a value that is not a URL (not shown: it may hold a password)';
+  const credentials = parsed.username !== '' || parsed.password !== '' ? '***@' : '';
+  const rest = `${parsed.pathname === '/' ? '' : parsed.pathname}${parsed.search}${parsed.hash}` === '' ? '' : '/...';
+  return `"${parsed.protocol}//${credentials}${parsed.host}${rest}"`;
+}
+
 const httpUrl = (env: Env, name: string) => url(env, name, 'http');
+
+/** The URL of a service that moves real money (the card processor, the bank rail): https:// in
+ * production, plain http:// only to a loopback host (a local proxy or test double). */
+function moneyServiceUrl(env: Env, name: string, mode: Mode): string | undefined {
+  const raw = httpUrl(env, name);
+  if (raw === undefined || mode !== 'production') return raw;
+  const parsed = parsedUrl(raw);
+  if (!parsed || (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && isLoopbackHostname(parsed.hostname)))) {
+    throw new ConfigError(name, 'must be an https:// URL in production mode (plain http:// only to a loopback host: localhost, 127.0.0.1 or [::1])');
+  }
+  return raw;
+}
 
 /** A 32-byte key given as base64. */
 function masterKey(env: Env, name: string): Buffer | undefined {
@@ -262,6 +289,14 @@ function parsedUrl(raw: string): URL | null {
 /** Whether a URL's hostname names this machine (`URL.hostname` keeps IPv6 brackets). */
 export function isLoopbackHostname(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
+/** Whether a listen address (HOST) is reachable from this machine only: localhost, 127.0.0.0/8, ::1. */
+export function isLoopbackListenAddress(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (bare === 'localhost' || bare === '::1' || bare === '0:0:0:0:0:0:0:1') return true;
+  const v4 = bare.startsWith('::ffff:') ? bare.slice('::ffff:'.length) : bare;
+  return isIP(v4) === 4 && v4.startsWith('127.');
 }
 
 /** SMS_URL: https:// with the account id and token as user and password (http:// only to loopback
@@ -408,7 +443,7 @@ function walletPublishableKey(env: Env): string | null {
 }
 
 export function loadConfig(env: Env = process.env): Config {
-  const databaseUrl = env.DATABASE_URL || undefined;
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
   }
@@ -428,11 +463,21 @@ export function loadConfig(env: Env = process.env): Config {
   if (mode === 'production' && env.MICROPAY_RISK_ENGINE === 'off') {
     throw new ConfigError('MICROPAY_RISK_ENGINE', 'cannot be off in production mode (every movement must be scored)');
   }
-  const cardProcessorUrl = httpUrl(env, 'CARD_PROCESSOR_URL');
+  const cardProcessorUrl = moneyServiceUrl(env, 'CARD_PROCESSOR_URL', mode);
   if (mode === 'production' && (cardProcessorUrl === undefined || !env.CARD_PROCESSOR_API_KEY)) {
     throw new ConfigError('CARD_PROCESSOR_URL', 'and CARD_PROCESSOR_API_KEY are required in production mode (the sandbox is for development)');
   }
   const port = integer(env, 'PORT', 3000, 0, 65535);
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const developmentAllowRemote = oneOf(env, 'MICROPAY_DEV_ALLOW_REMOTE', ['0', '1'] as const, '0') === '1';
+  if (mode === 'development' && !developmentAllowRemote && !isLoopbackListenAddress(host)) {
+    throw new ConfigError(
+      'HOST',
+      `is ${host}, not a loopback address: development mode would serve the sandbox outbox (every one-time code, at /sandbox/outbox) ` +
+        'and accept the development keys it prints from anyone who can reach it, and its live mode has no real card processor or bank. ' +
+        'Set MICROPAY_MODE=production, or MICROPAY_DEV_ALLOW_REMOTE=1 if only you can reach this address (a container on your own machine)',
+    );
+  }
   const publicUrl = (httpUrl(env, 'PUBLIC_URL') ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const messageGateway = oneOf(env, 'MESSAGE_GATEWAY', ['sandbox', 'none', 'external'] as const, mode === 'production' ? 'none' : 'sandbox');
   const smtpUrl = smtpRelayUrl(env, 'SMTP_URL');
@@ -465,7 +510,8 @@ export function loadConfig(env: Env = process.env): Config {
       traScoreMax: probability(env, 'CHECKOUT_TRA_SCORE_MAX', 0.005),
       supportEmail: emailAddress(env, 'CHECKOUT_SUPPORT_EMAIL', 'support@micropay.example'),
     },
-    host: env.HOST || '127.0.0.1',
+    host,
+    developmentAllowRemote,
     trustProxy: trustProxy(env, 'TRUST_PROXY'),
     dataDir: resolve(env.MICROPAY_DATA_DIR || '.micropay'),
     databaseUrl,
@@ -523,7 +569,7 @@ export function loadConfig(env: Env = process.env): Config {
       defaultRules: oneOf(env, 'RISK_DEFAULT_RULES', ['live', 'shadow', 'none'] as const, 'live'),
     },
     payouts: {
-      bankRailUrl: httpUrl(env, 'BANK_RAIL_URL'),
+      bankRailUrl: moneyServiceUrl(env, 'BANK_RAIL_URL', mode),
       bankSandboxUrl: httpUrl(env, 'BANK_SANDBOX_URL'),
       bankRailTimeoutMs: integer(env, 'BANK_RAIL_TIMEOUT_MS', 5000, 10, 120_000),
       bankRailRetriesMax: integer(env, 'BANK_RAIL_RETRIES_MAX', 2, 0, 10),

@@ -253,6 +253,16 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(await listed('', stranger, alpha.publishableKey), [ids.strangers]);
     });
 
+    it('refuses a NUL character in the search or the merchant with 400, before any CSV byte is sent', async () => {
+      for (const query of ['q=%00', 'q=a%00b', 'merchant=%00', `merchant=${alpha.id}%00`]) {
+        for (const path of ['/v1/buyer/history.csv', '/v1/buyer/history']) {
+          const response = await api.call('GET', `${path}?${query}`, { key: wallet.publishableKey, headers: buyer.headers });
+          assert.equal(response.statusCode, 400, `${path}?${query}: ${response.body}`);
+          assert.equal(response.json().error.code, 'parameter_invalid', response.body);
+        }
+      }
+    });
+
     it('refuses without a buyer session or a key', async () => {
       for (const response of [
         await history('', { as: null }),

@@ -88,9 +88,15 @@ export async function historyRoutes(app: FastifyInstance, deps: { history: Histo
       // Everything that can refuse the request runs before the first byte, so a refusal is still JSON.
       const scope = await scopeOf(request);
       const filters = filtersOf(request.query);
+      // The first page too: a query the database refuses is answered as an error, not as a CSV cut off
+      // after its header row.
+      const pages = history.exportEntries(scope, filters);
+      const first = await pages.next();
       async function* lines(): AsyncGenerator<string> {
         yield csvHeader();
-        for await (const entries of history.exportEntries(scope, filters)) yield entries.map(csvRow).join('');
+        if (first.done) return;
+        yield first.value.map(csvRow).join('');
+        for await (const entries of pages) yield entries.map(csvRow).join('');
       }
       return reply
         .header('content-type', 'text/csv; charset=utf-8')

@@ -5,15 +5,19 @@ import { HISTORY_ENTRY_TYPES, HISTORY_STATUSES } from './model.ts';
 
 const UNIX_SECONDS = { type: 'string', pattern: '^[0-9]{1,11}$', description: 'Unix seconds, inclusive.' } as const;
 
+/** No NUL character: PostgreSQL cannot store or compare one in text, so it is refused here as a 400 rather
+ * than by the database (which, in the CSV export, would fail after the header row was sent). */
+const NO_NUL = '^[^\\x00]*$';
+
 /** The filters both the list and the export take. Bracketed names are literal query keys (`created[gte]=...`). */
 export const HISTORY_FILTER_PROPERTIES = {
-  merchant: { type: 'string', maxLength: 64, description: 'Only entries of this merchant (its id).' },
+  merchant: { type: 'string', maxLength: 64, pattern: NO_NUL, description: 'Only entries of this merchant (its id).' },
   category: { type: 'string', enum: [...LINE_ITEM_CATEGORIES], description: 'Only entries with a line item of this category (top-ups have none).' },
   status: { type: 'string', enum: HISTORY_STATUSES },
   type: { type: 'string', enum: [...HISTORY_ENTRY_TYPES] },
   'created[gte]': UNIX_SECONDS,
   'created[lte]': UNIX_SECONDS,
-  q: { type: 'string', minLength: 1, maxLength: 100, description: "Case-insensitive search in the description, the line items' descriptions and the merchant's name." },
+  q: { type: 'string', minLength: 1, maxLength: 100, pattern: NO_NUL, description: "Case-insensitive search in the description, the line items' descriptions and the merchant's name." },
 } as const;
 
 export const HISTORY_LIST_QUERY = {

@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bankAccountProblem, createBankConnector, decimalAmount, type CreditTransferRequest } from './bank.ts';
 import { SANDBOX_BANK_ACCOUNTS, startBankSandbox, type BankSandbox } from './bank-sandbox.ts';
+import { createBankRails } from '../payouts/rails.ts';
 
 // Long enough that the status read right after a submission comes before the settlement even on a
 // loaded machine (60 ms once let a CI run see the transfer settled already), short enough to wait for.
@@ -121,5 +122,26 @@ describe('sandbox bank and connector', () => {
     assert.equal(requests, 3);
     const refused = await broken.submit(request('po_down2', SANDBOX_BANK_ACCOUNTS.settles));
     assert.equal(refused.kind, 'unavailable');
+  });
+});
+
+describe('the bank rails by mode', () => {
+  const options = { liveUrl: undefined, sandboxUrl: undefined, timeoutMs: TIMEOUT_MS, retriesMax: 0, sandboxSettlementDelayMs: 0 };
+
+  it('never sends live payouts to the sandbox bank: without BANK_RAIL_URL live mode has no rail, in development too', async () => {
+    for (const mode of ['development', 'production'] as const) {
+      const rails = createBankRails({ ...options, mode });
+      try {
+        assert.equal(rails.available(true), false, mode);
+        assert.equal(await rails.forMode(true), null, mode);
+        assert.equal(rails.available(false), true, mode);
+      } finally {
+        await rails.close();
+      }
+    }
+    const configured = createBankRails({ ...options, mode: 'development', liveUrl: 'https://bank.example' });
+    assert.equal(configured.available(true), true);
+    assert.notEqual(await configured.forMode(true), null);
+    await configured.close();
   });
 });

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCardSandbox, type CardSandbox } from './card-sandbox.ts';
-import { CardProcessorError, createCardProcessor, type AuthorizationRequest, type CardProcessor, type ProcessorOutcome } from './card.ts';
+import { CardProcessorError, createCardProcessor, openCardRails, type AuthorizationRequest, type CardProcessor, type ProcessorOutcome } from './card.ts';
 
 // A healthy loopback answer never outlives the timeout, even on a loaded CI machine; a slow one always does.
 const PROCESSOR_TIMEOUT_MS = 1000;
@@ -137,5 +137,41 @@ describe('the card connector against the sandbox processor', () => {
     const response = await fetch(`${sandbox.url}/v1/authorizations/auth_x`);
     assert.equal(response.status, 401);
     await assert.rejects(processor.confirm('auth_unknown'), CardProcessorError);
+  });
+});
+
+describe('the card rails by mode', () => {
+  const settings = { sandboxUrl: undefined, timeoutMs: PROCESSOR_TIMEOUT_MS, retriesMax: 0 };
+
+  it('never sends live cards to the sandbox: without CARD_PROCESSOR_URL live mode is unavailable, in development too', async () => {
+    const rails = await openCardRails({ mode: 'development', cardProcessor: { ...settings, url: undefined, apiKey: undefined } });
+    try {
+      assert.equal(rails.available(false), true);
+      assert.equal(rails.available(true), false);
+      // Test mode: the sandbox approves the success card.
+      assert.equal((await outcome(rails.processorFor(false), request('4242424242424242'))).status, 'authorized');
+      // Live mode: nothing is authorized, confirmed or found, whatever the card.
+      const live = rails.processorFor(true);
+      assert.notEqual(live, rails.processorFor(false));
+      for (const answer of [await live.authorize(request('4242424242424242')), await live.confirm('auth_x'), await live.findByReference('top_x')]) {
+        assert.equal(answer.ok, false);
+        assert.match((answer as { message: string }).message, /CARD_PROCESSOR_URL/);
+      }
+      assert.equal(rails.sandbox!.authorizationCount(), 1, 'only the test-mode authorization reached the sandbox');
+    } finally {
+      await rails.close();
+    }
+  });
+
+  it('sends live cards to CARD_PROCESSOR_URL when it is set', async () => {
+    const acquirer = await startCardSandbox();
+    const rails = await openCardRails({ mode: 'development', cardProcessor: { ...settings, url: acquirer.url, apiKey: 'sandbox' } });
+    try {
+      assert.equal(rails.available(true), true);
+      assert.equal((await outcome(rails.processorFor(true), request('4242424242424242'))).status, 'authorized');
+    } finally {
+      await rails.close();
+      await acquirer.close();
+    }
   });
 });

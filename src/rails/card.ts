@@ -5,7 +5,9 @@
 // processor decided, and the top-up service moves money.
 //
 // Test mode always uses the in-process sandbox, whatever the configuration, so a test key can never
-// reach a real processor; live mode uses CARD_PROCESSOR_URL (the sandbox too in development when unset).
+// reach a real processor; live mode uses CARD_PROCESSOR_URL, and nothing else: without it live card
+// processing is unavailable in every mode (never the sandbox, which would credit live wallets with no
+// real money behind them).
 import { startCardSandbox, type CardSandbox } from './card-sandbox.ts';
 
 export const CARD_RETRY_BACKOFF_MS = 100;
@@ -162,12 +164,26 @@ export function createCardProcessor(options: CardProcessorOptions): CardProcesso
   };
 }
 
+export const LIVE_PROCESSOR_MISSING = 'No card processor is configured for live mode (CARD_PROCESSOR_URL); live card top-ups are unavailable.';
+
+/** Live mode's processor when CARD_PROCESSOR_URL is unset: it never charges, and never credits. */
+const UNCONFIGURED_LIVE_PROCESSOR: CardProcessor = {
+  authorize: async () => ({ ok: false, reason: 'unavailable', message: LIVE_PROCESSOR_MISSING }),
+  confirm: async () => ({ ok: false, reason: 'unavailable', message: LIVE_PROCESSOR_MISSING }),
+  findByReference: async () => ({ ok: false, reason: 'unavailable', message: LIVE_PROCESSOR_MISSING }),
+};
+
 export interface CardRailsConfig {
   mode: 'development' | 'production';
   cardProcessor: { url: string | undefined; apiKey: string | undefined; sandboxUrl: string | undefined; timeoutMs: number; retriesMax: number };
 }
 
 export interface CardRails {
+  /** Whether cards of this mode have a processor: test mode always (the sandbox), live mode only with
+   * CARD_PROCESSOR_URL. */
+  available(livemode: boolean): boolean;
+  /** The processor of this mode; live mode without CARD_PROCESSOR_URL gets one that answers every call
+   * as unavailable (callers check `available` first). */
   processorFor(livemode: boolean): CardProcessor;
   /** The sandbox this process started (none when CARD_SANDBOX_URL names a shared one). */
   readonly sandbox: CardSandbox | null;
@@ -185,9 +201,10 @@ export async function openCardRails(config: CardRailsConfig, options: { retryBac
   const sandbox = sandboxUrl === undefined ? await startCardSandbox() : null;
   const common = { timeoutMs, retriesMax, retryBackoffMs: options.retryBackoffMs };
   const test = createCardProcessor({ baseUrl: sandboxUrl ?? sandbox!.url, apiKey: SANDBOX_API_KEY, ...common });
-  const live = url === undefined ? test : createCardProcessor({ baseUrl: url, apiKey: apiKey ?? SANDBOX_API_KEY, ...common });
+  const live = url === undefined ? null : createCardProcessor({ baseUrl: url, apiKey: apiKey ?? SANDBOX_API_KEY, ...common });
   return {
-    processorFor: (livemode) => (livemode ? live : test),
+    available: (livemode) => !livemode || live !== null,
+    processorFor: (livemode) => (livemode ? (live ?? UNCONFIGURED_LIVE_PROCESSOR) : test),
     sandbox,
     close: async () => sandbox?.close(),
   };

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runtime } from './runtime.ts';
 import { DEMO_MERCHANTS, DEMO_SHOPS, type DemoShop } from '../demo/catalog.ts';
+import { isLoopbackListenAddress } from '../config/config.ts';
 
 export interface MerchantKeys {
   id: string;
@@ -42,6 +43,14 @@ export const DEV_KEYS_FILE = 'dev-keys.json';
 /** Creates the development keys on first start; returns them (read back from the file on later starts). */
 export async function bootstrapDevelopment(runtime: Runtime): Promise<{ keys: DevKeys; path: string; created: boolean } | null> {
   if (runtime.config.mode !== 'development') return null;
+  if (!isLoopbackListenAddress(runtime.config.host)) {
+    // Only with MICROPAY_DEV_ALLOW_REMOTE=1 (the configuration refuses it otherwise): say so at every start.
+    runtime.logger.warn(
+      { host: runtime.config.host },
+      'DEVELOPMENT MODE ON A NON-LOOPBACK ADDRESS (MICROPAY_DEV_ALLOW_REMOTE=1): anyone who reaches it reads every one-time code at ' +
+        '/sandbox/outbox and can use the development keys printed below; never expose it beyond your own machine or a private network',
+    );
+  }
   const path = join(runtime.config.dataDir, DEV_KEYS_FILE);
   const { auth, merchants } = runtime.services;
   if ((await auth.listKeys(null)).length > 0) {

@@ -63,7 +63,8 @@ export interface TopUpDependencies {
   customers: CustomerService;
   risk: RiskHook;
   vault: CardVault;
-  cards: { processorFor(livemode: boolean): CardProcessor };
+  /** `available`: whether cards of a mode have a processor (live mode only with CARD_PROCESSOR_URL). */
+  cards: { available(livemode: boolean): boolean; processorFor(livemode: boolean): CardProcessor };
   /** Minimum per currency in minor units; currencies not listed have none beyond 1. */
   minimums: Record<string, bigint>;
 }
@@ -73,6 +74,13 @@ const CHANGED_MEANWHILE: TopUpResult = Object.freeze({
   ok: false,
   code: 'concurrent_modification',
   message: 'The top-up was changed by another request at the same time; retrieve it to see its state.',
+});
+
+/** Live mode without a card processor (CARD_PROCESSOR_URL unset): nothing is recorded or charged. */
+const NO_PROCESSOR: Failure = Object.freeze({
+  ok: false,
+  code: 'top_ups_unavailable',
+  message: 'No card processor is configured for live top-ups (CARD_PROCESSOR_URL); nothing was recorded or charged.',
 });
 
 /** A card ready for the processor: in memory for this request only. */
@@ -282,6 +290,7 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
     listPaymentMethods: (scope, options) => store.listPaymentMethods(db, scope, options),
 
     async create(scope, input, idSeed) {
+      if (!deps.cards.available(scope.livemode)) return NO_PROCESSOR;
       const customer = await deps.customers.get(scope, input.customerId);
       if (!customer) return { ok: false, code: 'resource_missing', param: 'customer', message: `No such customer: ${input.customerId}.` };
       if (!(await books.isCurrency(input.currency))) {
@@ -347,6 +356,7 @@ export function createTopUpService(deps: TopUpDependencies): TopUpService {
       if (topUp.status !== 'requires_action') {
         return { ok: false, code: 'top_up_unexpected_state', message: `The top-up is ${topUp.status}; only a top-up that requires action can be confirmed.` };
       }
+      if (!deps.cards.available(topUp.livemode)) return NO_PROCESSOR;
       const answer = await deps.cards
         .processorFor(topUp.livemode)
         .confirm(topUp.processorAuthorizationId!)

@@ -175,6 +175,34 @@ for (const kind of STORE_KINDS) {
       assert.equal(report.drift.length, 0);
     });
 
+    it('refuses live top-ups with 503 top_ups_unavailable when no card processor is configured (development too), recording nothing', async () => {
+      assert.equal(api.runtime.config.cardProcessor.url, undefined);
+      const created = await call('POST', '/v1/customers', { key: alpha.liveSecretKey, body: {} });
+      assert.equal(created.statusCode, 200, created.body);
+      const buyer = created.json().id as string;
+      for (const body of [
+        { customer: buyer, amount: 1000, currency: 'USD', card: card(CARDS.success) },
+        { customer: buyer, amount: 1000, currency: 'USD', card: card(CARDS.challenge) },
+      ]) {
+        const refused = await topUp(body, { key: alpha.liveSecretKey });
+        assert.equal(refused.statusCode, 503, refused.body);
+        assert.equal(refused.json().error.code, 'top_ups_unavailable');
+        assert.match(refused.json().error.message, /CARD_PROCESSOR_URL/);
+      }
+      const { rows } = await api.runtime.db.query<{ top_ups: number; methods: number }>(
+        `SELECT (SELECT count(*)::int FROM top_ups WHERE customer_id = $1) AS top_ups,
+                (SELECT count(*)::int FROM payment_methods WHERE customer_id = $1) AS methods`,
+        [buyer],
+      );
+      assert.deepEqual(rows, [{ top_ups: 0, methods: 0 }], 'no top-up and no card was recorded');
+      const wallet = await call('GET', `/v1/customers/${buyer}/wallet`, { key: alpha.liveSecretKey });
+      assert.equal(wallet.statusCode, 200, wallet.body);
+      assert.ok(wallet.json().balances.every((balance: { available: number }) => balance.available === 0), wallet.body);
+      // Test mode keeps its sandbox.
+      const testBuyer = await customer();
+      assert.equal((await topUp({ customer: testBuyer, amount: 1000, currency: 'USD', card: card(CARDS.success) })).json().status, 'succeeded');
+    });
+
     it('records declines as failed top-ups with the failure code, crediting nothing', async () => {
       const buyer = await customer();
       for (const [number, code] of [

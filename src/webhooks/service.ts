@@ -115,7 +115,7 @@ export function createWebhookService(deps: WebhookServiceDependencies): WebhookS
           return { ok: false as const, code: 'webhook_endpoint_limit_reached' as const, message: `A merchant has at most ${ENDPOINTS_PER_MERCHANT_MAX} webhook endpoints per mode.` };
         }
         const secret = generateSecret();
-        await store.insertEndpoint(tx, {
+        const inserted = await store.insertEndpoint(tx, {
           id,
           scope,
           url: input.url,
@@ -123,6 +123,15 @@ export function createWebhookService(deps: WebhookServiceDependencies): WebhookS
           enabledEvents: [...new Set(input.enabledEvents)],
           secretSealed: secretBox.seal(secret, id),
         });
+        // The id is taken but no live endpoint has it: this keyed request's first run created the endpoint
+        // and it was deleted since. It stays deleted; a new endpoint needs a new Idempotency-Key.
+        if (!inserted) {
+          return {
+            ok: false as const,
+            code: 'resource_missing' as const,
+            message: `The webhook endpoint ${id} this Idempotency-Key created has been deleted since; send a new Idempotency-Key to create another.`,
+          };
+        }
         return { ok: true as const, value: { endpoint: (await store.getEndpoint(tx, scope, id))!, secret } };
       });
       return created;

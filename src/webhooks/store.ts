@@ -84,7 +84,7 @@ export async function listEndpoints(db: SqlClient, scope: Scope, options: { limi
   const { rows } = await db.query<EndpointRow>(
     `SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints
      WHERE merchant_id = $1 AND livemode = $2 AND deleted_at IS NULL
-       AND ($3::text IS NULL OR seq > (SELECT seq FROM webhook_endpoints WHERE id = $3 AND merchant_id = $1))
+       AND ($3::text IS NULL OR seq > (SELECT seq FROM webhook_endpoints WHERE id = $3 AND merchant_id = $1 AND livemode = $2))
      ORDER BY seq LIMIT $4`,
     [scope.merchantId, scope.livemode, options.startingAfter ?? null, options.limit + 1],
   );

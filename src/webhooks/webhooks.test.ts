@@ -127,6 +127,48 @@ for (const kind of STORE_KINDS) {
       assert.ok(!rows[0]!.secret_sealed.includes(first.json().secret.slice(6)), 'the stored form is not the secret');
     });
 
+    it('answers a keyed create re-run after its endpoint was deleted with 404 resource_missing, every time', async () => {
+      const merchant = await api.createMerchant();
+      const key = `endpoint-deleted-${kind}`;
+      const headers = { 'idempotency-key': key };
+      const body = { url: 'https://example.com/gone', enabled_events: ['*'] };
+      const first = await api.call('POST', '/v1/webhook_endpoints', { key: merchant.secretKey, body, headers });
+      assert.equal(first.statusCode, 200, first.body);
+      const id = first.json().id as string;
+      const deleted = await api.app.inject({ method: 'DELETE', url: `/v1/webhook_endpoints/${id}`, headers: { authorization: `Bearer ${merchant.secretKey}` } });
+      assert.equal(deleted.statusCode, 200, deleted.body);
+      // The first run "never answered" (a crash after its commit): the retry resumes it with the same seed,
+      // so it lands on the id of the deleted endpoint.
+      await api.runtime.db.query(
+        `UPDATE idempotency_keys SET state = 'running', response_status = NULL, response_body = NULL, locked_until = now() - interval '1 second' WHERE key = $1`,
+        [key],
+      );
+      for (const attempt of [1, 2]) {
+        const retried = await api.call('POST', '/v1/webhook_endpoints', { key: merchant.secretKey, body, headers });
+        assert.equal(retried.statusCode, 404, `attempt ${attempt}: ${retried.body}`);
+        assert.equal(retried.json().error.code, 'resource_missing');
+        assert.match(retried.json().error.message, new RegExp(`${id}.*deleted`));
+      }
+      const { rows } = await api.runtime.db.query<{ deleted: boolean }>('SELECT deleted_at IS NOT NULL AS deleted FROM webhook_endpoints WHERE id = $1', [id]);
+      assert.deepEqual(rows, [{ deleted: true }], 'the deleted endpoint stays deleted');
+      const listed = await api.call('GET', '/v1/webhook_endpoints', { key: merchant.secretKey });
+      assert.deepEqual(listed.json().data, []);
+    });
+
+    it("pages endpoints within the caller's mode: a cursor of the other mode's endpoint starts nothing", async () => {
+      const merchant = await api.createMerchant();
+      const before = await endpoint(merchant, 'https://example.com/test-0');
+      const live = await api.call('POST', '/v1/webhook_endpoints', { key: merchant.liveSecretKey, body: { url: 'https://example.com/live', enabled_events: ['*'] } });
+      assert.equal(live.statusCode, 200, live.body);
+      const later = await endpoint(merchant, 'https://example.com/test-1');
+      const page = async (startingAfter: string, key = merchant.secretKey) =>
+        (await api.call('GET', `/v1/webhook_endpoints?starting_after=${startingAfter}`, { key })).json().data.map((item: { id: string }) => item.id);
+      assert.deepEqual(await page(before.id), [later.id]);
+      assert.deepEqual(await page(live.json().id), [], "the live endpoint's place does not page test endpoints");
+      assert.deepEqual(await page(before.id, merchant.liveSecretKey), [], "nor a test endpoint's place live ones");
+      assert.deepEqual(await page(later.id), []);
+    });
+
     it('validates urls and event types, https only in live mode', async () => {
       const merchant = await api.createMerchant();
       const create = (body: Record<string, unknown>, key = merchant.secretKey) => api.call('POST', '/v1/webhook_endpoints', { key, body });
