@@ -115,6 +115,7 @@ export const API_ERRORS = {
   service_overloaded: spec(503, 'api_error', 'The service is overloaded; retry with backoff.'),
   ledger_verify_timeout: spec(503, 'api_error', 'The ledger verification did not finish within its time limit; retry later.'),
   internal_error: spec(500, 'api_error', 'Something went wrong on our side; it has been logged.'),
+  top_ups_unavailable: spec(503, 'api_error', 'No card processor is configured for live top-ups (CARD_PROCESSOR_URL).'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -21,6 +21,7 @@ import type { TopUpService } from '../top-ups/service.ts';
 import type { CardInput } from '../vault/card.ts';
 import type { AuthenticationResponseJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { exemptionOf, type TraPolicy } from './exemption.ts';
+import type { CheckoutOrigins } from './origins.ts';
 import { checkoutViewJson, type BuyerView, type CheckoutResult, type NextAction } from './model.ts';
 import { amountText, decimalAmount } from './money.ts';
 import { plainRefusal, REVIEW_MESSAGE } from './messages.ts';
@@ -93,6 +94,8 @@ export interface CheckoutDependencies {
   codeTtlSeconds: number;
   /** The buyer's points offer in the view (docs/loyalty.md); absent: no points at the checkout. */
   loyalty?: Pick<LoyaltyService, 'redemptionQuote'>;
+  /** Where the merchant embeds the frame (origins.ts): in live mode, no exemption without some. */
+  origins: Pick<CheckoutOrigins, 'of'>;
 }
 
 /** A payment challenge lasts two minutes. */
@@ -212,6 +215,9 @@ export function createCheckoutService(deps: CheckoutDependencies): CheckoutServi
   }
 
   async function exemptionFor(payment: Payment, score: number | null) {
+    // A live checkout pays without a prompt only inside frames of the merchant's registered origins:
+    // elsewhere any site could show the frame invisibly and have the buyer click Pay (origins.ts).
+    if (payment.livemode && (await deps.origins.of({ merchantId: payment.merchantId, livemode: true })).length === 0) return { exempt: false as const };
     const history = await store.exemptHistory(db, payment.buyerId!, payment.currency);
     const exemption = exemptionOf(deps.exemptions[payment.currency], deps.tra, payment.currency, payment.amount, history, score);
     if (exemption === null) return { exempt: false as const };

@@ -16,6 +16,7 @@ import { createPaymentService, type PaymentService } from '../payments/service.t
 import { PAYMENTS_WRITER, writePayments } from '../payments/store.ts';
 import { clientSecretsFromKeyring, type ClientSecrets } from '../payments/client-secret.ts';
 import { createCheckoutService, type CheckoutService } from '../checkout/service.ts';
+import { createCheckoutOrigins, type CheckoutOrigins } from '../checkout/origins.ts';
 import { CHECKOUT_AUTHENTICATIONS_WRITER, writeAuthentications } from '../checkout/store.ts';
 import { createAllowAllRiskHook, RISK_DECISIONS_WRITER, writeRiskDecisions, type RiskHook } from '../risk/hook.ts';
 import { createMemoryCounters, type RiskCounters } from '../risk/counters.ts';
@@ -79,6 +80,7 @@ export interface Services {
   topUps: TopUpService;
   /** The embeddable checkout's server side (docs/api/checkout.md). */
   checkout: CheckoutService;
+  checkoutOrigins: CheckoutOrigins;
   /** Buyers' passkeys, sessions and one-time codes (docs/api/buyers.md). */
   buyerIdentity: BuyerIdentityService;
   /** The sandbox message gateway's outbox; null when MESSAGE_GATEWAY is not sandbox. */
@@ -273,8 +275,10 @@ function createServices(
   });
   const clientSecrets = clientSecretsFromKeyring(keyring);
   const topUps = createTopUpServiceFromConfig(config, { db, ledger, books, customers, risk, cards, logger, keyring });
+  const checkoutOrigins = createCheckoutOrigins({ db });
   const checkout = createCheckoutService({
     db,
+    origins: checkoutOrigins,
     payments,
     customers,
     merchants,
@@ -308,6 +312,7 @@ function createServices(
     disputes,
     topUps,
     checkout,
+    checkoutOrigins,
     buyerIdentity: buyers.buyerIdentity,
     messageOutbox: buyers.outbox,
     support: createSupportService({ db, payments, refunds, disputes, merchants, buyerIdentity: buyers.buyerIdentity, messages: buyers.messages, logger }),

@@ -158,6 +158,8 @@ export const ROUTE_PERMISSIONS: Record<string, StaffRouteAccess> = {
   'GET /v1/payouts': dashboard('payments:read'),
   'POST /v1/payouts': dashboard('payouts:write'),
   'GET /v1/payouts/:id': dashboard('payments:read'),
+  'GET /v1/checkout_settings': dashboard('api_keys:read'),
+  'POST /v1/checkout_settings': dashboard('api_keys:write'),
   'GET /v1/payout_settings': dashboard('payments:read'),
   'POST /v1/payout_settings': dashboard('payouts:write'),
   'GET /v1/loyalty/program': dashboard('payments:read'),

@@ -93,6 +93,7 @@ export const ERROR_CODES = [
   'service_overloaded',
   'ledger_verify_timeout',
   'internal_error',
+  'top_ups_unavailable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
