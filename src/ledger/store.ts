@@ -180,9 +180,7 @@ export function arrayEncoding(client: SqlClient): ArrayEncoding {
 
 /** The multi-row insert of `transfers`, with its parameters numbered from `$first`. */
 function insertStatement(tx: SqlClient, transfers: Transfer[], first: number): { sql: string; params: unknown[] } {
-  const column = <T>(pick: (transfer: Transfer) => T) => transfers.map(pick);
   const $ = (offset: number) => `$${first + offset}`;
-  const encode = arrayEncoding(tx);
   return {
     sql: `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, pending_id,
        pending_amount, timeout_seconds, expires_at, code, metadata, created_at)
@@ -194,19 +192,7 @@ function insertStatement(tx: SqlClient, transfers: Transfer[], first: number): {
        ${$(6)}::uuid[], ${$(7)}::int8[], ${$(8)}::int4[], ${$(9)}::int4[], ${$(10)}::text[])
        AS t(id, debit_account_id, credit_account_id, asset, amount, kind, pending_id, pending_amount,
             timeout_seconds, code, metadata)`,
-    params: [
-      encode.uuid(column((t) => t.id)),
-      encode.uuid(column((t) => t.debitAccountId)),
-      encode.uuid(column((t) => t.creditAccountId)),
-      encode.text(column((t) => t.asset)),
-      encode.int8(column((t) => t.amount)),
-      encode.int2(column((t) => KIND_CODES[t.kind])),
-      encode.uuid(column((t) => t.pendingId)),
-      encode.int8(column((t) => t.pendingAmount)),
-      encode.int4(column((t) => t.timeoutSeconds)),
-      encode.int4(column((t) => t.code)),
-      encode.text(column((t) => (t.metadata === null ? null : JSON.stringify(t.metadata)))),
-    ],
+    params: insertColumns(tx, transfers),
   };
 }
 
@@ -299,9 +285,9 @@ export interface AccountBalances {
   creditsPosted: bigint;
 }
 
-/** The parameters of a raw insert through unnest() (the benchmark's ceiling), in the order of
- * TRANSFER_COLUMNS less created_at, encoded as the ledger's own statements encode them for `client`. */
-export function transferColumns(client: SqlClient, transfers: Transfer[]): unknown[] {
+/** The column arrays of the transfers' insert, in the order of TRANSFER_COLUMNS less expires_at (the
+ * statement derives it) and created_at, encoded for `client`. */
+function insertColumns(client: SqlClient, transfers: Transfer[]): unknown[] {
   const encode = arrayEncoding(client);
   const column = <T>(pick: (transfer: Transfer) => T) => transfers.map(pick);
   return [
@@ -314,10 +300,17 @@ export function transferColumns(client: SqlClient, transfers: Transfer[]): unkno
     encode.uuid(column((t) => t.pendingId)),
     encode.int8(column((t) => t.pendingAmount)),
     encode.int4(column((t) => t.timeoutSeconds)),
-    quotedArrayLiteral(column((t) => (t.expiresAt === null ? null : t.expiresAt.toISOString()))),
     encode.int4(column((t) => t.code)),
     encode.text(column((t) => (t.metadata === null ? null : JSON.stringify(t.metadata)))),
   ];
+}
+
+/** The parameters of a raw insert through unnest() (the benchmark's ceiling), in the order of
+ * TRANSFER_COLUMNS less created_at, encoded as the ledger's own statements encode them for `client`. */
+export function transferColumns(client: SqlClient, transfers: Transfer[]): unknown[] {
+  const columns = insertColumns(client, transfers);
+  const expiresAt = quotedArrayLiteral(transfers.map((t) => (t.expiresAt === null ? null : t.expiresAt.toISOString())));
+  return [...columns.slice(0, 9), expiresAt, ...columns.slice(9)];
 }
 
 /** Writes the final balances of the accounts a batch touched (they are locked by this transaction). */
