@@ -7,6 +7,7 @@ import { STORE_KINDS } from '../../test/support/stores.ts';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
 import { signUpBuyer } from '../../test/support/buyers.ts';
 import { parseOrigin } from './origins.ts';
+import { checkoutBuilt } from '../server/web-assets.ts';
 
 describe('checkout origins: parsing', () => {
   it('takes an origin (scheme, host, port) and nothing more; https only in live mode, http on localhost in test mode', () => {
@@ -45,6 +46,26 @@ for (const kind of STORE_KINDS) {
     after(() => api.close());
 
     const settings = (key: string, body?: unknown) => api.call(body === undefined ? 'GET' : 'POST', '/v1/checkout_settings', { key, body });
+
+    /** The frame-ancestors the checkout frame is served with for this key (null: none, any page). */
+    async function frameAncestorsOf(publishableKey: string): Promise<string[] | null> {
+      const page = await api.call('GET', `/checkout/frame.html?pk=${encodeURIComponent(publishableKey)}&payment=pay_x&client_secret=x&origin=https%3A%2F%2Fgames.example`);
+      assert.equal(page.statusCode, 200, page.body);
+      const policy = String(page.headers['content-security-policy']);
+      assert.match(policy, /script-src 'self'/);
+      const ancestors = policy.split(';').map((part) => part.trim()).find((part) => part.startsWith('frame-ancestors '));
+      return ancestors ? ancestors.split(/\s+/).slice(1) : null;
+    }
+
+    it('serves the frame with frame-ancestors naming the registered origins of its key\'s merchant and mode', { skip: !checkoutBuilt() && 'web/dist is not built' }, async () => {
+      assert.equal(await frameAncestorsOf(shop.publishableKey), null, 'none registered: any page');
+      assert.equal((await settings(shop.secretKey, { allowed_origins: ['https://games.example', 'http://localhost:5173'] })).statusCode, 200);
+      assert.deepEqual(await frameAncestorsOf(shop.publishableKey), ['https://games.example', 'http://localhost:5173']);
+      assert.equal(await frameAncestorsOf(livePublishableKey), null, 'the live list is its own');
+      assert.equal(await frameAncestorsOf('pk_test_unknown'), null, 'an unknown key: the frame answers it itself');
+      assert.equal(await frameAncestorsOf(shop.secretKey), null, 'only a publishable key names a frame');
+      assert.equal((await settings(shop.secretKey, { allowed_origins: [] })).statusCode, 200);
+    });
 
     it('keeps a list per mode, normalised and without repeats, for the secret write key only', async () => {
       const empty = await settings(shop.secretKey);
@@ -95,6 +116,7 @@ for (const kind of STORE_KINDS) {
 
       assert.equal((await settings(shop.liveSecretKey, { allowed_origins: ['https://games.example'] })).statusCode, 200);
       const second = await livePayment();
+      assert.deepEqual(await frameAncestorsOf(livePublishableKey), ['https://games.example']);
       const paid = await confirm(second);
       assert.equal(paid.statusCode, 200, paid.body);
       assert.equal(paid.json().status, 'succeeded');

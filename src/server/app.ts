@@ -25,12 +25,13 @@ import { createLedgerHealth } from '../ledger/health.ts';
 import { buyerRoutes } from '../buyers/routes.ts';
 import { buyerWalletRoutes } from '../buyers/wallet-routes.ts';
 import { checkoutRoutes } from '../checkout/routes.ts';
+import { checkoutOriginRoutes, frameAncestors } from '../checkout/origins.ts';
 import { historyRoutes } from '../history/routes.ts';
 import { buyerReceiptRoutes } from '../history/receipt-routes.ts';
 import { createHistoryService } from '../history/service.ts';
 import { sandboxMessageRoutes } from '../messages/routes.ts';
 import { supportRoutes } from '../support/routes.ts';
-import { webAssetRoutes } from './web-assets.ts';
+import { DOCS_CSP, webAssetRoutes } from './web-assets.ts';
 import { walletPublishableKeyResolver } from './bootstrap.ts';
 import { receiptRoutes } from '../receipts/routes.ts';
 import { loyaltyRoutes } from '../loyalty/routes.ts';
@@ -89,7 +90,8 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     // so that the SDK's generated type names stay stable as schemas are added.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => (typeof json.$id === 'string' ? json.$id : `def-${index}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Its own Content-Security-Policy on every /docs response (staticCSP), scoped to /docs by the plugin.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
 
   // The API speaks JSON only; any other body is refused with 415 rather than parsed as text.
   app.removeContentTypeParser('text/plain');
@@ -158,6 +160,7 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     walletBalances: (buyerId, livemode) => services.books.balancesByCurrency('wallet', buyerId, livemode),
   });
   await checkoutRoutes(app, { checkout: services.checkout, buyerIdentity: services.buyerIdentity, topUps: services.topUps });
+  await checkoutOriginRoutes(app, { origins: services.checkoutOrigins });
   const buyerReach = createBuyerReach({ buyerIdentity: services.buyerIdentity, walletPublishableKey });
   // The buyer's history reads payments, top-ups and refunds together: one query over their tables.
   await historyRoutes(app, { history: createHistoryService({ db: runtime.db }), buyerReach });
@@ -170,7 +173,14 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
   await receiptRoutes(app, { receipts: services.receipts, publicUrl: runtime.config.publicUrl });
   await buyerReceiptRoutes(app, { db: runtime.db, receipts: services.receipts, buyerReach, publicUrl: runtime.config.publicUrl });
   // The browser apps (the embeddable checkout) from web/dist.
-  await webAssetRoutes(app, { walletPublishableKey });
+  await webAssetRoutes(app, {
+    walletPublishableKey,
+    frameAncestorsFor: async (publishableKey) => {
+      const principal = await services.auth.authenticate(publishableKey).catch(() => null);
+      if (!principal || principal.kind !== 'merchant' || principal.keyKind !== 'publishable') return null;
+      return frameAncestors(await services.checkoutOrigins.of({ merchantId: principal.merchantId, livemode: principal.livemode }));
+    },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { startTestApi, type TestApi } from '../../test/support/api.ts';
-import { checkoutBuilt, walletBuilt, webAssetRoutes } from './web-assets.ts';
+import { APP_CSP, CHECKOUT_FRAME_CSP, DOCS_CSP, appBuilt, checkoutBuilt, walletBuilt, webAssetRoutes } from './web-assets.ts';
 
 describe('checkout static files', () => {
   let api: TestApi;
@@ -91,5 +91,81 @@ describe('wallet static files', () => {
     } finally {
       await api.close();
     }
+  });
+});
+
+describe('security headers of the browser pages', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await startTestApi('pglite');
+  });
+  after(async () => {
+    await api.close();
+  });
+
+  /** The directives of a Content-Security-Policy header, by name. */
+  const directives = (header: unknown): Map<string, string> =>
+    new Map(
+      String(header)
+        .split(';')
+        .map((part) => part.trim())
+        .filter(Boolean)
+        .map((part) => {
+          const [name, ...sources] = part.split(/\s+/);
+          return [name!, sources.join(' ')] as const;
+        }),
+    );
+
+  test('the checkout frame runs only its own scripts and stays frameable', { skip: !checkoutBuilt() && 'web/dist is not built' }, async () => {
+    const frame = await api.app.inject({ method: 'GET', url: '/checkout/frame.html?pk=pk_test_x&payment=pay_x&client_secret=s' });
+    assert.equal(frame.statusCode, 200);
+    assert.equal(frame.headers['content-security-policy'], CHECKOUT_FRAME_CSP);
+    const policy = directives(frame.headers['content-security-policy']);
+    assert.equal(policy.get('script-src'), "'self'");
+    assert.equal(policy.get('default-src'), "'self'");
+    assert.equal(policy.get('object-src'), "'none'");
+    assert.equal(policy.get('base-uri'), "'none'");
+    assert.equal(policy.get('connect-src'), "'self'");
+    assert.equal(policy.has('frame-ancestors'), false, 'merchants embed the frame');
+    assert.equal(frame.headers['x-frame-options'], undefined, 'merchants embed the frame');
+    assert.equal(frame.headers['referrer-policy'], 'no-referrer');
+    assert.equal(frame.headers['x-content-type-options'], 'nosniff');
+    assert.doesNotMatch(frame.body, /<script(?![^>]*\ssrc=)[^>]*>/, 'no inline script for the policy to block');
+  });
+
+  for (const name of ['wallet', 'dashboard', 'console'] as const) {
+    test(`/${name} runs only its own scripts, is never framed and keeps its popups`, { skip: !appBuilt(name) && 'web/dist is not built' }, async () => {
+      for (const url of [`/${name}`, `/${name}/some/page`]) {
+        const page = await api.app.inject({ method: 'GET', url });
+        assert.equal(page.statusCode, 200, url);
+        assert.equal(page.headers['content-security-policy'], APP_CSP, url);
+        const policy = directives(page.headers['content-security-policy']);
+        assert.equal(policy.get('script-src'), "'self'");
+        assert.equal(policy.get('frame-ancestors'), "'none'");
+        assert.equal(policy.get('object-src'), "'none'");
+        assert.equal(page.headers['cross-origin-opener-policy'], 'same-origin-allow-popups', 'the 3-D Secure popup still works');
+        assert.equal(page.headers['x-frame-options'], 'DENY');
+        assert.equal(page.headers['referrer-policy'], 'no-referrer');
+        assert.equal(page.headers['x-content-type-options'], 'nosniff');
+        assert.equal(page.headers['cache-control'], 'no-store');
+        assert.doesNotMatch(page.body, /<script(?![^>]*\ssrc=)[^>]*>/, 'no inline script for the policy to block');
+      }
+    });
+  }
+
+  test('/docs (Swagger UI) has its own policy; the API does not get it', async () => {
+    for (const url of ['/docs', '/docs/', '/docs/static/swagger-initializer.js']) {
+      const response = await api.app.inject({ method: 'GET', url });
+      assert.ok(response.statusCode < 400, `${url}: ${response.statusCode}`);
+      assert.equal(response.headers['content-security-policy'], DOCS_CSP, url);
+    }
+    const policy = directives(DOCS_CSP);
+    assert.equal(policy.get('script-src'), "'self'");
+    assert.equal(policy.get('frame-ancestors'), "'none'");
+    assert.equal(policy.get('object-src'), "'none'");
+    const page = await api.app.inject({ method: 'GET', url: '/docs/' });
+    assert.doesNotMatch(page.body, /<script(?![^>]*\ssrc=)[^>]*>/, 'no inline script for the policy to block');
+    const health = await api.app.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(health.headers['content-security-policy'], undefined, 'the policy is scoped to /docs');
   });
 });

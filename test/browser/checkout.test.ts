@@ -10,10 +10,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FrameLocator, Request } from 'playwright-core';
-import { createRequire } from 'node:module';
-import { browserTestsSkipped, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
+import { browserTestsSkipped, injectAxe, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
 
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 const skip = browserTestsSkipped();
 // Small limits so that the steps cross them: a payment is exempt up to $1.00 / €1.00, while the exempt
@@ -47,7 +45,7 @@ describe('one-tap checkout in the browser', { skip }, () => {
   /** Runs axe-core (WCAG 2 A and AA rules, contrast included) over the checkout frame as it is now. */
   async function assertAccessible(step: string): Promise<void> {
     const frameHandle = tab.page.frames().find((candidate) => candidate.url().includes('/checkout/frame.html'))!;
-    await frameHandle.addScriptTag({ path: AXE_PATH });
+    await injectAxe(frameHandle);
     const violations = await frameHandle.evaluate(async () => {
       const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
       const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });

@@ -9,14 +9,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { appBuilt } from '../../src/server/web-assets.ts';
 import type { TestMerchant } from '../support/api.ts';
-import { browserTestsSkipped, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
+import { browserTestsSkipped, injectAxe, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
 import { newCustomer } from '../support/refund-fixtures.ts';
 import { auditLogPage, signInStaff } from '../support/staff.ts';
 
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 const skip = browserTestsSkipped() || (!appBuilt('console') && 'the console is not built (npm run build:web)');
 
@@ -114,7 +112,7 @@ describe('the operator console in the browser', { skip }, () => {
     assert.match((await page.getByTestId('totals').textContent())!, /\$6\.50 of \$6\.50 labelled fraud/);
     await tab.screenshot('console-overview');
 
-    await page.addScriptTag({ path: AXE_PATH });
+    await injectAxe(page);
     const violations = await page.evaluate(async () => {
       const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
       const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });

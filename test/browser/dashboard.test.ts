@@ -7,15 +7,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { appBuilt } from '../../src/server/web-assets.ts';
 import type { TestMerchant } from '../support/api.ts';
-import { browserTestsSkipped, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
+import { browserTestsSkipped, injectAxe, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
 import { signUpBuyer, type TestBuyer } from '../support/buyers.ts';
 import { auditLogPage, signInStaff } from '../support/staff.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const skip = browserTestsSkipped() || (!appBuilt('dashboard') && 'the dashboard is not built (npm run build:web)');
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
@@ -78,7 +76,7 @@ describe('the merchant dashboard in the browser', { skip }, () => {
 
   /** Runs axe-core (WCAG 2.1 A and AA, contrast included) over the page as it is now. */
   async function assertAccessible(step: string, on: Tab = tab): Promise<void> {
-    await on.page.addScriptTag({ path: AXE_PATH });
+    await injectAxe(on.page);
     const violations = await on.page.evaluate(async () => {
       const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
       const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });

@@ -6,17 +6,15 @@
 // the new one). Screenshots: test-results/staff-*.png.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { appBuilt } from '../../src/server/web-assets.ts';
 import type { TestMerchant } from '../support/api.ts';
-import { browserTestsSkipped, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
+import { browserTestsSkipped, injectAxe, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
 import { signInStaff } from '../support/staff.ts';
 
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 /** WCAG 2.1 A and AA violations axe-core finds on the page, as `rule: targets`. */
 async function accessibilityViolations(tab: Tab): Promise<string[]> {
-  await tab.page.addScriptTag({ path: AXE_PATH });
+  await injectAxe(tab.page);
   return tab.page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
     const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });

@@ -10,12 +10,10 @@
 // Screenshots: test-results/wallet-pages-*.png.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { walletBuilt } from '../../src/server/web-assets.ts';
 import type { TestMerchant } from '../support/api.ts';
-import { browserTestsSkipped, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
+import { browserTestsSkipped, injectAxe, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
 
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const skip = browserTestsSkipped() || (!walletBuilt() && 'the wallet is not built (npm run build:web)');
 const EMAIL = 'lin@example.com';
 
@@ -44,7 +42,7 @@ describe('the wallet pages in the browser', { skip }, () => {
 
   /** axe-core (WCAG 2 A and AA, contrast included) over the page as it is now, and no sideways scrolling. */
   async function assertAccessible(step: string): Promise<void> {
-    await tab.page.addScriptTag({ path: AXE_PATH });
+    await injectAxe(tab.page);
     const violations = await tab.page.evaluate(async () => {
       const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
       const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });

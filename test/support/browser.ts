@@ -13,13 +13,26 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { createRequire } from 'node:module';
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Frame, type Page } from 'playwright-core';
 import type { RuntimeOptions } from '../../src/server/runtime.ts';
 import type { StoreKind } from '../../src/store/database.ts';
 import { seedDemoMerchants, type DemoKeys } from '../../src/server/bootstrap.ts';
 import { mountDemo, type MountedDemo } from '../../src/demo/wiring.ts';
 import { checkoutBuilt } from '../../src/server/web-assets.ts';
 import { startTestApi, type TestApi } from './api.ts';
+
+/** axe-core's source, for `injectAxe`. */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Loads axe-core into a page or frame for an accessibility check. Evaluated through the DevTools
+ * protocol rather than added as a <script> tag: the pages' Content-Security-Policy (`script-src 'self'`,
+ * docs/operations.md) refuses an inline script, as it should; DevTools evaluation is not subject to it.
+ */
+export async function injectAxe(target: Page | Frame): Promise<void> {
+  await target.evaluate(AXE_SOURCE);
+}
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'];

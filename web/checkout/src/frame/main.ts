@@ -9,6 +9,7 @@ import { formatAmount, parseMajorAmount, toMajorDecimal, toMinorUnits } from './
 import { createPasskey, paymentAssertion, passkeysSupported, signInAssertion } from './passkeys.ts';
 import { createSessionStore, modeOf, type SessionStore } from './storage.ts';
 import { busy, button, checkbox, field, h, setStatus, showStep } from './ui.ts';
+import { openThreeDSecure, THREE_DS_WINDOW } from '../../../shared/three-d-secure.ts';
 
 const THREE_DS_POLL_INTERVAL_MS = 1500;
 const THREE_DS_WAIT_MS_MAX = 10 * 60 * 1000;
@@ -627,7 +628,7 @@ async function afterTopUp(context: Context, topUp: TopUp, retry: () => void): Pr
 
 function showThreeDSecure(context: Context, topUp: TopUp, retry: () => void): void {
   const url = topUp.next_action!.url!;
-  const popup = window.open(url, 'micropay-3ds', 'popup,width=480,height=640');
+  const popup = openThreeDSecure(url);
   let settled = false;
   let checking = false;
   const startedAt = Date.now();
@@ -665,7 +666,7 @@ function showThreeDSecure(context: Context, topUp: TopUp, retry: () => void): vo
     'three-d-secure',
     'Confirm the top-up with your bank',
     h('p', {}, popup ? 'Your bank opened a window to confirm the top-up. Finish there; this page continues by itself.' : 'Open the verification page of your bank to confirm the top-up.'),
-    h('a', { href: url, target: 'micropay-3ds', class: 'button secondary', 'data-testid': 'open-3ds' }, 'Open the verification page'),
+    h('a', { href: url, target: THREE_DS_WINDOW, rel: 'noopener noreferrer', class: 'button secondary', 'data-testid': 'open-3ds' }, 'Open the verification page'),
     button('I have confirmed', 'three-d-secure-done', () => void check(true)),
     button('Cancel', 'back', () => {
       settled = true;

@@ -5,6 +5,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { formatAmount, parseMajorAmount } from '../../../checkout/src/frame/format.ts';
 import { WalletApiError, type CardBody, type SavedCard, type TopUp, type WalletApi } from '../api.ts';
 import { BASE, Link, messageOf, Status, type Navigate } from '../ui.tsx';
+import { openThreeDSecure, THREE_DS_WINDOW } from '../../../shared/three-d-secure.ts';
 
 const CURRENCIES = ['USD', 'EUR', 'KRW', 'JPY', 'GBP'];
 const THREE_DS_POLL_INTERVAL_MS = 2000;
@@ -78,7 +79,7 @@ export function TopUpPage(props: { api: WalletApi; navigate: Navigate }) {
   function after(topUp: TopUp) {
     if (topUp.status === 'succeeded') return setStep({ kind: 'done', topUp });
     if (topUp.status === 'requires_action' && topUp.next_action?.url) {
-      const popup = window.open(topUp.next_action.url, 'micropay-3ds', 'popup,width=480,height=640');
+      const popup = openThreeDSecure(topUp.next_action.url);
       return setStep({ kind: 'three_d_secure', topUp, popup: popup !== null });
     }
     setStep({ kind: 'form' });
@@ -196,7 +197,7 @@ function ThreeDSecure(props: { api: WalletApi; topUp: TopUp; popup: boolean; onD
       <h1 id="three-d-secure-title">Confirm the top-up with your bank</h1>
       <p>{props.popup ? 'Your bank opened a window to confirm the top-up. Finish there; this page continues by itself.' : 'Open the verification page of your bank to confirm the top-up.'}</p>
       <p>
-        <a href={topUp.next_action!.url} target="micropay-3ds" className="button" data-testid="open-3ds">
+        <a href={topUp.next_action!.url} target={THREE_DS_WINDOW} rel="noopener noreferrer" className="button" data-testid="open-3ds">
           Open the verification page
         </a>
       </p>
