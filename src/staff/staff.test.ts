@@ -73,6 +73,8 @@ describe('micropay staff invite', () => {
 
   it('prints a console invitation link for an operator admin, and refuses a merchant role for the operator', async () => {
     const run = promisify(execFile);
+    // The command works on an existing installation: create the embedded one first.
+    await run(process.execPath, [bin, 'migrate'], { env });
     const invited = await run(process.execPath, [bin, 'staff', 'invite', '--email', 'Ops@Example.com', '--role', 'admin'], { env });
     const printed = JSON.parse(invited.stdout.slice(0, invited.stdout.lastIndexOf('}') + 1));
     assert.equal(printed.email, 'ops@example.com');
