@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FrameLocator, Request } from 'playwright-core';
-import { browserTestsSkipped, injectAxe, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
+import { browserTestsSkipped, closePopup, injectAxe, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
 
 
 const skip = browserTestsSkipped();
@@ -131,7 +131,7 @@ describe('one-tap checkout in the browser', { skip }, () => {
     await tab.screenshot('checkout-05-three-d-secure');
     await issuerPage.screenshot({ path: 'test-results/checkout-05b-issuer-page.png' });
     await issuerPage.getByRole('button', { name: 'Complete authentication' }).click();
-    await issuerPage.close();
+    await closePopup(issuerPage);
     const body = tab.page.getByTestId('article-body-micropayments-return');
     await body.waitFor({ timeout: 15_000 });
     assert.ok(((await body.textContent()) ?? '').length > 100, 'the article text is served once paid');

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { walletBuilt } from '../../src/server/web-assets.ts';
 import type { TestMerchant } from '../support/api.ts';
-import { browserTestsSkipped, injectAxe, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
+import { browserTestsSkipped, closePopup, injectAxe, openBrowser, startBrowserApi, type BrowserApi, type OpenBrowser, type Tab } from '../support/browser.ts';
 
 const skip = browserTestsSkipped() || (!walletBuilt() && 'the wallet is not built (npm run build:web)');
 const EMAIL = 'lin@example.com';
@@ -114,7 +114,7 @@ describe('the wallet pages in the browser', { skip }, () => {
     await page.getByTestId('three-d-secure').waitFor();
     await issuerPage.waitForLoadState();
     await issuerPage.getByRole('button', { name: 'Complete authentication' }).click();
-    await issuerPage.close();
+    await closePopup(issuerPage);
     await page.getByTestId('top-up-done').waitFor({ timeout: 15_000 });
     assert.match((await page.getByTestId('top-up-done').textContent())!, /\$10\.00/);
     // The card is saved: the next top-up offers it, chosen by default.

@@ -34,6 +34,22 @@ export async function injectAxe(target: Page | Frame): Promise<void> {
   await target.evaluate(AXE_SOURCE);
 }
 
+/**
+ * Closes a popup the test opened (the bank's 3-D Secure page) without letting a close that never
+ * settles hang the test: Playwright's page.close() has no timeout, and once in a few runs a popup whose
+ * opener was cut does not report its close. What the tests assert comes after, through the API.
+ */
+export async function closePopup(popup: Page, waitMs = 5_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    popup.close().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'];
 export const SCREENSHOT_DIR = join(process.cwd(), 'test-results');
