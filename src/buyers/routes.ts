@@ -7,7 +7,7 @@ import { errorResponses, listBody, listSchema, requireMerchant } from '../api/ht
 import { ID_PARAMS_SCHEMA } from '../payments/schemas.ts';
 import { BUYER_SESSION_HEADER } from './model.ts';
 import type { BuyerAccount, BuyerFailure, BuyerIdentityService, CodeKey, CurrentSession, Device, Passkey, SignedIn } from './service.ts';
-import { refuseBoundSession } from './session-header.ts';
+import { requestSession } from './session-header.ts';
 import {
   AUTHENTICATION_OPTIONS_BODY,
   AUTHENTICATION_OPTIONS_RESPONSE,
@@ -117,9 +117,8 @@ export async function buyerRoutes(
   async function sessionOf(request: FastifyRequest, livemode: boolean): Promise<CurrentSession | null> {
     const token = request.headers[BUYER_SESSION_HEADER];
     if (token === undefined) return null;
-    const session = typeof token === 'string' ? await buyerIdentity.sessionFor(token, livemode) : null;
+    const session = await requestSession(request, buyerIdentity, livemode, { walletKey: walletKey(request) });
     if (!session) throw new ApiError('buyer_session_required');
-    refuseBoundSession(request, session, { walletKey: walletKey(request) });
     return { session, token: token as string };
   }
 

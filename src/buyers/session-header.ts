@@ -18,7 +18,7 @@ export const OTHER_MERCHANT_SESSION_REFUSED = 'This session was opened on anothe
  * (`walletKey`): publishable keys are public, so the key alone must not carry a merchant's token beyond its
  * own purchases. Sessions bound to no merchant (passkey ceremonies, the wallet key) pass.
  */
-export function refuseBoundSession(request: FastifyRequest, session: BuyerSession, options: { walletKey?: boolean } = {}): void {
+function refuseBoundSession(request: FastifyRequest, session: BuyerSession, options: { walletKey?: boolean } = {}): void {
   if (session.merchantId === null) return;
   if (options.walletKey) throw new ApiError('buyer_session_required', WALLET_KEY_SESSION_REFUSED);
   const principal = request.principal;

@@ -70,7 +70,7 @@ export function parseOrigin(value: string, livemode: boolean): { origin: string 
   } catch {
     return { error: `${JSON.stringify(value)} is not an origin like https://shop.example.` };
   }
-  if (url.origin === 'null' || url.pathname !== '/' || value.includes('?') || value.includes('#') || url.username !== '' || url.password !== '' || /^[a-z][a-z0-9+.-]*:\/\/[^/]*\/[^/]/i.test(value)) {
+  if (url.origin === 'null' || url.pathname !== '/' || value.includes('?') || value.includes('#') || url.username !== '' || url.password !== '') {
     return { error: `${JSON.stringify(value)} is not an origin: give the scheme, host and port only, like https://shop.example.` };
   }
   if (url.protocol === 'https:') return { origin: url.origin };
