@@ -10,7 +10,7 @@
 // statement first under EXPLAIN (ANALYZE, BUFFERS, WAL) inside a savepoint that is rolled back, and
 // prints the plans: the server's own time for each statement, to compare with the client's.
 import { performance } from 'node:perf_hooks';
-import type { Database, SqlClient } from '../src/store/database.ts';
+import type { Database, SqlClient, TransactionOptions } from '../src/store/database.ts';
 
 interface Bucket {
   count: number;
@@ -78,7 +78,7 @@ export function timeStatements(db: Database, options: { explain?: (text: string)
   const wrapped: Database = new Proxy(outside, {
     get(target, property) {
       if (property !== 'transaction') return Reflect.get(target, property, target);
-      return async <T>(work: (tx: SqlClient) => Promise<T>): Promise<T> => {
+      return async <T>(work: (tx: SqlClient) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> => {
         transactions += 1;
         const explain = options.explain && transactions === EXPLAIN_TRANSACTION ? options.explain : null;
         const start = performance.now();
@@ -114,6 +114,7 @@ export function timeStatements(db: Database, options: { explain?: (text: string)
                 }
               }),
             ),
+            transactionOptions,
           );
         } finally {
           const end = performance.now();

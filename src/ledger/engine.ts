@@ -31,8 +31,6 @@ export interface BatchState {
   existing: Map<string, Transfer> | null;
   /** Static checks already made for this batch's commands (validateTransfer), to skip redoing them. */
   staticFailures?: Map<LedgerCommand, TransferFailureCode | null>;
-  /** Accounts whose balances are only guessed: limits are not checked on them (a later exact pass is). */
-  limitsUnchecked?: Set<string>;
 }
 
 export interface BatchOutcome {
@@ -216,11 +214,8 @@ export function applyBatch(units: LedgerCommand[][], state: BatchState): BatchOu
     const debitsPosted = debit.debitsPosted + postedDelta;
     const creditsPending = credit.creditsPending + pendingDelta;
     const creditsPosted = credit.creditsPosted + postedDelta;
-    const unchecked = state.limitsUnchecked !== undefined && (state.limitsUnchecked.has(debit.id) || state.limitsUnchecked.has(credit.id));
-    if (!unchecked) {
-      const failure = checkBalances(debitsPending, debitsPosted, creditsPending, creditsPosted, debit, credit);
-      if (failure) return { ok: false, code: failure };
-    }
+    const failure = checkBalances(debitsPending, debitsPosted, creditsPending, creditsPosted, debit, credit);
+    if (failure) return { ok: false, code: failure };
     const moved: Moved = {
       ok: true,
       exists: false,
@@ -269,16 +264,6 @@ export function assignBalances(target: Record<BalanceField, bigint>, source: Rec
   target.debitsPosted = source.debitsPosted;
   target.creditsPending = source.creditsPending;
   target.creditsPosted = source.creditsPosted;
-}
-
-/** The four running totals of an account (or of a row of them), without its other fields. */
-export function balancesOf(account: Record<BalanceField, bigint>): Record<BalanceField, bigint> {
-  return {
-    debitsPending: account.debitsPending,
-    debitsPosted: account.debitsPosted,
-    creditsPending: account.creditsPending,
-    creditsPosted: account.creditsPosted,
-  };
 }
 
 /** The first limit the debit account's new debits or the credit account's new credits would break. */

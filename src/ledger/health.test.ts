@@ -60,7 +60,7 @@ for (const kind of STORE_KINDS) {
       const shop = await openShop(api);
       await pay(api, shop, 700);
       const db = api.runtime.db;
-      const { rows } = await db.query<{ id: string }>(`SELECT id FROM ledger_accounts WHERE asset = 'USD' AND credits_posted > 0 ORDER BY id LIMIT 1`);
+      const { rows } = await db.query<{ id: string }>(`SELECT id FROM ledger_balances WHERE asset = 'USD' AND credits_posted > 0 ORDER BY id LIMIT 1`);
       const accountId = rows[0]!.id;
       await db.query('UPDATE ledger_accounts SET credits_posted = credits_posted + 1 WHERE id = $1', [accountId]);
       try {

@@ -13,6 +13,7 @@ import {
   type TransferInput,
 } from './model.ts';
 import { createLedgerService, expiryIdFor, type LedgerService } from './service.ts';
+import { FLUSH_AFTER_TRANSFERS } from './unit-of-work.ts';
 
 const uuid = () => randomUUID();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -376,6 +377,98 @@ for (const kind of STORE_KINDS) {
       await expectOne({ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 250n, code: 2, pending: true }, 'created');
       assert.deepEqual(ledger.peekBalance(wallet), await ledger.getBalance(wallet));
       assert.equal(ledger.peekBalance(uuid()), null);
+    });
+
+    // -----------------------------------------------------------------------------------------------
+    // Serial commit and balance checkpoints (docs/ledger.md, "How a batch commits")
+    // -----------------------------------------------------------------------------------------------
+
+    it('two services on one database: each decides from what the other committed, not from its own cache', async () => {
+      // Each service is what one process holds: its own cache of balances, trusted only while the
+      // ledger head still carries the token of its own last batch.
+      const other = createLedgerService({ db: store.db });
+      try {
+        const { source, wallet, merchant } = await walletSetup(100n);
+        const pay = (service: LedgerService, amount: bigint) =>
+          service
+            .createTransfers([{ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount, code: 2 }])
+            .then((results) => results[0]!.result);
+        // This service's cache knows the wallet at 100 (it funded it); the other one spends it all.
+        assert.equal(await pay(other, 100n), 'created');
+        assert.equal(await pay(ledger, 1n), 'exceeds_credits', 'a cache that missed the other service’s commit must not decide');
+        await expectOne({ id: uuid(), debitAccountId: source, creditAccountId: wallet, amount: 50n, code: 1 }, 'created');
+        assert.equal(await pay(other, 50n), 'created');
+        assert.equal(await pay(other, 1n), 'exceeds_credits');
+        assert.equal(await pay(ledger, 1n), 'exceeds_credits');
+        assert.deepEqual(balancesOf(await ledger.getAccount(wallet)), { ...zero, debitsPosted: 150n, creditsPosted: 150n });
+        assert.deepEqual(await other.getBalance(wallet), await ledger.getBalance(wallet));
+        const report = await ledger.verify();
+        assert.deepEqual(report.limitViolations, []);
+        assert.deepEqual(report.drift, []);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it(`balances are written back to the row once an account has ${FLUSH_AFTER_TRANSFERS} transfers after its checkpoint; reads are exact before and after`, async () => {
+      const { wallet, merchant } = await walletSetup(1000n);
+      const row = async (id: string) =>
+        (
+          await store.db.query<{ debits_posted: bigint; credits_posted: bigint; balance_seq: bigint; unflushed: number }>(
+            `SELECT a.debits_posted, a.credits_posted, a.balance_seq, b.unflushed
+             FROM ledger_accounts a JOIN ledger_balances b USING (id) WHERE a.id = $1`,
+            [id],
+          )
+        ).rows[0]!;
+      // The funding and FLUSH_AFTER_TRANSFERS - 2 payments, one call each: not written back yet.
+      for (let index = 0; index < FLUSH_AFTER_TRANSFERS - 2; index += 1) {
+        await expectOne({ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 1n, code: 2 }, 'created');
+      }
+      const before = await row(wallet);
+      assert.equal(before.unflushed, FLUSH_AFTER_TRANSFERS - 1);
+      assert.deepEqual([before.debits_posted, before.credits_posted, before.balance_seq], [0n, 0n, 0n]);
+      const exact = { ...zero, debitsPosted: BigInt(FLUSH_AFTER_TRANSFERS - 2), creditsPosted: 1000n };
+      assert.deepEqual(balancesOf(await ledger.getAccount(wallet)), exact, 'the view adds the transfers after the checkpoint');
+      // A fresh service (another process) reads the same exact balance, and decides from it.
+      const other = createLedgerService({ db: store.db });
+      try {
+        assert.deepEqual(balancesOf(await other.getAccount(wallet)), exact);
+        const last = uuid();
+        await other.createTransfers([{ id: last, debitAccountId: wallet, creditAccountId: merchant, amount: 1n, code: 2 }]);
+        const after = await row(wallet);
+        const lastSeq = (await store.db.query<{ seq: bigint }>('SELECT seq FROM ledger_transfers WHERE id = $1', [last])).rows[0]!.seq;
+        assert.equal(after.unflushed, 0, 'written back once it had enough transfers after its checkpoint');
+        assert.deepEqual(
+          [after.debits_posted, after.credits_posted, after.balance_seq],
+          [BigInt(FLUSH_AFTER_TRANSFERS - 1), 1000n, lastSeq],
+          'the row holds every transfer up to the batch’s last one',
+        );
+        // The merchant, without the funding, has one transfer fewer: the other service learnt its count
+        // from the view when it read it, and leaves it for a later batch.
+        const merchantRow = await row(merchant);
+        assert.deepEqual([merchantRow.unflushed, merchantRow.credits_posted], [FLUSH_AFTER_TRANSFERS - 1, 0n]);
+      } finally {
+        await other.close();
+      }
+      assert.deepEqual((await ledger.verify()).drift, []);
+    });
+
+    it('a batch that fails after its ledger statement leaves nothing behind in what the next batch decides', async () => {
+      const writer = `failing_${kind}`;
+      ledger.registerWriter(writer, async () => {
+        throw new Error('the unit’s own rows could not be written');
+      });
+      const { wallet, merchant } = await walletSetup(100n);
+      const failing = ledger.commit({
+        transfers: [{ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 100n, code: 2 }],
+        finish: () => ({ value: null, writes: [{ writer, row: {} }] }),
+      });
+      await assert.rejects(failing, /could not be written/);
+      // The failed batch's statement ran (its transfer was decided and inserted) but did not commit: the
+      // wallet still holds 100, which the next batch must see.
+      await expectOne({ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 100n, code: 2 }, 'created');
+      await expectOne({ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 1n, code: 2 }, 'exceeds_credits');
+      assert.deepEqual((await ledger.verify()).drift, []);
     });
 
     it('a hold posted in full moves the whole hold; it cannot be posted or voided again', async () => {

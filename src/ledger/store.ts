@@ -115,23 +115,24 @@ export async function findExistingIds(tx: SqlClient, ids: string[]): Promise<str
   return result.rows.map((row) => row.id);
 }
 
-/** Locks the accounts in id order (so that concurrent batches never deadlock on them), reads their
- * balances and the transaction's clock; the fields that never change come from the caller's cache. */
-export async function lockBalances(
-  tx: SqlClient,
-  ids: string[],
-): Promise<{ now: Date; balances: Map<string, AccountBalances> }> {
-  const balances = new Map<string, AccountBalances>();
-  if (ids.length === 0) return { now: await selectNow(tx), balances };
-  const rows = await tx.queryArrays<[string, bigint, bigint, bigint, bigint, Date]>(
-    `SELECT id, debits_pending, debits_posted, credits_pending, credits_posted, ${NOW_MS}
-     FROM ledger_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-    [arrayEncoding(tx).uuid(ids)],
-  );
-  for (const [id, debitsPending, debitsPosted, creditsPending, creditsPosted] of rows) {
-    balances.set(id, { id, debitsPending, debitsPosted, creditsPending, creditsPosted });
-  }
-  return { now: rows[0]?.[5] ?? (await selectNow(tx)), balances };
+/** The advisory lock every ledger batch takes first and holds until it ends ("micropay" in ASCII): batches
+ * commit one at a time across every process sharing the database, so a batch decided under it from
+ * exact balances stays right until it commits (docs/ledger.md, "Commit path"). */
+export const LEDGER_LOCK_KEY = 0x6d6963726f706179n;
+
+/** The last batch committed: its token (random, new for each batch) and the highest seq committed. */
+export interface LedgerHead {
+  token: string;
+  seq: bigint;
+  /** The transaction's clock (the database's, to the millisecond). */
+  now: Date;
+}
+
+/** Reads the ledger head; under the ledger lock it cannot move until this transaction ends. */
+export async function readHead(tx: SqlClient): Promise<LedgerHead> {
+  const rows = await tx.queryArrays<[string, bigint, Date]>(`SELECT token, seq, ${NOW_MS} FROM ledger_head`);
+  const [token, seq, now] = rows[0]!;
+  return { token, seq, now };
 }
 
 export async function loadResolutions(tx: SqlClient, pendingIds: string[]): Promise<Map<string, TransferKind>> {
@@ -143,16 +144,6 @@ export async function loadResolutions(tx: SqlClient, pendingIds: string[]): Prom
   );
   for (const row of result.rows) found.set(row.pending_id, KIND_NAMES[row.kind]!);
   return found;
-}
-
-/** Inserts transfers in one statement. An id or a hold resolution already stored fails the statement
- * with a unique violation (SQLSTATE 23505), which the caller turns into a retry that looks ids up:
- * cheaper for the common case than ON CONFLICT, which costs every row an extra index probe and WAL record.
- * The creation and expiry times come from the database clock at the start of the transaction. */
-export async function insertTransfers(tx: SqlClient, transfers: Transfer[]): Promise<void> {
-  if (transfers.length === 0) return;
-  const insert = insertStatement(tx, transfers, 1);
-  await tx.query(insert.sql, insert.params);
 }
 
 /** How a batched statement's array parameters are encoded: binary where the client sends Buffers as
@@ -178,8 +169,13 @@ export function arrayEncoding(client: SqlClient): ArrayEncoding {
   return client.binaryArrays ? BINARY_ARRAYS : TEXT_ARRAYS;
 }
 
-/** The multi-row insert of `transfers`, with its parameters numbered from `$first`. */
-function insertStatement(tx: SqlClient, transfers: Transfer[], first: number): { sql: string; params: unknown[] } {
+/** The multi-row insert of `transfers`, with its parameters numbered from `$first`, inserting only when
+ * `gate` (an SQL condition) holds, and returning each row's seq. An id or a hold resolution already
+ * stored fails the statement with a unique violation (SQLSTATE 23505), which the caller turns into a
+ * retry that looks ids up: cheaper for the common case than ON CONFLICT, which costs every row an extra
+ * index probe and WAL record. The creation and expiry times come from the database clock at the start
+ * of the transaction. */
+function insertStatement(tx: SqlClient, transfers: Transfer[], first: number, gate: string): { sql: string; params: unknown[] } {
   const $ = (offset: number) => `$${first + offset}`;
   return {
     sql: `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, pending_id,
@@ -191,98 +187,81 @@ function insertStatement(tx: SqlClient, transfers: Transfer[], first: number): {
      FROM unnest(${$(0)}::uuid[], ${$(1)}::uuid[], ${$(2)}::uuid[], ${$(3)}::text[], ${$(4)}::int8[], ${$(5)}::int2[],
        ${$(6)}::uuid[], ${$(7)}::int8[], ${$(8)}::int4[], ${$(9)}::int4[], ${$(10)}::text[])
        AS t(id, debit_account_id, credit_account_id, asset, amount, kind, pending_id, pending_amount,
-            timeout_seconds, code, metadata)`,
+            timeout_seconds, code, metadata)
+     WHERE ${gate}
+     RETURNING seq`,
     params: insertColumns(tx, transfers),
   };
 }
 
-/** One account's balances before and after a batch, for `insertAndSwapBalances`. */
-export interface BalanceSwap {
-  id: string;
-  before: Omit<AccountBalances, 'id'>;
-  after: Omit<AccountBalances, 'id'>;
-}
-
-/** In one statement: inserts the batch's transfers, locks the batch's accounts in id order (so two
- * processes writing the same accounts never deadlock), and writes each account's new balances where,
- * once locked, it still has the balances the batch was decided from (compare and set). The lock waits
- * for a batch in flight that holds the row and then reads its committed balances, which a batch
- * decided after it expects. Returns how many accounts were written, and the transaction's clock. */
-export async function insertAndSwapBalances(
+/**
+ * Writes one batch in one statement, if the ledger head is still `expectedToken` (nothing committed by
+ * anyone since the balances the batch was decided from): inserts its transfers, writes back the
+ * balances of `flush` as they stand after the batch (with the seq they stand at: the batch's last
+ * transfer, or the head's when it inserted none), and moves the head to `token`. Otherwise it writes
+ * nothing and answers `written: false`. Runs under the ledger lock (LEDGER_LOCK_KEY).
+ */
+export async function commitBatch(
   tx: SqlClient,
   transfers: Transfer[],
-  swaps: BalanceSwap[],
-): Promise<{ swapped: number; now: Date }> {
-  const n = swaps.length;
-  const ids = new Array<string>(n);
-  const balances = Array.from({ length: 8 }, () => new Array<bigint>(n));
-  for (let i = 0; i < n; i += 1) {
-    const { id, before, after } = swaps[i]!;
-    ids[i] = id;
-    balances[0]![i] = before.debitsPending;
-    balances[1]![i] = before.debitsPosted;
-    balances[2]![i] = before.creditsPending;
-    balances[3]![i] = before.creditsPosted;
-    balances[4]![i] = after.debitsPending;
-    balances[5]![i] = after.debitsPosted;
-    balances[6]![i] = after.creditsPending;
-    balances[7]![i] = after.creditsPosted;
-  }
+  flush: Account[],
+  expectedToken: string,
+  token: string,
+): Promise<{ written: boolean; now: Date }> {
   const encode = arrayEncoding(tx);
-  const swapParams = [encode.uuid(ids), ...balances.map((column) => encode.int8(column))];
-  const insert = transfers.length > 0 ? insertStatement(tx, transfers, swapParams.length + 1) : null;
-  const rows = await tx.queryArrays<[bigint, Date]>(
-    `WITH ${insert ? `inserted AS (${insert.sql}),` : ''}
-     locked AS (
-       SELECT id, debits_pending, debits_posted, credits_pending, credits_posted FROM ledger_accounts
-       WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
-     ),
-     swapped AS (
+  const n = flush.length;
+  const ids = new Array<string>(n);
+  const balances = Array.from({ length: 4 }, () => new Array<bigint>(n));
+  for (let i = 0; i < n; i += 1) {
+    const account = flush[i]!;
+    ids[i] = account.id;
+    balances[0]![i] = account.debitsPending;
+    balances[1]![i] = account.debitsPosted;
+    balances[2]![i] = account.creditsPending;
+    balances[3]![i] = account.creditsPosted;
+  }
+  const params: unknown[] = [expectedToken, token];
+  const at = (value: unknown) => `$${params.push(value)}`;
+  const flushSql =
+    n === 0
+      ? ''
+      : `flushed AS (
        UPDATE ledger_accounts AS a
        SET debits_pending = u.debits_pending, debits_posted = u.debits_posted,
-           credits_pending = u.credits_pending, credits_posted = u.credits_posted
-       FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::int8[], $7::int8[], $8::int8[], $9::int8[])
-         AS u(id, debits_pending_before, debits_posted_before, credits_pending_before, credits_posted_before,
-              debits_pending, debits_posted, credits_pending, credits_posted)
-         JOIN locked AS l ON l.id = u.id
-       WHERE a.id = u.id
-         AND l.debits_pending = u.debits_pending_before AND l.debits_posted = u.debits_posted_before
-         AND l.credits_pending = u.credits_pending_before AND l.credits_posted = u.credits_posted_before
+           credits_pending = u.credits_pending, credits_posted = u.credits_posted,
+           balance_seq = coalesce((SELECT max(seq) FROM inserted), (SELECT seq FROM head))
+       FROM unnest(${at(encode.uuid(ids))}::uuid[], ${balances.map((column) => `${at(encode.int8(column))}::int8[]`).join(', ')})
+         AS u(id, debits_pending, debits_posted, credits_pending, credits_posted)
+       WHERE a.id = u.id AND EXISTS (SELECT 1 FROM head)
+     ),`;
+  const insert =
+    transfers.length > 0 ? insertStatement(tx, transfers, params.length + 1, 'EXISTS (SELECT 1 FROM head)') : null;
+  if (insert) params.push(...insert.params);
+  const rows = await tx.queryArrays<[bigint, Date]>(
+    `WITH head AS (SELECT seq FROM ledger_head WHERE token = $1::uuid),
+     inserted AS (${insert ? insert.sql : 'SELECT NULL::int8 AS seq WHERE false'}),
+     ${flushSql}
+     moved AS (
+       UPDATE ledger_head SET token = $2::uuid, seq = coalesce((SELECT max(seq) FROM inserted), seq)
+       WHERE token = $1::uuid
        RETURNING 1
      )
-     SELECT (SELECT count(*) FROM swapped), ${NOW_MS}`,
-    [...swapParams, ...(insert?.params ?? [])],
+     SELECT (SELECT count(*) FROM moved), ${NOW_MS}`,
+    params,
   );
-  const [swapped, now] = rows[0]!;
-  return { swapped: Number(swapped), now };
+  const [moved, now] = rows[0]!;
+  return { written: Number(moved) === 1, now };
 }
 
-
-export async function selectNow(tx: SqlClient): Promise<Date> {
-  return (await tx.query<{ now: Date }>(`SELECT ${NOW_MS} AS now`)).rows[0]!.now;
-}
-
-/** The fields of accounts that never change (everything but balances), with zero balances. */
-/** Accounts with the balances they have now, read without a lock: the fields that never change, and
- * balances that are only a starting guess (the batch's compare-and-set or lock confirms them). */
-export async function loadAccountStatics(tx: SqlClient, ids: string[]): Promise<Account[]> {
+/** Accounts with their balances as they stand (the view `ledger_balances`: the checkpoint in the row
+ * plus the transfers after it), and how many transfers after the checkpoint each has (`unflushed`). */
+export async function loadBalances(tx: SqlClient, ids: string[]): Promise<Array<{ account: Account; unflushed: number }>> {
   if (ids.length === 0) return [];
-  const result = await tx.query<AccountRow>(
-    `SELECT id, asset, kind, flags, overdraft_limit, debits_pending, debits_posted, credits_pending,
-       credits_posted, metadata, created_at
-     FROM ledger_accounts WHERE id = ANY($1::uuid[])`,
-    [ids],
+  const result = await tx.query<AccountRow & { unflushed: number }>(
+    `SELECT ${ACCOUNT_COLUMNS}, unflushed FROM ledger_balances WHERE id = ANY($1::uuid[])`,
+    [arrayEncoding(tx).uuid(ids)],
   );
-  return result.rows.map(accountFromRow);
-}
-
-/** The four running totals of one account, as read from or written to its row. */
-export interface AccountBalances {
-  id: string;
-  debitsPending: bigint;
-  debitsPosted: bigint;
-  creditsPending: bigint;
-  creditsPosted: bigint;
+  return result.rows.map((row) => ({ account: accountFromRow(row), unflushed: row.unflushed }));
 }
 
 /** The column arrays of the transfers' insert, in the order of TRANSFER_COLUMNS less expires_at (the
@@ -313,29 +292,6 @@ export function transferColumns(client: SqlClient, transfers: Transfer[]): unkno
   return [...columns.slice(0, 9), expiresAt, ...columns.slice(9)];
 }
 
-/** Writes the final balances of the accounts a batch touched (they are locked by this transaction). */
-export async function updateBalances(tx: SqlClient, accounts: Account[]): Promise<void> {
-  if (accounts.length === 0) return;
-  const encode = arrayEncoding(tx);
-  const ids = encode.uuid(accounts.map((account) => account.id));
-  const field = (pick: (account: Account) => bigint) => encode.int8(accounts.map(pick));
-  await tx.query(
-    `UPDATE ledger_accounts AS a
-     SET debits_pending = u.debits_pending, debits_posted = u.debits_posted,
-         credits_pending = u.credits_pending, credits_posted = u.credits_posted
-     FROM unnest($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[])
-       AS u(id, debits_pending, debits_posted, credits_pending, credits_posted)
-     WHERE a.id = u.id`,
-    [
-      ids,
-      field((a) => a.debitsPending),
-      field((a) => a.debitsPosted),
-      field((a) => a.creditsPending),
-      field((a) => a.creditsPosted),
-    ],
-  );
-}
-
 export async function openHolds(tx: SqlClient, holds: Transfer[]): Promise<void> {
   if (holds.length === 0) return;
   await tx.query(
@@ -358,10 +314,11 @@ export async function dueHolds(db: SqlClient, limit: number): Promise<string[]> 
   return result.rows.map((row) => row.pending_id);
 }
 
+/** Accounts with their balances as they stand (the view `ledger_balances`), in the order of `ids`. */
 export async function getAccounts(db: SqlClient, ids: string[]): Promise<Account[]> {
   if (ids.length === 0) return [];
   const result = await db.query<AccountRow>(
-    `SELECT ${ACCOUNT_COLUMNS} FROM ledger_accounts WHERE id = ANY($1::uuid[])`,
+    `SELECT ${ACCOUNT_COLUMNS} FROM ledger_balances WHERE id = ANY($1::uuid[])`,
     [ids],
   );
   const byId = new Map(result.rows.map((row) => [row.id, accountFromRow(row)]));
@@ -387,7 +344,7 @@ export async function insertOrGetAccounts(
      )
      SELECT ${ACCOUNT_COLUMNS}, true AS inserted FROM inserted
      UNION ALL
-     SELECT ${ACCOUNT_COLUMNS}, false AS inserted FROM ledger_accounts
+     SELECT ${ACCOUNT_COLUMNS}, false AS inserted FROM ledger_balances
      WHERE id IN (SELECT id FROM input) AND id NOT IN (SELECT id FROM inserted)`,
     [
       rows.map((row) => row.id),

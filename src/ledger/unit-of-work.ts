@@ -1,9 +1,10 @@
 // The batch executor behind the commit pipeline: one database transaction carries the ledger transfers
 // of every unit in the batch, then each unit's own rows (payments, outbox events, ...), written by named
 // writers for the whole batch at once; writers made of statements share one round trip.
+import { randomUUID } from 'node:crypto';
 import { sqlState, type SqlClient } from '../store/database.ts';
 import type { BatchExecutor } from '../store/commit-pipeline.ts';
-import { applyBatch, assignBalances, balancesOf, type BatchOutcome } from './engine.ts';
+import { applyBatch, assignBalances } from './engine.ts';
 import type { Account, CreateTransferResult, Transfer, TransferFailureCode } from './model.ts';
 import * as store from './store.ts';
 import { isUuid, pendingIdOf, validateTransfer, type LedgerCommand } from './validate.ts';
@@ -79,19 +80,18 @@ export class ExistingTransfersError extends Error {
   }
 }
 
-/** Thrown to redo a batch: decided from the real balances, it differs from the guess. */
-export class GuessedBatchError extends Error {
-  constructor() {
-    super('the batch decided from real balances differs from the guess; it is redone');
-  }
-}
-
-// Deadlock and serialization failure (rare: accounts and ids are locked in id order; two processes
-// resolving two holds in opposite orders can still deadlock), unique violation (a concurrent writer of
-// the same id): redo the batch with the next strategy.
+// Deadlock and serialization failure (from the rows of units' writers; batches never wait for each other
+// on accounts, as they hold the ledger lock), unique violation (an id already stored, found by the
+// insert): redo the batch with the next strategy.
 const RETRYABLE_SQL_STATES = new Set(['40P01', '40001', '23505']);
 
 const ACCOUNT_CACHE_SIZE_MAX = 1_000_000;
+
+/** An account's balances are written back to its row once this many of its transfers came after the
+ * row's checkpoint (as far as this process knows: it counts its own, and reads the rest when it loads
+ * the account). Readers add those transfers to the row (the view `ledger_balances`), so the number
+ * bounds what a read of a balance sums; a hot account is written back about once per batch. */
+export const FLUSH_AFTER_TRANSFERS = 32;
 
 /** `attemptsMax`: the first attempt of a batch plus the pipeline's retries (its `retriesMax` + 1). */
 export function createUnitOfWorkExecutor(
@@ -99,11 +99,6 @@ export function createUnitOfWorkExecutor(
   attemptsMax: number,
 ): BatchExecutor<UnitOfWork<unknown>, unknown> & { peek(id: string): Account | null; observe(accounts: Account[]): void } {
   const cache = new AccountCache(ACCOUNT_CACHE_SIZE_MAX);
-  // Batches of this process take their account locks in the order they started, so that with several
-  // batches in flight, transfers are still decided in the order they were submitted.
-  let lockTurn: Promise<void> = Promise.resolve();
-  // ... and decide in that order too: a batch decides from the balances the previous one remembered.
-  let decideTurn: Promise<void> = Promise.resolve();
   return {
     peek: (id) => cache.peek(id),
     observe: (accounts) => cache.observe(accounts),
@@ -113,30 +108,11 @@ export function createUnitOfWorkExecutor(
         const pendingId = pendingIdOf(command);
         return pendingId === undefined ? [String(command.id)] : [String(command.id), String(pendingId)];
       }),
-    isRetryable: (error) =>
-      error instanceof ExistingTransfersError ||
-      error instanceof GuessedBatchError ||
-      RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
+    // Every batch holds the ledger lock from BEGIN to its end: batches commit one at a time.
+    transaction: { advisoryLock: store.LEDGER_LOCK_KEY },
+    isRetryable: (error) => error instanceof ExistingTransfersError || RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
     async execute(tx, units, attempt) {
-      const strategy = strategyFor(attempt, attemptsMax);
-      const previous = lockTurn;
-      const previousDecided = decideTurn;
-      let release = () => {};
-      let decided = () => {};
-      lockTurn = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      decideTurn = new Promise<void>((resolve) => {
-        decided = resolve;
-      });
-      const turn: LockTurn = { wait: () => previous, release: () => release(), waitDecided: () => previousDecided, decided: () => decided() };
-      let results: CreateTransferResult[][];
-      try {
-        results = await applyLedger(tx, units.map((unit) => unit.transfers), strategy, cache, turn);
-      } finally {
-        turn.decided();
-        turn.release();
-      }
+      const results = await applyLedger(tx, units.map((unit) => unit.transfers), strategyFor(attempt, attemptsMax), cache);
       const values: unknown[] = [];
       const writesByWriter = new Map<string, unknown[]>();
       units.forEach((unit, index) => {
@@ -174,66 +150,86 @@ export function createUnitOfWorkExecutor(
   };
 }
 
-/** Per process: the fields of accounts that never change (asset, kind, flags, limit, metadata), and the
- * balances this process last saw. Accounts are never deleted, so the fixed fields never go stale; the
- * balances are only a guess (another process may have moved them), which every batch checks. */
+interface CacheEntry {
+  account: Account;
+  /** The cache's epoch when these balances were exact; older epochs (and -1) are not trusted. */
+  epoch: number;
+  /** The account's transfers after its row's checkpoint, as far as this process knows. */
+  unflushed: number;
+}
+
+/**
+ * Per process: accounts with the fields that never change (asset, kind, flags, limit, metadata) and the
+ * balances this process last knew. Balances are trusted only while nobody else committed: `token` is
+ * the ledger head this process's own last batch left, and while the head still carries it (checked
+ * under the ledger lock), every entry of the current epoch is exact. When the head moved, the epoch
+ * moves on and every account is read again (from `ledger_balances`) before a batch decides from it.
+ */
 class AccountCache {
-  private readonly accounts = new Map<string, { account: Account; balancesSeen: boolean }>();
+  private readonly accounts = new Map<string, CacheEntry>();
+  private epoch = 0;
+  /** The head token the exact entries stand at; null when unknown (nothing is trusted). */
+  token: string | null = null;
   constructor(private readonly sizeMax: number) {}
 
-  /** Copies of the batch's accounts with their last seen balances; an id that does not exist is absent. */
-  async load(tx: SqlClient, ids: string[]): Promise<{ accounts: Map<string, Account>; unseen: Set<string> }> {
-    const missing = ids.filter((id) => !this.accounts.has(id));
-    if (missing.length > 0) {
-      if (this.accounts.size + missing.length > this.sizeMax) this.accounts.clear();
-      // Read with their current balances: a guess as good as a remembered one, which the batch's
-      // compare-and-set confirms, so a first sight of an account does not force the locking path.
-      for (const account of await store.loadAccountStatics(tx, missing)) {
-        this.accounts.set(account.id, { account, balancesSeen: true });
+  /** The head is `token`, which this process did not leave: nothing it remembers is trusted any more. */
+  reset(token: string): void {
+    this.epoch += 1;
+    this.token = token;
+  }
+
+  /** Copies of the batch's accounts with their exact balances (reading those not known exactly), and
+   * what each has after its checkpoint; an id that does not exist is absent. Runs under the ledger lock. */
+  async load(tx: SqlClient, ids: string[]): Promise<{ accounts: Map<string, Account>; unflushed: Map<string, number> }> {
+    const stale = ids.filter((id) => this.accounts.get(id)?.epoch !== this.epoch);
+    if (stale.length > 0) {
+      if (this.accounts.size + stale.length > this.sizeMax) {
+        this.accounts.clear();
+        return this.load(tx, ids);
+      }
+      for (const { account, unflushed } of await store.loadBalances(tx, stale)) {
+        this.accounts.set(account.id, { account, epoch: this.epoch, unflushed });
       }
     }
     const accounts = new Map<string, Account>();
-    const unseen = new Set<string>();
+    const unflushed = new Map<string, number>();
     for (const id of ids) {
       const entry = this.accounts.get(id);
       if (!entry) continue;
       accounts.set(id, copyAccount(entry.account));
-      if (!entry.balancesSeen) unseen.add(id);
+      unflushed.set(id, entry.unflushed);
     }
-    return { accounts, unseen };
+    return { accounts, unflushed };
   }
 
-  /** The account as this process last saw it committed, or null when it was not seen or not trusted. */
+  /** The account as this process last knew it, or null when it has not met it: an estimate. */
   peek(id: string): Account | null {
     const entry = this.accounts.get(id);
-    return entry && entry.balancesSeen ? { ...entry.account } : null;
+    return entry ? { ...entry.account } : null;
   }
 
-  /** Accounts read outside a batch (created or looked up): the first sight of an account, as `load`
-   * would have read it. An account already met keeps what the batches remembered, which is never older. */
+  /** Accounts read outside a batch (created or looked up): kept for `peek`, but not trusted by a batch
+   * (the read may predate another process's commit that this process has not seen). */
   observe(accounts: Account[]): void {
     for (const account of accounts) {
       if (this.accounts.has(account.id)) continue;
       if (this.accounts.size >= this.sizeMax) this.accounts.clear();
-      this.accounts.set(account.id, { account: { ...account }, balancesSeen: true });
+      this.accounts.set(account.id, { account: { ...account }, epoch: -1, unflushed: 0 });
     }
   }
 
-  /** The balances of these accounts are no longer trusted: the next batch naming them locks first. */
-  forget(ids: Iterable<string>): void {
-    for (const id of ids) {
+  /** A batch's accounts as it left them (exact under the lock), once its statement ran: the head now
+   * carries `token`. If the transaction does not commit, the head keeps the old token, so the next
+   * batch finds it moved and reads everything again. */
+  remember(accounts: Map<string, Account>, unflushed: Map<string, number>, token: string): void {
+    for (const [id, account] of accounts) {
       const entry = this.accounts.get(id);
-      if (entry) entry.balancesSeen = false;
-    }
-  }
-
-  remember(balances: Iterable<store.AccountBalances>): void {
-    for (const balance of balances) {
-      const entry = this.accounts.get(balance.id);
       if (!entry) continue;
-      assignBalances(entry.account, balance);
-      entry.balancesSeen = true;
+      assignBalances(entry.account, account);
+      entry.epoch = this.epoch;
+      entry.unflushed = unflushed.get(id) ?? entry.unflushed;
     }
+    this.token = token;
   }
 }
 
@@ -287,229 +283,72 @@ async function gatherInputs(tx: SqlClient, units: LedgerCommand[][]): Promise<Ba
     accountIds.add(pending.debitAccountId);
     accountIds.add(pending.creditAccountId);
   }
-  return {
-    units,
-    staticFailures,
-    transferIds: [...transferIds],
-    pendingIds,
-    pendings,
-    accountIds: [...accountIds].sort(),
-  };
+  return { units, staticFailures, transferIds: [...transferIds], pendingIds, pendings, accountIds: [...accountIds] };
 }
 
-/** How a batch is carried out; each retry of a batch takes the next, more careful strategy. */
-export type BatchStrategy = 'insert_first' | 'insert_first_checked' | 'lock_first';
+/** How a batch is carried out: the first attempt does not look its ids up (new ids are the common
+ * case, and the primary key catches a duplicate); a retry looks every id up first. */
+export type BatchStrategy = 'insert_first' | 'insert_first_checked';
 
-/** A retry looks ids up and guesses from the balances the failed attempt read, which nearly always
- * confirms; locking first is kept for the last attempt, as it can deadlock with another process that
- * inserts the same id first and then waits for our accounts. */
-export function strategyFor(attempt: number, attemptsMax: number): BatchStrategy {
-  if (attempt === 0) return 'insert_first';
-  return attempt < attemptsMax - 1 ? 'insert_first_checked' : 'lock_first';
+export function strategyFor(attempt: number, _attemptsMax: number): BatchStrategy {
+  return attempt === 0 ? 'insert_first' : 'insert_first_checked';
 }
 
-/** The place of a batch in its process's order of taking account locks. */
-interface LockTurn {
-  /** Resolves once the batch before this one has locked its accounts (or ended). */
-  wait(): Promise<void>;
-  /** Lets the next batch lock; called once this batch holds its locks, and again (harmlessly) at its end. */
-  release(): void;
-  /** Resolves once the batch before this one has remembered the balances it decided (or ended). */
-  waitDecided(): Promise<void>;
-  /** Lets the next batch decide; called once this batch remembered its outcome, and again at its end. */
-  decided(): void;
-}
-
-async function applyLedger(
-  tx: SqlClient,
-  units: LedgerCommand[][],
-  strategy: BatchStrategy,
-  cache: AccountCache,
-  turn: LockTurn,
-): Promise<CreateTransferResult[][]> {
+/**
+ * Decides and writes the batch's transfers. The transaction holds the ledger lock, so no other batch
+ * of any process commits until this one ends: balances known exactly now stay exact. When this
+ * process's last batch left the head (the common case, and always with one process), the cached
+ * balances are exact and the batch is decided from them at once; its one statement checks the head
+ * and writes nothing if the head moved, and the batch is then decided again from balances read now.
+ */
+async function applyLedger(tx: SqlClient, units: LedgerCommand[][], strategy: BatchStrategy, cache: AccountCache): Promise<CreateTransferResult[][]> {
   if (units.every((unit) => unit.length === 0)) return units.map(() => []);
   const inputs = await gatherInputs(tx, units);
-  return strategy === 'lock_first'
-    ? applyLockFirst(tx, inputs, cache, turn)
-    : applyInsertFirst(tx, inputs, cache, strategy, turn);
-}
-
-async function lockInTurn(tx: SqlClient, ids: string[], turn: LockTurn): ReturnType<typeof store.lockBalances> {
-  await turn.wait();
-  try {
-    return await store.lockBalances(tx, ids);
-  } finally {
-    turn.release();
-  }
-}
-
-/** Lock every account in id order and read its balance, look every id up, decide in order, write.
- * Always right; used when a faster attempt could not be confirmed. */
-async function applyLockFirst(
-  tx: SqlClient,
-  inputs: BatchInputs,
-  cache: AccountCache,
-  turn: LockTurn,
-): Promise<CreateTransferResult[][]> {
-  const { accounts } = await cache.load(tx, inputs.accountIds);
-  const { now, balances } = await lockInTurn(tx, [...accounts.keys()], turn);
-  for (const [id, account] of accounts) assignBalances(account, balances.get(id)!);
-  const outcome = applyBatch(inputs.units, {
-    now,
-    accounts,
-    staticFailures: inputs.staticFailures,
-    pendings: inputs.pendings,
-    resolutions: await store.loadResolutions(tx, inputs.pendingIds),
-    existing: await store.loadTransfers(tx, inputs.transferIds),
-  });
-  await store.insertTransfers(tx, outcome.created);
-  await finishBatch(tx, outcome, accounts);
-  cache.remember(accounts.values());
-  return outcome.results;
-}
-
-/** The common case, new ids and enough funds, with the accounts locked for as short a time as possible
- * so that the next batch's insert runs while this one commits. Decide from the balances this process
- * last saw (limits unchecked on accounts it has not seen), insert the transfers (in id order, so two
- * batches inserting the same ids cannot deadlock), then lock the accounts in id order, replay the batch
- * from their real balances and write them. If the replay decides anything differently, or an id was
- * already stored, the transaction is rolled back and the next strategy redoes the batch. */
-async function applyInsertFirst(
-  tx: SqlClient,
-  inputs: BatchInputs,
-  cache: AccountCache,
-  strategy: BatchStrategy,
-  turn: LockTurn,
-): Promise<CreateTransferResult[][]> {
-  await turn.waitDecided();
-  const guess = await cache.load(tx, inputs.accountIds);
-  // A hold resolved by another process after this read collides with ours on the unique index.
-  const resolutions = await store.loadResolutions(tx, inputs.pendingIds);
-  // Expiry decisions need the database clock; a batch without resolutions takes it from the lock.
-  const clock = inputs.pendingIds.length > 0 ? await store.selectNow(tx) : null;
-  const existing = strategy === 'insert_first_checked' ? await store.loadTransfers(tx, inputs.transferIds) : null;
-  const startingBalances = new Map<string, Omit<store.AccountBalances, 'id'>>();
-  for (const [id, account] of guess.accounts) startingBalances.set(id, balancesOf(account));
-  const guessed = applyBatch(inputs.units, {
-    now: clock ?? new Date(),
-    accounts: guess.accounts,
-    staticFailures: inputs.staticFailures,
-    pendings: inputs.pendings,
-    resolutions,
-    existing,
-    limitsUnchecked: guess.unseen,
-  });
-  if (existing === null) await assertNoHiddenDuplicates(tx, guessed.results);
-  const created = [...guessed.created].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  if (strategy === 'insert_first' && guess.unseen.size === 0) {
-    return compareAndSet(tx, guessed, created, guess.accounts, startingBalances, cache, turn);
-  }
-  await store.insertTransfers(tx, created);
-  const { now, balances } = await lockInTurn(tx, [...guess.accounts.keys()], turn);
-  // The decisions are a function of the balances, the holds and the clock (the database's whenever a
-  // hold is resolved): when every balance the guess started from is the real one, the guess is exact
-  // and a replay would decide the same. Otherwise replay from the real balances.
-  const guessWasExact =
-    guess.unseen.size === 0 &&
-    [...balances.values()].every((balance) => sameBalances(balance, startingBalances.get(balance.id)!));
-  let final = guess.accounts;
-  let outcome = guessed;
-  if (!guessWasExact) {
-    const real = await cache.load(tx, inputs.accountIds);
-    for (const [id, account] of real.accounts) assignBalances(account, balances.get(id)!);
-    outcome = applyBatch(inputs.units, {
-      now,
-      accounts: real.accounts,
+  for (let pass = 0; ; pass += 1) {
+    // Expiry decisions need the database clock, read with the head; so does a process that has not
+    // committed yet, or whose statement found the head moved.
+    const head = pass > 0 || cache.token === null || inputs.pendingIds.length > 0 ? await store.readHead(tx) : null;
+    if (head && head.token !== cache.token) cache.reset(head.token);
+    const { accounts, unflushed } = await cache.load(tx, inputs.accountIds);
+    const existing = strategy === 'insert_first_checked' ? await store.loadTransfers(tx, inputs.transferIds) : null;
+    const outcome = applyBatch(inputs.units, {
+      now: head?.now ?? new Date(),
+      accounts,
       staticFailures: inputs.staticFailures,
       pendings: inputs.pendings,
-      resolutions,
+      resolutions: await store.loadResolutions(tx, inputs.pendingIds),
       existing,
     });
-    if (!sameResults(outcome.results, guessed.results)) {
-      cache.remember(balances.values());
-      throw new GuessedBatchError();
+    if (existing === null) await assertNoHiddenDuplicates(tx, outcome.results);
+    // Each account's transfers after its checkpoint, with this batch's; those with enough are written back.
+    for (const transfer of outcome.created) {
+      unflushed.set(transfer.debitAccountId, (unflushed.get(transfer.debitAccountId) ?? 0) + 1);
+      unflushed.set(transfer.creditAccountId, (unflushed.get(transfer.creditAccountId) ?? 0) + 1);
     }
-    final = real.accounts;
+    const flush: Account[] = [];
+    for (const id of outcome.touchedAccounts) {
+      if (unflushed.get(id)! >= FLUSH_AFTER_TRANSFERS) {
+        flush.push(accounts.get(id)!);
+        unflushed.set(id, 0);
+      }
+    }
+    const created = outcome.created.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const token = randomUUID();
+    const { written, now } = await store.commitBatch(tx, created, flush, cache.token!, token);
+    if (!written) {
+      if (pass > 0) throw new Error('the ledger head moved while this transaction held the ledger lock');
+      continue;
+    }
+    for (const transfer of created) {
+      transfer.createdAt = now;
+      if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
+    }
+    for (const hold of outcome.openedHolds) hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
+    cache.remember(accounts, unflushed, token);
+    await store.openHolds(tx, outcome.openedHolds);
+    await store.closeHolds(tx, outcome.closedHolds);
+    return outcome.results;
   }
-  for (const transfer of guessed.created) {
-    transfer.createdAt = now;
-    if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
-  }
-  for (const hold of outcome.openedHolds) {
-    hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
-  }
-  await finishBatch(tx, outcome, final);
-  cache.remember(final.values());
-  return guessed.results;
-}
-
-/** The fast path when this process has seen every account's balance (always, when it is the only
- * writer): one statement inserts the transfers and writes the new balances wherever they are still the
- * ones the batch was decided from. If another process moved an account meanwhile, the batch is rolled
- * back and redone on the locking path with that account's real balance. */
-async function compareAndSet(
-  tx: SqlClient,
-  guessed: BatchOutcome,
-  created: Transfer[],
-  accounts: Map<string, Account>,
-  startingBalances: Map<string, Omit<store.AccountBalances, 'id'>>,
-  cache: AccountCache,
-  turn: LockTurn,
-): Promise<CreateTransferResult[][]> {
-  // Every account the batch read, changed or not: a refusal decided from a stale balance is as wrong as
-  // a stale write. Ids are in order (gatherInputs sorts them), which is the order rows are locked in.
-  const swaps: store.BalanceSwap[] = [];
-  for (const account of accounts.values()) swaps.push({ id: account.id, before: startingBalances.get(account.id)!, after: account });
-  // Remembered before the commit, so that a next batch in flight decides from this one's outcome; its
-  // compare-and-set waits for this batch's row locks and checks the committed balances. If this batch
-  // does not commit, the next one's compare fails and it is redone on the locking path.
-  cache.remember(accounts.values());
-  turn.decided();
-  await turn.wait();
-  let result: { swapped: number; now: Date };
-  try {
-    result = await store.insertAndSwapBalances(tx, created, swaps);
-  } catch (error) {
-    cache.forget(accounts.keys());
-    throw error;
-  } finally {
-    turn.release();
-  }
-  if (result.swapped !== swaps.length) {
-    cache.forget(accounts.keys());
-    throw new GuessedBatchError();
-  }
-  const { now } = result;
-  for (const transfer of guessed.created) {
-    transfer.createdAt = now;
-    if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
-  }
-  for (const hold of guessed.openedHolds) hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
-  await store.openHolds(tx, guessed.openedHolds);
-  await store.closeHolds(tx, guessed.closedHolds);
-  return guessed.results;
-}
-
-function sameBalances(a: store.AccountBalances, b: Omit<store.AccountBalances, 'id'>): boolean {
-  return (
-    a.debitsPending === b.debitsPending &&
-    a.debitsPosted === b.debitsPosted &&
-    a.creditsPending === b.creditsPending &&
-    a.creditsPosted === b.creditsPosted
-  );
-}
-
-async function finishBatch(tx: SqlClient, outcome: BatchOutcome, accounts: Map<string, Account>): Promise<void> {
-  await store.openHolds(tx, outcome.openedHolds);
-  await store.closeHolds(tx, outcome.closedHolds);
-  await store.updateBalances(
-    tx,
-    [...outcome.touchedAccounts].sort().map((id) => accounts.get(id)!),
-  );
-}
-
-function sameResults(a: CreateTransferResult[][], b: CreateTransferResult[][]): boolean {
-  return a.every((unit, i) => unit.every((result, j) => result.result === b[i]![j]!.result));
 }
 
 /** On the fast path a failed transfer might be the retry of a stored one, which must answer `exists`. */
@@ -522,4 +361,3 @@ async function assertNoHiddenDuplicates(tx: SqlClient, units: CreateTransferResu
   }
   if (failedIds.size > 0 && (await store.findExistingIds(tx, [...failedIds])).length > 0) throw new ExistingTransfersError();
 }
-

@@ -1,6 +1,7 @@
 // `micropay ledger verify`: recomputes every balance from the transfers and compares it with the
-// balances the accounts store, checks that debits equal credits per asset and that no limited account
-// crosses its limit. Runs in one REPEATABLE READ snapshot so that concurrent commits cannot fool it.
+// balances the accounts store (the checkpoint in each row plus the transfers after it, `ledger_balances`:
+// a row that differs from the transfers up to its checkpoint shows as drift), checks that debits equal
+// credits per asset and that no limited account crosses its limit. Runs in one REPEATABLE READ snapshot so that concurrent commits cannot fool it.
 import type { Database } from '../store/database.ts';
 import type { VerifyReport } from './model.ts';
 import { balanceEffectsSql } from './store.ts';
@@ -24,7 +25,7 @@ export async function verifyLedger(db: Database, options: VerifyOptions = {}): P
        compared AS (
          SELECT a.id AS account_id,
            ${FIELDS.map((field) => `a.${field}::numeric AS stored_${field}, coalesce(c.${field}, 0) AS computed_${field}`).join(', ')}
-         FROM ledger_accounts a FULL OUTER JOIN computed c ON c.account_id = a.id)
+         FROM ledger_balances a FULL OUTER JOIN computed c ON c.account_id = a.id)
        SELECT account_id, field, stored::text, computed::text FROM compared
        CROSS JOIN LATERAL (VALUES
          ${FIELDS.map((field) => `('${field}', coalesce(stored_${field}, 0), computed_${field})`).join(',\n         ')}
@@ -35,7 +36,7 @@ export async function verifyLedger(db: Database, options: VerifyOptions = {}): P
     const sums = await tx.query<{ asset: string; debits_posted: string; credits_posted: string; debits_pending: string; credits_pending: string }>(
       `SELECT asset, sum(debits_posted)::text AS debits_posted, sum(credits_posted)::text AS credits_posted,
          sum(debits_pending)::text AS debits_pending, sum(credits_pending)::text AS credits_pending
-       FROM ledger_accounts GROUP BY asset ORDER BY asset`,
+       FROM ledger_balances GROUP BY asset ORDER BY asset`,
     );
     const assets = sums.rows.map((row) => ({
       asset: row.asset,
@@ -51,7 +52,7 @@ export async function verifyLedger(db: Database, options: VerifyOptions = {}): P
        WHERE d.asset <> t.asset OR c.asset <> t.asset`,
     );
     const violations = await tx.query<{ id: string }>(
-      `SELECT id FROM ledger_accounts
+      `SELECT id FROM ledger_balances
        WHERE (flags = 1 AND debits_pending::numeric + debits_posted > credits_posted::numeric + overdraft_limit)
           OR (flags = 2 AND credits_pending::numeric + credits_posted > debits_posted::numeric + overdraft_limit)`,
     );

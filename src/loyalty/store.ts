@@ -183,7 +183,7 @@ export async function dueExpiries(db: SqlClient, now: Date, limit: number): Prom
      FROM loyalty_earnings e
      WHERE e.expires_at IS NOT NULL AND e.expires_at <= $1::timestamptz
      GROUP BY e.account_id
-     HAVING sum(e.points) > (SELECT a.debits_posted + a.debits_pending FROM ledger_accounts a WHERE a.id = e.account_id)
+     HAVING sum(e.points) > (SELECT a.debits_posted + a.debits_pending FROM ledger_balances a WHERE a.id = e.account_id)
      ORDER BY e.account_id
      LIMIT $2`,
     [now.toISOString(), limit],
@@ -338,15 +338,15 @@ export class PointsOverspentError extends Error {
   }
 }
 
-/** The spend guard: run in the commit that spends points, after its transfers, over the account rows
- * they locked, so that two spends deciding from the same read cannot both take held or owed points. It
+/** The spend guard: run in the commit that spends points, after its transfers, under the ledger lock
+ * that commit holds, so that two spends deciding from the same read cannot both take held or owed points. It
  * runs after the batch's other writers (`last`), so it counts the earn lots and claw-backs of every unit
  * of the batch, whichever unit came first. */
 export const guardSpends = Object.assign(async function guardSpends(tx: SqlClient, rows: unknown[]): Promise<void> {
   const accountIds = [...new Set(rows.map((row) => (row as { account_id: string }).account_id))].sort();
   for (const accountId of accountIds) {
     const result = await tx.query<{ available: string }>(
-      `SELECT (credits_posted - debits_posted - debits_pending)::text AS available FROM ledger_accounts WHERE id = $1`,
+      `SELECT (credits_posted - debits_posted - debits_pending)::text AS available FROM ledger_balances WHERE id = $1`,
       [accountId],
     );
     const available = BigInt(result.rows[0]?.available ?? '0');

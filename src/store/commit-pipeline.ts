@@ -6,7 +6,7 @@
 // - `retry`: run the same batch again in a new transaction (deadlock, a concurrent writer of the same
 //   id, a fast path that needs the slow one), at most `retriesMax` times;
 // - otherwise the batch is split and each unit runs alone, so one bad unit cannot fail its neighbours.
-import type { Database, SqlClient } from './database.ts';
+import type { Database, SqlClient, TransactionOptions } from './database.ts';
 
 export interface BatchExecutor<U, R> {
   /** Carries out the units inside `tx`; returns one result per unit, in order. */
@@ -19,6 +19,8 @@ export interface BatchExecutor<U, R> {
    * hold ids). A unit sharing a key with a batch in flight waits for that batch, and so does every
    * unit queued behind it, so that dependent work is decided in the order it was submitted. */
   keys?(unit: U): string[];
+  /** How each batch's transaction is opened (the ledger's takes its advisory lock). */
+  transaction?: TransactionOptions;
 }
 
 export interface CommitPipelineOptions {
@@ -136,7 +138,7 @@ export function createCommitPipeline<U, R>(
   async function executeWithRetries(units: U[]): Promise<R[]> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await db.transaction((tx) => executor.execute(tx, units, attempt));
+        return await db.transaction((tx) => executor.execute(tx, units, attempt), executor.transaction);
       } catch (error) {
         if (attempt >= options.retriesMax || !executor.isRetryable(error)) throw error;
         counters.retries += 1;

@@ -20,10 +20,16 @@ export interface SqlClient {
 
 export type StoreKind = 'pglite' | 'postgres';
 
+export interface TransactionOptions {
+  /** A transaction-scoped advisory lock (`pg_advisory_xact_lock`) to take before `work` runs, in the
+   * same round trip as `BEGIN` on PostgreSQL; held until the transaction ends. */
+  advisoryLock?: bigint;
+}
+
 export interface Database extends SqlClient {
   readonly kind: StoreKind;
   /** Runs `work` in one database transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(work: (tx: SqlClient) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: SqlClient) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -36,6 +42,7 @@ export interface DatabaseOptions {
 }
 
 const INT8_OID = 20;
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 const parseInt8 = (value: string): bigint => BigInt(value);
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -59,14 +66,15 @@ async function openPglite(dataDir: string): Promise<Database> {
     async queryArrays<R extends unknown[]>(sql: string, params?: unknown[]) {
       return (await lite.query(sql, params, { rowMode: 'array' })).rows as R[];
     },
-    transaction<T>(work: (tx: SqlClient) => Promise<T>) {
-      return lite.transaction(async (tx) =>
-        work({
+    transaction<T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}) {
+      return lite.transaction(async (tx) => {
+        if (options.advisoryLock !== undefined) await tx.query(`SELECT pg_advisory_xact_lock(${lockKey(options.advisoryLock)})`);
+        return work({
           query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await tx.query(sql, params)),
           queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
             (await tx.query(sql, params, { rowMode: 'array' })).rows as R[],
-        }),
-      );
+        });
+      });
     },
     close: () => lite.close(),
   };
@@ -80,6 +88,12 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, types: types as pg.CustomTypesConfig });
   // A broken idle connection must not crash the process; the next query gets a fresh one.
   pool.on('error', () => undefined);
+  // A transaction left open by a stalled process (a frozen VM, a debugger) would hold its locks, the
+  // ledger's among them (every ledger batch holds one lock: docs/ledger.md), until someone ends it.
+  // No transaction of Micropay waits between its statements, so the server ends such a one after a minute.
+  pool.on('connect', (client) => {
+    client.query(`SET idle_in_transaction_session_timeout = '${IDLE_IN_TRANSACTION_TIMEOUT_MS}ms'`).catch(() => undefined);
+  });
   const asResult = <R>(result: pg.QueryResult): QueryResult<R> => ({
     rows: result.rows as R[],
     rowCount: result.rowCount ?? result.rows.length,
@@ -94,7 +108,7 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     async queryArrays<R extends unknown[]>(sql: string, params?: unknown[]) {
       return (await pool.query({ text: sql, values: params, rowMode: 'array' })).rows as R[];
     },
-    async transaction<T>(work: (tx: SqlClient) => Promise<T>) {
+    async transaction<T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}) {
       const client = await pool.connect();
       // A connection that breaks while checked out emits 'error'; without a listener that would end the
       // process. The failing query rejects as well, which is how the caller learns of it.
@@ -104,7 +118,10 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
       };
       client.on('error', onError);
       try {
-        await client.query('BEGIN');
+        // Without parameters `pg` uses the simple protocol, which runs both statements in one round trip.
+        await client.query(
+          options.advisoryLock === undefined ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${lockKey(options.advisoryLock)})`,
+        );
         const value = await work({
           binaryArrays: true,
           query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await client.query(sql, params)),
@@ -126,6 +143,12 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     },
     close: () => pool.end(),
   };
+}
+
+/** An advisory lock key as an SQL literal (a bigint, checked to be one, so nothing else reaches the SQL). */
+function lockKey(key: bigint): string {
+  if (typeof key !== 'bigint' || key < -(2n ** 63n) || key >= 2n ** 63n) throw new RangeError('an advisory lock key is an int8');
+  return key.toString();
 }
 
 /** PostgreSQL's SQLSTATE of a driver error, when it has one. */
