@@ -85,15 +85,18 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format),
   };
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, types: types as pg.CustomTypesConfig });
+  // A transaction left open by a stalled process (a frozen VM, a debugger) would hold its locks, the
+  // ledger's among them (every ledger batch holds one lock: docs/ledger.md), until someone ends it. No
+  // transaction of Micropay waits between its statements, so the server ends such a one after a minute.
+  // (Set at connection start; an `options` parameter in DATABASE_URL replaces it.)
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: poolSize,
+    types: types as pg.CustomTypesConfig,
+    options: `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
+  });
   // A broken idle connection must not crash the process; the next query gets a fresh one.
   pool.on('error', () => undefined);
-  // A transaction left open by a stalled process (a frozen VM, a debugger) would hold its locks, the
-  // ledger's among them (every ledger batch holds one lock: docs/ledger.md), until someone ends it.
-  // No transaction of Micropay waits between its statements, so the server ends such a one after a minute.
-  pool.on('connect', (client) => {
-    client.query(`SET idle_in_transaction_session_timeout = '${IDLE_IN_TRANSACTION_TIMEOUT_MS}ms'`).catch(() => undefined);
-  });
   const asResult = <R>(result: pg.QueryResult): QueryResult<R> => ({
     rows: result.rows as R[],
     rowCount: result.rowCount ?? result.rows.length,
