@@ -1,5 +1,5 @@
-// The ledger's state machine: applies one batch of commands, in order, to balances loaded and locked
-// from the database, and decides the result of each. It does no input or output of its own, so the
+// The ledger's state machine: applies one batch of commands, in order, to balances known exactly under
+// the ledger lock (docs/ledger.md, "How a batch commits"), and decides the result of each. It does no input or output of its own, so the
 // same code serves every store, and the batch is written back only once every result is known.
 import {
   AMOUNT_MAX,
@@ -21,7 +21,7 @@ import {
 
 export interface BatchState {
   now: Date;
-  /** Locked accounts by id; their balances are updated in place as transfers apply. */
+  /** The batch's accounts by id, with exact balances; updated in place as transfers apply. */
   accounts: Map<string, Account>;
   /** Holds referenced by resolutions in this batch, as stored before it. */
   pendings: Map<string, Transfer>;

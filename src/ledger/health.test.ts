@@ -62,7 +62,7 @@ for (const kind of STORE_KINDS) {
       const db = api.runtime.db;
       const { rows } = await db.query<{ id: string }>(`SELECT id FROM ledger_balances WHERE asset = 'USD' AND credits_posted > 0 ORDER BY id LIMIT 1`);
       const accountId = rows[0]!.id;
-      await db.query('UPDATE ledger_accounts SET credits_posted = credits_posted + 1 WHERE id = $1', [accountId]);
+      await db.query('UPDATE ledger_accounts SET checkpoint_credits_posted = checkpoint_credits_posted + 1 WHERE id = $1', [accountId]);
       try {
         const result = await createLedgerHealth({ db }).check();
         assert.ok(result.ok);
@@ -74,7 +74,7 @@ for (const kind of STORE_KINDS) {
         assert.deepEqual(health.asset_imbalance, [{ asset: 'USD', debits_minus_credits: '-1' }]);
         assert.equal(health.assets.find((asset) => asset.asset === 'USD')!.balanced, false);
       } finally {
-        await db.query('UPDATE ledger_accounts SET credits_posted = credits_posted - 1 WHERE id = $1', [accountId]);
+        await db.query('UPDATE ledger_accounts SET checkpoint_credits_posted = checkpoint_credits_posted - 1 WHERE id = $1', [accountId]);
       }
     });
 

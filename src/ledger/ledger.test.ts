@@ -415,7 +415,7 @@ for (const kind of STORE_KINDS) {
       const row = async (id: string) =>
         (
           await store.db.query<{ debits_posted: bigint; credits_posted: bigint; balance_seq: bigint; unflushed: number }>(
-            `SELECT a.debits_posted, a.credits_posted, a.balance_seq, b.unflushed
+            `SELECT a.checkpoint_debits_posted AS debits_posted, a.checkpoint_credits_posted AS credits_posted, a.balance_seq, b.unflushed
              FROM ledger_accounts a JOIN ledger_balances b USING (id) WHERE a.id = $1`,
             [id],
           )
@@ -451,6 +451,40 @@ for (const kind of STORE_KINDS) {
         await other.close();
       }
       assert.deepEqual((await ledger.verify()).drift, []);
+    });
+
+    it('a batch of refusals checks the head but leaves it, so other processes keep trusting their caches', async () => {
+      const { wallet, merchant } = await walletSetup(10n);
+      const head = async () => (await store.db.query<{ token: string; seq: bigint }>('SELECT token, seq FROM ledger_head')).rows[0]!;
+      const before = await head();
+      await expectOne({ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 11n, code: 2 }, 'exceeds_credits');
+      assert.deepEqual(await head(), before);
+      await expectOne({ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 10n, code: 2 }, 'created');
+      const after = await head();
+      assert.notEqual(after.token, before.token);
+      assert.ok(after.seq > before.seq);
+    });
+
+    it('a batch holds the ledger lock, and on PostgreSQL bounds its lock waits and idle time', async () => {
+      const writer = `settings_${kind}`;
+      const seen: Array<Record<string, unknown>> = [];
+      ledger.registerWriter(writer, async (tx) => {
+        const held = await tx.query<{ n: bigint }>(
+          `SELECT count(*)::int8 AS n FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted`,
+        );
+        const settings = await tx.query<{ lock_timeout: string; idle: string }>(
+          `SELECT current_setting('lock_timeout') AS lock_timeout, current_setting('idle_in_transaction_session_timeout') AS idle`,
+        );
+        seen.push({ advisoryLocks: held.rows[0]!.n, ...settings.rows[0] });
+      });
+      const { wallet, merchant } = await walletSetup(10n);
+      await ledger.commit({
+        transfers: [{ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 1n, code: 2 }],
+        finish: () => ({ value: null, writes: [{ writer, row: {} }] }),
+      });
+      assert.equal(seen.length, 1);
+      assert.equal(seen[0]!.advisoryLocks, 1n);
+      if (kind === 'postgres') assert.deepEqual([seen[0]!.lock_timeout, seen[0]!.idle], ['5s', '1min']);
     });
 
     it('a batch that fails after its ledger statement leaves nothing behind in what the next batch decides', async () => {

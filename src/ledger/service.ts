@@ -34,8 +34,9 @@ export interface LedgerService {
   createAccounts(accounts: AccountInput[]): Promise<CreateAccountResult[]>;
   getAccount(id: string): Promise<Account | null>;
   getBalance(id: string): Promise<Balance | null>;
-  /** The balance as this process last committed it, without a read: for estimates (risk signals),
-   * never for decisions about money. Null when this process has not seen the account lately. */
+  /** The balance as this process last knew it, without a read: what its last batch decided (even if
+   * that batch then failed to commit), or what it last read. For estimates (risk signals), never for
+   * decisions about money. Null when this process has not seen the account lately. */
   peekBalance(id: string): Balance | null;
   /** The balances of the accounts of `ids` that exist, in one read. */
   getBalances(ids: string[]): Promise<Balance[]>;
@@ -111,7 +112,8 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
 
     async createAccounts(accounts) {
       const results = await createAccounts(db, assetCodes, accounts);
-      // A first-seen account's balances are known now: peekBalance and the next batch need no read.
+      // A first-seen account's balances are known now, for peekBalance; a batch still reads them once,
+      // under the ledger lock (a read outside a batch may predate another process's commit).
       executor.observe(results.flatMap((result) => ('account' in result && result.account ? [result.account] : [])));
       return results;
     },

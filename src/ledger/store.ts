@@ -117,7 +117,7 @@ export async function findExistingIds(tx: SqlClient, ids: string[]): Promise<str
 
 /** The advisory lock every ledger batch takes first and holds until it ends ("micropay" in ASCII): batches
  * commit one at a time across every process sharing the database, so a batch decided under it from
- * exact balances stays right until it commits (docs/ledger.md, "Commit path"). */
+ * exact balances stays right until it commits (docs/ledger.md, "How a batch commits"). */
 export const LEDGER_LOCK_KEY = 0x6d6963726f706179n;
 
 /** The last batch committed: its token (random, new for each batch) and the highest seq committed. */
@@ -199,7 +199,10 @@ function insertStatement(tx: SqlClient, transfers: Transfer[], first: number, ga
  * anyone since the balances the batch was decided from): inserts its transfers, writes back the
  * balances of `flush` as they stand after the batch (with the seq they stand at: the batch's last
  * transfer, or the head's when it inserted none), and moves the head to `token`. Otherwise it writes
- * nothing and answers `written: false`. Runs under the ledger lock (LEDGER_LOCK_KEY).
+ * nothing and answers `written: false`. A batch with nothing to write (every transfer refused) only
+ * checks the head, and leaves it (`moved: false`), so other processes' caches stay valid. Runs under the
+ * ledger lock (LEDGER_LOCK_KEY); the head is read FOR UPDATE all the same, so that without the lock
+ * the statement would still write nothing once another batch had moved the head.
  */
 export async function commitBatch(
   tx: SqlClient,
@@ -207,7 +210,15 @@ export async function commitBatch(
   flush: Account[],
   expectedToken: string,
   token: string,
-): Promise<{ written: boolean; now: Date }> {
+): Promise<{ written: boolean; moved: boolean; now: Date }> {
+  if (transfers.length === 0 && flush.length === 0) {
+    const rows = await tx.queryArrays<[bigint, Date]>(
+      `SELECT (SELECT count(*) FROM ledger_head WHERE token = $1::uuid), ${NOW_MS}`,
+      [expectedToken],
+    );
+    const [matched, now] = rows[0]!;
+    return { written: Number(matched) === 1, moved: false, now };
+  }
   const encode = arrayEncoding(tx);
   const n = flush.length;
   const ids = new Array<string>(n);
@@ -227,8 +238,8 @@ export async function commitBatch(
       ? ''
       : `flushed AS (
        UPDATE ledger_accounts AS a
-       SET debits_pending = u.debits_pending, debits_posted = u.debits_posted,
-           credits_pending = u.credits_pending, credits_posted = u.credits_posted,
+       SET checkpoint_debits_pending = u.debits_pending, checkpoint_debits_posted = u.debits_posted,
+           checkpoint_credits_pending = u.credits_pending, checkpoint_credits_posted = u.credits_posted,
            balance_seq = coalesce((SELECT max(seq) FROM inserted), (SELECT seq FROM head))
        FROM unnest(${at(encode.uuid(ids))}::uuid[], ${balances.map((column) => `${at(encode.int8(column))}::int8[]`).join(', ')})
          AS u(id, debits_pending, debits_posted, credits_pending, credits_posted)
@@ -238,7 +249,7 @@ export async function commitBatch(
     transfers.length > 0 ? insertStatement(tx, transfers, params.length + 1, 'EXISTS (SELECT 1 FROM head)') : null;
   if (insert) params.push(...insert.params);
   const rows = await tx.queryArrays<[bigint, Date]>(
-    `WITH head AS (SELECT seq FROM ledger_head WHERE token = $1::uuid),
+    `WITH head AS (SELECT seq FROM ledger_head WHERE token = $1::uuid FOR UPDATE),
      inserted AS (${insert ? insert.sql : 'SELECT NULL::int8 AS seq WHERE false'}),
      ${flushSql}
      moved AS (
@@ -250,7 +261,7 @@ export async function commitBatch(
     params,
   );
   const [moved, now] = rows[0]!;
-  return { written: Number(moved) === 1, now };
+  return { written: Number(moved) === 1, moved: Number(moved) === 1, now };
 }
 
 /** Accounts with their balances as they stand (the view `ledger_balances`: the checkpoint in the row
@@ -340,7 +351,10 @@ export async function insertOrGetAccounts(
      ), inserted AS (
        INSERT INTO ledger_accounts (id, asset, kind, flags, overdraft_limit, metadata)
        SELECT id, asset, kind, flags, overdraft_limit, metadata::jsonb FROM input
-       ON CONFLICT (id) DO NOTHING RETURNING ${ACCOUNT_COLUMNS}
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id, asset, kind, flags, overdraft_limit, checkpoint_debits_pending AS debits_pending,
+         checkpoint_debits_posted AS debits_posted, checkpoint_credits_pending AS credits_pending,
+         checkpoint_credits_posted AS credits_posted, metadata, created_at
      )
      SELECT ${ACCOUNT_COLUMNS}, true AS inserted FROM inserted
      UNION ALL

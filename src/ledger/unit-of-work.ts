@@ -93,6 +93,11 @@ const ACCOUNT_CACHE_SIZE_MAX = 1_000_000;
  * bounds what a read of a balance sums; a hot account is written back about once per batch. */
 export const FLUSH_AFTER_TRANSFERS = 32;
 
+/** The longest a batch, holding the ledger lock, waits for a row lock of another transaction. */
+const LOCK_WAIT_MAX_MS = 5_000;
+/** The longest a batch may sit between two statements before PostgreSQL ends it. */
+const IDLE_MAX_MS = 60_000;
+
 /** `attemptsMax`: the first attempt of a batch plus the pipeline's retries (its `retriesMax` + 1). */
 export function createUnitOfWorkExecutor(
   writers: Map<string, UnitWriter>,
@@ -108,8 +113,11 @@ export function createUnitOfWorkExecutor(
         const pendingId = pendingIdOf(command);
         return pendingId === undefined ? [String(command.id)] : [String(command.id), String(pendingId)];
       }),
-    // Every batch holds the ledger lock from BEGIN to its end: batches commit one at a time.
-    transaction: { advisoryLock: store.LEDGER_LOCK_KEY },
+    // Every batch holds the ledger lock from BEGIN to its end: batches commit one at a time. Since every
+    // other batch waits for it, a batch does not wait long for anything else (a unit's row held by a
+    // slow transaction fails the batch, which is split), nor sit idle (a stalled process's batch is
+    // ended by the server, and the lock with it).
+    transaction: { advisoryLock: store.LEDGER_LOCK_KEY, lockTimeoutMs: LOCK_WAIT_MAX_MS, idleTimeoutMs: IDLE_MAX_MS },
     isRetryable: (error) => error instanceof ExistingTransfersError || RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
     async execute(tx, units, attempt) {
       const results = await applyLedger(tx, units.map((unit) => unit.transfers), strategyFor(attempt, attemptsMax), cache);
@@ -334,7 +342,7 @@ async function applyLedger(tx: SqlClient, units: LedgerCommand[][], strategy: Ba
     }
     const created = outcome.created.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const token = randomUUID();
-    const { written, now } = await store.commitBatch(tx, created, flush, cache.token!, token);
+    const { written, moved, now } = await store.commitBatch(tx, created, flush, cache.token!, token);
     if (!written) {
       if (pass > 0) throw new Error('the ledger head moved while this transaction held the ledger lock');
       continue;
@@ -344,7 +352,7 @@ async function applyLedger(tx: SqlClient, units: LedgerCommand[][], strategy: Ba
       if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
     }
     for (const hold of outcome.openedHolds) hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
-    cache.remember(accounts, unflushed, token);
+    cache.remember(accounts, unflushed, moved ? token : cache.token!);
     await store.openHolds(tx, outcome.openedHolds);
     await store.closeHolds(tx, outcome.closedHolds);
     return outcome.results;

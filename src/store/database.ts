@@ -24,6 +24,30 @@ export interface TransactionOptions {
   /** A transaction-scoped advisory lock (`pg_advisory_xact_lock`) to take before `work` runs, in the
    * same round trip as `BEGIN` on PostgreSQL; held until the transaction ends. */
   advisoryLock?: bigint;
+  /** After the advisory lock: how long any later lock wait of the transaction may last (`lock_timeout`;
+   * beyond it the statement fails with 55P03). PostgreSQL only: PGlite has one connection. */
+  lockTimeoutMs?: number;
+  /** How long the transaction may sit idle between statements before the server ends it and its
+   * locks (`idle_in_transaction_session_timeout`): for a process that stalls while holding a lock that
+   * everyone needs. PostgreSQL only. */
+  idleTimeoutMs?: number;
+}
+
+/** The statements that open a PostgreSQL transaction with `options`, as one simple-protocol string
+ * (one round trip). Numbers and the key are checked to be integers, so nothing else reaches the SQL. */
+function beginSql(options: TransactionOptions): string {
+  const statements = ['BEGIN'];
+  if (options.advisoryLock !== undefined) statements.push(`SELECT pg_advisory_xact_lock(${lockKey(options.advisoryLock)})`);
+  if (options.lockTimeoutMs !== undefined) statements.push(`SET LOCAL lock_timeout = ${milliseconds(options.lockTimeoutMs)}`);
+  if (options.idleTimeoutMs !== undefined) {
+    statements.push(`SET LOCAL idle_in_transaction_session_timeout = ${milliseconds(options.idleTimeoutMs)}`);
+  }
+  return statements.join('; ');
+}
+
+function milliseconds(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError('a timeout is a positive integer of milliseconds');
+  return value;
 }
 
 export interface Database extends SqlClient {
@@ -42,7 +66,6 @@ export interface DatabaseOptions {
 }
 
 const INT8_OID = 20;
-const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 const parseInt8 = (value: string): bigint => BigInt(value);
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
@@ -85,16 +108,7 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format),
   };
-  // A transaction left open by a stalled process (a frozen VM, a debugger) would hold its locks, the
-  // ledger's among them (every ledger batch holds one lock: docs/ledger.md), until someone ends it. No
-  // transaction of Micropay waits between its statements, so the server ends such a one after a minute.
-  // (Set at connection start; an `options` parameter in DATABASE_URL replaces it.)
-  const pool = new pg.Pool({
-    connectionString: databaseUrl,
-    max: poolSize,
-    types: types as pg.CustomTypesConfig,
-    options: `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
-  });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, types: types as pg.CustomTypesConfig });
   // A broken idle connection must not crash the process; the next query gets a fresh one.
   pool.on('error', () => undefined);
   const asResult = <R>(result: pg.QueryResult): QueryResult<R> => ({
@@ -121,10 +135,8 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
       };
       client.on('error', onError);
       try {
-        // Without parameters `pg` uses the simple protocol, which runs both statements in one round trip.
-        await client.query(
-          options.advisoryLock === undefined ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${lockKey(options.advisoryLock)})`,
-        );
+        // Without parameters `pg` uses the simple protocol, which runs several statements in one round trip.
+        await client.query(beginSql(options));
         const value = await work({
           binaryArrays: true,
           query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await client.query(sql, params)),

@@ -1,14 +1,24 @@
 -- The ledger commits its batches one at a time across every process (a transaction-scoped advisory
 -- lock), and writes an account's balances back only once in a while: the transfers are the record, the
--- balances in ledger_accounts are a checkpoint of them (docs/ledger.md, "Commit path").
+-- balances in ledger_accounts are a checkpoint of them (docs/ledger.md, "How a batch commits").
 --
--- balance_seq: the balances stored in the row are the effects of exactly the transfers with
--- seq <= balance_seq. Existing rows were kept current by every batch, so they stand at the last seq.
+-- The balance columns are renamed checkpoint_*: the row is no longer the balance, and anything that
+-- still reads or writes it as one (a process of an earlier release during an upgrade, a query written
+-- by hand) fails instead of being silently wrong. balance_seq: the checkpoint is the effect of exactly
+-- the transfers with seq <= balance_seq. Existing rows were kept current by every batch, so they stand
+-- at the last seq.
+ALTER TABLE ledger_accounts RENAME COLUMN debits_pending TO checkpoint_debits_pending;
+ALTER TABLE ledger_accounts RENAME COLUMN debits_posted TO checkpoint_debits_posted;
+ALTER TABLE ledger_accounts RENAME COLUMN credits_pending TO checkpoint_credits_pending;
+ALTER TABLE ledger_accounts RENAME COLUMN credits_posted TO checkpoint_credits_posted;
 ALTER TABLE ledger_accounts ADD COLUMN balance_seq bigint NOT NULL DEFAULT 0;
 UPDATE ledger_accounts SET balance_seq = (SELECT coalesce(max(seq), 0) FROM ledger_transfers);
 
--- The last batch committed: a random token that each batch replaces (so a process knows whether
--- anyone else committed since its own last batch), and the highest seq committed.
+-- The last batch committed: a random token that each batch that writes replaces (so a process knows
+-- whether anyone else committed since its own last batch), and the highest seq committed. Seqs are
+-- in commit order only because every insert into ledger_transfers happens under the ledger lock and
+-- the identity sequence hands out values one at a time (its CACHE must stay 1: with a cache, a later
+-- commit could get a lower seq than a checkpoint already written, and drop out of the balance).
 CREATE TABLE ledger_head (
   id integer PRIMARY KEY CHECK (id = 1),
   token uuid NOT NULL,
@@ -24,10 +34,10 @@ SELECT 1, '00000000-0000-4000-8000-000000000000', coalesce(max(seq), 0) FROM led
 -- own amount into posted, a void or an expiry moves the hold's amount out of pending.
 CREATE VIEW ledger_balances AS
 SELECT a.id, a.asset, a.kind, a.flags, a.overdraft_limit,
-  a.debits_pending + d.pending AS debits_pending,
-  a.debits_posted + d.posted AS debits_posted,
-  a.credits_pending + c.pending AS credits_pending,
-  a.credits_posted + c.posted AS credits_posted,
+  a.checkpoint_debits_pending + d.pending AS debits_pending,
+  a.checkpoint_debits_posted + d.posted AS debits_posted,
+  a.checkpoint_credits_pending + c.pending AS credits_pending,
+  a.checkpoint_credits_posted + c.posted AS credits_posted,
   a.metadata, a.created_at, a.balance_seq, d.transfers + c.transfers AS unflushed
 FROM ledger_accounts a
 CROSS JOIN LATERAL (
