@@ -20,25 +20,45 @@ export async function verifyLedger(db: Database, options: VerifyOptions = {}): P
     if (options.statementTimeoutMs !== undefined) {
       await tx.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.statementTimeoutMs))}`);
     }
-    const drift = await tx.query<{ account_id: string; field: string; stored: string; computed: string }>(
-      `WITH computed AS (${balanceEffectsSql('true')}),
+    // One statement reads the balances as they stand (the view, which sums each account's transfers
+    // after its checkpoint) once, for the three checks over them: drift, sums per asset, limits.
+    const checked = await tx.query<{ drift: string | null; sums: string | null; violations: string | null }>(
+      `WITH balances AS MATERIALIZED (
+         SELECT id, asset, flags, overdraft_limit, ${FIELDS.join(', ')} FROM ledger_balances
+       ),
+       computed AS (${balanceEffectsSql('true')}),
        compared AS (
          SELECT a.id AS account_id,
            ${FIELDS.map((field) => `a.${field}::numeric AS stored_${field}, coalesce(c.${field}, 0) AS computed_${field}`).join(', ')}
-         FROM ledger_balances a FULL OUTER JOIN computed c ON c.account_id = a.id)
-       SELECT account_id, field, stored::text, computed::text FROM compared
-       CROSS JOIN LATERAL (VALUES
-         ${FIELDS.map((field) => `('${field}', coalesce(stored_${field}, 0), computed_${field})`).join(',\n         ')}
-       ) AS v(field, stored, computed)
-       WHERE stored IS DISTINCT FROM computed OR account_id IS NULL`,
+         FROM balances a FULL OUTER JOIN computed c ON c.account_id = a.id
+       ),
+       drift AS (
+         SELECT account_id, field, stored::text AS stored, computed::text AS computed FROM compared
+         CROSS JOIN LATERAL (VALUES
+           ${FIELDS.map((field) => `('${field}', coalesce(stored_${field}, 0), computed_${field})`).join(',\n           ')}
+         ) AS v(field, stored, computed)
+         WHERE stored IS DISTINCT FROM computed OR account_id IS NULL
+       ),
+       sums AS (
+         -- Per asset, the sums of every account's balance fields: debits equal credits in a sound ledger.
+         SELECT asset, sum(debits_posted)::text AS debits_posted, sum(credits_posted)::text AS credits_posted,
+           sum(debits_pending)::text AS debits_pending, sum(credits_pending)::text AS credits_pending
+         FROM balances GROUP BY asset
+       ),
+       violations AS (
+         SELECT id FROM balances
+         WHERE (flags = 1 AND debits_pending::numeric + debits_posted > credits_posted::numeric + overdraft_limit)
+            OR (flags = 2 AND credits_pending::numeric + credits_posted > debits_posted::numeric + overdraft_limit)
+       )
+       SELECT (SELECT json_agg(drift) FROM drift)::text AS drift,
+         (SELECT json_agg(sums ORDER BY asset) FROM sums)::text AS sums,
+         (SELECT json_agg(id ORDER BY id) FROM violations)::text AS violations`,
     );
-    // Per asset, the sums of every account's balance fields: debits equal credits in a sound ledger.
-    const sums = await tx.query<{ asset: string; debits_posted: string; credits_posted: string; debits_pending: string; credits_pending: string }>(
-      `SELECT asset, sum(debits_posted)::text AS debits_posted, sum(credits_posted)::text AS credits_posted,
-         sum(debits_pending)::text AS debits_pending, sum(credits_pending)::text AS credits_pending
-       FROM ledger_balances GROUP BY asset ORDER BY asset`,
-    );
-    const assets = sums.rows.map((row) => ({
+    const parts = checked.rows[0]!;
+    const drift = JSON.parse(parts.drift ?? '[]') as Array<{ account_id: string | null; field: string; stored: string; computed: string }>;
+    const sums = JSON.parse(parts.sums ?? '[]') as Array<Record<'asset' | 'debits_posted' | 'credits_posted' | 'debits_pending' | 'credits_pending', string>>;
+    const violations = JSON.parse(parts.violations ?? '[]') as string[];
+    const assets = sums.map((row) => ({
       asset: row.asset,
       debitsPosted: BigInt(row.debits_posted),
       creditsPosted: BigInt(row.credits_posted),
@@ -50,11 +70,6 @@ export async function verifyLedger(db: Database, options: VerifyOptions = {}): P
        JOIN ledger_accounts d ON d.id = t.debit_account_id
        JOIN ledger_accounts c ON c.id = t.credit_account_id
        WHERE d.asset <> t.asset OR c.asset <> t.asset`,
-    );
-    const violations = await tx.query<{ id: string }>(
-      `SELECT id FROM ledger_balances
-       WHERE (flags = 1 AND debits_pending::numeric + debits_posted > credits_posted::numeric + overdraft_limit)
-          OR (flags = 2 AND credits_pending::numeric + credits_posted > debits_posted::numeric + overdraft_limit)`,
     );
     const totals = await tx.query<{ asset: string; posted: string; pending: string; transfers: bigint }>(
       `SELECT asset, coalesce(sum(amount) FILTER (WHERE kind IN (0, 2)), 0)::text AS posted,
@@ -71,14 +86,14 @@ export async function verifyLedger(db: Database, options: VerifyOptions = {}): P
     const report: VerifyReport = {
       accountsChecked: Number(accounts.rows[0]!.count),
       transfersChecked: totals.rows.reduce((sum, row) => sum + Number(row.transfers), 0),
-      drift: drift.rows.map((row) => ({
+      drift: drift.map((row) => ({
         accountId: row.account_id ?? '(missing account)',
         field: row.field,
         stored: BigInt(row.stored),
         computed: BigInt(row.computed),
       })),
       assetImbalance,
-      limitViolations: violations.rows.map((row) => row.id),
+      limitViolations: violations,
       assets,
       totals: totals.rows.map((row) => ({
         asset: row.asset,
