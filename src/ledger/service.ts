@@ -80,7 +80,7 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
     // PGlite has one connection: a second batch in flight would only wait for it.
     ...(db.kind === 'pglite' ? { batchesInFlightMax: 1 } : {}),
   };
-  const executor = createUnitOfWorkExecutor(writers, options.retriesMax + 1);
+  const executor = createUnitOfWorkExecutor(writers);
   const pipeline = createCommitPipeline(db, executor, options);
   const assetCodes = createAssetCodes(db);
 

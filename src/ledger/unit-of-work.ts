@@ -98,10 +98,8 @@ const LOCK_WAIT_MAX_MS = 5_000;
 /** The longest a batch may sit between two statements before PostgreSQL ends it. */
 const IDLE_MAX_MS = 60_000;
 
-/** `attemptsMax`: the first attempt of a batch plus the pipeline's retries (its `retriesMax` + 1). */
 export function createUnitOfWorkExecutor(
   writers: Map<string, UnitWriter>,
-  attemptsMax: number,
 ): BatchExecutor<UnitOfWork<unknown>, unknown> & { peek(id: string): Account | null; observe(accounts: Account[]): void } {
   const cache = new AccountCache(ACCOUNT_CACHE_SIZE_MAX);
   return {
@@ -120,7 +118,7 @@ export function createUnitOfWorkExecutor(
     transaction: { advisoryLock: store.LEDGER_LOCK_KEY, lockTimeoutMs: LOCK_WAIT_MAX_MS, idleTimeoutMs: IDLE_MAX_MS },
     isRetryable: (error) => error instanceof ExistingTransfersError || RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
     async execute(tx, units, attempt) {
-      const results = await applyLedger(tx, units.map((unit) => unit.transfers), strategyFor(attempt, attemptsMax), cache);
+      const results = await applyLedger(tx, units.map((unit) => unit.transfers), strategyFor(attempt), cache);
       const values: unknown[] = [];
       const writesByWriter = new Map<string, unknown[]>();
       units.forEach((unit, index) => {
@@ -298,7 +296,7 @@ async function gatherInputs(tx: SqlClient, units: LedgerCommand[][]): Promise<Ba
  * case, and the primary key catches a duplicate); a retry looks every id up first. */
 export type BatchStrategy = 'insert_first' | 'insert_first_checked';
 
-export function strategyFor(attempt: number, _attemptsMax: number): BatchStrategy {
+export function strategyFor(attempt: number): BatchStrategy {
   return attempt === 0 ? 'insert_first' : 'insert_first_checked';
 }
 
