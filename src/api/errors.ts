@@ -113,6 +113,7 @@ export const API_ERRORS = {
   idempotency_key_reused: spec(400, 'idempotency_error', 'This Idempotency-Key was used with different parameters.'),
   idempotency_key_in_use: spec(409, 'idempotency_error', 'A request with this Idempotency-Key is still running; retry later.'),
   service_overloaded: spec(503, 'api_error', 'The service is overloaded; retry with backoff.'),
+  lock_timeout: spec(503, 'api_error', 'Another request or process is changing an object this request needs; nothing was written; retry.'),
   ledger_verify_timeout: spec(503, 'api_error', 'The ledger verification did not finish within its time limit; retry later.'),
   internal_error: spec(500, 'api_error', 'Something went wrong on our side; it has been logged.'),
   top_ups_unavailable: spec(503, 'api_error', 'No card processor is configured for live top-ups (CARD_PROCESSOR_URL).'),

@@ -187,6 +187,9 @@ export function toApiError(error: unknown): ApiError | null {
     return new ApiError('parameter_invalid', 'A text value contains an unpaired UTF-16 surrogate, which cannot be stored.');
   }
   if (error instanceof PipelineOverloadedError) return new ApiError('service_overloaded');
+  // lock_not_available: a ledger batch waited longer than its lock_timeout for a row another transaction
+  // held, and was rolled back (docs/ledger.md, "What the serial commit costs").
+  if (state === '55P03') return new ApiError('lock_timeout');
   const candidate = error as { validation?: unknown; code?: string; statusCode?: number } | null;
   if (candidate && Array.isArray(candidate.validation)) return validationError(candidate as never);
   const mapped = candidate?.code ? FASTIFY_CODES[candidate.code] : undefined;

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { STORE_KINDS } from '../../test/support/stores.ts';
 import { startTestApi, type TestApi, type TestMerchant } from '../../test/support/api.ts';
 import type { RiskHook, RiskReason, RiskVerdict } from '../risk/hook.ts';
@@ -95,6 +96,39 @@ for (const kind of STORE_KINDS) {
       assert.equal(retried.json().status, 'succeeded');
       assert.equal(retried.json().last_payment_error, null);
       assert.equal(await walletAvailable(customer), 50);
+    });
+
+    it('a confirmation whose payment row another transaction holds answers 503 lock_timeout after 5 s, writes nothing, and then succeeds', { skip: kind !== 'postgres' && 'PGlite has one connection: nothing else can hold a row' }, async () => {
+      const customer = await customerWith(1_000n);
+      const created = await pay({ customer, amount: 400, currency: 'USD' });
+      assert.equal(created.json().status, 'requires_confirmation', created.body);
+      const id = created.json().id as string;
+      const before = await merchantBalance();
+      // Another transaction (a second connection of the test) holds the payment's row.
+      const blocker = new pg.Client({ connectionString: api.store.location.databaseUrl });
+      await blocker.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query('SELECT 1 FROM payments WHERE id = $1 FOR UPDATE', [id]);
+        const started = Date.now();
+        const blocked = await api.call('POST', `/v1/payments/${id}/confirm`, { key: merchant.secretKey });
+        assert.equal(blocked.statusCode, 503, blocked.body);
+        assert.equal(blocked.json().error.code, 'lock_timeout');
+        assert.ok(Date.now() - started >= 4_500, 'the batch waited for its lock_timeout');
+        await blocker.query('ROLLBACK');
+      } finally {
+        await blocker.end();
+      }
+      // Nothing was written: the payment still waits, the wallet and the merchant's balance are unchanged.
+      const after = await api.call('GET', `/v1/payments/${id}`, { key: merchant.secretKey });
+      assert.equal(after.json().status, 'requires_confirmation');
+      assert.equal(await walletAvailable(customer), 1_000);
+      const unchanged = await merchantBalance();
+      assert.deepEqual([unchanged.available, unchanged.pending], [before.available, before.pending]);
+      const confirmed = await api.call('POST', `/v1/payments/${id}/confirm`, { key: merchant.secretKey });
+      assert.equal(confirmed.statusCode, 200, confirmed.body);
+      assert.equal(confirmed.json().status, 'succeeded');
+      assert.equal(await walletAvailable(customer), 600);
     });
 
     it('holds, then captures part of a manual-capture payment and releases the rest', async () => {

@@ -91,6 +91,7 @@ export const ERROR_CODES = [
   'idempotency_key_reused',
   'idempotency_key_in_use',
   'service_overloaded',
+  'lock_timeout',
   'ledger_verify_timeout',
   'internal_error',
   'top_ups_unavailable',
