@@ -128,11 +128,15 @@ export interface LedgerHead {
   now: Date;
 }
 
-/** Reads the ledger head; under the ledger lock it cannot move until this transaction ends. */
+/** The ledger head and the transaction's clock: a batch's transaction reads it in its opening round
+ * trip, right after taking the ledger lock (`TransactionOptions.openingQuery`). */
+export const HEAD_QUERY = `SELECT token, seq, ${NOW_MS} AS now FROM ledger_head`;
+
+/** The head the transaction read when it opened, or, if it was opened otherwise, read now. Under the
+ * ledger lock it cannot move until this transaction ends. */
 export async function readHead(tx: SqlClient): Promise<LedgerHead> {
-  const rows = await tx.queryArrays<[string, bigint, Date]>(`SELECT token, seq, ${NOW_MS} FROM ledger_head`);
-  const [token, seq, now] = rows[0]!;
-  return { token, seq, now };
+  const row = tx.opening?.[0] ?? (await tx.query<Record<string, unknown>>(HEAD_QUERY)).rows[0]!;
+  return { token: row.token as string, seq: row.seq as bigint, now: row.now as Date };
 }
 
 export async function loadResolutions(tx: SqlClient, pendingIds: string[]): Promise<Map<string, TransferKind>> {

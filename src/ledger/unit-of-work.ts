@@ -115,7 +115,13 @@ export function createUnitOfWorkExecutor(
     // other batch waits for it, a batch does not wait long for anything else (a unit's row held by a
     // slow transaction fails the batch, which is split), nor sit idle (a stalled process's batch is
     // ended by the server, and the lock with it).
-    transaction: { advisoryLock: store.LEDGER_LOCK_KEY, lockTimeoutMs: LOCK_WAIT_MAX_MS, idleTimeoutMs: IDLE_MAX_MS },
+    // The head is read in the same round trip, right after the lock.
+    transaction: {
+      advisoryLock: store.LEDGER_LOCK_KEY,
+      lockTimeoutMs: LOCK_WAIT_MAX_MS,
+      idleTimeoutMs: IDLE_MAX_MS,
+      openingQuery: store.HEAD_QUERY,
+    },
     isRetryable: (error) => error instanceof ExistingTransfersError || RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
     async execute(tx, units, attempt) {
       const results = await applyLedger(tx, units.map((unit) => unit.transfers), strategyFor(attempt), cache);
@@ -302,59 +308,52 @@ export function strategyFor(attempt: number): BatchStrategy {
 
 /**
  * Decides and writes the batch's transfers. The transaction holds the ledger lock, so no other batch
- * of any process commits until this one ends: balances known exactly now stay exact. When this
- * process's last batch left the head (the common case, and always with one process), the cached
- * balances are exact and the batch is decided from them at once; its one statement checks the head
- * and writes nothing if the head moved, and the batch is then decided again from balances read now.
+ * of any process commits until this one ends: balances known exactly now stay exact. The head, read
+ * with the lock, tells whether this process's cache is exact (its own last batch left the head: the
+ * common case, and always with one process) or must be read afresh for this batch's accounts.
  */
 async function applyLedger(tx: SqlClient, units: LedgerCommand[][], strategy: BatchStrategy, cache: AccountCache): Promise<CreateTransferResult[][]> {
   if (units.every((unit) => unit.length === 0)) return units.map(() => []);
+  const head = await store.readHead(tx);
+  if (head.token !== cache.token) cache.reset(head.token);
   const inputs = await gatherInputs(tx, units);
-  for (let pass = 0; ; pass += 1) {
-    // Expiry decisions need the database clock, read with the head; so does a process that has not
-    // committed yet, or whose statement found the head moved.
-    const head = pass > 0 || cache.token === null || inputs.pendingIds.length > 0 ? await store.readHead(tx) : null;
-    if (head && head.token !== cache.token) cache.reset(head.token);
-    const { accounts, unflushed } = await cache.load(tx, inputs.accountIds);
-    const existing = strategy === 'insert_first_checked' ? await store.loadTransfers(tx, inputs.transferIds) : null;
-    const outcome = applyBatch(inputs.units, {
-      now: head?.now ?? new Date(),
-      accounts,
-      staticFailures: inputs.staticFailures,
-      pendings: inputs.pendings,
-      resolutions: await store.loadResolutions(tx, inputs.pendingIds),
-      existing,
-    });
-    if (existing === null) await assertNoHiddenDuplicates(tx, outcome.results);
-    // Each account's transfers after its checkpoint, with this batch's; those with enough are written back.
-    for (const transfer of outcome.created) {
-      unflushed.set(transfer.debitAccountId, (unflushed.get(transfer.debitAccountId) ?? 0) + 1);
-      unflushed.set(transfer.creditAccountId, (unflushed.get(transfer.creditAccountId) ?? 0) + 1);
-    }
-    const flush: Account[] = [];
-    for (const id of outcome.touchedAccounts) {
-      if (unflushed.get(id)! >= FLUSH_AFTER_TRANSFERS) {
-        flush.push(accounts.get(id)!);
-        unflushed.set(id, 0);
-      }
-    }
-    const created = outcome.created.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const token = randomUUID();
-    const { written, moved, now } = await store.commitBatch(tx, created, flush, cache.token!, token);
-    if (!written) {
-      if (pass > 0) throw new Error('the ledger head moved while this transaction held the ledger lock');
-      continue;
-    }
-    for (const transfer of created) {
-      transfer.createdAt = now;
-      if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
-    }
-    for (const hold of outcome.openedHolds) hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
-    cache.remember(accounts, unflushed, moved ? token : cache.token!);
-    await store.openHolds(tx, outcome.openedHolds);
-    await store.closeHolds(tx, outcome.closedHolds);
-    return outcome.results;
+  const { accounts, unflushed } = await cache.load(tx, inputs.accountIds);
+  const existing = strategy === 'insert_first_checked' ? await store.loadTransfers(tx, inputs.transferIds) : null;
+  const outcome = applyBatch(inputs.units, {
+    now: head.now,
+    accounts,
+    staticFailures: inputs.staticFailures,
+    pendings: inputs.pendings,
+    resolutions: await store.loadResolutions(tx, inputs.pendingIds),
+    existing,
+  });
+  if (existing === null) await assertNoHiddenDuplicates(tx, outcome.results);
+  // Each account's transfers after its checkpoint, with this batch's; those with enough are written back.
+  for (const transfer of outcome.created) {
+    unflushed.set(transfer.debitAccountId, (unflushed.get(transfer.debitAccountId) ?? 0) + 1);
+    unflushed.set(transfer.creditAccountId, (unflushed.get(transfer.creditAccountId) ?? 0) + 1);
   }
+  const flush: Account[] = [];
+  for (const id of outcome.touchedAccounts) {
+    if (unflushed.get(id)! >= FLUSH_AFTER_TRANSFERS) {
+      flush.push(accounts.get(id)!);
+      unflushed.set(id, 0);
+    }
+  }
+  const created = outcome.created.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const token = randomUUID();
+  // The statement checks the head again (a guard: under the lock it cannot have moved).
+  const { written, moved, now } = await store.commitBatch(tx, created, flush, head.token, token);
+  if (!written) throw new Error('the ledger head moved while this transaction held the ledger lock');
+  for (const transfer of created) {
+    transfer.createdAt = now;
+    if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
+  }
+  for (const hold of outcome.openedHolds) hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
+  cache.remember(accounts, unflushed, moved ? token : head.token);
+  await store.openHolds(tx, outcome.openedHolds);
+  await store.closeHolds(tx, outcome.closedHolds);
+  return outcome.results;
 }
 
 /** On the fast path a failed transfer might be the retry of a stored one, which must answer `exists`. */

@@ -16,6 +16,8 @@ export interface SqlClient {
   /** Whether a Buffer parameter reaches the server as a binary value (PostgreSQL through `pg`), so that
    * arrays can be sent in the binary format of src/store/binary-array.ts; PGlite takes text only. */
   readonly binaryArrays?: boolean;
+  /** In a transaction opened with `TransactionOptions.openingQuery`: that query's rows. */
+  readonly opening?: Array<Record<string, unknown>>;
 }
 
 export type StoreKind = 'pglite' | 'postgres';
@@ -31,6 +33,9 @@ export interface TransactionOptions {
    * locks (`idle_in_transaction_session_timeout`): for a process that stalls while holding a lock that
    * everyone needs. PostgreSQL only. */
   idleTimeoutMs?: number;
+  /** A query without parameters run last in the opening round trip (after the lock); its rows are the
+   * transaction client's `opening`. */
+  openingQuery?: string;
 }
 
 /** The statements that open a PostgreSQL transaction with `options`, as one simple-protocol string
@@ -42,6 +47,7 @@ function beginSql(options: TransactionOptions): string {
   if (options.idleTimeoutMs !== undefined) {
     statements.push(`SET LOCAL idle_in_transaction_session_timeout = ${milliseconds(options.idleTimeoutMs)}`);
   }
+  if (options.openingQuery !== undefined) statements.push(options.openingQuery);
   return statements.join('; ');
 }
 
@@ -92,7 +98,9 @@ async function openPglite(dataDir: string): Promise<Database> {
     transaction<T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}) {
       return lite.transaction(async (tx) => {
         if (options.advisoryLock !== undefined) await tx.query(`SELECT pg_advisory_xact_lock(${lockKey(options.advisoryLock)})`);
+        const opening = options.openingQuery === undefined ? undefined : (await tx.query<Record<string, unknown>>(options.openingQuery)).rows;
         return work({
+          opening,
           query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await tx.query(sql, params)),
           queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
             (await tx.query(sql, params, { rowMode: 'array' })).rows as R[],
@@ -136,8 +144,10 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
       client.on('error', onError);
       try {
         // Without parameters `pg` uses the simple protocol, which runs several statements in one round trip.
-        await client.query(beginSql(options));
+        const opened = (await client.query(beginSql(options))) as pg.QueryResult | pg.QueryResult[];
+        const results = Array.isArray(opened) ? opened : [opened];
         const value = await work({
+          opening: options.openingQuery === undefined ? undefined : (results[results.length - 1]!.rows as Array<Record<string, unknown>>),
           binaryArrays: true,
           query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await client.query(sql, params)),
           queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
