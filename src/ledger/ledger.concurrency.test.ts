@@ -464,10 +464,11 @@ describe('several processes on one PostgreSQL database', () => {
           .map((s) => `${s.calls} calls (results ${JSON.stringify(s.results)}, ${s.stats.batches} batches, ${s.stats.retries} retries, ${s.stats.splits} splits)`)
           .join('; ')}`,
       );
-      // docs/ledger.md: accounts are locked in id order, "the fixed order means two batches (two processes)
-      // never deadlock". Every id here is distinct, so no wait can form a cycle in a correct ledger; a
-      // deadlock costs deadlock_timeout (1 s by default) and a redo, and five in a row reject a caller.
-      assert.equal(deadlocks, 0n, `PostgreSQL detected ${deadlocks} deadlocks between batches that lock accounts in id order`);
+      // docs/ledger.md: batches commit one at a time under the ledger lock, so two batches (two processes)
+      // never wait for each other on rows. Every id here is distinct, so no wait can form a cycle in a
+      // correct ledger; a deadlock costs deadlock_timeout (1 s by default) and a redo, and five in a row
+      // reject a caller.
+      assert.equal(deadlocks, 0n, `PostgreSQL detected ${deadlocks} deadlocks between ledger batches, which hold one lock in turn`);
     });
   });
 });

@@ -120,23 +120,23 @@ export async function findExistingIds(tx: SqlClient, ids: string[]): Promise<str
  * exact balances stays right until it commits (docs/ledger.md, "How a batch commits"). */
 export const LEDGER_LOCK_KEY = 0x6d6963726f706179n;
 
-/** The last batch committed: its token (random, new for each batch) and the highest seq committed. */
+/** The token of the last batch committed (random, new for each batch that writes), with the
+ * transaction's clock (the database's, to the millisecond). */
 export interface LedgerHead {
   token: string;
-  seq: bigint;
-  /** The transaction's clock (the database's, to the millisecond). */
   now: Date;
 }
 
 /** The ledger head and the transaction's clock: a batch's transaction reads it in its opening round
  * trip, right after taking the ledger lock (`TransactionOptions.openingQuery`). */
-export const HEAD_QUERY = `SELECT token, seq, ${NOW_MS} AS now FROM ledger_head`;
+export const HEAD_QUERY = `SELECT token, ${NOW_MS} AS now FROM ledger_head`;
 
-/** The head the transaction read when it opened, or, if it was opened otherwise, read now. Under the
- * ledger lock it cannot move until this transaction ends. */
-export async function readHead(tx: SqlClient): Promise<LedgerHead> {
-  const row = tx.opening?.[0] ?? (await tx.query<Record<string, unknown>>(HEAD_QUERY)).rows[0]!;
-  return { token: row.token as string, seq: row.seq as bigint, now: row.now as Date };
+/** The head as the batch's transaction read it when it opened (with HEAD_QUERY, under the ledger lock,
+ * so it cannot move until this transaction ends). */
+export function openingHead(tx: SqlClient): LedgerHead {
+  const row = tx.opening?.[0];
+  if (!row) throw new Error('a ledger batch runs in a transaction opened with the ledger lock and HEAD_QUERY');
+  return { token: row.token as string, now: row.now as Date };
 }
 
 export async function loadResolutions(tx: SqlClient, pendingIds: string[]): Promise<Map<string, TransferKind>> {

@@ -314,7 +314,7 @@ export function strategyFor(attempt: number): BatchStrategy {
  */
 async function applyLedger(tx: SqlClient, units: LedgerCommand[][], strategy: BatchStrategy, cache: AccountCache): Promise<CreateTransferResult[][]> {
   if (units.every((unit) => unit.length === 0)) return units.map(() => []);
-  const head = await store.readHead(tx);
+  const head = store.openingHead(tx);
   if (head.token !== cache.token) cache.reset(head.token);
   const inputs = await gatherInputs(tx, units);
   const { accounts, unflushed } = await cache.load(tx, inputs.accountIds);
@@ -340,7 +340,7 @@ async function applyLedger(tx: SqlClient, units: LedgerCommand[][], strategy: Ba
       unflushed.set(id, 0);
     }
   }
-  const created = outcome.created.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const created = outcome.created;
   const token = randomUUID();
   // The statement checks the head again (a guard: under the lock it cannot have moved).
   const { written, moved, now } = await store.commitBatch(tx, created, flush, head.token, token);

@@ -6,7 +6,7 @@ import type { Database } from './database.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 // Several processes may start at once against one PostgreSQL; this lock lets one of them migrate.
-const MIGRATION_LOCK_KEY = 7_340_001;
+const MIGRATION_LOCK_KEY = 7_340_001n;
 
 export interface Migration {
   version: number;
@@ -35,13 +35,12 @@ export async function migrate(db: Database): Promise<number[]> {
   const applied: number[] = [];
   for (const migration of listMigrations()) {
     const done = await db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
       const seen = await tx.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
       if (seen.rows.length > 0) return false;
       for (const statement of splitStatements(migration.sql)) await tx.query(statement);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
       return true;
-    });
+    }, { advisoryLock: MIGRATION_LOCK_KEY });
     if (done) applied.push(migration.version);
   }
   return applied;
