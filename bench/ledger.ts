@@ -612,6 +612,8 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
     });
     try {
       const latencies: number[] = [];
+      const sentAt: number[] = [];
+      const phaseStart = performance.now();
       let failed = 0;
       const firstFailures = new Map<string, number>();
       const make = (): TransferInput => {
@@ -626,6 +628,7 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
         const sent = performance.now();
         const [result] = await ledger.createTransfers([transfer]);
         latencies.push(performance.now() - sent);
+        sentAt.push(sent - phaseStart);
         if (result?.result !== 'created') {
           failed += 1;
           const code = result?.result ?? 'no result';
@@ -636,6 +639,12 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
       const cpuUsed = cpu(driven.totalMs);
       const stats = ledger.pipelineStats();
       const sorted = Float64Array.from(latencies).sort();
+      if (process.env.BENCH_TRACE) {
+        const p99 = percentile(sorted, 99);
+        const buckets = new Map<number, number>();
+        sentAt.forEach((at, i) => { if (latencies[i]! >= p99) buckets.set(Math.floor(at / 250), (buckets.get(Math.floor(at / 250)) ?? 0) + 1); });
+        log(`  [${phase}] TRACE slow (>= p99 ${p99.toFixed(1)}) by 250 ms window: ${JSON.stringify([...buckets].sort((a, b) => a[0] - b[0]))}`);
+      }
       const result: LedgerPhaseResult = {
         perSecond: done / (ms / 1000),
         transfers: done,

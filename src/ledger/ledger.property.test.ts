@@ -741,7 +741,7 @@ async function submitAndCheck(context: RunContext, commands: Command[], cuts: Cu
   });
   context.commands.push(...commands);
   for (const wave of layOut(commands, cuts)) {
-    // Submitted in the same tick, in order: the pipeline keeps their order (one batch in flight).
+    // Submitted in the same tick, in order: the pipeline keeps their order (batches take the ledger lock in the order they were formed).
     const pending = wave.map((call) =>
       call.viaCommit
         ? ledgers[call.service]!.commit<CreateTransferResult[]>({ transfers: call.commands })

@@ -884,10 +884,12 @@ for (const kind of STORE_KINDS) {
       const calls: string[] = [];
       const first = `first_${kind}`;
       const last = `last_${kind}`;
-      ledger.registerWriter(first, async () => {
+      // One batch in flight, so that units submitted together share a batch.
+      const single = createLedgerService({ db: store.db, pipeline: { batchesInFlightMax: 1 } });
+      single.registerWriter(first, async () => {
         calls.push(first);
       });
-      ledger.registerWriter(
+      single.registerWriter(
         last,
         Object.assign(async () => {
           calls.push(last);
@@ -899,7 +901,11 @@ for (const kind of STORE_KINDS) {
         finish: () => ({ value: null, writes: [{ writer, row: {} }] }),
       });
       // Submitted in the same tick, the unit naming the last writer first: one batch, its writers in order.
-      await Promise.all([ledger.commit(unit(last)), ledger.commit(unit(first))]);
+      try {
+        await Promise.all([single.commit(unit(last)), single.commit(unit(first))]);
+      } finally {
+        await single.close();
+      }
       assert.deepEqual(calls, [first, last]);
     });
 

@@ -169,7 +169,7 @@ const TEXT_ARRAYS: ArrayEncoding = {
   text: quotedArrayLiteral,
 };
 
-export function arrayEncoding(client: SqlClient): ArrayEncoding {
+export function arrayEncoding(client: Pick<SqlClient, 'binaryArrays'>): ArrayEncoding {
   return client.binaryArrays ? BINARY_ARRAYS : TEXT_ARRAYS;
 }
 
@@ -179,7 +179,7 @@ export function arrayEncoding(client: SqlClient): ArrayEncoding {
  * retry that looks ids up: cheaper for the common case than ON CONFLICT, which costs every row an extra
  * index probe and WAL record. The creation and expiry times come from the database clock at the start
  * of the transaction. */
-function insertStatement(tx: SqlClient, transfers: Transfer[], first: number, gate: string): { sql: string; params: unknown[] } {
+function insertStatement(client: Pick<SqlClient, 'binaryArrays'>, transfers: Transfer[], first: number, gate: string): { sql: string; params: unknown[] } {
   const $ = (offset: number) => `$${first + offset}`;
   return {
     sql: `INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, asset, amount, kind, pending_id,
@@ -194,12 +194,20 @@ function insertStatement(tx: SqlClient, transfers: Transfer[], first: number, ga
             timeout_seconds, code, metadata)
      WHERE ${gate}
      RETURNING seq`,
-    params: insertColumns(tx, transfers),
+    params: insertColumns(client, transfers),
   };
 }
 
+/** One statement that writes a whole batch (built before it runs: a batch may be decided before its
+ * transaction holds the lock, see unit-of-work.ts); `moves`: whether it moves the head when it writes. */
+export interface CommitStatement {
+  sql: string;
+  params: unknown[];
+  moves: boolean;
+}
+
 /**
- * Writes one batch in one statement, if the ledger head is still `expectedToken` (nothing committed by
+ * The statement that writes one batch, if the ledger head is still `expectedToken` (nothing committed by
  * anyone since the balances the batch was decided from): inserts its transfers, writes back the
  * balances of `flush` as they stand after the batch (with the seq they stand at: the batch's last
  * transfer, or the head's when it inserted none), and moves the head to `token`. Otherwise it writes
@@ -208,22 +216,17 @@ function insertStatement(tx: SqlClient, transfers: Transfer[], first: number, ga
  * ledger lock (LEDGER_LOCK_KEY); the head is read FOR UPDATE all the same, so that without the lock
  * the statement would still write nothing once another batch had moved the head.
  */
-export async function commitBatch(
-  tx: SqlClient,
+export function commitStatement(
+  client: Pick<SqlClient, 'binaryArrays'>,
   transfers: Transfer[],
   flush: Account[],
   expectedToken: string,
   token: string,
-): Promise<{ written: boolean; moved: boolean; now: Date }> {
+): CommitStatement {
   if (transfers.length === 0 && flush.length === 0) {
-    const rows = await tx.queryArrays<[bigint, Date]>(
-      `SELECT (SELECT count(*) FROM ledger_head WHERE token = $1::uuid), ${NOW_MS}`,
-      [expectedToken],
-    );
-    const [matched, now] = rows[0]!;
-    return { written: Number(matched) === 1, moved: false, now };
+    return { sql: `SELECT (SELECT count(*) FROM ledger_head WHERE token = $1::uuid), ${NOW_MS}`, params: [expectedToken], moves: false };
   }
-  const encode = arrayEncoding(tx);
+  const encode = arrayEncoding(client);
   const n = flush.length;
   const ids = new Array<string>(n);
   const balances = Array.from({ length: 4 }, () => new Array<bigint>(n));
@@ -250,10 +253,10 @@ export async function commitBatch(
        WHERE a.id = u.id AND EXISTS (SELECT 1 FROM head)
      ),`;
   const insert =
-    transfers.length > 0 ? insertStatement(tx, transfers, params.length + 1, 'EXISTS (SELECT 1 FROM head)') : null;
+    transfers.length > 0 ? insertStatement(client, transfers, params.length + 1, 'EXISTS (SELECT 1 FROM head)') : null;
   if (insert) params.push(...insert.params);
-  const rows = await tx.queryArrays<[bigint, Date]>(
-    `WITH head AS (SELECT seq FROM ledger_head WHERE token = $1::uuid FOR UPDATE),
+  return {
+    sql: `WITH head AS (SELECT seq FROM ledger_head WHERE token = $1::uuid FOR UPDATE),
      inserted AS (${insert ? insert.sql : 'SELECT NULL::int8 AS seq WHERE false'}),
      ${flushSql}
      moved AS (
@@ -263,9 +266,17 @@ export async function commitBatch(
      )
      SELECT (SELECT count(*) FROM moved), ${NOW_MS}`,
     params,
-  );
-  const [moved, now] = rows[0]!;
-  return { written: Number(moved) === 1, moved: Number(moved) === 1, now };
+    moves: true,
+  };
+}
+
+/** Runs a statement of `commitStatement`: whether the head was still the expected one (and so the batch
+ * written), whether the head moved, and the batch's time (the transaction's start, by the database clock). */
+export async function runCommit(tx: SqlClient, statement: CommitStatement): Promise<{ written: boolean; moved: boolean; now: Date }> {
+  const rows = await tx.queryArrays<[bigint, Date]>(statement.sql, statement.params);
+  const [matched, now] = rows[0]!;
+  const written = Number(matched) === 1;
+  return { written, moved: written && statement.moves, now };
 }
 
 /** Accounts with their balances as they stand (the view `ledger_balances`: the checkpoint in the row
@@ -281,7 +292,7 @@ export async function loadBalances(tx: SqlClient, ids: string[]): Promise<Array<
 
 /** The column arrays of the transfers' insert, in the order of TRANSFER_COLUMNS less expires_at (the
  * statement derives it) and created_at, encoded for `client`. */
-function insertColumns(client: SqlClient, transfers: Transfer[]): unknown[] {
+function insertColumns(client: Pick<SqlClient, 'binaryArrays'>, transfers: Transfer[]): unknown[] {
   const encode = arrayEncoding(client);
   const column = <T>(pick: (transfer: Transfer) => T) => transfers.map(pick);
   return [

@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { sqlState, type SqlClient } from '../store/database.ts';
 import type { BatchExecutor } from '../store/commit-pipeline.ts';
-import { applyBatch, assignBalances } from './engine.ts';
-import type { Account, CreateTransferResult, Transfer, TransferFailureCode } from './model.ts';
+import { applyBatch, assignBalances, type BatchState } from './engine.ts';
+import type { Account, CreateTransferResult, Transfer, TransferFailureCode, TransferKind } from './model.ts';
 import * as store from './store.ts';
 import { isUuid, pendingIdOf, validateTransfer, type LedgerCommand } from './validate.ts';
 
@@ -100,10 +100,16 @@ const IDLE_MAX_MS = 60_000;
 
 export function createUnitOfWorkExecutor(
   writers: Map<string, UnitWriter>,
-): BatchExecutor<UnitOfWork<unknown>, unknown> & { peek(id: string): Account | null; observe(accounts: Account[]): void } {
+): BatchExecutor<UnitOfWork<unknown>, unknown> & {
+  peek(id: string): Account | null;
+  observe(accounts: Account[]): void;
+  decisionStats(): DecisionStats;
+} {
   const cache = new AccountCache(ACCOUNT_CACHE_SIZE_MAX);
+  const chain = new DecisionChain(cache);
   return {
     peek: (id) => cache.peek(id),
+    decisionStats: () => ({ ...chain.stats }),
     observe: (accounts) => cache.observe(accounts),
     weight: (unit) => Math.max(1, unit.transfers.length),
     keys: (unit) =>
@@ -123,8 +129,14 @@ export function createUnitOfWorkExecutor(
       openingQuery: store.HEAD_QUERY,
     },
     isRetryable: (error) => error instanceof ExistingTransfersError || RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
-    async execute(tx, units, attempt) {
-      const results = await applyLedger(tx, units.map((unit) => unit.transfers), strategyFor(attempt), cache);
+    // While the batch before it commits, a batch is decided from the cache as that batch leaves it, so
+    // that its statement goes out the moment it holds the lock (see `DecisionChain`).
+    prepare: (units, attempt, client) => chain.open(units.map((unit) => unit.transfers), strategyFor(attempt), client),
+    turn: (ticket) => chain.turn(ticket as Ticket),
+    release: (ticket) => chain.close(ticket as Ticket),
+    handOff: () => chain.handOff(),
+    async execute(tx, units, attempt, ticket) {
+      const results = await applyLedger(tx, units.map((unit) => unit.transfers), strategyFor(attempt), chain, ticket as Ticket);
       const values: unknown[] = [];
       const writesByWriter = new Map<string, unknown[]>();
       units.forEach((unit, index) => {
@@ -214,6 +226,19 @@ class AccountCache {
     return { accounts, unflushed };
   }
 
+  /** Like `load`, from the cache alone: null unless every account is known exactly at `token`. */
+  loadCached(ids: string[]): { accounts: Map<string, Account>; unflushed: Map<string, number> } | null {
+    const accounts = new Map<string, Account>();
+    const unflushed = new Map<string, number>();
+    for (const id of ids) {
+      const entry = this.accounts.get(id);
+      if (entry?.epoch !== this.epoch) return null;
+      accounts.set(id, copyAccount(entry.account));
+      unflushed.set(id, entry.unflushed);
+    }
+    return { accounts, unflushed };
+  }
+
   /** The account as this process last knew it, or null when it has not met it: an estimate. */
   peek(id: string): Account | null {
     const entry = this.accounts.get(id);
@@ -271,7 +296,9 @@ interface BatchInputs {
   accountIds: string[];
 }
 
-async function gatherInputs(tx: SqlClient, units: LedgerCommand[][]): Promise<BatchInputs> {
+/** What a batch needs that its commands say: static failures, ids, accounts (without the accounts of
+ * the holds it resolves, which are read from the database: `gatherInputs`). */
+function staticInputs(units: LedgerCommand[][]): BatchInputs {
   const staticFailures = new Map<LedgerCommand, TransferFailureCode | null>();
   const transferIds = new Set<string>();
   const pendingIdSet = new Set<string>();
@@ -289,13 +316,19 @@ async function gatherInputs(tx: SqlClient, units: LedgerCommand[][]): Promise<Ba
       if ('creditAccountId' in command && command.creditAccountId !== undefined) accountIds.add(command.creditAccountId);
     }
   }
-  const pendingIds = [...pendingIdSet];
-  const pendings = await store.loadTransfers(tx, pendingIds);
-  for (const pending of pendings.values()) {
+  return { units, staticFailures, transferIds: [...transferIds], pendingIds: [...pendingIdSet], pendings: new Map(), accountIds: [...accountIds] };
+}
+
+async function gatherInputs(tx: SqlClient, units: LedgerCommand[][]): Promise<BatchInputs> {
+  const inputs = staticInputs(units);
+  inputs.pendings = await store.loadTransfers(tx, inputs.pendingIds);
+  const accountIds = new Set(inputs.accountIds);
+  for (const pending of inputs.pendings.values()) {
     accountIds.add(pending.debitAccountId);
     accountIds.add(pending.creditAccountId);
   }
-  return { units, staticFailures, transferIds: [...transferIds], pendingIds, pendings, accountIds: [...accountIds] };
+  inputs.accountIds = [...accountIds];
+  return inputs;
 }
 
 /** How a batch is carried out: the first attempt does not look its ids up (new ids are the common
@@ -306,28 +339,216 @@ export function strategyFor(attempt: number): BatchStrategy {
   return attempt === 0 ? 'insert_first' : 'insert_first_checked';
 }
 
+/** A batch decided from balances exact at the head `baseToken`, with the statement that writes it. */
+interface Decision {
+  baseToken: string;
+  /** The head once the statement ran: a new token, or `baseToken` when the batch only refuses. */
+  token: string;
+  results: CreateTransferResult[][];
+  created: Transfer[];
+  openedHolds: Transfer[];
+  closedHolds: string[];
+  statement: store.CommitStatement;
+  /** Transfers that failed with an id that may be stored already (looked up before writing). */
+  failedIds: string[];
+}
+
+/** A batch of this process on its way to the lock, in the order batches were formed. */
+interface Ticket {
+  units: LedgerCommand[][];
+  /** A batch without transfers: nothing to decide or send (applyLedger returns at once). */
+  empty: boolean;
+  /** Whether it may be decided ahead of the lock: a first attempt (a retry looks its ids up), not yet
+   * found to need the lock. */
+  ahead: boolean;
+  client: Pick<SqlClient, 'binaryArrays'>;
+  decision: Decision | null;
+  /** Its statement went out, or it ended: a batch that committed before it may answer its callers. */
+  sent: boolean;
+  onSent: Array<() => void>;
+  /** Its transaction holds the ledger lock (or it ended): the ticket behind it may open its own. */
+  locked: boolean;
+  onLocked: Array<() => void>;
+}
+
+/** How long a batch that committed waits for the next batch's statement to go out before it answers
+ * its callers anyway (the next one may be waiting for another process's batch). */
+const HAND_OFF_WAIT_MAX_MS = 2;
+
+/**
+ * Batches decided ahead of the lock. Every batch of this process gets a ticket when its transaction is
+ * about to open; tickets are decided in that order, each from the cache as the one before it leaves it.
+ * A ticket is decided at once when that needs nothing from the database (no hold is resolved, and every
+ * account is in the cache, exact at the cache's head); otherwise it, and every ticket behind it, waits
+ * until it holds the lock and is decided there. So while one batch's statement runs, the next batch is
+ * already decided and its statement built, and goes out the moment the lock is granted. A decision
+ * stands only if the head, read with the lock, is the one it was decided from (`baseToken`): if the
+ * batch before it failed, or another process committed, it is decided again under the lock.
+ */
+export interface DecisionStats {
+  decidedAhead: number;
+  decidedUnderLock: number;
+  /** Decided ahead, then again under the lock. */
+  redecided: number;
+}
+
+class DecisionChain {
+  private readonly tickets: Ticket[] = [];
+  readonly stats: DecisionStats = { decidedAhead: 0, decidedUnderLock: 0, redecided: 0 };
+  constructor(readonly cache: AccountCache) {}
+
+  open(units: LedgerCommand[][], strategy: BatchStrategy, client: Pick<SqlClient, 'binaryArrays'>): Ticket {
+    const empty = units.every((unit) => unit.length === 0);
+    const ticket: Ticket = { units, empty, ahead: strategy === 'insert_first', client, decision: null, sent: empty, onSent: [], locked: false, onLocked: [] };
+    this.tickets.push(ticket);
+    this.advance();
+    return ticket;
+  }
+
+  /** The ticket's attempt ended (committed or not). */
+  close(ticket: Ticket): void {
+    const index = this.tickets.indexOf(ticket);
+    if (index >= 0) this.tickets.splice(index, 1);
+    this.markSent(ticket);
+    this.markLocked(ticket);
+    this.advance();
+  }
+
+  /** Resolves once every ticket before this one holds the ledger lock or ended: batches of this process
+   * then take the lock in the order they were formed (two backends asked at once may be granted it in
+   * either order), which keeps the order of concurrent calls and the decisions made ahead valid. */
+  async turn(ticket: Ticket): Promise<void> {
+    while (true) {
+      const before = this.tickets.slice(0, Math.max(0, this.tickets.indexOf(ticket))).find((other) => !other.locked);
+      if (before === undefined) return;
+      await new Promise<void>((resolve) => before.onLocked.push(resolve));
+    }
+  }
+
+  markLocked(ticket: Ticket): void {
+    if (ticket.locked) return;
+    ticket.locked = true;
+    for (const resolve of ticket.onLocked.splice(0)) resolve();
+  }
+
+  markSent(ticket: Ticket): void {
+    if (ticket.sent) return;
+    ticket.sent = true;
+    for (const resolve of ticket.onSent.splice(0)) resolve();
+  }
+
+  /** The ticket was decided under the lock: the tickets behind it were decided from a cache that
+   * did not stand where it now does, so they are decided again (when they can be without the lock). */
+  decidedUnderLock(ticket: Ticket): void {
+    const index = this.tickets.indexOf(ticket);
+    for (const later of this.tickets.slice(index + 1)) later.decision = null;
+    this.advance();
+  }
+
+  /** Decides the tickets that can be, in order, up to the first one that needs the lock. */
+  private advance(): void {
+    for (const ticket of this.tickets) {
+      if (ticket.empty || ticket.decision !== null) continue;
+      if (!ticket.ahead) return; // decided under the lock, now or once it holds it
+      const decision = this.decideAhead(ticket);
+      if (decision === null) return;
+      ticket.decision = decision;
+    }
+  }
+
+  private decideAhead(ticket: Ticket): Decision | null {
+    if (this.cache.token === null) return null;
+    const inputs = staticInputs(ticket.units);
+    if (inputs.pendingIds.length > 0) return null;
+    const loaded = this.cache.loadCached(inputs.accountIds);
+    if (!loaded) return null;
+    // The clock only dates new transfers and holds; the statement dates them with the database's.
+    const state = { now: new Date(), pendings: new Map<string, Transfer>(), resolutions: new Map<string, TransferKind>(), existing: null };
+    return decide(inputs, loaded, state, this.cache, ticket.client);
+  }
+
+  /** Resolves once the oldest batch still on its way has sent its statement (or ended), or after
+   * HAND_OFF_WAIT_MAX_MS: a batch that committed lets the next one start before its callers run. */
+  async handOff(): Promise<void> {
+    const next = this.tickets[0];
+    if (next === undefined || next.sent) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      next.onSent.push(resolve);
+      timer = setTimeout(resolve, HAND_OFF_WAIT_MAX_MS);
+    });
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Decides and writes the batch's transfers. The transaction holds the ledger lock, so no other batch
  * of any process commits until this one ends: balances known exactly now stay exact. The head, read
  * with the lock, tells whether this process's cache is exact (its own last batch left the head: the
  * common case, and always with one process) or must be read afresh for this batch's accounts.
  */
-async function applyLedger(tx: SqlClient, units: LedgerCommand[][], strategy: BatchStrategy, cache: AccountCache): Promise<CreateTransferResult[][]> {
+async function applyLedger(
+  tx: SqlClient,
+  units: LedgerCommand[][],
+  strategy: BatchStrategy,
+  chain: DecisionChain,
+  ticket: Ticket | undefined,
+): Promise<CreateTransferResult[][]> {
+  if (ticket) chain.markLocked(ticket);
   if (units.every((unit) => unit.length === 0)) return units.map(() => []);
   const head = store.openingHead(tx);
-  if (head.token !== cache.token) cache.reset(head.token);
-  const inputs = await gatherInputs(tx, units);
-  const { accounts, unflushed } = await cache.load(tx, inputs.accountIds);
-  const existing = strategy === 'insert_first_checked' ? await store.loadTransfers(tx, inputs.transferIds) : null;
-  const outcome = applyBatch(inputs.units, {
-    now: head.now,
-    accounts,
-    staticFailures: inputs.staticFailures,
-    pendings: inputs.pendings,
-    resolutions: await store.loadResolutions(tx, inputs.pendingIds),
-    existing,
-  });
-  if (existing === null) await assertNoHiddenDuplicates(tx, outcome.results);
+  const cache = chain.cache;
+  let decision = ticket?.decision?.baseToken === head.token && strategy === 'insert_first' ? ticket.decision : null;
+  if (decision !== null) chain.stats.decidedAhead += 1;
+  if (decision === null) {
+    chain.stats.decidedUnderLock += 1;
+    if (ticket?.decision) chain.stats.redecided += 1;
+    // Decided here, under the lock. Until it is, the chain decides nothing ahead, so the cache stands
+    // at the head until this batch decides.
+    if (ticket) {
+      ticket.decision = null;
+      ticket.ahead = false;
+    }
+    if (head.token !== cache.token) cache.reset(head.token);
+    const inputs = await gatherInputs(tx, units);
+    const loaded = await cache.load(tx, inputs.accountIds);
+    const existing = strategy === 'insert_first_checked' ? await store.loadTransfers(tx, inputs.transferIds) : null;
+    const resolutions = await store.loadResolutions(tx, inputs.pendingIds);
+    if (cache.token !== head.token) throw new Error('the account cache moved while a batch was decided under the ledger lock');
+    decision = decide(inputs, loaded, { now: head.now, pendings: inputs.pendings, resolutions, existing }, cache, tx);
+    if (ticket) {
+      ticket.decision = decision;
+      chain.decidedUnderLock(ticket);
+    }
+  }
+  if (decision.failedIds.length > 0 && strategy === 'insert_first') await assertNoHiddenDuplicates(tx, decision.failedIds);
+  const running = store.runCommit(tx, decision.statement);
+  if (ticket) chain.markSent(ticket);
+  const { written, now } = await running;
+  if (!written) throw new Error('the ledger head moved while this transaction held the ledger lock');
+  for (const transfer of decision.created) {
+    transfer.createdAt = now;
+    if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
+  }
+  for (const hold of decision.openedHolds) hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
+  await store.openHolds(tx, decision.openedHolds);
+  await store.closeHolds(tx, decision.closedHolds);
+  return decision.results;
+}
+
+/** Applies the batch to its accounts, picks the accounts to write back, builds the statement, and
+ * leaves the cache as the batch leaves the ledger (if the batch does not commit, the head keeps
+ * `baseToken`, and whoever decides next finds the head is not the cache's and reads everything again). */
+function decide(
+  inputs: BatchInputs,
+  loaded: { accounts: Map<string, Account>; unflushed: Map<string, number> },
+  state: Omit<BatchState, 'accounts' | 'staticFailures'>,
+  cache: AccountCache,
+  client: Pick<SqlClient, 'binaryArrays'>,
+): Decision {
+  const baseToken = cache.token!;
+  const { accounts, unflushed } = loaded;
+  const outcome = applyBatch(inputs.units, { ...state, accounts, staticFailures: inputs.staticFailures });
   // Each account's transfers after its checkpoint, with this batch's; those with enough are written back.
   for (const transfer of outcome.created) {
     unflushed.set(transfer.debitAccountId, (unflushed.get(transfer.debitAccountId) ?? 0) + 1);
@@ -340,29 +561,33 @@ async function applyLedger(tx: SqlClient, units: LedgerCommand[][], strategy: Ba
       unflushed.set(id, 0);
     }
   }
-  const created = outcome.created;
-  const token = randomUUID();
-  // The statement checks the head again (a guard: under the lock it cannot have moved).
-  const { written, moved, now } = await store.commitBatch(tx, created, flush, head.token, token);
-  if (!written) throw new Error('the ledger head moved while this transaction held the ledger lock');
-  for (const transfer of created) {
-    transfer.createdAt = now;
-    if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
-  }
-  for (const hold of outcome.openedHolds) hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
-  cache.remember(accounts, unflushed, moved ? token : head.token);
-  await store.openHolds(tx, outcome.openedHolds);
-  await store.closeHolds(tx, outcome.closedHolds);
-  return outcome.results;
+  const statement = store.commitStatement(client, outcome.created, flush, baseToken, randomUUID());
+  const token = statement.moves ? (statement.params[1] as string) : baseToken;
+  cache.remember(accounts, unflushed, token);
+  return {
+    baseToken,
+    token,
+    results: outcome.results,
+    created: outcome.created,
+    openedHolds: outcome.openedHolds,
+    closedHolds: outcome.closedHolds,
+    statement,
+    failedIds: failedIdsOf(outcome.results),
+  };
 }
 
-/** On the fast path a failed transfer might be the retry of a stored one, which must answer `exists`. */
-async function assertNoHiddenDuplicates(tx: SqlClient, units: CreateTransferResult[][]): Promise<void> {
+/** Ids of transfers that failed: on the fast path one might be the retry of a stored transfer, which
+ * must answer `exists`. */
+function failedIdsOf(units: CreateTransferResult[][]): string[] {
   const failedIds = new Set<string>();
   for (const results of units) {
     for (const result of results) {
       if (result.result !== 'created' && result.result !== 'exists' && isUuid(result.id)) failedIds.add(result.id);
     }
   }
-  if (failedIds.size > 0 && (await store.findExistingIds(tx, [...failedIds])).length > 0) throw new ExistingTransfersError();
+  return [...failedIds];
+}
+
+async function assertNoHiddenDuplicates(tx: SqlClient, failedIds: string[]): Promise<void> {
+  if ((await store.findExistingIds(tx, failedIds)).length > 0) throw new ExistingTransfersError();
 }

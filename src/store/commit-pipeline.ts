@@ -9,8 +9,21 @@
 import type { Database, SqlClient, TransactionOptions } from './database.ts';
 
 export interface BatchExecutor<U, R> {
-  /** Carries out the units inside `tx`; returns one result per unit, in order. */
-  execute(tx: SqlClient, units: U[], attempt: number): Promise<R[]>;
+  /** Carries out the units inside `tx`; returns one result per unit, in order. `prepared` is what
+   * `prepare` answered for this attempt. */
+  execute(tx: SqlClient, units: U[], attempt: number, prepared?: unknown): Promise<R[]>;
+  /** Called for each attempt just before its transaction opens (while the batches before it may still
+   * be committing): work that does not need the transaction can be done there. */
+  prepare?(units: U[], attempt: number, client: Pick<SqlClient, 'binaryArrays'>): unknown;
+  /** Awaited before the prepared attempt's transaction opens: the executor may hold it back (the
+   * ledger opens a batch's transaction once the batches before it hold the ledger lock, so that they
+   * take it in the order they were formed). */
+  turn?(prepared: unknown): Promise<void>;
+  /** Called when an attempt that was prepared ends, however it ends. */
+  release?(prepared: unknown): void;
+  /** Awaited after a batch committed and before its callers get their results: the executor may let
+   * the next batch, whose transaction was waiting for this one, send its work first. */
+  handOff?(): Promise<void>;
   /** Whether an error thrown by `execute` is worth retrying the whole batch for. */
   isRetryable(error: unknown): boolean;
   /** The size of a unit, counted against `batchWeightMax` (for the ledger: its transfers). */
@@ -117,6 +130,7 @@ export function createCommitPipeline<U, R>(
     counters.units += batch.length;
     try {
       const results = await executeWithRetries(batch.map((waiting) => waiting.unit));
+      if (executor.handOff) await executor.handOff();
       batch.forEach((waiting, index) => waiting.resolve(results[index]!));
     } catch (error) {
       if (batch.length === 1) {
@@ -137,11 +151,15 @@ export function createCommitPipeline<U, R>(
 
   async function executeWithRetries(units: U[]): Promise<R[]> {
     for (let attempt = 0; ; attempt += 1) {
+      const prepared = executor.prepare?.(units, attempt, db);
       try {
-        return await db.transaction((tx) => executor.execute(tx, units, attempt), executor.transaction);
+        if (prepared !== undefined && executor.turn) await executor.turn(prepared);
+        return await db.transaction((tx) => executor.execute(tx, units, attempt, prepared), executor.transaction);
       } catch (error) {
         if (attempt >= options.retriesMax || !executor.isRetryable(error)) throw error;
         counters.retries += 1;
+      } finally {
+        if (prepared !== undefined) executor.release?.(prepared);
       }
     }
   }
