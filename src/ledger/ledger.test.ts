@@ -383,6 +383,61 @@ for (const kind of STORE_KINDS) {
     // Serial commit and balance checkpoints (docs/ledger.md, "How a batch commits")
     // -----------------------------------------------------------------------------------------------
 
+    it('a batch decided ahead on top of one that then fails is decided again under the lock', { skip: kind !== 'postgres' }, async () => {
+      // Two batches in flight (PostgreSQL): the second is decided from the cache as the first leaves it.
+      // The first fails in its writer, after its statement; the second must not keep a decision that
+      // counted the first one's payment.
+      const writer = `boom_${kind}`;
+      ledger.registerWriter(writer, async () => {
+        throw new Error('the writer fails');
+      });
+      const { wallet, merchant } = await walletSetup(100n);
+      const spend = () => ({ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 100n, code: 2 });
+      const before = ledger.pipelineStats();
+      const [first, second] = await Promise.allSettled([
+        ledger.commit({ transfers: [spend()], finish: () => ({ value: null, writes: [{ writer, row: {} }] }) }),
+        ledger.createTransfers([spend()]),
+      ]);
+      assert.equal(first.status, 'rejected');
+      assert.equal(second.status === 'fulfilled' && second.value[0]!.result, 'created', 'the wallet still held 100 once the first batch failed');
+      const after = ledger.pipelineStats();
+      assert.equal(after.batches - before.batches, 2, 'two batches');
+      assert.ok(after.redecided - before.redecided >= 1, `the second batch was decided again (${JSON.stringify(after)})`);
+      assert.deepEqual(balancesOf(await ledger.getAccount(wallet)), { ...zero, debitsPosted: 100n, creditsPosted: 100n });
+      assert.deepEqual((await ledger.verify()).drift, []);
+    });
+
+    it('accounts the cache does not know are read ahead of the lock, and the batch decided ahead', { skip: kind !== 'postgres' }, async () => {
+      const { source, wallet, merchant } = await walletSetup(100n);
+      // Wallets this service has never seen (created by another service: nothing in this one's cache).
+      const other = createLedgerService({ db: store.db });
+      const fresh: string[] = [];
+      try {
+        for (let index = 0; index < 20; index += 1) {
+          const id = uuid();
+          await other.createAccounts([{ id, asset: 'USD', kind: 'buyer_wallet', flags: { debitsMustNotExceedCredits: true } }]);
+          assert.equal((await other.createTransfers([{ id: uuid(), debitAccountId: source, creditAccountId: id, amount: 10n, code: 1 }]))[0]!.result, 'created');
+          fresh.push(id);
+        }
+      } finally {
+        await other.close();
+      }
+      await expectOne({ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 1n, code: 2 }, 'created');
+      const before = ledger.pipelineStats();
+      // One batch the cache can decide, then calls from the unknown wallets while it commits.
+      const calls = [
+        ledger.createTransfers([{ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 1n, code: 2 }]),
+        ...fresh.map((id) => ledger.createTransfers([{ id: uuid(), debitAccountId: id, creditAccountId: merchant, amount: 10n, code: 2 }])),
+        ...fresh.map((id) => ledger.createTransfers([{ id: uuid(), debitAccountId: id, creditAccountId: merchant, amount: 1n, code: 2 }])),
+      ];
+      const results = (await Promise.all(calls)).map((result) => result[0]!.result);
+      assert.deepEqual(results, ['created', ...fresh.map(() => 'created'), ...fresh.map(() => 'exceeds_credits')]);
+      const after = ledger.pipelineStats();
+      assert.ok(after.readsAhead > before.readsAhead, `unknown accounts were read ahead (${JSON.stringify(after)})`);
+      for (const id of fresh) assert.deepEqual(balancesOf(await ledger.getAccount(id)), { ...zero, debitsPosted: 10n, creditsPosted: 10n });
+      assert.deepEqual((await ledger.verify()).drift, []);
+    });
+
     it('two services on one database: each decides from what the other committed, not from its own cache', async () => {
       // Each service is what one process holds: its own cache of balances, trusted only while the
       // ledger head still carries the token of its own last batch.

@@ -290,6 +290,22 @@ export async function loadBalances(tx: SqlClient, ids: string[]): Promise<Array<
   return result.rows.map((row) => ({ account: accountFromRow(row), unflushed: row.unflushed }));
 }
 
+/** Like `loadBalances`, outside the ledger lock, with the head token of the same snapshot: the balances
+ * are exact as of that head. */
+export async function loadBalancesAtHead(
+  client: SqlClient,
+  ids: string[],
+): Promise<{ token: string | null; balances: Array<{ account: Account; unflushed: number }> }> {
+  const result = await client.query<AccountRow & { unflushed: number; head_token: string }>(
+    `SELECT (SELECT token FROM ledger_head) AS head_token, ${ACCOUNT_COLUMNS}, unflushed FROM ledger_balances WHERE id = ANY($1::uuid[])`,
+    [arrayEncoding(client).uuid(ids)],
+  );
+  return {
+    token: result.rows[0]?.head_token ?? null,
+    balances: result.rows.map((row) => ({ account: accountFromRow(row), unflushed: row.unflushed })),
+  };
+}
+
 /** The column arrays of the transfers' insert, in the order of TRANSFER_COLUMNS less expires_at (the
  * statement derives it) and created_at, encoded for `client`. */
 function insertColumns(client: Pick<SqlClient, 'binaryArrays'>, transfers: Transfer[]): unknown[] {

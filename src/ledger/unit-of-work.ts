@@ -2,7 +2,7 @@
 // of every unit in the batch, then each unit's own rows (payments, outbox events, ...), written by named
 // writers for the whole batch at once; writers made of statements share one round trip.
 import { randomUUID } from 'node:crypto';
-import { sqlState, type SqlClient } from '../store/database.ts';
+import { sqlState, type Database, type SqlClient } from '../store/database.ts';
 import type { BatchExecutor } from '../store/commit-pipeline.ts';
 import { applyBatch, assignBalances, type BatchState } from './engine.ts';
 import type { Account, CreateTransferResult, Transfer, TransferFailureCode, TransferKind } from './model.ts';
@@ -131,7 +131,7 @@ export function createUnitOfWorkExecutor(
     isRetryable: (error) => error instanceof ExistingTransfersError || RETRYABLE_SQL_STATES.has(sqlState(error) ?? ''),
     // While the batch before it commits, a batch is decided from the cache as that batch leaves it, so
     // that its statement goes out the moment it holds the lock (see `DecisionChain`).
-    prepare: (units, attempt, client) => chain.open(units.map((unit) => unit.transfers), strategyFor(attempt), client),
+    prepare: (units, attempt, db) => chain.open(units.map((unit) => unit.transfers), strategyFor(attempt), db),
     turn: (ticket) => chain.turn(ticket as Ticket),
     release: (ticket) => chain.close(ticket as Ticket),
     handOff: () => chain.handOff(),
@@ -196,10 +196,46 @@ class AccountCache {
   token: string | null = null;
   constructor(private readonly sizeMax: number) {}
 
+  /** The heads the cache stood at in this epoch: every one of them was left by a decision of this
+   * process on top of the one before, from the epoch's first. */
+  private epochTokens = new Set<string>();
+
   /** The head is `token`, which this process did not leave: nothing it remembers is trusted any more. */
   reset(token: string): void {
     this.epoch += 1;
     this.token = token;
+    this.epochTokens = new Set([token]);
+  }
+
+  /** Forgets every account (the cache is full): a new epoch at the same head. */
+  private clear(): void {
+    this.accounts.clear();
+    if (this.token !== null) this.reset(this.token);
+  }
+
+  /**
+   * Takes in accounts read outside the lock at the head `token` (`loadBalancesAtHead`), when they are
+   * exact where the cache stands too: `token` is a head of this epoch, so the heads after it were left
+   * by this process's own decisions, and none of those touched an account the cache does not know
+   * exactly (a decision leaves every account it touched known exactly, until the epoch ends). If
+   * another process committed after the read, the cache's head is not the database's, and the first
+   * batch to hold the lock finds that out and starts a new epoch.
+   */
+  mergeRead(token: string | null, balances: Array<{ account: Account; unflushed: number }>): number {
+    if (token === null || !this.epochTokens.has(token)) return 0;
+    let merged = 0;
+    for (const { account, unflushed } of balances) {
+      if (this.accounts.get(account.id)?.epoch === this.epoch) continue;
+      if (this.accounts.size >= this.sizeMax) return merged;
+      this.accounts.set(account.id, { account, epoch: this.epoch, unflushed });
+      merged += 1;
+    }
+    return merged;
+  }
+
+  /** The ids among `ids` the cache does not know exactly. */
+  unknown(ids: string[]): string[] {
+    return ids.filter((id) => this.accounts.get(id)?.epoch !== this.epoch);
   }
 
   /** Copies of the batch's accounts with their exact balances (reading those not known exactly), and
@@ -208,7 +244,7 @@ class AccountCache {
     const stale = ids.filter((id) => this.accounts.get(id)?.epoch !== this.epoch);
     if (stale.length > 0) {
       if (this.accounts.size + stale.length > this.sizeMax) {
-        this.accounts.clear();
+        this.clear();
         return this.load(tx, ids);
       }
       for (const { account, unflushed } of await store.loadBalances(tx, stale)) {
@@ -250,7 +286,7 @@ class AccountCache {
   observe(accounts: Account[]): void {
     for (const account of accounts) {
       if (this.accounts.has(account.id)) continue;
-      if (this.accounts.size >= this.sizeMax) this.accounts.clear();
+      if (this.accounts.size >= this.sizeMax) this.clear();
       this.accounts.set(account.id, { account: { ...account }, epoch: -1, unflushed: 0 });
     }
   }
@@ -261,12 +297,17 @@ class AccountCache {
   remember(accounts: Map<string, Account>, unflushed: Map<string, number>, token: string): void {
     for (const [id, account] of accounts) {
       const entry = this.accounts.get(id);
-      if (!entry) continue;
+      if (!entry) {
+        // Forgotten meanwhile (the cache was full): every account a decision touched stays known.
+        this.accounts.set(id, { account: copyAccount(account), epoch: this.epoch, unflushed: unflushed.get(id) ?? 0 });
+        continue;
+      }
       assignBalances(entry.account, account);
       entry.epoch = this.epoch;
       entry.unflushed = unflushed.get(id) ?? entry.unflushed;
     }
     this.token = token;
+    this.epochTokens.add(token);
   }
 }
 
@@ -356,6 +397,9 @@ interface Decision {
 /** A batch of this process on its way to the lock, in the order batches were formed. */
 interface Ticket {
   units: LedgerCommand[][];
+  db: Database;
+  /** Its unknown accounts are being read, or were (`readAhead`). */
+  readingAhead: boolean;
   /** A batch without transfers: nothing to decide or send (applyLedger returns at once). */
   empty: boolean;
   /** Whether it may be decided ahead of the lock: a first attempt (a retry looks its ids up), not yet
@@ -390,16 +434,18 @@ export interface DecisionStats {
   decidedUnderLock: number;
   /** Decided ahead, then again under the lock. */
   redecided: number;
+  /** Reads of accounts the cache did not know, made ahead of the lock. */
+  readsAhead: number;
 }
 
 class DecisionChain {
   private readonly tickets: Ticket[] = [];
-  readonly stats: DecisionStats = { decidedAhead: 0, decidedUnderLock: 0, redecided: 0 };
+  readonly stats: DecisionStats = { decidedAhead: 0, decidedUnderLock: 0, redecided: 0, readsAhead: 0 };
   constructor(readonly cache: AccountCache) {}
 
-  open(units: LedgerCommand[][], strategy: BatchStrategy, client: Pick<SqlClient, 'binaryArrays'>): Ticket {
+  open(units: LedgerCommand[][], strategy: BatchStrategy, db: Database): Ticket {
     const empty = units.every((unit) => unit.length === 0);
-    const ticket: Ticket = { units, empty, ahead: strategy === 'insert_first', client, decision: null, sent: empty, onSent: [], locked: false, onLocked: [] };
+    const ticket: Ticket = { units, db, readingAhead: false, empty, ahead: strategy === 'insert_first', client: db, decision: null, sent: empty, onSent: [], locked: false, onLocked: [] };
     this.tickets.push(ticket);
     this.advance();
     return ticket;
@@ -461,10 +507,31 @@ class DecisionChain {
     const inputs = staticInputs(ticket.units);
     if (inputs.pendingIds.length > 0) return null;
     const loaded = this.cache.loadCached(inputs.accountIds);
-    if (!loaded) return null;
+    if (!loaded) {
+      this.readAhead(ticket, inputs.accountIds);
+      return null;
+    }
     // The clock only dates new transfers and holds; the statement dates them with the database's.
     const state = { now: new Date(), pendings: new Map<string, Transfer>(), resolutions: new Map<string, TransferKind>(), existing: null };
     return decide(inputs, loaded, state, this.cache, ticket.client);
+  }
+
+  /** Reads the accounts the cache does not know, once per ticket, without the lock: if they come back
+   * exact where the cache stands (`AccountCache.mergeRead`), the chain goes on from this ticket, which
+   * may then be decided before it holds the lock. PostgreSQL only: PGlite has one connection, where
+   * the read would only wait for the batch in front of it. */
+  private readAhead(ticket: Ticket, accountIds: string[]): void {
+    if (ticket.readingAhead || ticket.db.kind !== 'postgres') return;
+    const ids = this.cache.unknown(accountIds);
+    if (ids.length === 0) return;
+    ticket.readingAhead = true;
+    this.stats.readsAhead += 1;
+    store.loadBalancesAtHead(ticket.db, ids).then(
+      ({ token, balances }) => {
+        if (this.cache.mergeRead(token, balances) > 0) this.advance();
+      },
+      () => undefined, // the batch reads them under the lock instead
+    );
   }
 
   /** Resolves once the oldest batch still on its way has sent its statement (or ended), or after

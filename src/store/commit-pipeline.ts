@@ -14,7 +14,7 @@ export interface BatchExecutor<U, R> {
   execute(tx: SqlClient, units: U[], attempt: number, prepared?: unknown): Promise<R[]>;
   /** Called for each attempt just before its transaction opens (while the batches before it may still
    * be committing): work that does not need the transaction can be done there. */
-  prepare?(units: U[], attempt: number, client: Pick<SqlClient, 'binaryArrays'>): unknown;
+  prepare?(units: U[], attempt: number, db: Database): unknown;
   /** Awaited before the prepared attempt's transaction opens: the executor may hold it back (the
    * ledger opens a batch's transaction once the batches before it hold the ledger lock, so that they
    * take it in the order they were formed). */
