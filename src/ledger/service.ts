@@ -69,7 +69,7 @@ export const DEFAULT_PIPELINE_OPTIONS: CommitPipelineOptions = {
   batchWeightMax: BATCH_TRANSFERS_MAX,
   queueWeightMax: 200_000,
   // Two: while one batch's statement runs, the next is decided and waits for the ledger lock with its
-  // statement ready (docs/ledger.md, "Deciding ahead"); order is kept.
+  // statement ready (docs/ledger.md, "Deciding ahead"). The server sets its own (LEDGER_BATCHES_IN_FLIGHT_MAX).
   batchesInFlightMax: 2,
   retriesMax: 4,
 };

@@ -493,11 +493,20 @@ class DecisionChain {
 
   /** Decides the tickets that can be, in order, up to the first one that needs the lock. */
   private advance(): void {
+    let blocked = false;
     for (const ticket of this.tickets) {
       if (ticket.empty || ticket.decision !== null) continue;
-      if (!ticket.ahead) return; // decided under the lock, now or once it holds it
-      const decision = this.decideAhead(ticket);
-      if (decision === null) return;
+      if (!ticket.ahead) {
+        blocked = true; // decided under the lock, now or once it holds it
+        continue;
+      }
+      // Behind a ticket that waits, the others are not decided, but their unknown accounts are read.
+      const decision = blocked ? null : this.decideAhead(ticket);
+      if (decision === null) {
+        blocked = true;
+        this.readAhead(ticket);
+        continue;
+      }
       ticket.decision = decision;
     }
   }
@@ -507,10 +516,7 @@ class DecisionChain {
     const inputs = staticInputs(ticket.units);
     if (inputs.pendingIds.length > 0) return null;
     const loaded = this.cache.loadCached(inputs.accountIds);
-    if (!loaded) {
-      this.readAhead(ticket, inputs.accountIds);
-      return null;
-    }
+    if (!loaded) return null;
     // The clock only dates new transfers and holds; the statement dates them with the database's.
     const state = { now: new Date(), pendings: new Map<string, Transfer>(), resolutions: new Map<string, TransferKind>(), existing: null };
     return decide(inputs, loaded, state, this.cache, ticket.client);
@@ -520,11 +526,14 @@ class DecisionChain {
    * exact where the cache stands (`AccountCache.mergeRead`), the chain goes on from this ticket, which
    * may then be decided before it holds the lock. PostgreSQL only: PGlite has one connection, where
    * the read would only wait for the batch in front of it. */
-  private readAhead(ticket: Ticket, accountIds: string[]): void {
-    if (ticket.readingAhead || ticket.db.kind !== 'postgres') return;
-    const ids = this.cache.unknown(accountIds);
-    if (ids.length === 0) return;
+  private readAhead(ticket: Ticket): void {
+    // The first ticket opens its transaction at once: reading ahead would only read twice.
+    if (ticket.readingAhead || ticket.db.kind !== 'postgres' || this.tickets[0] === ticket || this.cache.token === null) return;
     ticket.readingAhead = true;
+    const inputs = staticInputs(ticket.units);
+    if (inputs.pendingIds.length > 0) return;
+    const ids = this.cache.unknown(inputs.accountIds);
+    if (ids.length === 0) return;
     this.stats.readsAhead += 1;
     store.loadBalancesAtHead(ticket.db, ids).then(
       ({ token, balances }) => {
