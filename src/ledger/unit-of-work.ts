@@ -405,7 +405,6 @@ interface Ticket {
   /** Whether it may be decided ahead of the lock: a first attempt (a retry looks its ids up), not yet
    * found to need the lock. */
   ahead: boolean;
-  client: Pick<SqlClient, 'binaryArrays'>;
   decision: Decision | null;
   /** Its statement went out, or it ended: a batch that committed before it may answer its callers. */
   sent: boolean;
@@ -419,16 +418,7 @@ interface Ticket {
  * its callers anyway (the next one may be waiting for another process's batch). */
 const HAND_OFF_WAIT_MAX_MS = 2;
 
-/**
- * Batches decided ahead of the lock. Every batch of this process gets a ticket when its transaction is
- * about to open; tickets are decided in that order, each from the cache as the one before it leaves it.
- * A ticket is decided at once when that needs nothing from the database (no hold is resolved, and every
- * account is in the cache, exact at the cache's head); otherwise it, and every ticket behind it, waits
- * until it holds the lock and is decided there. So while one batch's statement runs, the next batch is
- * already decided and its statement built, and goes out the moment the lock is granted. A decision
- * stands only if the head, read with the lock, is the one it was decided from (`baseToken`): if the
- * batch before it failed, or another process committed, it is decided again under the lock.
- */
+/** How the batches of a process were decided (`LedgerService.pipelineStats`). */
 export interface DecisionStats {
   decidedAhead: number;
   decidedUnderLock: number;
@@ -438,6 +428,17 @@ export interface DecisionStats {
   readsAhead: number;
 }
 
+/**
+ * Batches decided ahead of the lock. Every batch of this process gets a ticket when its transaction is
+ * about to open; tickets are decided in that order, each from the cache as the one before it leaves it.
+ * A ticket is decided at once when that needs nothing from the database (no hold is resolved, and every
+ * account is in the cache, exact at the cache's head); otherwise it, and every ticket behind it, waits
+ * until it holds the lock and is decided there, unless the accounts the cache lacks come back from a
+ * read made ahead of the lock (`readAhead`) first. So while one batch's statement runs, the next batch is
+ * already decided and its statement built, and goes out the moment the lock is granted. A decision
+ * stands only if the head, read with the lock, is the one it was decided from (`baseToken`): if the
+ * batch before it failed, or another process committed, it is decided again under the lock.
+ */
 class DecisionChain {
   private readonly tickets: Ticket[] = [];
   readonly stats: DecisionStats = { decidedAhead: 0, decidedUnderLock: 0, redecided: 0, readsAhead: 0 };
@@ -445,7 +446,18 @@ class DecisionChain {
 
   open(units: LedgerCommand[][], strategy: BatchStrategy, db: Database): Ticket {
     const empty = units.every((unit) => unit.length === 0);
-    const ticket: Ticket = { units, db, readingAhead: false, empty, ahead: strategy === 'insert_first', client: db, decision: null, sent: empty, onSent: [], locked: false, onLocked: [] };
+    const ticket: Ticket = {
+      units,
+      db,
+      readingAhead: false,
+      empty,
+      ahead: strategy === 'insert_first',
+      decision: null,
+      sent: empty,
+      onSent: [],
+      locked: false,
+      onLocked: [],
+    };
     this.tickets.push(ticket);
     this.advance();
     return ticket;
@@ -519,7 +531,7 @@ class DecisionChain {
     if (!loaded) return null;
     // The clock only dates new transfers and holds; the statement dates them with the database's.
     const state = { now: new Date(), pendings: new Map<string, Transfer>(), resolutions: new Map<string, TransferKind>(), existing: null };
-    return decide(inputs, loaded, state, this.cache, ticket.client);
+    return decide(inputs, loaded, state, this.cache, ticket.db);
   }
 
   /** Reads the accounts the cache does not know, once per ticket, without the lock: if they come back
@@ -560,7 +572,8 @@ class DecisionChain {
 /**
  * Decides and writes the batch's transfers. The transaction holds the ledger lock, so no other batch
  * of any process commits until this one ends: balances known exactly now stay exact. The head, read
- * with the lock, tells whether this process's cache is exact (its own last batch left the head: the
+ * with the lock, tells whether the decision made ahead for the ticket stands (it was made from this
+ * head), and otherwise whether this process's cache is exact (its own last batch left the head: the
  * common case, and always with one process) or must be read afresh for this batch's accounts.
  */
 async function applyLedger(

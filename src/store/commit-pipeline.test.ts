@@ -66,6 +66,54 @@ describe('commit pipeline', () => {
     assert.equal(pipeline.stats().retries, 1);
   });
 
+  it('prepares each attempt before its transaction, waits for its turn, releases it however it ends, and hands off before answering', async () => {
+    const events: string[] = [];
+    let attempts = 0;
+    const base = executor([], { retryOnce: true });
+    const pipeline = createCommitPipeline(
+      store.db,
+      {
+        ...base,
+        prepare: (units, attempt) => {
+          events.push(`prepare ${units[0]!.value} attempt ${attempt}`);
+          return { attempt: attempts++ };
+        },
+        turn: async (prepared) => {
+          events.push(`turn ${(prepared as { attempt: number }).attempt}`);
+        },
+        async execute(tx, units, attempt, prepared) {
+          events.push(`execute ${(prepared as { attempt: number }).attempt}`);
+          return base.execute(tx, units, attempt);
+        },
+        release: (prepared) => {
+          events.push(`release ${(prepared as { attempt: number }).attempt}`);
+        },
+        handOff: async () => {
+          events.push('hand off');
+        },
+      },
+      options,
+    );
+    const answered = pipeline.submit({ value: 4001 }).then((result) => {
+      events.push('answered');
+      return result;
+    });
+    assert.equal(await answered, 8002);
+    assert.deepEqual(events, [
+      'prepare 4001 attempt 0',
+      'turn 0',
+      'execute 0',
+      'release 0',
+      'prepare 4001 attempt 1',
+      'turn 1',
+      'execute 1',
+      'release 1',
+      'hand off',
+      'answered',
+    ]);
+    await pipeline.close();
+  });
+
   it('refuses work beyond the queue bound at once, and after close', async () => {
     const log: number[][] = [];
     const pipeline = createCommitPipeline(store.db, executor(log), { ...options, queueWeightMax: 10 });
