@@ -531,7 +531,13 @@ class DecisionChain {
     if (!loaded) return null;
     // The clock only dates new transfers and holds; the statement dates them with the database's.
     const state = { now: new Date(), pendings: new Map<string, Transfer>(), resolutions: new Map<string, TransferKind>(), existing: null };
-    return decide(inputs, loaded, state, this.cache, ticket.db);
+    try {
+      return decide(inputs, loaded, state, this.cache, ticket.db);
+    } catch {
+      // Deciding throws before it changes the cache; under the lock the batch meets the same error
+      // where a batch's errors are handled (split, the unit failed), not here, in whoever advanced.
+      return null;
+    }
   }
 
   /** Reads the accounts the cache does not know, once per ticket, without the lock: if they come back
@@ -547,12 +553,12 @@ class DecisionChain {
     const ids = this.cache.unknown(inputs.accountIds);
     if (ids.length === 0) return;
     this.stats.readsAhead += 1;
-    store.loadBalancesAtHead(ticket.db, ids).then(
-      ({ token, balances }) => {
+    store
+      .loadBalancesAtHead(ticket.db, ids)
+      .then(({ token, balances }) => {
         if (this.cache.mergeRead(token, balances) > 0) this.advance();
-      },
-      () => undefined, // the batch reads them under the lock instead
-    );
+      })
+      .catch(() => undefined); // the batch reads them under the lock instead
   }
 
   /** Resolves once the oldest batch still on its way has sent its statement (or ended), or after
