@@ -283,15 +283,11 @@ export async function runCommit(tx: SqlClient, statement: CommitStatement): Prom
  * plus the transfers after it), and how many transfers after the checkpoint each has (`unflushed`). */
 export async function loadBalances(tx: SqlClient, ids: string[]): Promise<Array<{ account: Account; unflushed: number }>> {
   if (ids.length === 0) return [];
-  const result = await tx.query<AccountRow & { unflushed: number }>(
-    `SELECT ${ACCOUNT_COLUMNS}, unflushed FROM ledger_balances WHERE id = ANY($1::uuid[])`,
-    [arrayEncoding(tx).uuid(ids)],
-  );
-  return result.rows.map((row) => ({ account: accountFromRow(row), unflushed: row.unflushed }));
+  return (await loadBalancesAtHead(tx, ids)).balances;
 }
 
-/** Like `loadBalances`, outside the ledger lock, with the head token of the same snapshot: the balances
- * are exact as of that head. */
+/** `loadBalances` with the head token of the same snapshot: outside the ledger lock, the balances are
+ * exact as of that head. */
 export async function loadBalancesAtHead(
   client: SqlClient,
   ids: string[],

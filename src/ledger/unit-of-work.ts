@@ -174,6 +174,12 @@ export function createUnitOfWorkExecutor(
   };
 }
 
+/** A batch's accounts as working copies, with each one's transfers after its checkpoint. */
+interface LoadedAccounts {
+  accounts: Map<string, Account>;
+  unflushed: Map<string, number>;
+}
+
 interface CacheEntry {
   account: Account;
   /** The cache's epoch when these balances were exact; older epochs (and -1) are not trusted. */
@@ -240,8 +246,8 @@ class AccountCache {
 
   /** Copies of the batch's accounts with their exact balances (reading those not known exactly), and
    * what each has after its checkpoint; an id that does not exist is absent. Runs under the ledger lock. */
-  async load(tx: SqlClient, ids: string[]): Promise<{ accounts: Map<string, Account>; unflushed: Map<string, number> }> {
-    const stale = ids.filter((id) => this.accounts.get(id)?.epoch !== this.epoch);
+  async load(tx: SqlClient, ids: string[]): Promise<LoadedAccounts> {
+    const stale = this.unknown(ids);
     if (stale.length > 0) {
       if (this.accounts.size + stale.length > this.sizeMax) {
         this.clear();
@@ -251,24 +257,23 @@ class AccountCache {
         this.accounts.set(account.id, { account, epoch: this.epoch, unflushed });
       }
     }
-    const accounts = new Map<string, Account>();
-    const unflushed = new Map<string, number>();
-    for (const id of ids) {
-      const entry = this.accounts.get(id);
-      if (!entry) continue;
-      accounts.set(id, copyAccount(entry.account));
-      unflushed.set(id, entry.unflushed);
-    }
-    return { accounts, unflushed };
+    return this.copies(ids, false)!;
   }
 
   /** Like `load`, from the cache alone: null unless every account is known exactly at `token`. */
-  loadCached(ids: string[]): { accounts: Map<string, Account>; unflushed: Map<string, number> } | null {
+  loadCached(ids: string[]): LoadedAccounts | null {
+    return this.copies(ids, true);
+  }
+
+  /** Working copies of the accounts of `ids` the cache holds (all of them known exactly, if `exactOnly`,
+   * or null). */
+  private copies(ids: string[], exactOnly: boolean): LoadedAccounts | null {
     const accounts = new Map<string, Account>();
     const unflushed = new Map<string, number>();
     for (const id of ids) {
       const entry = this.accounts.get(id);
-      if (entry?.epoch !== this.epoch) return null;
+      if (exactOnly && entry?.epoch !== this.epoch) return null;
+      if (!entry) continue;
       accounts.set(id, copyAccount(entry.account));
       unflushed.set(id, entry.unflushed);
     }
@@ -360,16 +365,15 @@ function staticInputs(units: LedgerCommand[][]): BatchInputs {
   return { units, staticFailures, transferIds: [...transferIds], pendingIds: [...pendingIdSet], pendings: new Map(), accountIds: [...accountIds] };
 }
 
-async function gatherInputs(tx: SqlClient, units: LedgerCommand[][]): Promise<BatchInputs> {
-  const inputs = staticInputs(units);
-  inputs.pendings = await store.loadTransfers(tx, inputs.pendingIds);
+/** The static inputs with the holds the batch resolves, read under the lock, and their accounts. */
+async function gatherInputs(tx: SqlClient, inputs: BatchInputs): Promise<BatchInputs> {
+  const pendings = await store.loadTransfers(tx, inputs.pendingIds);
   const accountIds = new Set(inputs.accountIds);
-  for (const pending of inputs.pendings.values()) {
+  for (const pending of pendings.values()) {
     accountIds.add(pending.debitAccountId);
     accountIds.add(pending.creditAccountId);
   }
-  inputs.accountIds = [...accountIds];
-  return inputs;
+  return { ...inputs, pendings, accountIds: [...accountIds] };
 }
 
 /** How a batch is carried out: the first attempt does not look its ids up (new ids are the common
@@ -383,8 +387,6 @@ export function strategyFor(attempt: number): BatchStrategy {
 /** A batch decided from balances exact at the head `baseToken`, with the statement that writes it. */
 interface Decision {
   baseToken: string;
-  /** The head once the statement ran: a new token, or `baseToken` when the batch only refuses. */
-  token: string;
   results: CreateTransferResult[][];
   created: Transfer[];
   openedHolds: Transfer[];
@@ -397,6 +399,8 @@ interface Decision {
 /** A batch of this process on its way to the lock, in the order batches were formed. */
 interface Ticket {
   units: LedgerCommand[][];
+  /** `staticInputs(units)`, once it was needed. */
+  inputs: BatchInputs | null;
   db: Database;
   /** Its unknown accounts are being read, or were (`readAhead`). */
   readingAhead: boolean;
@@ -448,6 +452,7 @@ class DecisionChain {
     const empty = units.every((unit) => unit.length === 0);
     const ticket: Ticket = {
       units,
+      inputs: null,
       db,
       readingAhead: false,
       empty,
@@ -523,9 +528,16 @@ class DecisionChain {
     }
   }
 
+  /** The ticket's static inputs, worked out once whichever of deciding ahead, reading ahead and
+   * deciding under the lock needs them first. */
+  inputsOf(ticket: Ticket): BatchInputs {
+    ticket.inputs ??= staticInputs(ticket.units);
+    return ticket.inputs;
+  }
+
   private decideAhead(ticket: Ticket): Decision | null {
     if (this.cache.token === null) return null;
-    const inputs = staticInputs(ticket.units);
+    const inputs = this.inputsOf(ticket);
     if (inputs.pendingIds.length > 0) return null;
     const loaded = this.cache.loadCached(inputs.accountIds);
     if (!loaded) return null;
@@ -548,7 +560,7 @@ class DecisionChain {
     // The first ticket opens its transaction at once: reading ahead would only read twice.
     if (ticket.readingAhead || ticket.db.kind !== 'postgres' || this.tickets[0] === ticket || this.cache.token === null) return;
     ticket.readingAhead = true;
-    const inputs = staticInputs(ticket.units);
+    const inputs = this.inputsOf(ticket);
     if (inputs.pendingIds.length > 0) return;
     const ids = this.cache.unknown(inputs.accountIds);
     if (ids.length === 0) return;
@@ -605,7 +617,7 @@ async function applyLedger(
       ticket.ahead = false;
     }
     if (head.token !== cache.token) cache.reset(head.token);
-    const inputs = await gatherInputs(tx, units);
+    const inputs = await gatherInputs(tx, ticket ? chain.inputsOf(ticket) : staticInputs(units));
     const loaded = await cache.load(tx, inputs.accountIds);
     const existing = strategy === 'insert_first_checked' ? await store.loadTransfers(tx, inputs.transferIds) : null;
     const resolutions = await store.loadResolutions(tx, inputs.pendingIds);
@@ -636,7 +648,7 @@ async function applyLedger(
  * `baseToken`, and whoever decides next finds the head is not the cache's and reads everything again). */
 function decide(
   inputs: BatchInputs,
-  loaded: { accounts: Map<string, Account>; unflushed: Map<string, number> },
+  loaded: LoadedAccounts,
   state: Omit<BatchState, 'accounts' | 'staticFailures'>,
   cache: AccountCache,
   client: Pick<SqlClient, 'binaryArrays'>,
@@ -656,12 +668,11 @@ function decide(
       unflushed.set(id, 0);
     }
   }
-  const statement = store.commitStatement(client, outcome.created, flush, baseToken, randomUUID());
-  const token = statement.moves ? (statement.params[1] as string) : baseToken;
-  cache.remember(accounts, unflushed, token);
+  const newToken = randomUUID();
+  const statement = store.commitStatement(client, outcome.created, flush, baseToken, newToken);
+  cache.remember(accounts, unflushed, statement.moves ? newToken : baseToken);
   return {
     baseToken,
-    token,
     results: outcome.results,
     created: outcome.created,
     openedHolds: outcome.openedHolds,
