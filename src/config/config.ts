@@ -31,6 +31,8 @@ export interface Config {
     queueTransfersMax: number;
     holdExpiryIntervalMs: number;
     holdExpiryBatchMax: number;
+    /** Accounts whose balances the process reads into its ledger cache when it starts (0: none). */
+    warmAccounts: number;
   };
   payments: {
     /** How long a manual-capture payment holds the buyer's funds before they are released. */
@@ -523,6 +525,7 @@ export function loadConfig(env: Env = process.env): Config {
       queueTransfersMax: integer(env, 'LEDGER_QUEUE_TRANSFERS_MAX', 200_000, 1, 10_000_000),
       holdExpiryIntervalMs: integer(env, 'LEDGER_HOLD_EXPIRY_INTERVAL_MS', 1000, 10, 3_600_000),
       holdExpiryBatchMax: integer(env, 'LEDGER_HOLD_EXPIRY_BATCH_MAX', 1000, 1, 8190),
+      warmAccounts: integer(env, 'LEDGER_WARM_ACCOUNTS', 50_000, 0, 1_000_000),
     },
     payments: {
       captureWindowSeconds: integer(env, 'PAYMENT_CAPTURE_WINDOW_SECONDS', 7 * 24 * 3600, 1, 30 * 24 * 3600),

@@ -438,6 +438,60 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual((await ledger.verify()).drift, []);
     });
 
+    it('a warmed service decides its first batches from its cache, without reading under the lock', async () => {
+      const { wallet, merchant } = await walletSetup(100n);
+      const fresh = createLedgerService({ db: store.db });
+      try {
+        assert.equal(fresh.peekBalance(wallet), null, 'a new service knows nothing');
+        const warmed = await fresh.warm();
+        assert.ok(warmed.accounts >= 3, `the setup's accounts were read (${warmed.accounts})`);
+        assert.deepEqual(fresh.peekBalance(wallet), await ledger.getBalance(wallet));
+        const pay = (amount: bigint) =>
+          fresh.createTransfers([{ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount, code: 2 }]).then((results) => results[0]!.result);
+        assert.equal(await pay(60n), 'created');
+        assert.equal(await pay(60n), 'exceeds_credits', 'the cache counted the first payment');
+        assert.equal(await pay(40n), 'created');
+        const stats = fresh.pipelineStats();
+        assert.equal(stats.decidedAhead, 3, `every batch was decided from the warmed cache (${JSON.stringify(stats)})`);
+        assert.equal(stats.decidedUnderLock, 0);
+        assert.deepEqual(balancesOf(await ledger.getAccount(wallet)), { ...zero, debitsPosted: 100n, creditsPosted: 100n });
+        assert.deepEqual((await ledger.verify()).drift, []);
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    it('a warm-up another process committed after is not trusted: the batch reads its accounts again', async () => {
+      const { wallet, merchant } = await walletSetup(100n);
+      const fresh = createLedgerService({ db: store.db });
+      try {
+        await fresh.warm();
+        // Another process spends most of the wallet after the warm-up read it at 100.
+        await expectOne({ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 80n, code: 2 }, 'created');
+        const [result] = await fresh.createTransfers([{ id: uuid(), debitAccountId: wallet, creditAccountId: merchant, amount: 50n, code: 2 }]);
+        assert.equal(result!.result, 'exceeds_credits', 'decided from the wallet as it stands (20), not as warmed (100)');
+        const stats = fresh.pipelineStats();
+        assert.equal(stats.decidedUnderLock, 1, `the batch found the head moved (${JSON.stringify(stats)})`);
+        assert.deepEqual(balancesOf(await ledger.getAccount(wallet)), { ...zero, debitsPosted: 80n, creditsPosted: 100n });
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    it('warm reads at most accountsMax accounts, and nothing once the service is closed', async () => {
+      await walletSetup(100n);
+      const some = createLedgerService({ db: store.db });
+      try {
+        assert.equal((await some.warm({ accountsMax: 2 })).accounts, 2);
+        assert.equal((await some.warm({ accountsMax: 0 })).accounts, 0);
+        // Accounts it already knows are not read again.
+        assert.equal((await some.warm({ accountsMax: 2 })).accounts, 0);
+      } finally {
+        await some.close();
+      }
+      assert.equal((await some.warm()).accounts, 0, 'a closed service reads nothing');
+    });
+
     it('two services on one database: each decides from what the other committed, not from its own cache', async () => {
       // Each service is what one process holds: its own cache of balances, trusted only while the
       // ledger head still carries the token of its own last batch.

@@ -302,6 +302,17 @@ export async function loadBalancesAtHead(
   };
 }
 
+/** Up to `limit` account ids, those most likely to be met soon first: the most recently written back
+ * (an account is written back after every few dozen of its transfers), then the most recently created. */
+export async function recentAccountIds(client: SqlClient, limit: number): Promise<string[]> {
+  if (limit <= 0) return [];
+  const result = await client.query<{ id: string }>(
+    'SELECT id FROM ledger_accounts ORDER BY balance_seq DESC, created_at DESC LIMIT $1',
+    [limit],
+  );
+  return result.rows.map((row) => row.id);
+}
+
 /** The column arrays of the transfers' insert, in the order of TRANSFER_COLUMNS less expires_at (the
  * statement derives it) and created_at, encoded for `client`. */
 function insertColumns(client: Pick<SqlClient, 'binaryArrays'>, transfers: Transfer[]): unknown[] {

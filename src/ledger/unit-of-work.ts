@@ -98,17 +98,38 @@ const LOCK_WAIT_MAX_MS = 5_000;
 /** The longest a batch may sit between two statements before PostgreSQL ends it. */
 const IDLE_MAX_MS = 60_000;
 
+/** Accounts a warm-up reads per statement. */
+const WARM_PAGE_ACCOUNTS = 1_000;
+
 export function createUnitOfWorkExecutor(
   writers: Map<string, UnitWriter>,
 ): BatchExecutor<UnitOfWork<unknown>, unknown> & {
   peek(id: string): Account | null;
   observe(accounts: Account[]): void;
   decisionStats(): DecisionStats;
+  warm(db: Database, accountsMax: number, stopped: () => boolean): Promise<number>;
 } {
   const cache = new AccountCache(ACCOUNT_CACHE_SIZE_MAX);
   const chain = new DecisionChain(cache);
   return {
     peek: (id) => cache.peek(id),
+    // The accounts most likely to be met soon, read in pages, each page with the head of its own
+    // snapshot (`loadBalancesAtHead`), and taken in when exact where the cache stands (`AccountCache.warm`).
+    async warm(db, accountsMax, stopped) {
+      if (stopped()) return 0;
+      const ids = await store.recentAccountIds(db, Math.min(accountsMax, ACCOUNT_CACHE_SIZE_MAX));
+      let merged = 0;
+      for (let start = 0; start < ids.length && !stopped(); start += WARM_PAGE_ACCOUNTS) {
+        const page = cache.unknown(ids.slice(start, start + WARM_PAGE_ACCOUNTS));
+        if (page.length === 0) continue;
+        // Never past the cache's size: a full cache is cleared, which would undo the warm-up.
+        if (!cache.hasRoomFor(page.length)) break;
+        const { token, balances } = await store.loadBalancesAtHead(db, page);
+        merged += cache.warm(token, balances);
+        chain.advance();
+      }
+      return merged;
+    },
     decisionStats: () => ({ ...chain.stats }),
     observe: (accounts) => cache.observe(accounts),
     weight: (unit) => Math.max(1, unit.transfers.length),
@@ -237,6 +258,23 @@ class AccountCache {
       merged += 1;
     }
     return merged;
+  }
+
+  /**
+   * Takes in accounts read outside any batch at the head `token` (`warm`): as `mergeRead`, except that a
+   * cache that stands nowhere yet (no batch of this process has held the lock) starts its epoch at that
+   * head. Entries read at that head are exact there, and the first batch to hold the lock finds out
+   * whether the head is still there, as it does for every epoch.
+   */
+  warm(token: string | null, balances: Array<{ account: Account; unflushed: number }>): number {
+    if (token === null) return 0;
+    if (this.token === null) this.reset(token);
+    return this.mergeRead(token, balances);
+  }
+
+  /** Whether `count` more accounts fit before the cache is cleared. */
+  hasRoomFor(count: number): boolean {
+    return this.accounts.size + count <= this.sizeMax;
   }
 
   /** The ids among `ids` the cache does not know exactly. */
@@ -509,7 +547,7 @@ class DecisionChain {
   }
 
   /** Decides the tickets that can be, in order, up to the first one that needs the lock. */
-  private advance(): void {
+  advance(): void {
     let blocked = false;
     for (const ticket of this.tickets) {
       if (ticket.empty || ticket.decision !== null) continue;

@@ -158,6 +158,9 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   ledger.registerWriter(LOYALTY_BADGES_WRITER, writeBadges);
   ledger.registerWriter(LOYALTY_BADGE_REVOCATIONS_WRITER, writeBadgeRevocations);
   ledger.registerWriter(LOYALTY_SPEND_GUARD_WRITER, guardSpends);
+  // In the background: the first requests after a start then find their accounts in the cache rather
+  // than reading them under the ledger lock (docs/ledger.md, "Warming the cache").
+  const warming = warmLedger(ledger, config.ledger.warmAccounts, logger);
   const cards = await openCardRails(config);
   const counters: RiskCounters = config.risk.redisUrl ? createRedisCounters({ url: config.risk.redisUrl }) : createMemoryCounters();
   const riskEngine = await createRiskService({ db, counters, logger, reloadIntervalMs: config.risk.reloadIntervalMs, defaultRules: config.risk.defaultRules });
@@ -215,9 +218,21 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       receiptSigner.close();
       await counters.close();
       await ledger.close();
+      await warming;
       await db.close();
     },
   };
+}
+
+async function warmLedger(ledger: LedgerService, accountsMax: number, logger: Logger): Promise<void> {
+  if (accountsMax === 0) return;
+  try {
+    const { accounts, ms } = await ledger.warm({ accountsMax });
+    logger.info({ accounts, ms: Math.round(ms) }, 'ledger: cache warmed');
+  } catch (error) {
+    // Only the first batches are slower without it: they read their accounts under the lock.
+    logger.warn({ err: error }, 'ledger: the cache could not be warmed; batches read their accounts as they meet them');
+  }
 }
 
 function createServices(
