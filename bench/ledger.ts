@@ -52,7 +52,8 @@ const USAGE = `usage: npm run bench:ledger -- [options]
                             its first batches meet
   --drop-any-database       allow DATABASE_URL to name a database whose name lacks "bench"
   BENCH_TIMING=1            print a per-statement time breakdown of each ledger phase to stderr
-  BENCH_TRACE=1             print when the calls at or above p99 of each ledger phase were sent
+  BENCH_TRACE=1             print when the calls at or above p99 of each ledger phase were sent, and
+                            the phase's first 40 batches (size, when answered, slowest call)
   BENCH_EXPLAIN=1           also print EXPLAIN (ANALYZE, BUFFERS, WAL) of the statements of one batch per ledger phase`;
 
 const { values: args } = parseArgs({
@@ -423,6 +424,22 @@ function traceSlowest(phase: string, sorted: Float64Array, latencies: number[], 
   return `  [${phase}] calls at or above p99 (${p99.toFixed(1)} ms), by when they were sent: ${shown.join(', ')}`;
 }
 
+/** The phase's first answers grouped by batch (the calls of a batch are answered together): how many,
+ * when the first of them was answered, and the slowest of them. Shows how long a start takes to settle. */
+function traceFirstBatches(phase: string, latencies: number[], sentAt: number[]): string {
+  const answers = latencies.map((latency, index) => [sentAt[index]! + latency, latency] as const).sort((a, b) => a[0] - b[0]);
+  const groups: string[] = [];
+  let first = 0;
+  for (let index = 1; index <= answers.length && groups.length < 40; index += 1) {
+    if (index < answers.length && answers[index]![0] - answers[index - 1]![0] <= 0.3) continue;
+    const group = answers.slice(first, index);
+    const slowest = group.reduce((max, answer) => Math.max(max, answer[1]), 0);
+    groups.push(`${group.length} at ${group[0]![0].toFixed(0)} ms (slowest ${slowest.toFixed(0)} ms)`);
+    first = index;
+  }
+  return `  [${phase}] first answers by batch: ${groups.join(', ')}`;
+}
+
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -674,6 +691,7 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
       // (its first batches read every account they meet): reported beside p99, never instead of it.
       const steady = Float64Array.from(latencies.filter((_, index) => sentAt[index]! >= WARM_UP_MS)).sort();
       if (TRACE) log(traceSlowest(phase, sorted, latencies, sentAt));
+      if (TRACE) log(traceFirstBatches(phase, latencies, sentAt));
       const result: LedgerPhaseResult = {
         perSecond: done / (ms / 1000),
         transfers: done,
