@@ -104,8 +104,27 @@ export function createBooks({ ledger }: { ledger: LedgerService }): Books {
     return currencies;
   }
 
+  /** The ledger already holds the account as the role makes it (this process created, read or warmed
+   * it): nothing to create. Accounts are never deleted, and these fields never change. */
+  function alreadyOpen(account: BookAccount): boolean {
+    const opened = ledger.peekAccount(account.id);
+    if (!opened) return false;
+    const role = ROLES[account.role];
+    return (
+      opened.asset === account.currency &&
+      opened.kind === role.kind &&
+      opened.flags.debitsMustNotExceedCredits === role.limited &&
+      !opened.flags.creditsMustNotExceedDebits
+    );
+  }
+
   async function ensure(accounts: BookAccount[]): Promise<void> {
-    const missing = accounts.filter((account) => !known.has(account.id));
+    const missing = accounts.filter((account) => {
+      if (known.has(account.id)) return false;
+      if (!alreadyOpen(account)) return true;
+      known.add(account.id);
+      return false;
+    });
     if (missing.length === 0) return;
     const inputs: AccountInput[] = missing.map((account) => ({
       id: account.id,

@@ -38,6 +38,10 @@ export interface LedgerService {
    * that batch then failed to commit), or what it last read. For estimates (risk signals), never for
    * decisions about money. Null when this process has not seen the account lately. */
   peekBalance(id: string): Balance | null;
+  /** The account as this process last knew it, without a read (created, read, warmed or decided by
+   * this process): the fields that never change (asset, kind, flags, limit, metadata) are exact, the
+   * balances an estimate, as for `peekBalance`. Null when this process has not seen it lately. */
+  peekAccount(id: string): Account | null;
   /** The balances of the accounts of `ids` that exist, in one read. */
   getBalances(ids: string[]): Promise<Balance[]>;
   /** The balance as it stood at `at`, computed from the transfers committed up to then. */
@@ -136,6 +140,8 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
       const account = await getAccount(id);
       return account ? balanceOf(account) : null;
     },
+
+    peekAccount: (id) => executor.peek(id),
 
     peekBalance(id) {
       const account = executor.peek(id);
