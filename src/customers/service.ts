@@ -7,6 +7,7 @@ import type { Books } from '../books/service.ts';
 import type { Balance } from '../ledger/model.ts';
 import { idFor } from '../api/ids.ts';
 import { merchantPage } from '../store/pages.ts';
+import { createMicroBatcher } from '../store/micro-batch.ts';
 
 export interface Customer {
   id: string;
@@ -79,9 +80,17 @@ function customerOf(row: CustomerRow): Customer {
  * round trip per payment (email and name may be up to this old in reads that go through it). */
 const CUSTOMER_CACHE_TTL_MS = 30_000;
 const CUSTOMER_CACHE_SIZE_MAX = 100_000;
+/** Reads of customers the cache lacks that arrive together share one statement (a server that just
+ * started meets many at once). */
+const READ_BATCH_OPTIONS = { batchMax: 500, inFlightMax: 4 };
 
 export function createCustomerService({ db, books }: { db: Database; books: Books }): CustomerService {
   const cache = new Map<string, { customer: Customer; expiresAtMs: number }>();
+  const read = createMicroBatcher(async (ids: string[]) => {
+    const { rows } = await db.query<CustomerRow>(`SELECT ${COLUMNS} FROM customers WHERE id = ANY($1::text[])`, [[...new Set(ids)]]);
+    const found = new Map(rows.map((row) => [row.id, customerOf(row)]));
+    return ids.map((id) => found.get(id) ?? null);
+  }, READ_BATCH_OPTIONS);
   return {
     async create(scope, input, idSeed) {
       const id = idFor('cus', idSeed);
@@ -102,9 +111,8 @@ export function createCustomerService({ db, books }: { db: Database; books: Book
       const cached = cache.get(id);
       let customer = cached && cached.expiresAtMs > Date.now() ? cached.customer : null;
       if (!customer) {
-        const { rows } = await db.query<CustomerRow>(`SELECT ${COLUMNS} FROM customers WHERE id = $1`, [id]);
-        if (!rows[0]) return null;
-        customer = customerOf(rows[0]);
+        customer = await read(id);
+        if (!customer) return null;
         if (cache.size >= CUSTOMER_CACHE_SIZE_MAX) cache.clear();
         cache.set(id, { customer, expiresAtMs: Date.now() + CUSTOMER_CACHE_TTL_MS });
       }
