@@ -28,19 +28,17 @@ function counting(db: Database): { db: Database; statements: () => number } {
 for (const kind of STORE_KINDS) {
   describe(kind, () => {
     let store: TestStore;
-    let ledger: LedgerService;
-
+    let ledger: LedgerService | undefined;
     before(async () => {
       store = await createTestStore(kind);
-      ledger = createLedgerService({ db: store.db });
     });
-
     after(async () => {
       await ledger?.close();
       await store?.drop();
     });
 
     it('reads of uncached customers made together share one statement, each answered in its own scope', async () => {
+      ledger = createLedgerService({ db: store.db });
       const merchants = createMerchantService({ db: store.db });
       const books = createBooks({ ledger });
       const [shop, other] = [await merchants.create({ name: 'Shop', feeBps: 100 }), await merchants.create({ name: 'Other', feeBps: 100 })];
