@@ -378,6 +378,9 @@ interface Cut {
   /** Which of the two services over the same database sends it: each keeps its own cache of
    * balances, so the other one's guesses go stale (as with two processes). */
   service: number;
+  /** The service also warms its cache (`LedgerService.warm`) in the same tick as the call, so that the
+   * warm-up's reads race the batches of both services. */
+  warm: boolean;
 }
 
 const METADATA = { a: 1, b: 'x' };
@@ -479,6 +482,7 @@ const cutsArbitrary = fc.array(
     concurrent: fc.boolean(),
     viaCommit: fc.boolean(),
     service: fc.constantFrom(0, 1),
+    warm: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   }),
   { minLength: 1, maxLength: 10 },
 );
@@ -608,6 +612,7 @@ interface Call {
   commands: Command[];
   viaCommit: boolean;
   service: number;
+  warm: boolean;
 }
 
 /** Cuts commands into calls following `cuts` (cycled), and groups concurrent calls into waves. Calls
@@ -621,8 +626,9 @@ function layOut(commands: Command[], cuts: Cut[]): Call[][] {
     position += call.length;
     const viaCommit = cut.viaCommit || call.some(isExpireCommand);
     const last = waves[waves.length - 1];
-    if (cut.concurrent && last && last[0]!.service === cut.service) last.push({ commands: call, viaCommit, service: cut.service });
-    else waves.push([{ commands: call, viaCommit, service: cut.service }]);
+    const laid = { commands: call, viaCommit, service: cut.service, warm: cut.warm };
+    if (cut.concurrent && last && last[0]!.service === cut.service) last.push(laid);
+    else waves.push([laid]);
   }
   return waves;
 }
@@ -745,12 +751,14 @@ async function submitAndCheck(context: RunContext, commands: Command[], cuts: Cu
     // formed, but a batch that is retried or split goes after one already waiting for the lock, so
     // concurrent calls are checked against the model in the first order of calls that it agrees with
     // (the order submitted first); calls that depend on each other's ids are kept in order by the pipeline.
+    const warming = wave.filter((call) => call.warm).map((call) => ledgers[call.service]!.warm());
     const pending = wave.map((call) =>
       call.viaCommit
         ? ledgers[call.service]!.commit<CreateTransferResult[]>({ transfers: call.commands })
         : ledgers[call.service]!.createTransfers(call.commands as TransferInput[]),
     );
     const actual = await Promise.all(pending);
+    await Promise.all(warming);
     const order = orderAgreeingWith(model, wave, actual);
     const expectedByCall = new Map<number, Outcome[]>();
     for (const index of order) expectedByCall.set(index, model.submit(wave[index]!.commands));

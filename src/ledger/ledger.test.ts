@@ -478,6 +478,48 @@ for (const kind of STORE_KINDS) {
       }
     });
 
+    it('a warm-up read before this service committed does not overwrite what the commit left', async () => {
+      const { wallet, merchant } = await walletSetup(100n);
+      const other = await walletSetup(100n);
+      // The service's reads of balances outside a batch answer only when released: the read is made
+      // (its snapshot taken) at once, and its rows arrive after whatever the test does meanwhile.
+      let hold: Promise<void> | null = null;
+      let release = () => {};
+      const db = new Proxy(store.db, {
+        get(target, property) {
+          const value: unknown = Reflect.get(target, property, target);
+          if (typeof value !== 'function') return value;
+          if (property !== 'query') return value.bind(target);
+          return async (sql: string, ...rest: unknown[]) => {
+            const result: unknown = await (value as (...args: unknown[]) => Promise<unknown>).call(target, sql, ...rest);
+            if (hold && sql.includes('head_token')) await hold;
+            return result;
+          };
+        },
+      });
+      const fresh = createLedgerService({ db });
+      try {
+        const pay = (from: string, amount: bigint) =>
+          fresh.createTransfers([{ id: uuid(), debitAccountId: from, creditAccountId: merchant, amount, code: 2 }]).then((results) => results[0]!.result);
+        // The service stands at a head of its own, and does not know the wallet.
+        assert.equal(await pay(other.wallet, 10n), 'created');
+        hold = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        const warming = fresh.warm();
+        await sleep(200); // the warm-up's read is made: the wallet at 100
+        hold = null;
+        assert.equal(await pay(wallet, 60n), 'created', 'the wallet at 40, known exactly from now on');
+        release();
+        await warming;
+        assert.equal(await pay(wallet, 60n), 'exceeds_credits', 'decided from 40, not from the 100 the warm-up read');
+        assert.deepEqual(balancesOf(await ledger.getAccount(wallet)), { ...zero, debitsPosted: 60n, creditsPosted: 100n });
+      } finally {
+        release();
+        await fresh.close();
+      }
+    });
+
     it('warm reads at most accountsMax accounts, and nothing once the service is closed', async () => {
       await walletSetup(100n);
       const some = createLedgerService({ db: store.db });
