@@ -4,14 +4,10 @@ import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import { createLogger } from '../log/logger.ts';
 import { openDatabase } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
-import { openRuntime } from '../server/runtime.ts';
-import { startServer } from '../server/server.ts';
-import { trainModel } from '../risk/learned-model.ts';
-import { decisionHistory } from '../risk/store.ts';
-import { runExperiment } from '../risk/simulate/experiment.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultJwksUrl, receiptSummary, verifyReceipt } from '../receipts/verify.ts';
+import type { Runtime } from '../server/runtime.ts';
+import { decisionHistory } from '../risk/store.ts';
 import { receiptSigningKeyOf } from '../receipts/keys.ts';
 import {
   listGenerations,
@@ -22,7 +18,6 @@ import {
   SigningKeyError,
   stateOf,
 } from '../receipts/signing-keys.ts';
-import { openVaultKeyring } from '../top-ups/wiring.ts';
 import { createFieldSealer } from '../vault/fields.ts';
 import { rewrapVault, vaultVersions } from '../vault/rewrap.ts';
 import { bankAccountVersions, rewrapBankAccounts } from '../payouts/store.ts';
@@ -80,6 +75,15 @@ function existingStoreConfig(): Config {
   return settings;
 }
 
+// The server and what only some commands use are loaded by the commands that need them, so that the
+// others (and --help, and a refused command) start in a fraction of the time.
+
+/** The runtime of a command: no workers, no cache warm-up (the command is short-lived). */
+async function openCommandRuntime(settings: Config): Promise<Runtime> {
+  const { openRuntime } = await import('../server/runtime.ts');
+  return openRuntime(settings, { workers: false, warmLedger: false, logger: createLogger('warn') });
+}
+
 const jsonWithBigints = (value: unknown) =>
   JSON.stringify(value, (_key, item) => (typeof item === 'bigint' ? item.toString() : item), 2);
 
@@ -89,6 +93,7 @@ program
   .command('start')
   .description('start the HTTP server (embedded database unless DATABASE_URL is set)')
   .action(async () => {
+    const { startServer } = await import('../server/server.ts');
     await startServer(config());
   });
 
@@ -117,7 +122,7 @@ merchants
   .action(async (options: { name: string; feeBps: string; live?: boolean }) => {
     const feeBps = Number(options.feeBps);
     if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > 10_000) fail('--fee-bps must be a whole number from 0 to 10000');
-    const runtime = await openRuntime(existingStoreConfig(), { workers: false, logger: createLogger('warn') });
+    const runtime = await openCommandRuntime(existingStoreConfig());
     const merchant = await runtime.services.merchants.create({ name: options.name, feeBps });
     const livemode = options.live === true;
     const secret = await runtime.services.auth.createKey({ merchantId: merchant.id, kind: 'secret', livemode });
@@ -142,7 +147,7 @@ program
     if (options.operator === (options.merchant !== undefined)) fail('give exactly one of --merchant <id> and --operator');
     if (!['secret', 'publishable'].includes(options.type)) fail('--type must be secret or publishable');
     if (!['write', 'read'].includes(options.scope)) fail('--scope must be write or read');
-    const runtime = await openRuntime(existingStoreConfig(), { workers: false, logger: createLogger('warn') });
+    const runtime = await openCommandRuntime(existingStoreConfig());
     try {
       if (options.merchant && !(await runtime.services.merchants.get(options.merchant))) fail(`no merchant ${options.merchant}`);
       const created = await runtime.services.auth.createKey({
@@ -167,7 +172,7 @@ program
   .option('--merchant <id>', 'the merchant (m_...); without it, the operator\'s team')
   .option('--name <name>', 'their name')
   .action(async (options: { email: string; role: string; merchant?: string; name?: string }) => {
-    const runtime = await openRuntime(existingStoreConfig(), { workers: false, logger: createLogger('warn') });
+    const runtime = await openCommandRuntime(existingStoreConfig());
     let result;
     try {
       result = await runtime.services.staff.invite({ kind: 'system', name: 'cli' }, {
@@ -192,7 +197,7 @@ ledger
   .option('--json', 'print the full report as JSON')
   .action(async (options: { json?: boolean }) => {
     const settings = existingStoreConfig();
-    const runtime = await openRuntime(settings, { workers: false, logger: createLogger('warn') });
+    const runtime = await openCommandRuntime(settings);
     const report = await runtime.ledger.verify();
     await runtime.close();
     if (options.json) {
@@ -220,6 +225,7 @@ async function openVault() {
   const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
   try {
     await migrate(db);
+    const { openVaultKeyring } = await import('../top-ups/wiring.ts');
     return { db, keyring: await openVaultKeyring(settings, db, logger) };
   } catch (error) {
     await db.close();
@@ -289,12 +295,13 @@ risk
   .option('--activate', 'make it the active model (every process loads it within RISK_RELOAD_INTERVAL_MS)')
   .option('--limit <rows>', 'most recent decisions to read at most', '200000')
   .action(async (options: { activate?: boolean; limit: string }) => {
-    const runtime = await openRuntime(existingStoreConfig(), { workers: false, logger: createLogger('warn') });
+    const runtime = await openCommandRuntime(existingStoreConfig());
     try {
       process.stderr.write('reading recorded decisions and labels...\n');
       const history = await decisionHistory(runtime.db, { limit: Math.min(Number(options.limit) || 200_000, 1_000_000) });
       const rows = history.filter((record) => record.decision !== 'block').map((record) => ({ signals: record.signals, fraud: record.fraud === true }));
       process.stderr.write(`training on ${rows.length} decisions (${rows.filter((row) => row.fraud).length} labelled fraud)...\n`);
+      const { trainModel } = await import('../risk/learned-model.ts');
       const model = trainModel(rows);
       const version = await runtime.services.riskEngine.saveModel(model, { rows: model.rows, fraud_rows: model.fraudRows }, options.activate === true);
       process.stdout.write(`model version ${version} stored${options.activate ? ' and active' : ' (activate it with POST /v1/risk/models/' + version + '/activate)'}\n`);
@@ -315,6 +322,7 @@ program
   .option('--train-weeks <n>', 'weeks the model trains on (the rest is evaluated)')
   .action(async (options: { seed: string; weeks: string; buyers: string; trainWeeks?: string }) => {
     const weeks = Number(options.weeks);
+    const { runExperiment } = await import('../risk/simulate/experiment.ts');
     const { result } = await runExperiment({
       seed: Number(options.seed),
       weeks,
@@ -341,6 +349,7 @@ receipt
       process.exitCode = 1;
       return;
     }
+    const { defaultJwksUrl, receiptSummary, verifyReceipt } = await import('../receipts/verify.ts');
     const result = await verifyReceipt(text, options.jwks ?? defaultJwksUrl(config().publicUrl));
     if (!result.ok) {
       process.stderr.write(`receipt NOT valid: ${result.reason}\n`);

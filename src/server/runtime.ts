@@ -111,6 +111,8 @@ export interface Runtime {
 
 export interface RuntimeOptions {
   workers?: boolean;
+  /** Warm the ledger's cache in the background (default true; the CLI's short-lived runtimes skip it). */
+  warmLedger?: boolean;
   logger?: Logger;
   /** Replaces the allow-all risk hook (tests, and the risk engine). */
   risk?: RiskHook;
@@ -160,7 +162,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   ledger.registerWriter(LOYALTY_SPEND_GUARD_WRITER, guardSpends);
   // In the background: the first requests after a start then find their accounts in the cache rather
   // than reading them under the ledger lock (docs/ledger.md, "Warming the cache").
-  const warming = warmLedger(ledger, config.ledger.warmAccounts, logger);
+  const warming = warmLedger(ledger, options.warmLedger === false ? 0 : config.ledger.warmAccounts, logger);
   const cards = await openCardRails(config);
   const counters: RiskCounters = config.risk.redisUrl ? createRedisCounters({ url: config.risk.redisUrl }) : createMemoryCounters();
   const riskEngine = await createRiskService({ db, counters, logger, reloadIntervalMs: config.risk.reloadIntervalMs, defaultRules: config.risk.defaultRules });
