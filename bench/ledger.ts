@@ -687,8 +687,8 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
       const cpuUsed = cpu(driven.totalMs);
       const stats = ledger.pipelineStats();
       const sorted = Float64Array.from(latencies).sort();
-      // The same without the calls sent in the phase's first second, while the new service's cache fills
-      // (its first batches read every account they meet): reported beside p99, never instead of it.
+      // The same without the calls sent in the phase's first second, while the new service settles (its
+      // compiled code, its connections; with --cold-start, its cache): reported beside p99, never instead of it.
       const steady = Float64Array.from(latencies.filter((_, index) => sentAt[index]! >= WARM_UP_MS)).sort();
       if (TRACE) log(traceSlowest(phase, sorted, latencies, sentAt));
       if (TRACE) log(traceFirstBatches(phase, latencies, sentAt));
