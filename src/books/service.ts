@@ -2,7 +2,7 @@
 // derived from what it is (a buyer's wallet in USD in test mode, a merchant's balance in KRW in live
 // mode, ...), so any process can name it without a lookup, and it is created on first use.
 import type { AccountInput, AccountKind, Balance } from '../ledger/model.ts';
-import { lastUtcDays, type LedgerService } from '../ledger/service.ts';
+import { compareAccount, lastUtcDays, type LedgerService } from '../ledger/service.ts';
 import { ledgerId } from '../api/ids.ts';
 
 /** Ledger transfer codes of the merchant API (docs/ledger.md lists them). */
@@ -93,6 +93,17 @@ export function pointsIssuanceAccountOf(merchantId: string, livemode: boolean): 
   return { id: ledgerId(`loyalty:issuance:${merchantId}:${modeOf(livemode)}`), role: 'points_issuance', owner: merchantId, livemode, currency: POINTS_ASSET };
 }
 
+/** The ledger account a book account is: its asset, and the kind, limit and metadata of its role. */
+function inputOf(account: BookAccount): AccountInput {
+  return {
+    id: account.id,
+    asset: account.currency,
+    kind: ROLES[account.role].kind,
+    flags: ROLES[account.role].limited ? { debitsMustNotExceedCredits: true } : {},
+    metadata: { role: account.role, owner: account.owner, livemode: account.livemode, ...(account.merchant === undefined ? {} : { merchant: account.merchant }) },
+  };
+}
+
 export function createBooks({ ledger }: { ledger: LedgerService }): Books {
   const known = new Set<string>();
   let currencies: Map<string, number> | null = null;
@@ -104,35 +115,18 @@ export function createBooks({ ledger }: { ledger: LedgerService }): Books {
     return currencies;
   }
 
-  /** The ledger already holds the account as the role makes it (this process created, read or warmed
-   * it): nothing to create. Accounts are never deleted, and these fields never change. */
-  function alreadyOpen(account: BookAccount): boolean {
-    const opened = ledger.peekAccount(account.id);
-    if (!opened) return false;
-    const role = ROLES[account.role];
-    return (
-      opened.asset === account.currency &&
-      opened.kind === role.kind &&
-      opened.flags.debitsMustNotExceedCredits === role.limited &&
-      !opened.flags.creditsMustNotExceedDebits
-    );
-  }
-
   async function ensure(accounts: BookAccount[]): Promise<void> {
-    const missing = accounts.filter((account) => {
-      if (known.has(account.id)) return false;
-      if (!alreadyOpen(account)) return true;
-      known.add(account.id);
-      return false;
-    });
-    if (missing.length === 0) return;
-    const inputs: AccountInput[] = missing.map((account) => ({
-      id: account.id,
-      asset: account.currency,
-      kind: ROLES[account.role].kind,
-      flags: ROLES[account.role].limited ? { debitsMustNotExceedCredits: true } : {},
-      metadata: { role: account.role, owner: account.owner, livemode: account.livemode, ...(account.merchant === undefined ? {} : { merchant: account.merchant }) },
-    }));
+    const inputs: AccountInput[] = [];
+    for (const account of accounts) {
+      if (known.has(account.id)) continue;
+      const input = inputOf(account);
+      // The ledger already holds it as the role makes it (this process created, read or warmed it):
+      // nothing to create. Accounts are never deleted, and none of these fields changes.
+      const held = ledger.peekAccount(account.id);
+      if (held && compareAccount(input, held) === null) known.add(account.id);
+      else inputs.push(input);
+    }
+    if (inputs.length === 0) return;
     const results = await ledger.createAccounts(inputs);
     results.forEach((result, index) => {
       if (result.result !== 'created' && result.result !== 'exists') {

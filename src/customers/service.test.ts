@@ -2,28 +2,12 @@
 // and each caller still sees only its own merchant's and mode's customers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { aroundQueries } from '../../test/support/queries.ts';
 import { createTestStore, STORE_KINDS, type TestStore } from '../../test/support/stores.ts';
 import { createBooks } from '../books/service.ts';
 import { createLedgerService, type LedgerService } from '../ledger/service.ts';
 import { createMerchantService } from '../merchants/service.ts';
-import type { Database } from '../store/database.ts';
 import { createCustomerService } from './service.ts';
-
-/** The database with the statements sent on it (not in transactions) counted. */
-function counting(db: Database): { db: Database; statements: () => number } {
-  let statements = 0;
-  const counted = new Proxy(db, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (property !== 'query' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-      return (...args: unknown[]) => {
-        statements += 1;
-        return (value as (...rest: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { db: counted, statements: () => statements };
-}
 
 for (const kind of STORE_KINDS) {
   describe(kind, () => {
@@ -49,7 +33,12 @@ for (const kind of STORE_KINDS) {
       const theirs = await writer.create(otherScope, { name: 'not yours' });
 
       // A new process: nothing cached.
-      const { db, statements } = counting(store.db);
+      let sent = 0;
+      const statements = () => sent;
+      const db = aroundQueries(store.db, (_sql, run) => {
+        sent += 1;
+        return run();
+      });
       const reader = createCustomerService({ db, books });
       const answers = await Promise.all([
         ...mine.map((customer) => reader.get(shopScope, customer.id)),

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { aroundQueries } from '../../test/support/queries.ts';
 import { createTestStore, STORE_KINDS, type TestStore } from '../../test/support/stores.ts';
 import {
   AMOUNT_MAX,
@@ -485,17 +486,10 @@ for (const kind of STORE_KINDS) {
       // (its snapshot taken) at once, and its rows arrive after whatever the test does meanwhile.
       let hold: Promise<void> | null = null;
       let release = () => {};
-      const db = new Proxy(store.db, {
-        get(target, property) {
-          const value: unknown = Reflect.get(target, property, target);
-          if (typeof value !== 'function') return value;
-          if (property !== 'query') return value.bind(target);
-          return async (sql: string, ...rest: unknown[]) => {
-            const result: unknown = await (value as (...args: unknown[]) => Promise<unknown>).call(target, sql, ...rest);
-            if (hold && sql.includes('head_token')) await hold;
-            return result;
-          };
-        },
+      const db = aroundQueries(store.db, async (sql, run) => {
+        const result = await run();
+        if (hold && sql.includes('head_token')) await hold;
+        return result;
       });
       const fresh = createLedgerService({ db });
       try {

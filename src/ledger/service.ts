@@ -347,7 +347,8 @@ function createAssetCodes(db: Database): AssetCodes {
   };
 }
 
-function compareAccount(input: AccountInput, account: Account) {
+/** null when `account` is what `input` would create, else the `exists_with_different_*` code. */
+export function compareAccount(input: AccountInput, account: Account) {
   if (input.asset !== account.asset) return 'exists_with_different_asset' as const;
   if (input.kind !== account.kind) return 'exists_with_different_kind' as const;
   if (Boolean(input.flags?.debitsMustNotExceedCredits) !== account.flags.debitsMustNotExceedCredits) {
