@@ -484,6 +484,10 @@ for (const kind of STORE_KINDS) {
       assert.match(String(page.headers['content-type']), /text\/html/);
       assert.ok(page.body.includes('Pay &lt;script&gt;alert(1)&lt;/script&gt; with'));
       assert.ok(!page.body.includes('<script>'));
+      // And were anything to slip through the escaping, nothing on the page may run.
+      assert.match(String(page.headers['content-security-policy']), /^default-src 'none'; style-src 'unsafe-inline'/);
+      assert.doesNotMatch(String(page.headers['content-security-policy']), /script-src/);
+      assert.equal(page.headers['x-content-type-options'], 'nosniff');
     });
 
     it('gives the checkout what it needs: assertion options over its challenge, verified assertions, payment codes bound to a payment', async () => {

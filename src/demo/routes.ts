@@ -1,6 +1,7 @@
 // The demo storefronts as a Fastify plugin: their pages (/demo/news, /demo/shop, /demo/creator), the
 // merchant servers' own small APIs (/demo/api/...), and their webhook receivers (/demo/webhooks/:shop).
 // Registered by the server in development mode (src/server/server.ts) and by browser tests.
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { MicropayError } from '@micropay/sdk';
 import { DEMO_SHOPS, TIP_MESSAGE_CHARS_MAX, type DemoShop } from './catalog.ts';
@@ -20,8 +21,34 @@ function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   throw error;
 }
 
+/**
+ * The storefronts' Content-Security-Policy: scripts from this origin (the checkout loader) and the page's
+ * own inline scripts, each allowed by its hash, so an injected script or handler attribute does not run;
+ * the checkout frame from this origin; requests to this origin only.
+ */
+export function demoPageCsp(body: string): string {
+  const hashes = [...body.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(
+    ([, script]) => `'sha256-${createHash('sha256').update(script!).digest('base64')}'`,
+  );
+  return [
+    "default-src 'self'",
+    `script-src 'self' ${hashes.join(' ')}`.trim(),
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
 function html(reply: FastifyReply, body: string): FastifyReply {
-  return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  return reply
+    .type('text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('content-security-policy', demoPageCsp(body))
+    .header('x-content-type-options', 'nosniff')
+    .send(body);
 }
 
 export async function demoRoutes(app: FastifyInstance, options: { demo: DemoService }): Promise<void> {

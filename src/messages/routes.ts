@@ -53,6 +53,9 @@ function limitOf(raw: string | undefined): number {
 const escapeHtml = (text: string): string =>
   text.replace(/[&<>"']/g, (character) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[character]!);
 
+/** The outbox page shows message bodies (text a sender chose) and runs no script: nothing may run there. */
+const OUTBOX_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 function outboxPage(messages: SentMessage[], to: string | undefined): string {
   const rows = messages
     .map((message) => `<li><p class="meta">${escapeHtml(message.channel)} to <strong>${escapeHtml(message.to)}</strong>, <time datetime="${message.createdAt.toISOString()}">${escapeHtml(message.createdAt.toISOString())}</time></p><p class="body">${escapeHtml(message.body)}</p></li>`)
@@ -109,7 +112,12 @@ export async function sandboxMessageRoutes(app: FastifyInstance, { outbox }: { o
     { schema: { hide: true, querystring: QUERY_SCHEMA } },
     async (request, reply) => {
       const messages = await outbox.list({ ...(request.query.to === undefined ? {} : { to: request.query.to }), limit: limitOf(request.query.limit) });
-      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(outboxPage(messages, request.query.to));
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .header('content-security-policy', OUTBOX_CSP)
+        .header('x-content-type-options', 'nosniff')
+        .send(outboxPage(messages, request.query.to));
     },
   );
 }

@@ -66,6 +66,10 @@ describe('the card connector against the sandbox processor', () => {
     const page = await fetch(challenged.challengeUrl);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /3-D Secure test page/);
+    assert.equal(
+      page.headers.get('content-security-policy'),
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    );
     const early = await processor.confirm(challenged.authorizationId);
     assert.ok(early.ok && early.outcome.status === 'requires_challenge', 'not completed yet');
     assert.equal(await completeChallenge(challenged.challengeUrl, 'pass'), 'passed');

@@ -62,6 +62,7 @@ describe('demo storefronts in the browser', { skip }, () => {
       assert.equal(await frame.getByTestId('total').textContent(), 'Total$0.25');
       assert.equal(await frame.getByTestId('continue-passkey').textContent(), 'Continue with passkey');
       await tab.screenshot('demo-news-checkout');
+      assert.deepEqual(tab.cspViolations(), []);
     } finally {
       await tab.close();
     }
@@ -77,6 +78,7 @@ describe('demo storefronts in the browser', { skip }, () => {
       await shop.page.getByTestId('cart-checkout').click();
       await shop.page.getByTestId('checkout').locator('iframe').waitFor();
       await shop.screenshot('demo-shop-checkout');
+      assert.deepEqual(shop.cspViolations(), []);
     } finally {
       await shop.close();
     }
@@ -87,6 +89,7 @@ describe('demo storefronts in the browser', { skip }, () => {
       await creator.page.getByTestId('tip-button').click();
       await creator.page.getByTestId('checkout').locator('iframe').waitFor();
       await creator.screenshot('demo-creator-checkout-360px');
+      assert.deepEqual(creator.cspViolations(), []);
     } finally {
       await creator.close();
     }
@@ -114,6 +117,23 @@ describe('demo storefronts in the browser', { skip }, () => {
       assert.match((await body.textContent())!, /Gwangjang Market are packed/);
       await tab.page.locator('[data-testid="webhook-event"][data-type="payment.succeeded"][data-verified="true"]').first().waitFor();
       await tab.screenshot('demo-news-unlocked');
+      assert.deepEqual(tab.cspViolations(), [], 'the storefront and the checkout ran under their Content-Security-Policies');
+    } finally {
+      await tab.close();
+    }
+  });
+
+  test('a storefront page runs only its own scripts: an injected inline script is refused', async () => {
+    const page = await fetch(`${server.url}/demo/creator`);
+    const csp = page.headers.get('content-security-policy')!;
+    assert.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/]+=*'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    const tab = await browser.open(`${server.url}/demo/creator`, { authenticator: false });
+    try {
+      await tab.page.getByTestId('tip-button').waitFor();
+      await tab.page.addScriptTag({ content: 'window.injected = true;' }).catch(() => undefined);
+      assert.equal(await tab.page.evaluate(() => (window as unknown as { injected?: boolean }).injected), undefined);
+      assert.equal(tab.cspViolations().length, 1, 'the browser reported the refused script');
     } finally {
       await tab.close();
     }

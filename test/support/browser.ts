@@ -162,6 +162,8 @@ export interface Tab {
   credentials(otherAuthenticatorId?: string): Promise<Array<{ credentialId: string; isResidentCredential: boolean; signCount: number; userHandle?: string }>>;
   /** Saves test-results/<name>.png (full page) and returns its path. */
   screenshot(name: string): Promise<string>;
+  /** What the browser refused under a Content-Security-Policy so far, in the page or its frames. */
+  cspViolations(): string[];
   close(): Promise<void>;
 }
 
@@ -197,6 +199,10 @@ export async function openBrowser(options: { headless?: boolean } = {}): Promise
         authenticatorId = await addAuthenticator(cdp, 'internal');
         await cdp.send('Page.setSPCTransactionMode', { mode: 'autoAccept' }).catch(() => undefined);
       }
+      const violations: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) violations.push(message.text());
+      });
       await page.goto(url);
       const tab: Tab = {
         page,
@@ -221,6 +227,7 @@ export async function openBrowser(options: { headless?: boolean } = {}): Promise
           if (!id) return [];
           return (await cdp.send('WebAuthn.getCredentials', { authenticatorId: id })).credentials;
         },
+        cspViolations: () => [...violations],
         async screenshot(name) {
           mkdirSync(SCREENSHOT_DIR, { recursive: true });
           const path = join(SCREENSHOT_DIR, `${name.replace(/[^A-Za-z0-9._-]+/g, '-')}.png`);
