@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Runtime } from './runtime.ts';
+import { buildSerializerFactory } from './serializers.ts';
 import { ApiError, ERROR_BODY_SCHEMA, errorBody } from '../api/errors.ts';
 import { registerApiPlumbing } from '../api/http.ts';
 import { apiKeyRoutes } from '../auth/routes.ts';
@@ -71,6 +72,8 @@ export async function buildApp(runtime: Runtime): Promise<FastifyInstance> {
     },
     // Requests are validated as sent: no type coercion, no silent removal of unknown fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Response serializers from the shared schemas each one reaches, compiled once per process.
+    schemaController: { compilersFactory: { buildSerializer: buildSerializerFactory } },
   });
 
   await app.register(swagger, {
