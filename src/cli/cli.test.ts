@@ -36,6 +36,40 @@ describe('micropay command', () => {
     assert.equal(JSON.parse(json.stdout).ok, true);
   });
 
+  it('refuses to work on a database behind this release, changing nothing: migrating is its own step', async () => {
+    // The newest migration taken off the record, as a database of the previous release would be.
+    const withDb = async <T>(work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> => {
+      const db = await openDatabase({ dataDir });
+      try {
+        return await work(db);
+      } finally {
+        await db.close();
+      }
+    };
+    const newest = await withDb(async (db) => {
+      const row = (await db.query<{ version: number; name: string }>('SELECT version, name FROM schema_migrations ORDER BY version DESC LIMIT 1')).rows[0]!;
+      await db.query('DELETE FROM schema_migrations WHERE version = $1', [row.version]);
+      return row;
+    });
+    try {
+      const label = `${String(newest.version).padStart(4, '0')}_${newest.name}`;
+      for (const command of [['ledger', 'verify'], ['vault', 'status'], ['merchants', 'create', '--name', 'Too Early']]) {
+        await assert.rejects(run(process.execPath, [BIN, ...command], { env }), (error: { code: number; stdout: string; stderr: string }) => {
+          assert.equal(error.code, 2, command.join(' '));
+          assert.ok(error.stderr.includes(`migration ${label} is not applied (nothing was changed). Run "micropay migrate" first.`), error.stderr);
+          assert.equal(error.stdout, '');
+          return true;
+        });
+      }
+      await withDb(async (db) => {
+        assert.equal((await db.query('SELECT 1 FROM schema_migrations WHERE version = $1', [newest.version])).rows.length, 0, 'nothing migrated');
+        assert.equal((await db.query(`SELECT 1 FROM merchants WHERE name = 'Too Early'`)).rows.length, 0, 'nothing created');
+      });
+    } finally {
+      await withDb((db) => db.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [newest.version, newest.name]));
+    }
+  });
+
   it('starts the server on PORT and serves /healthz', async () => {
     const child = spawn(process.execPath, [BIN, 'start'], { env: { ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
     try {

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 import { createLogger } from '../log/logger.ts';
 import { openDatabase } from '../store/database.ts';
-import { migrate } from '../store/migrate.ts';
+import { assertMigrated, migrate, MigrationsPendingError } from '../store/migrate.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Runtime } from '../server/runtime.ts';
@@ -78,10 +78,17 @@ function existingStoreConfig(): Config {
 // The server and what only some commands use are loaded by the commands that need them, so that the
 // others (and --help, and a refused command) start in a fraction of the time.
 
-/** The runtime of a command: no workers, no cache warm-up (the command is short-lived). */
+/** The runtime of a command: no workers, no cache warm-up (the command is short-lived), and no migration:
+ * a database this release has migrations for is refused (exit 2), "micropay migrate" being the step
+ * that changes the schema. */
 async function openCommandRuntime(settings: Config): Promise<Runtime> {
   const { openRuntime } = await import('../server/runtime.ts');
-  return openRuntime(settings, { workers: false, warmLedger: false, logger: createLogger('warn') });
+  try {
+    return await openRuntime(settings, { workers: false, warmLedger: false, migrate: false, logger: createLogger('warn') });
+  } catch (error) {
+    if (error instanceof MigrationsPendingError) fail(error.message);
+    throw error;
+  }
 }
 
 const jsonWithBigints = (value: unknown) =>
@@ -218,13 +225,14 @@ ledger
 
 const vault = program.command('vault').description('the card vault and its master keys (docs/operations.md, "Rotating the vault master key")');
 
-/** The database (migrated) and the vault keyring of the configuration, for the vault commands. */
+/** The database (refused unless migrated, as in openCommandRuntime) and the vault keyring of the
+ * configuration, for the vault commands. */
 async function openVault() {
   const settings = existingStoreConfig();
   const logger = createLogger('warn');
   const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
   try {
-    await migrate(db);
+    await assertMigrated(db);
     const { openVaultKeyring } = await import('../top-ups/wiring.ts');
     return { db, keyring: await openVaultKeyring(settings, db, logger) };
   } catch (error) {

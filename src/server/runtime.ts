@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../log/logger.ts';
 import { startExpiryWorker, type ExpiryWorker } from '../ledger/expiry-worker.ts';
 import { createLedgerService, type LedgerService } from '../ledger/service.ts';
 import { openDatabase, type Database } from '../store/database.ts';
-import { migrate } from '../store/migrate.ts';
+import { assertMigrated, migrate } from '../store/migrate.ts';
 import { createAuthService, type AuthService } from '../auth/service.ts';
 import { createIdempotencyStore, type IdempotencyStore } from '../api/idempotency.ts';
 import { createBooks, type Books } from '../books/service.ts';
@@ -113,6 +113,9 @@ export interface RuntimeOptions {
   workers?: boolean;
   /** Warm the ledger's cache in the background (default true; the CLI's short-lived runtimes skip it). */
   warmLedger?: boolean;
+  /** Apply the migrations the database lacks (default true: the server); false refuses such a database
+   * instead (MigrationsPendingError), as the commands that work on existing data do. */
+  migrate?: boolean;
   logger?: Logger;
   /** Replaces the allow-all risk hook (tests, and the risk engine). */
   risk?: RiskHook;
@@ -127,7 +130,8 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   });
   let keyring: Keyring;
   try {
-    await migrate(db);
+    if (options.migrate === false) await assertMigrated(db);
+    else await migrate(db);
     // Before anything else opens: a vault that does not open (a missing or wrong master key) stops the
     // start here, with nothing left running.
     keyring = await openVaultKeyring(config, db, logger);

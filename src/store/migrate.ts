@@ -2,7 +2,7 @@
 // recorded in `schema_migrations`. The same files run on PGlite and PostgreSQL.
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Database } from './database.ts';
+import type { Database, SqlClient } from './database.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 // Several processes may start at once against one PostgreSQL; this lock lets one of them migrate.
@@ -44,6 +44,33 @@ export async function migrate(db: Database): Promise<number[]> {
     if (done) applied.push(migration.version);
   }
   return applied;
+}
+
+/** The migrations of this release that the database has not applied (all of them on a new database). */
+export async function pendingMigrations(db: SqlClient): Promise<Migration[]> {
+  const table = await db.query<{ name: string | null }>(`SELECT to_regclass('schema_migrations')::text AS name`);
+  if (table.rows[0]?.name === null || table.rows[0]?.name === undefined) return listMigrations();
+  const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations');
+  const applied = new Set(rows.map((row) => Number(row.version)));
+  return listMigrations().filter((migration) => !applied.has(migration.version));
+}
+
+/** A command that works on existing data met a database this release has migrations for: it changes
+ * nothing (no migration either: an operation should not upgrade the schema as a side effect). */
+export class MigrationsPendingError extends Error {
+  constructor(readonly pending: Migration[]) {
+    super(
+      `the database is behind this release: ${pending.length === 1 ? 'migration' : 'migrations'} ` +
+        `${pending.map((migration) => `${String(migration.version).padStart(4, '0')}_${migration.name}`).join(', ')} ` +
+        `${pending.length === 1 ? 'is' : 'are'} not applied (nothing was changed). Run "micropay migrate" first.`,
+    );
+  }
+}
+
+/** Refuses (MigrationsPendingError) a database with migrations of this release not applied. */
+export async function assertMigrated(db: SqlClient): Promise<void> {
+  const pending = await pendingMigrations(db);
+  if (pending.length > 0) throw new MigrationsPendingError(pending);
 }
 
 /** Splits a migration on lines that hold only `;`-terminated statements; migrations avoid `;` inside bodies. */
