@@ -1,15 +1,14 @@
 // The WebAuthn checks buyers' and staff's passkeys share (@simplewebauthn/server): a registration or an
 // assertion verified against our relying party, with every failure, thrown or not, answered as null so
 // that callers refuse with their own code and never leak why.
-import {
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransportFuture,
-  type RegistrationResponseJSON,
-  type VerifiedAuthenticationResponse,
-  type VerifiedRegistrationResponse,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransportFuture,
+  RegistrationResponseJSON,
+  VerifiedAuthenticationResponse,
+  VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
+import { webauthnLibrary } from './webauthn-library.ts';
 
 export interface RelyingParty {
   rpId: string;
@@ -29,7 +28,7 @@ export type RegistrationInfo = NonNullable<VerifiedRegistrationResponse['registr
 /** A new credential (user verification required), or null when it does not verify. */
 export async function verifiedRegistration(rp: RelyingParty, response: RegistrationResponseJSON, challenge: string): Promise<RegistrationInfo | null> {
   try {
-    const verification = await verifyRegistrationResponse({
+    const verification = await (await webauthnLibrary()).verifyRegistrationResponse({
       response,
       expectedChallenge: challenge,
       expectedOrigin: rp.origins,
@@ -51,7 +50,7 @@ export async function verifiedAssertion(
   options: { requireUserVerification: boolean; payment?: boolean },
 ): Promise<VerifiedAuthenticationResponse | null> {
   try {
-    const verification = await verifyAuthenticationResponse({
+    const verification = await (await webauthnLibrary()).verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
       expectedOrigin: rp.origins,

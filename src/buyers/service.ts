@@ -3,16 +3,15 @@
 // (BuyerIdentity in model.ts). Tokens and codes are kept only as digests; codes go out through the
 // message gateway. Expected failures are values; docs/api/buyers.md describes the flows.
 import { createHash, createHmac, randomInt, timingSafeEqual } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransportFuture,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-  type VerifiedAuthenticationResponse,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransportFuture,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+  VerifiedAuthenticationResponse,
 } from '@simplewebauthn/server';
+import { webauthnLibrary } from '../auth/webauthn-library.ts';
 import { ApiError } from '../api/errors.ts';
 import { isId, newId, randomBase62 } from '../api/ids.ts';
 import { verifiedAssertion, verifiedRegistration } from '../auth/webauthn.ts';
@@ -345,7 +344,7 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
 
     async assertionOptions(buyerId, challenge) {
       const passkeys = await store.livePasskeys(db, buyerId);
-      return generateAuthenticationOptions({
+      return (await webauthnLibrary()).generateAuthenticationOptions({
         rpID: settings.rpId,
         challenge: new Uint8Array(Buffer.from(challenge, 'base64url')),
         allowCredentials: passkeys.map((passkey) => ({ id: passkey.credential_id, transports: passkey.transports as AuthenticatorTransportFuture[] })),
@@ -402,7 +401,7 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
       }
       const userName = buyer.email ?? buyer.phone ?? buyer.id;
       const existing = current ? await store.livePasskeys(db, buyer.id) : [];
-      const options = await generateRegistrationOptions({
+      const options = await (await webauthnLibrary()).generateRegistrationOptions({
         rpName: settings.rpName,
         rpID: settings.rpId,
         userName,
@@ -465,7 +464,7 @@ export function createBuyerIdentityService(deps: BuyerIdentityDependencies): Buy
     },
 
     async authenticationOptions(livemode) {
-      const options = await generateAuthenticationOptions({
+      const options = await (await webauthnLibrary()).generateAuthenticationOptions({
         rpID: settings.rpId,
         allowCredentials: [],
         userVerification: 'required',

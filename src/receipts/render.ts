@@ -1,5 +1,4 @@
 // A receipt as a page and as a PDF, both made from the signed receipt's JSON.
-import PDFDocument from 'pdfkit';
 import type { Receipt } from './model.ts';
 import { formatAmount } from './format.ts';
 
@@ -44,7 +43,9 @@ ${refunds}
 
 /** The PDF of a receipt. PDFKit's standard fonts cover Latin-1 only, so amounts are written with the
  * currency code rather than a symbol such as ₩. */
-export function receiptPdf(receipt: Receipt): Promise<Buffer> {
+export async function receiptPdf(receipt: Receipt): Promise<Buffer> {
+  // PDFKit (and its fonts) load with the first PDF a process makes, not when it starts.
+  const { default: PDFDocument } = await import('pdfkit');
   return new Promise((resolve, reject) => {
     const document = new PDFDocument({ size: 'A5', margin: 40, info: { Title: TITLES[receipt.kind], Author: receipt.merchant.name } });
     const chunks: Buffer[] = [];

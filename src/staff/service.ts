@@ -3,15 +3,14 @@
 // manage whom. Tokens are kept only as SHA-256 digests. Expected failures are values (StaffFailure);
 // docs/api/staff.md describes the flows.
 import { createHash } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransportFuture,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransportFuture,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import { webauthnLibrary } from '../auth/webauthn-library.ts';
 import { isId, newId, randomBase62 } from '../api/ids.ts';
 import { listAuditEvents, sweepAuditEvents, type AuditEvent } from './audit.ts';
 import { verifiedAssertion, verifiedRegistration } from '../auth/webauthn.ts';
@@ -155,8 +154,8 @@ export function createStaffService({ db, publicUrl, webauthn, messages, merchant
   }
 
   /** WebAuthn creation options for a staff passkey: discoverable, user-verified, excluding `exclude`. */
-  function creationOptions(input: { userId: string; email: string; name: string | null; app: string; exclude: store.PasskeySummary[] }) {
-    return generateRegistrationOptions({
+  async function creationOptions(input: { userId: string; email: string; name: string | null; app: string; exclude: store.PasskeySummary[] }) {
+    return (await webauthnLibrary()).generateRegistrationOptions({
       rpName: webauthn.rpName,
       rpID: webauthn.rpId,
       userName: input.email,
@@ -371,7 +370,7 @@ export function createStaffService({ db, publicUrl, webauthn, messages, merchant
 
     async signInOptions({ client }) {
       if (await rateLimited(client)) return failure('staff_sign_in_rate_limited');
-      const options = await generateAuthenticationOptions({
+      const options = await (await webauthnLibrary()).generateAuthenticationOptions({
         rpID: webauthn.rpId,
         allowCredentials: [],
         userVerification: 'required',
