@@ -35,14 +35,11 @@ export function reachableSchemas(schema: Schema, shared: Record<string, Schema>)
   const reached: Record<string, Schema> = {};
   const pending = new Set<string>();
   referencedIds(schema, pending);
-  while (pending.size > 0) {
-    const [id] = pending;
-    pending.delete(id!);
-    if (id! in reached || !(id! in shared)) continue; // an unknown id fails the compile, as before
-    reached[id!] = shared[id!]!;
-    const next = new Set<string>();
-    referencedIds(shared[id!], next);
-    for (const other of next) if (!(other in reached)) pending.add(other);
+  for (const id of pending) {
+    // A Set visits what is added while it is iterated; an unknown id fails the compile, as before.
+    if (id in reached || !(id in shared)) continue;
+    reached[id] = shared[id]!;
+    referencedIds(shared[id], pending);
   }
   return reached;
 }
