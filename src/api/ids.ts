@@ -1,18 +1,35 @@
 // Object ids: a type prefix and 128 random bits in base62 (`pay_4fQ...`), so that an id says what it is
 // and cannot be guessed. Ledger ids are UUIDs derived from object ids so that a retry lands on the same
 // transfer.
-import { createHash, randomBytes } from 'node:crypto';
-import { v5 as uuidv5 } from 'uuid';
+import { createHash, randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
+/** Random bytes drawn from the system's CSPRNG a page at a time (one call per page instead of one per id). */
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+
+function randomByte(): number {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const byte = pool[poolAt]!;
+  poolAt += 1;
+  return byte;
+}
+
+/** Bytes at or above this are drawn again, so that each of the 62 digits is equally likely. */
+const UNBIASED_BELOW = 62 * 4;
+
+/** Random base62 text carrying at least `bytes` × 8 bits: ceil(bits / log2(62)) digits, each drawn
+ * uniformly (rejection sampling of random bytes, not a modulo of a big number). */
 export function randomBase62(bytes: number): string {
-  let value = BigInt(`0x${randomBytes(bytes).toString('hex')}`);
-  let text = '';
   const length = Math.ceil((bytes * 8) / Math.log2(62));
-  for (let i = 0; i < length; i += 1) {
-    text = ALPHABET[Number(value % 62n)]! + text;
-    value /= 62n;
+  let text = '';
+  while (text.length < length) {
+    const byte = randomByte();
+    if (byte < UNBIASED_BELOW) text += ALPHABET[byte % 62]!;
   }
   return text;
 }
@@ -43,9 +60,16 @@ export function isId(id: string, prefix: IdPrefix): boolean {
   return id.length <= 64 && id.startsWith(`${prefix}_`) && /^[0-9A-Za-z]+$/.test(id.slice(prefix.length + 1));
 }
 
-const LEDGER_NAMESPACE = '0b8a6f2e-3c1d-4e5f-9a7b-6c5d4e3f2a10';
+export const LEDGER_NAMESPACE = '0b8a6f2e-3c1d-4e5f-9a7b-6c5d4e3f2a10';
+const LEDGER_NAMESPACE_BYTES = Buffer.from(LEDGER_NAMESPACE.replaceAll('-', ''), 'hex');
 
-/** The UUID of a ledger account or transfer named by `name` (e.g. `pay_x:settle`). */
+/** The UUID of a ledger account or transfer named by `name` (e.g. `pay_x:settle`): a name-based UUID,
+ * version 5 (RFC 9562: SHA-1 of the namespace's 16 bytes and the name's UTF-8, with the version and
+ * variant bits set), so the same name always gives the same id. */
 export function ledgerId(name: string): string {
-  return uuidv5(name, LEDGER_NAMESPACE);
+  const hash = createHash('sha1').update(LEDGER_NAMESPACE_BYTES).update(name, 'utf8').digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.toString('hex', 0, 16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
