@@ -47,6 +47,9 @@ const ROLES: Record<Role, { kind: AccountKind; limited: boolean }> = {
 /** The ledger asset of loyalty points (no decimals). */
 export const POINTS_ASSET = 'PTS';
 
+/** Account ids a process keeps (about 150 bytes each); past it, the map starts over. */
+const ACCOUNT_IDS_KEPT_MAX = 100_000;
+
 export interface BookAccount {
   id: string;
   role: Role;
@@ -136,8 +139,17 @@ export function createBooks({ ledger }: { ledger: LedgerService }): Books {
     });
   }
 
+  // Every payment names its wallet, merchant and fee accounts again: their ids (a SHA-1 each) are kept.
+  const accountIds = new Map<string, string>();
   function account(role: Role, owner: string, livemode: boolean, currency: string): BookAccount {
-    return { id: ledgerId(`account:${role}:${owner}:${livemode ? 'live' : 'test'}:${currency}`), role, owner, livemode, currency };
+    const name = `account:${role}:${owner}:${modeOf(livemode)}:${currency}`;
+    let id = accountIds.get(name);
+    if (id === undefined) {
+      if (accountIds.size >= ACCOUNT_IDS_KEPT_MAX) accountIds.clear();
+      id = ledgerId(name);
+      accountIds.set(name, id);
+    }
+    return { id, role, owner, livemode, currency };
   }
 
   return {
