@@ -384,6 +384,20 @@ describe('risk counters in memory: bounds', () => {
     await counters.close();
   });
 
+  test('a key used is kept for at least half the bound of further new keys', async () => {
+    const counters = createMemoryCounters({ keysMax: 100 });
+    await counters.add(Array.from({ length: 100 }, (_, key) => ({ key: `k:${key}`, amount: 1 })), T);
+    // k:0 is the oldest, k:99 among the newer half: both are used, then 50 new keys arrive.
+    await counters.windows(['k:0', 'k:99'], T);
+    await counters.add(Array.from({ length: 50 }, (_, key) => ({ key: `new:${key}`, amount: 1 })), T);
+    assert.equal(counters.keyCount(), 100);
+    const kept = (keys: string[]) => counters.windows(keys, T).then((found) => found.map((totals) => totals.count1m));
+    assert.deepEqual(await kept(['k:0', 'k:99', 'new:0', 'new:49']), [1, 1, 1, 1]);
+    // The keys inserted after k:0 and never used again went first.
+    assert.deepEqual(await kept(['k:1', 'k:50']), [0, 0]);
+    await counters.close();
+  });
+
   test('keys whose buckets, members and values all expired are forgotten when read', async () => {
     const counters = createMemoryCounters();
     await counters.add([{ key: 'buyer:1', amount: 1 }], T);

@@ -94,6 +94,8 @@ interface KeyRecord {
   /** No member expires before this; it lets `members` skip the pruning scan in the common case. */
   membersExpiryMin: number;
   register: { value: string; expiresAtMs: number } | null;
+  /** Where the record stands in the least-recently-used list (see `use`). */
+  position: number;
 }
 
 const LEVEL_COUNT = WINDOW_LEVELS.length;
@@ -102,7 +104,11 @@ const DAY_BUCKETING = WINDOW_LEVELS[DAY_LEVEL];
 
 /**
  * The in-process store: a Map used as a least-recently-used list (re-inserting a key moves it to the
- * end, eviction takes the first key), with at most `keysMax` keys. Window buckets are kept sparse,
+ * end, eviction takes the first key), with at most `keysMax` keys. A key used while it is among the
+ * newer half of the list stays where it is: moving it would cost a delete and an insert on every use
+ * (a payment uses a dozen keys) to win nothing, since half the list's keys would have to be inserted
+ * before it reached the front. So eviction is least-recently-used to within half the list: a key
+ * used is kept for at least the next size / 2 insertions. Window buckets are kept sparse,
  * only those with events, and buckets older than their window are dropped as newer ones arrive.
  */
 export function createMemoryCounters(options: { keysMax?: number; membersMax?: number } = {}): MemoryRiskCounters {
@@ -111,13 +117,18 @@ export function createMemoryCounters(options: { keysMax?: number; membersMax?: n
   if (!Number.isSafeInteger(keysMax) || keysMax < 1) throw new RangeError(`keysMax must be a positive integer, got ${keysMax}`);
   if (!Number.isSafeInteger(membersMax) || membersMax < 1) throw new RangeError(`membersMax must be a positive integer, got ${membersMax}`);
   const records = new Map<string, KeyRecord>();
+  /** Counts insertions at the end of `records`: a record's `position` is the count when it was put there,
+   * so at most `insertions - position` records come after it. */
+  let insertions = 0;
 
-  /** The record of `key`, marked most recently used, or undefined. */
+  /** The record of `key`, moved to the end of the list unless it is among its newer half; or undefined. */
   function use(key: string): KeyRecord | undefined {
     const record = records.get(key);
-    if (record !== undefined) {
+    if (record !== undefined && insertions - record.position >= records.size / 2) {
       records.delete(key);
       records.set(key, record);
+      insertions += 1;
+      record.position = insertions;
     }
     return record;
   }
@@ -129,7 +140,8 @@ export function createMemoryCounters(options: { keysMax?: number; membersMax?: n
       const leastRecentlyUsed = records.keys().next();
       if (leastRecentlyUsed.done !== true) records.delete(leastRecentlyUsed.value);
     }
-    const record: KeyRecord = { buckets: null, members: null, membersExpiryMin: Infinity, register: null };
+    insertions += 1;
+    const record: KeyRecord = { buckets: null, members: null, membersExpiryMin: Infinity, register: null, position: insertions };
     records.set(key, record);
     return record;
   }
