@@ -30,12 +30,20 @@ export function kindOf(text: string): string {
 /** Installs the counter; returns the live table of counts by kind (clear it to start over). */
 export function installStatementCounter(): Map<string, { count: number; milliseconds: number }> {
   const statements = new Map<string, { count: number; milliseconds: number }>();
+  // Most statements are the same few texts: each is classified once (the counter's own cost is in the
+  // server's CPU figures).
+  const kinds = new Map<string, string>();
   const clientPrototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
   const originalQuery = clientPrototype.query;
   clientPrototype.query = function countedQuery(this: unknown, ...args: unknown[]) {
     const first = args[0] as string | { text?: string } | undefined;
     const text = typeof first === 'string' ? first : (first?.text ?? '(prepared)');
-    const kind = kindOf(text);
+    let kind = kinds.get(text);
+    if (kind === undefined) {
+      if (kinds.size >= 10_000) kinds.clear();
+      kind = kindOf(text);
+      kinds.set(text, kind);
+    }
     const started = performance.now();
     const record = () => {
       const entry = statements.get(kind) ?? { count: 0, milliseconds: 0 };
