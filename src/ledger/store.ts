@@ -199,9 +199,13 @@ function insertStatement(client: Pick<SqlClient, 'binaryArrays'>, transfers: Tra
 }
 
 /** One statement that writes a whole batch (built before it runs: a batch may be decided before its
- * transaction holds the lock, see unit-of-work.ts); `moves`: whether it moves the head when it writes. */
+ * transaction holds the lock, see unit-of-work.ts); `moves`: whether it moves the head when it writes.
+ * Its parts: the data-modifying `ctes` of a `WITH` (none when it only checks the head) and the two
+ * `columns` it answers, whether the head matched and the transaction's clock; `runCommit` may add the
+ * batch's other writes to the same statement. */
 export interface CommitStatement {
-  sql: string;
+  ctes: string[];
+  columns: [string, string];
   params: unknown[];
   moves: boolean;
 }
@@ -224,7 +228,7 @@ export function commitStatement(
   token: string,
 ): CommitStatement {
   if (transfers.length === 0 && flush.length === 0) {
-    return { sql: `SELECT (SELECT count(*) FROM ledger_head WHERE token = $1::uuid), ${NOW_MS}`, params: [expectedToken], moves: false };
+    return { ctes: [], columns: ['(SELECT count(*) FROM ledger_head WHERE token = $1::uuid)', NOW_MS], params: [expectedToken], moves: false };
   }
   const encode = arrayEncoding(client);
   const n = flush.length;
@@ -240,10 +244,10 @@ export function commitStatement(
   }
   const params: unknown[] = [expectedToken, token];
   const at = (value: unknown) => `$${params.push(value)}`;
-  const flushSql =
+  const flushCte =
     n === 0
-      ? ''
-      : `flushed AS (
+      ? []
+      : [`flushed AS (
        UPDATE ledger_accounts AS a
        SET checkpoint_debits_pending = u.debits_pending, checkpoint_debits_posted = u.debits_posted,
            checkpoint_credits_pending = u.credits_pending, checkpoint_credits_posted = u.credits_posted,
@@ -251,32 +255,51 @@ export function commitStatement(
        FROM unnest(${at(encode.uuid(ids))}::uuid[], ${balances.map((column) => `${at(encode.int8(column))}::int8[]`).join(', ')})
          AS u(id, debits_pending, debits_posted, credits_pending, credits_posted)
        WHERE a.id = u.id AND EXISTS (SELECT 1 FROM head)
-     ),`;
+     )`];
   const insert =
     transfers.length > 0 ? insertStatement(client, transfers, params.length + 1, 'EXISTS (SELECT 1 FROM head)') : null;
   if (insert) params.push(...insert.params);
   return {
-    sql: `WITH head AS (SELECT seq FROM ledger_head WHERE token = $1::uuid FOR UPDATE),
-     inserted AS (${insert ? insert.sql : 'SELECT NULL::int8 AS seq WHERE false'}),
-     ${flushSql}
-     moved AS (
+    ctes: [
+      'head AS (SELECT seq FROM ledger_head WHERE token = $1::uuid FOR UPDATE)',
+      `inserted AS (${insert ? insert.sql : 'SELECT NULL::int8 AS seq WHERE false'})`,
+      ...flushCte,
+      `moved AS (
        UPDATE ledger_head SET token = $2::uuid, seq = coalesce((SELECT max(seq) FROM inserted), seq)
        WHERE token = $1::uuid
        RETURNING 1
-     )
-     SELECT (SELECT count(*) FROM moved), ${NOW_MS}`,
+     )`,
+    ],
+    columns: ['(SELECT count(*) FROM moved)', NOW_MS],
     params,
     moves: true,
   };
 }
 
-/** Runs a statement of `commitStatement`: whether the head was still the expected one (and so the batch
- * written), whether the head moved, and the batch's time (the transaction's start, by the database clock). */
-export async function runCommit(tx: SqlClient, statement: CommitStatement): Promise<{ written: boolean; moved: boolean; now: Date }> {
-  const rows = await tx.queryArrays<[bigint, Date]>(statement.sql, statement.params);
-  const [matched, now] = rows[0]!;
+/** More data-modifying statements for a commit statement's round trip (the batch's writers): each
+ * `sql` one `WITH` part, its parameters numbered after the commit statement's; `columns` what the
+ * statement answers for them after its own two. */
+export interface CommitExtras {
+  ctes: string[];
+  columns: string[];
+  params: unknown[];
+}
+
+/** Runs a statement of `commitStatement`, with `extras` in the same statement: whether the head was still
+ * the expected one (and so the batch written), whether the head moved, the batch's time (the
+ * transaction's start, by the database clock), and the extras' columns. */
+export async function runCommit(
+  tx: SqlClient,
+  statement: CommitStatement,
+  extras: CommitExtras = { ctes: [], columns: [], params: [] },
+): Promise<{ written: boolean; moved: boolean; now: Date; extras: unknown[] }> {
+  const ctes = [...statement.ctes, ...extras.ctes];
+  const sql = `${ctes.length > 0 ? `WITH ${ctes.join(',\n')}\n` : ''}SELECT ${[...statement.columns, ...extras.columns].join(', ')}`;
+  const params = extras.params.length > 0 ? [...statement.params, ...extras.params] : statement.params;
+  const rows = await tx.queryArrays<[bigint, Date, ...unknown[]]>(sql, params);
+  const [matched, now, ...rest] = rows[0]!;
   const written = Number(matched) === 1;
-  return { written, moved: written && statement.moves, now };
+  return { written, moved: written && statement.moves, now, extras: rest };
 }
 
 /** Accounts with their balances as they stand (the view `ledger_balances`: the checkpoint in the row

@@ -159,37 +159,43 @@ export function createUnitOfWorkExecutor(
     release: (ticket) => chain.close(ticket as Ticket),
     handOff: () => chain.handOff(),
     async execute(tx, units, attempt, ticket) {
-      const results = await applyLedger(tx, units.map((unit) => unit.transfers), strategyFor(attempt), chain, ticket as Ticket);
       const values: unknown[] = [];
-      const writesByWriter = new Map<string, unknown[]>();
-      units.forEach((unit, index) => {
-        const unitResults = results[index]!;
-        if (!unit.finish) {
-          values.push(unitResults);
-          return;
-        }
-        const finished = unit.finish(unitResults);
-        values.push(finished.value);
-        for (const write of finished.writes ?? []) {
-          const rows = writesByWriter.get(write.writer) ?? [];
-          rows.push(write.row);
-          writesByWriter.set(write.writer, rows);
-        }
-      });
-      // Writers made of statements share one round trip, before the others (which may read it).
-      const combined: WriterStatement[] = [];
       const others: Array<[UnitWriter, unknown[]]> = [];
-      for (const [name, rows] of writesByWriter) {
-        const writer = writers.get(name);
-        if (!writer) throw new Error(`no unit writer named ${name}`);
-        if (writer.statements && !writer.last) {
-          const first = combined.reduce((count, statement) => count + statement.params.length, 0) + 1;
-          combined.push(...writer.statements(rows, first));
-        } else {
-          others.push([writer, rows]);
+      // The units' writes, once the ledger decided their transfers. Writers made of statements go into
+      // the ledger's own statement (one round trip for the whole batch), the others run after it (and
+      // may read what it wrote), those marked `last` after every other.
+      const writes = (results: CreateTransferResult[][], first: number): WriterStatement[] => {
+        const writesByWriter = new Map<string, unknown[]>();
+        units.forEach((unit, index) => {
+          const unitResults = results[index]!;
+          if (!unit.finish) {
+            values.push(unitResults);
+            return;
+          }
+          const finished = unit.finish(unitResults);
+          values.push(finished.value);
+          for (const write of finished.writes ?? []) {
+            const rows = writesByWriter.get(write.writer) ?? [];
+            rows.push(write.row);
+            writesByWriter.set(write.writer, rows);
+          }
+        });
+        const combined: WriterStatement[] = [];
+        for (const [name, rows] of writesByWriter) {
+          const writer = writers.get(name);
+          if (!writer) throw new Error(`no unit writer named ${name}`);
+          if (writer.statements && !writer.last) {
+            const next = first + combined.reduce((count, statement) => count + statement.params.length, 0);
+            combined.push(...writer.statements(rows, next));
+          } else {
+            others.push([writer, rows]);
+          }
         }
-      }
-      await runStatements(tx, combined);
+        return combined;
+      };
+      const { results, written } = await applyLedger(tx, units.map((unit) => unit.transfers), strategyFor(attempt), chain, ticket as Ticket, writes);
+      // A batch without transfers sends no ledger statement: its writers' statements go alone.
+      if (!written) await runStatements(tx, writes(results, 1));
       for (const [writer, rows] of others) if (!writer.last) await writer(tx, rows);
       for (const [writer, rows] of others) if (writer.last) await writer(tx, rows);
       return values;
@@ -640,9 +646,10 @@ async function applyLedger(
   strategy: BatchStrategy,
   chain: DecisionChain,
   ticket: Ticket | undefined,
-): Promise<CreateTransferResult[][]> {
+  writes: (results: CreateTransferResult[][], first: number) => WriterStatement[],
+): Promise<{ results: CreateTransferResult[][]; written: boolean }> {
   if (ticket) chain.markLocked(ticket);
-  if (units.every((unit) => unit.length === 0)) return units.map(() => []);
+  if (units.every((unit) => unit.length === 0)) return { results: units.map(() => []), written: false };
   const head = store.openingHead(tx);
   const cache = chain.cache;
   let decision = ticket?.decision?.baseToken === head.token && strategy === 'insert_first' ? ticket.decision : null;
@@ -669,18 +676,30 @@ async function applyLedger(
     }
   }
   if (decision.failedIds.length > 0 && strategy === 'insert_first') await assertNoHiddenDuplicates(tx, decision.failedIds);
-  const running = store.runCommit(tx, decision.statement);
-  if (ticket) chain.markSent(ticket);
-  const { written, now } = await running;
-  if (!written) throw new Error('the ledger head moved while this transaction held the ledger lock');
+  // The statement stamps the transfers with the transaction's clock, which the head's read gave.
+  const now = head.now;
   for (const transfer of decision.created) {
     transfer.createdAt = now;
     if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
   }
   for (const hold of decision.openedHolds) hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
+  // The units' writes ride in the same statement, as parts of its WITH; if the head turns out to have
+  // moved, the error below rolls them back with the rest.
+  const extras = writes(decision.results, decision.statement.params.length + 1);
+  const counted = extras.flatMap((statement, index) => (statement.expectedRows === null ? [] : [index]));
+  const running = store.runCommit(tx, decision.statement, {
+    ctes: extras.map((statement, index) => `s${index} AS (${statement.sql})`),
+    columns: counted.map((index) => `(SELECT count(*) FROM s${index})::int`),
+    params: extras.flatMap((statement) => statement.params),
+  });
+  if (ticket) chain.markSent(ticket);
+  const { written, now: stamped, extras: counts } = await running;
+  if (!written) throw new Error('the ledger head moved while this transaction held the ledger lock');
+  if (stamped.getTime() !== now.getTime()) throw new Error('the ledger statement ran on another clock than its transaction opened with');
+  counted.forEach((index, column) => check(extras[index]!, Number(counts[column])));
   await store.openHolds(tx, decision.openedHolds);
   await store.closeHolds(tx, decision.closedHolds);
-  return decision.results;
+  return { results: decision.results, written: true };
 }
 
 /** Applies the batch to its accounts, picks the accounts to write back, builds the statement, and
