@@ -45,6 +45,23 @@ export function statementWriter(statements: (rows: unknown[], first: number) => 
   return Object.assign((tx: SqlClient, rows: unknown[]) => runStatements(tx, statements(rows, 1)), { statements });
 }
 
+/** Writer statements as parts of a `WITH` statement (`s0`, `s1`, ...): the parts, the columns that
+ * count the rows of those whose count is checked (`counted`, their indexes), and the parameters. */
+function asWithParts(statements: WriterStatement[]): store.CommitExtras & { counted: number[] } {
+  const counted = statements.flatMap((statement, index) => (statement.expectedRows === null ? [] : [index]));
+  return {
+    ctes: statements.map((statement, index) => `s${index} AS (${statement.sql})`),
+    columns: counted.map((index) => `(SELECT count(*) FROM s${index})::int`),
+    params: statements.flatMap((statement) => statement.params),
+    counted,
+  };
+}
+
+/** Checks each counted statement's row count, given in the order of `counted`. */
+function checkCounts(statements: WriterStatement[], counted: number[], counts: unknown[]): void {
+  counted.forEach((index, column) => check(statements[index]!, Number(counts[column])));
+}
+
 /**
  * Runs writer statements in one round trip: one alone as it is, several as the data-modifying
  * parts of a `WITH` statement (they see the same snapshot, so none may read what another writes;
@@ -58,13 +75,12 @@ export async function runStatements(tx: SqlClient, statements: WriterStatement[]
     check(only!, rowCount);
     return;
   }
-  const counted = statements.flatMap((statement, index) => (statement.expectedRows === null ? [] : [index]));
-  const { rows } = await tx.query<Record<string, number>>(
-    `WITH ${statements.map((statement, index) => `s${index} AS (${statement.sql})`).join(',\n')}
-     SELECT ${counted.length === 0 ? '1 AS none' : counted.map((index) => `(SELECT count(*) FROM s${index})::int AS c${index}`).join(', ')}`,
-    statements.flatMap((statement) => statement.params),
+  const parts = asWithParts(statements);
+  const rows = await tx.queryArrays(
+    `WITH ${parts.ctes.join(',\n')}\nSELECT ${parts.columns.length === 0 ? '1' : parts.columns.join(', ')}`,
+    parts.params,
   );
-  for (const index of counted) check(statements[index]!, Number(rows[0]![`c${index}`]));
+  checkCounts(statements, parts.counted, rows[0]!);
 }
 
 function check(statement: WriterStatement, rows: number): void {
@@ -686,17 +702,13 @@ async function applyLedger(
   // The units' writes ride in the same statement, as parts of its WITH; if the head turns out to have
   // moved, the error below rolls them back with the rest.
   const extras = writes(decision.results, decision.statement.params.length + 1);
-  const counted = extras.flatMap((statement, index) => (statement.expectedRows === null ? [] : [index]));
-  const running = store.runCommit(tx, decision.statement, {
-    ctes: extras.map((statement, index) => `s${index} AS (${statement.sql})`),
-    columns: counted.map((index) => `(SELECT count(*) FROM s${index})::int`),
-    params: extras.flatMap((statement) => statement.params),
-  });
+  const parts = asWithParts(extras);
+  const running = store.runCommit(tx, decision.statement, parts);
   if (ticket) chain.markSent(ticket);
   const { written, now: stamped, extras: counts } = await running;
   if (!written) throw new Error('the ledger head moved while this transaction held the ledger lock');
   if (stamped.getTime() !== now.getTime()) throw new Error('the ledger statement ran on another clock than its transaction opened with');
-  counted.forEach((index, column) => check(extras[index]!, Number(counts[column])));
+  checkCounts(extras, parts.counted, counts);
   await store.openHolds(tx, decision.openedHolds);
   await store.closeHolds(tx, decision.closedHolds);
   return { results: decision.results, written: true };
