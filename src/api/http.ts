@@ -12,7 +12,8 @@ import { STAFF_LIVEMODE_HEADER, STAFF_TOKEN_PREFIX } from '../staff/model.ts';
 import { staffAccess, type StaffRouteAccess } from '../staff/roles.ts';
 import type { AuditActor, AuditLog } from '../staff/audit.ts';
 import { ApiError, errorBody, type ApiErrorCode } from './errors.ts';
-import { isValidIdempotencyKey, requestDigest, type IdempotencyStore } from './idempotency.ts';
+import { answerWrite, isValidIdempotencyKey, requestDigest, type IdempotencyStore } from './idempotency.ts';
+import type { UnitWrite } from '../ledger/unit-of-work.ts';
 
 export type MerchantPrincipal = Extract<Principal, { kind: 'merchant' }>;
 export type OperatorPrincipal = Extract<Principal, { kind: 'operator' }>;
@@ -24,6 +25,8 @@ interface IdempotencyState {
   seed: string;
   /** The key's earlier request never answered: objects it created may exist. */
   resumed: boolean;
+  /** The answer was stored by the commit that made the request's effect (`answerInCommit`). */
+  answered?: true;
 }
 
 declare module 'fastify' {
@@ -75,6 +78,35 @@ export function requireOperator(request: FastifyRequest, options: { write: boole
   if (principal.kind !== 'operator') throw new ApiError('operator_key_required');
   if (options.write && principal.scope !== 'write') throw new ApiError('api_key_scope_insufficient');
   return principal;
+}
+
+/** What an Idempotency-Key record keeps of an answer's parsed body: the secrets left out. */
+function storedBody(request: FastifyRequest, body: unknown): unknown {
+  const config = request.routeOptions.config;
+  return withoutSecrets(body, [...(config.secretFields ?? []), ...Object.keys(config.derivedSecretFields ?? {})]);
+}
+
+const ANSWERED_IN_COMMIT_STATUS = 200;
+
+/**
+ * For a keyed request whose success is decided inside a group commit (a payment created and confirmed
+ * at once): a write storing its answer, the body the route will return (serialized by the route's own
+ * 200 serializer, then kept as `onSend` would keep it), to add to that commit. Once the commit says it
+ * carried it, the route calls `markAnsweredInCommit` and `onSend` has nothing left to store: the effect
+ * and its answer are durable together, and a request no longer waits for a statement after its
+ * commit. Undefined without a key.
+ */
+export function answerInCommit(request: FastifyRequest, reply: FastifyReply): ((body: Record<string, unknown>) => UnitWrite) | undefined {
+  const state = request.idempotency;
+  if (!state) return undefined;
+  const serialize = reply.getSerializationFunction(String(ANSWERED_IN_COMMIT_STATUS));
+  if (!serialize) return undefined;
+  return (body) =>
+    answerWrite({ owner: state.owner, key: state.key, status: ANSWERED_IN_COMMIT_STATUS, body: storedBody(request, JSON.parse(serialize(body))) });
+}
+
+export function markAnsweredInCommit(request: FastifyRequest): void {
+  if (request.idempotency) request.idempotency.answered = true;
 }
 
 /** Seed for the ids of what this request creates: derived from its Idempotency-Key, or none. */
@@ -290,15 +322,14 @@ export function registerApiPlumbing(app: FastifyInstance, deps: ApiPlumbingDepen
     const state = request.idempotency;
     if (!state) return payload;
     request.idempotency = null;
+    if (state.answered && reply.statusCode === ANSWERED_IN_COMMIT_STATUS) return payload;
     const body = typeof payload === 'string' && payload.length > 0 ? JSON.parse(payload) : null;
     // Not a final answer: the key is released so that a retry runs again (see `isFinalAnswer`).
     if (!isFinalAnswer(reply.statusCode, body)) {
       await deps.idempotency.release(state.owner, state.key);
       return payload;
     }
-    const config = request.routeOptions.config;
-    const secretFields = [...(config.secretFields ?? []), ...Object.keys(config.derivedSecretFields ?? {})];
-    await deps.idempotency.complete(state.owner, state.key, reply.statusCode, withoutSecrets(body, secretFields));
+    await deps.idempotency.complete(state.owner, state.key, reply.statusCode, storedBody(request, body));
     return payload;
   });
 

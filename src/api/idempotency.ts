@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { SqlClient } from '../store/database.ts';
 import { createMicroBatcher } from '../store/micro-batch.ts';
+import { statementWriter, type UnitWrite } from '../ledger/unit-of-work.ts';
 
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 255;
 export const IDEMPOTENCY_RETENTION_HOURS = 24;
@@ -29,6 +30,34 @@ export interface IdempotencyStore {
   release(owner: string, key: string): Promise<void>;
   /** Deletes records past the retention period; returns how many. */
   sweep(limit: number): Promise<number>;
+}
+
+/** A request's answer as stored for replays. */
+export interface StoredAnswer {
+  owner: string;
+  key: string;
+  status: number;
+  body: unknown;
+}
+
+/** Stores answers (parameter `$first`: a JSON array of StoredAnswer) on their keys' records. */
+function storeAnswersSql(first: number): string {
+  return `UPDATE idempotency_keys AS k SET state = 'done', response_status = a.status, response_body = a.body
+     FROM jsonb_to_recordset($${first}::jsonb) AS a(owner text, key text, status integer, body jsonb)
+     WHERE k.owner = a.owner AND k.key = a.key`;
+}
+
+export const IDEMPOTENCY_ANSWERS_WRITER = 'idempotency_answers';
+
+/** The group commit's writer of answers: a keyed request whose success is decided in the commit that
+ * makes its effect stores its answer in that same transaction (`answerWrite`), so the effect and the
+ * answer become durable together and nothing is left to store after it (docs/api/conventions.md). */
+export const writeIdempotencyAnswers = statementWriter((rows, first) => [
+  { sql: storeAnswersSql(first), params: [JSON.stringify(rows)], expectedRows: null },
+]);
+
+export function answerWrite(answer: StoredAnswer): UnitWrite {
+  return { writer: IDEMPOTENCY_ANSWERS_WRITER, row: answer };
 }
 
 export function requestDigest(method: string, path: string, body: unknown): string {
@@ -132,13 +161,8 @@ export function createIdempotencyStore(db: SqlClient): IdempotencyStore {
   }
 
   const reserve = createMicroBatcher(reserveMany, BATCH_OPTIONS);
-  const complete = createMicroBatcher(async (answers: Array<{ owner: string; key: string; status: number; body: unknown }>) => {
-    await db.query(
-      `UPDATE idempotency_keys AS k SET state = 'done', response_status = a.status, response_body = a.body
-       FROM jsonb_to_recordset($1::jsonb) AS a(owner text, key text, status integer, body jsonb)
-       WHERE k.owner = a.owner AND k.key = a.key`,
-      [JSON.stringify(answers)],
-    );
+  const complete = createMicroBatcher(async (answers: StoredAnswer[]) => {
+    await db.query(storeAnswersSql(1), [JSON.stringify(answers)]);
     return answers.map(() => undefined);
   }, BATCH_OPTIONS);
 

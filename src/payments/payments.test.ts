@@ -210,6 +210,42 @@ for (const kind of STORE_KINDS) {
       assert.equal(statuses.json().data.length, 2, 'the first block, and the keyed one (replayed, not run again)');
     });
 
+    it('stores a keyed payment\'s answer in the commit that moves its money, and replays it as first sent', async () => {
+      const customer = await customerWith(1_000n);
+      const key = `in-commit-${customer}`;
+      const first = await pay({ customer, amount: 120, currency: 'USD', confirm: true }, merchant.secretKey, { 'idempotency-key': key });
+      assert.equal(first.statusCode, 200);
+      assert.equal(first.json().status, 'succeeded');
+      // One transaction wrote the payment and the key's answer: the same xmin on both rows.
+      const payment = await api.runtime.db.query<{ xmin: string }>(`SELECT xmin::text FROM payments WHERE id = $1`, [first.json().id]);
+      const record = await api.runtime.db.query<{ xmin: string; state: string; response_status: number; body: Record<string, unknown> }>(
+        `SELECT xmin::text, state, response_status, response_body AS body FROM idempotency_keys WHERE key = $1`,
+        [key],
+      );
+      assert.equal(record.rows[0]!.xmin, payment.rows[0]!.xmin);
+      assert.equal(record.rows[0]!.state, 'done');
+      assert.equal(record.rows[0]!.response_status, 200);
+      assert.deepEqual(record.rows[0]!.body, { ...first.json(), client_secret: '[redacted]' });
+      const replay = await pay({ customer, amount: 120, currency: 'USD', confirm: true }, merchant.secretKey, { 'idempotency-key': key });
+      assert.equal(replay.headers['idempotent-replayed'], 'true');
+      assert.equal(replay.statusCode, 200);
+      assert.deepEqual(replay.json(), first.json());
+      // A refusal (402) is stored after its answer is sent, as every other answer.
+      verdict = 'block';
+      try {
+        const refusedKey = `${key}-refused`;
+        const refused = await pay({ customer, amount: 120, currency: 'USD', confirm: true }, merchant.secretKey, { 'idempotency-key': refusedKey });
+        assert.equal(refused.statusCode, 402);
+        const stored = await api.runtime.db.query<{ xmin: string; state: string }>(`SELECT xmin::text, state FROM idempotency_keys WHERE key = $1`, [refusedKey]);
+        const failed = await api.runtime.db.query<{ xmin: string }>(`SELECT xmin::text FROM payments WHERE id = $1`, [refused.json().error.payment.id]);
+        assert.equal(stored.rows[0]!.state, 'done');
+        assert.notEqual(stored.rows[0]!.xmin, failed.rows[0]!.xmin);
+      } finally {
+        verdict = 'allow';
+      }
+      assert.equal(await walletAvailable(customer), 880);
+    });
+
     it('tells the merchant a blocked payment was refused without the operator\'s rule or the model\'s score, which stay in risk_decisions', async () => {
       const customer = await customerWith(1_000n);
       const rule = { code: 'rule:secret_velocity', message: "Rule secret_velocity (version 3) matched: block if :amount: = 100 and :ip_failed_1h: >= 2" };

@@ -1,7 +1,7 @@
 // /v1/payments: create, read, list, confirm, capture, cancel.
 import type { FastifyInstance } from 'fastify';
 import { ApiError, type ApiErrorCode } from '../api/errors.ts';
-import { errorResponses, idSeedOf, isResumed, LIST_QUERY_PROPERTIES, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
+import { answerInCommit, errorResponses, idSeedOf, isResumed, markAnsweredInCommit, LIST_QUERY_PROPERTIES, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
 import { paymentJson, type LineItem, type Payment } from './model.ts';
 import type { ClientSecrets } from './client-secret.ts';
 import type { PaymentResult, PaymentService } from './service.ts';
@@ -64,10 +64,11 @@ export async function paymentRoutes(app: FastifyInstance, { payments, clientSecr
   app.post<{ Body: CreateBody }>(
     '/v1/payments',
     { config, schema: { tags, summary: 'Create a payment (and confirm it with `confirm: true`)', body: CREATE_PAYMENT_BODY, response: one } },
-    async (request) => {
+    async (request, reply) => {
       const principal = requireMerchant(request, { write: true });
       const scope = { merchantId: principal.merchantId, livemode: principal.livemode };
       const body = request.body;
+      const answer = answerInCommit(request, reply);
       const created = await payments.create(
         scope,
         {
@@ -88,7 +89,9 @@ export async function paymentRoutes(app: FastifyInstance, { payments, clientSecr
         },
         idSeedOf(request),
         isResumed(request),
+        answer && ((payment) => answer(shown(payment))),
       );
+      if (created.ok && created.answered) markAnsweredInCommit(request);
       return unwrap(created);
     },
   );

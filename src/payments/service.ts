@@ -36,8 +36,17 @@ export interface PaymentInput {
 }
 
 export type PaymentResult =
-  | { ok: true; payment: Payment }
+  /** `answered`: the commit stored the caller's answer too (CommitHow.answer). */
+  | { ok: true; payment: Payment; answered?: true }
   | { ok: false; code: ApiErrorCode; param?: string; message?: string; payment?: Payment };
+
+/** How a commit writes the payment: `inserted`, the payment is new and inserted in its decided state;
+ * `answer`, a write of the caller's answer from the payment as the commit leaves it (an
+ * Idempotency-Key's stored response), added to the same commit when the outcome is a success. */
+interface CommitHow {
+  inserted?: boolean;
+  answer?: (payment: Payment) => UnitWrite;
+}
 
 /** Asked by the checkout when risk allows a payment: whether the buyer is spared a confirmation (the
  * low-value exemption), with what to record in the commit that moves the money if so. */
@@ -64,7 +73,8 @@ export interface CheckoutConfirmation {
 
 export interface PaymentService {
   /** `resumed`: a keyed request re-run after its first run never answered; the payment may exist. */
-  create(scope: Scope, input: PaymentInput, idSeed?: string, resumed?: boolean): Promise<PaymentResult>;
+  /** `answer`: see CommitHow (only a payment confirmed at once is created by a commit). */
+  create(scope: Scope, input: PaymentInput, idSeed?: string, resumed?: boolean, answer?: (payment: Payment) => UnitWrite): Promise<PaymentResult>;
   get(scope: Scope, id: string): Promise<Payment | null>;
   list(scope: Scope, options: { limit: number; startingAfter?: string; customerId?: string; status?: string }): Promise<{ data: Payment[]; hasMore: boolean }>;
   confirm(scope: Scope, id: string, buyerContext?: BuyerContext | null): Promise<PaymentResult>;
@@ -173,14 +183,18 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     transfers: TransferInput[],
     next: (results: CreateTransferResult[]) => { payment: Payment; events: string[]; error?: ApiErrorCode; writes?: UnitWrite[] },
     extraWrites: UnitWrite[] = [],
-    inserted = false,
+    how: CommitHow = {},
   ): Promise<PaymentResult> {
+    const inserted = how.inserted === true;
     const outcome = await ledger.commit({
       transfers,
       finish: (results) => {
         const decided = next(results);
         const writes: UnitWrite[] = [store.paymentWrite(decided.payment, { inserted }), ...extraWrites, ...(decided.writes ?? [])];
         const shown = { ...decided.payment, version: decided.payment.version + (inserted ? 0 : 1) };
+        // The caller's answer (an Idempotency-Key's, see CommitHow) is stored with a success.
+        const answered = decided.error === undefined && how.answer !== undefined;
+        if (answered) writes.push(how.answer!(shown));
         for (const type of decided.events) {
           writes.push(
             eventWrite({
@@ -192,7 +206,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
             }),
           );
         }
-        return { value: { payment: shown, error: decided.error }, writes };
+        return { value: { payment: shown, error: decided.error, answered }, writes };
       },
     }).catch((error: unknown) => {
       if (error instanceof store.ConcurrentModificationError) return null;
@@ -203,7 +217,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     if (outcome === null) return { ok: false, code: 'concurrent_modification' };
     if (outcome === 'points_insufficient') return OVERSPENT;
     if (outcome.error) return { ok: false, code: outcome.error, payment: outcome.payment };
-    return { ok: true, payment: outcome.payment };
+    return outcome.answered ? { ok: true, payment: outcome.payment, answered: true } : { ok: true, payment: outcome.payment };
   }
 
   /** Appends the points `payment` earns to its transfers, linked so that both commit or neither. */
@@ -303,8 +317,8 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
   }
 
   /** Carries out the risk decision and tells the engine whether the money moved. */
-  async function decide(payment: Payment, decision: RiskDecision, inserted: boolean): Promise<PaymentResult> {
-    const result = await carryOut(payment, decision, inserted);
+  async function decide(payment: Payment, decision: RiskDecision, how: CommitHow): Promise<PaymentResult> {
+    const result = await carryOut(payment, decision, how);
     if (decision.decision === 'challenge') awaitConfirmation(decision);
     else await report(decision, result);
     return result;
@@ -316,9 +330,8 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     await deps.risk.report(decision, moved);
   }
 
-  /** `inserted`: the payment is new and written in its decided state. `onMoved`: written with the
-   * money's movement, only if it moved. */
-  async function carryOut(payment: Payment, decision: RiskDecision, inserted: boolean, onMoved: UnitWrite[] = []): Promise<PaymentResult> {
+  /** `how`: see CommitHow. `onMoved`: written with the money's movement, only if it moved. */
+  async function carryOut(payment: Payment, decision: RiskDecision, how: CommitHow, onMoved: UnitWrite[] = []): Promise<PaymentResult> {
     const withDecision = { ...payment, riskDecisionId: decision.id, lastError: null };
     const decisionWrite = [riskDecisionWrite(decision)];
     if (decision.decision === 'block') {
@@ -326,18 +339,18 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       // reason's own message may quote an operator's rule or a model score (docs/risk.md). The reasons
       // themselves stay in risk_decisions, for operators. Nothing moved, points included.
       const lastError = { code: 'payment_blocked', message: plainRefusal(decision.reasons[0]?.code) };
-      return commit(payment, [], () => ({ payment: { ...withDecision, ...NO_POINTS, status: 'failed', lastError }, events: ['payment.failed'], error: 'payment_blocked' }), decisionWrite, inserted);
+      return commit(payment, [], () => ({ payment: { ...withDecision, ...NO_POINTS, status: 'failed', lastError }, events: ['payment.failed'], error: 'payment_blocked' }), decisionWrite, how);
     }
-    if (decision.decision === 'challenge') return requireAction(payment, withDecision, decisionWrite, inserted);
-    return move(withDecision, decision.decision === 'review' ? decision : null, decisionWrite, inserted, onMoved);
+    if (decision.decision === 'challenge') return requireAction(payment, withDecision, decisionWrite, how);
+    return move(withDecision, decision.decision === 'review' ? decision : null, decisionWrite, how, onMoved);
   }
 
-  function requireAction(payment: Payment, withDecision: Payment, decisionWrite: UnitWrite[], inserted: boolean): Promise<PaymentResult> {
-    return commit(payment, [], () => ({ payment: { ...withDecision, status: 'requires_action' }, events: ['payment.requires_action'] }), decisionWrite, inserted);
+  function requireAction(payment: Payment, withDecision: Payment, decisionWrite: UnitWrite[], how: CommitHow): Promise<PaymentResult> {
+    return commit(payment, [], () => ({ payment: { ...withDecision, status: 'requires_action' }, events: ['payment.requires_action'] }), decisionWrite, how);
   }
 
   /** Moves the money of an allowed payment, or holds it while `review` is open. */
-  async function move(payment: Payment, review: RiskDecision | null, extraWrites: UnitWrite[], inserted: boolean, onMoved: UnitWrite[]): Promise<PaymentResult> {
+  async function move(payment: Payment, review: RiskDecision | null, extraWrites: UnitWrite[], how: CommitHow, onMoved: UnitWrite[]): Promise<PaymentResult> {
     const merchant = (await deps.merchants.get(payment.merchantId))!;
     const accounts = accountsOf(payment);
     await books.ensure(Object.values(accounts));
@@ -378,13 +391,13 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
         return { payment: state('succeeded', { amountCaptured: money, feeAmount: fee }), events: ['payment.succeeded'], writes: [...onMoved, ...earned.writes, ...guard] };
       },
       extraWrites,
-      inserted,
+      how,
     );
     if (result !== OVERSPENT) return result;
     // The spend guard failed the whole commit (held or owed points would have been spent): nothing was
     // written. The same reset as when the ledger refuses the points, so that a payment waiting for its
     // buyer's confirmation does not stay in `requires_action` with points it can never spend.
-    const reset = await commit(payment, [], () => unpaid(POINTS_SHORT, 'points_insufficient'), extraWrites, inserted);
+    const reset = await commit(payment, [], () => unpaid(POINTS_SHORT, 'points_insufficient'), extraWrites, how);
     return reset.ok || reset.code !== 'points_insufficient' ? reset : { ...reset, param: 'points_to_redeem', message: POINTS_SHORT.message };
   }
 
@@ -409,14 +422,14 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     }
     const decision = await score(attached, input.buyerContext, input.buyerCreatedAt ?? input.customer.createdAt);
     const decided = { verdict: decision.decision, reasons: decision.reasons };
-    if (decision.decision !== 'allow') return { result: await decide(attached, decision, false), decision: decided, exemptionExceeded: false };
+    if (decision.decision !== 'allow') return { result: await decide(attached, decision, {}), decision: decided, exemptionExceeded: false };
     const exemption = await input.stepUp(attached, decision);
     if (!exemption.exempt) {
-      const result = await requireAction(attached, { ...attached, riskDecisionId: decision.id, lastError: null }, [riskDecisionWrite(decision)], false);
+      const result = await requireAction(attached, { ...attached, riskDecisionId: decision.id, lastError: null }, [riskDecisionWrite(decision)], {});
       awaitConfirmation(decision);
       return { result, decision: decided, exemptionExceeded: true };
     }
-    const result = await carryOut(attached, decision, false, exemption.writes);
+    const result = await carryOut(attached, decision, {}, exemption.writes);
     await report(decision, result);
     return { result, decision: decided, exemptionExceeded: false };
   }
@@ -427,7 +440,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
     if (payment.status !== 'requires_action') {
       return { ok: false, code: 'payment_unexpected_state', message: `The payment is ${payment.status}; only a payment that requires action can be completed.`, payment };
     }
-    const result = await move({ ...payment, lastError: null }, null, [], false, writes);
+    const result = await move({ ...payment, lastError: null }, null, [], {}, writes);
     const decision = payment.riskDecisionId === null ? undefined : awaiting.get(payment.riskDecisionId);
     if (decision) {
       awaiting.delete(decision.id);
@@ -437,7 +450,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
   }
 
   const service: PaymentService = {
-    async create(scope, input, idSeed, resumed = false) {
+    async create(scope, input, idSeed, resumed = false, answer) {
       const customerId = input.customerId ?? null;
       const customer = customerId === null ? null : await deps.customers.get(scope, customerId);
       if (customerId !== null && !customer) return { ok: false, code: 'resource_missing', param: 'customer', message: `No such customer: ${customerId}.` };
@@ -484,7 +497,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       if (input.confirm && !customer) {
         return { ok: false, code: 'parameter_missing', param: 'customer', message: 'confirm: true needs a customer; without one, a buyer pays the payment at the checkout (docs/api/checkout.md).' };
       }
-      if (input.confirm) return decide(payment, await score(payment, input.buyerContext ?? null, customer!.createdAt), true);
+      if (input.confirm) return decide(payment, await score(payment, input.buyerContext ?? null, customer!.createdAt), { inserted: true, answer });
       return { ok: true, payment: await store.insertPayment(db, payment) };
     },
 
@@ -503,7 +516,7 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
       }
       if (payment.customerId === null) return noCustomer(id);
       const customer = await deps.customers.get(scope, payment.customerId);
-      return decide(payment, await score(payment, buyerContext ?? null, customer?.createdAt ?? null), false);
+      return decide(payment, await score(payment, buyerContext ?? null, customer?.createdAt ?? null), {});
     },
 
     async capture(scope, id, amountToCapture) {

@@ -7,7 +7,7 @@ import { createLedgerService, type LedgerService } from '../ledger/service.ts';
 import { openDatabase, type Database } from '../store/database.ts';
 import { assertMigrated, migrate } from '../store/migrate.ts';
 import { createAuthService, type AuthService } from '../auth/service.ts';
-import { createIdempotencyStore, type IdempotencyStore } from '../api/idempotency.ts';
+import { createIdempotencyStore, IDEMPOTENCY_ANSWERS_WRITER, writeIdempotencyAnswers, type IdempotencyStore } from '../api/idempotency.ts';
 import { createBooks, type Books } from '../books/service.ts';
 import { createCustomerService, type CustomerService } from '../customers/service.ts';
 import { EVENTS_WRITER, writeEvents } from '../events/outbox.ts';
@@ -150,6 +150,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   ledger.registerWriter(PAYMENTS_WRITER, writePayments);
   ledger.registerWriter(RISK_DECISIONS_WRITER, writeRiskDecisions);
   ledger.registerWriter(EVENTS_WRITER, writeEvents);
+  ledger.registerWriter(IDEMPOTENCY_ANSWERS_WRITER, writeIdempotencyAnswers);
   ledger.registerWriter(PAYOUT_INSERTS_WRITER, writePayoutInserts);
   ledger.registerWriter(PAYOUT_UPDATES_WRITER, writePayoutUpdates);
   ledger.registerWriter(REFUNDS_WRITER, writeRefunds);
