@@ -36,6 +36,19 @@ describe('micropay command', () => {
     assert.equal(JSON.parse(json.stdout).ok, true);
   });
 
+  it('reports the vault of an installation that never opened it, and leaves it without a root key', async () => {
+    const status = await run(process.execPath, [BIN, 'vault', 'status'], { env });
+    const report = JSON.parse(status.stdout) as { root: unknown; under_older_versions: number };
+    assert.equal(report.root, null);
+    assert.equal(report.under_older_versions, 0);
+    const db = await openDatabase({ dataDir });
+    try {
+      assert.equal((await db.query(`SELECT 1 FROM vault_keys WHERE purpose = 'root'`)).rows.length, 0, 'no root key created by a report');
+    } finally {
+      await db.close();
+    }
+  });
+
   it('refuses to work on a database behind this release, changing nothing: migrating is its own step', async () => {
     // The newest migration taken off the record, as a database of the previous release would be.
     const withDb = async <T>(work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> => {

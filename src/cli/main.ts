@@ -1,8 +1,8 @@
 // The `micropay` command.
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config/config.ts';
-import { createLogger } from '../log/logger.ts';
-import { openDatabase } from '../store/database.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+import { openDatabase, type Database } from '../store/database.ts';
 import { assertMigrated, migrate, MigrationsPendingError } from '../store/migrate.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -203,10 +203,13 @@ ledger
   .description('recompute every balance from the transfers and report any drift (exit 1 if any)')
   .option('--json', 'print the full report as JSON')
   .action(async (options: { json?: boolean }) => {
-    const settings = existingStoreConfig();
-    const runtime = await openCommandRuntime(settings);
-    const report = await runtime.ledger.verify();
-    await runtime.close();
+    // Only the database: a check opens nothing else (no vault, whose root it would create on an
+    // installation that never opened it) and changes nothing.
+    const { db, report } = await withMigratedDatabase(async (_settings, db) => {
+      const { verifyLedger } = await import('../ledger/verify.ts');
+      return { db, report: await verifyLedger(db) };
+    });
+    await db.close();
     if (options.json) {
       process.stdout.write(`${jsonWithBigints(report)}\n`);
     } else {
@@ -228,13 +231,21 @@ const vault = program.command('vault').description('the card vault and its maste
 /** The database (refused unless migrated, as in openCommandRuntime) and the vault keyring of the
  * configuration, for the vault commands. */
 async function openVault() {
+  return withMigratedDatabase(async (settings, db, logger) => {
+    const { openVaultKeyring } = await import('../top-ups/wiring.ts');
+    return { db, keyring: await openVaultKeyring(settings, db, logger) };
+  });
+}
+
+/** The database, refused unless migrated (as in openCommandRuntime), given to `open` with the
+ * configuration; closed, and the command failed with the message, if `open` throws. */
+async function withMigratedDatabase<T>(open: (settings: Config, db: Database, logger: Logger) => Promise<T>): Promise<T> {
   const settings = existingStoreConfig();
   const logger = createLogger('warn');
   const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
   try {
     await assertMigrated(db);
-    const { openVaultKeyring } = await import('../top-ups/wiring.ts');
-    return { db, keyring: await openVaultKeyring(settings, db, logger) };
+    return await open(settings, db, logger);
   } catch (error) {
     await db.close();
     fail((error as Error).message);
@@ -243,8 +254,7 @@ async function openVault() {
 
 /** Prints what each version seals (with `extra` first) as JSON, sets the exit code (1 while anything is
  * under an older version, a bank account stored before sealing included) and returns that count. */
-async function reportVault({ db, keyring }: Awaited<ReturnType<typeof openVault>>, extra: Record<string, unknown>): Promise<number> {
-  const current = keyring.currentVersion;
+async function reportVault({ db, current }: { db: Database; current: number }, extra: Record<string, unknown>): Promise<number> {
   const report = { ...(await vaultVersions(db)), bank_accounts: await bankAccountVersions(db) };
   const others = (byVersion: Record<string, number>) =>
     Object.entries(byVersion).reduce((sum, [version, count]) => sum + (version === String(current) ? 0 : count), 0);
@@ -259,11 +269,19 @@ vault
   .command('status')
   .description('what each master key version still seals (JSON); exit 1 while anything is under an older version')
   .action(async () => {
-    const opened = await openVault();
+    // A report: the root of an installation whose vault never opened is not created here. When one is
+    // stored, opening it checks the configured master keys.
+    const { db, versions } = await withMigratedDatabase(async (settings, db, logger) => {
+      const { openStoredVaultKeyring } = await import('../top-ups/wiring.ts');
+      const keyring = await openStoredVaultKeyring(settings, db, logger);
+      const current = settings.vault.masterKeyVersion;
+      const older = [...settings.vault.previousMasterKeys.keys()].sort((a, b) => b - a);
+      return { db, versions: keyring?.versions ?? [current, ...older] };
+    });
     try {
-      await reportVault(opened, { configured_versions: opened.keyring.versions });
+      await reportVault({ db, current: versions[0]! }, { configured_versions: versions });
     } finally {
-      await opened.db.close();
+      await db.close();
     }
   });
 
@@ -284,7 +302,7 @@ vault
         fields: tables.map((table) => ({ kind: `bank_accounts.${table}`, pass: (after: string, limit: number) => rewrapBankAccounts(db, sealer, table, after, limit) })),
         onProgress: ({ kind, done, failed }) => process.stderr.write(`rewrap ${kind}: ${done} re-sealed${failed ? `, ${failed} did not open` : ''}\n`),
       });
-      const left = await reportVault(opened, { root_rewrapped: result.root, rewrapped: result.rewrapped, failed: result.failed });
+      const left = await reportVault({ db, current: keyring.currentVersion }, { root_rewrapped: result.root, rewrapped: result.rewrapped, failed: result.failed });
       process.stderr.write(
         left === 0
           ? `everything is sealed under version ${keyring.currentVersion}: the older keys can leave VAULT_PREVIOUS_MASTER_KEYS\n`

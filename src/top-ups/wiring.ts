@@ -10,7 +10,7 @@ import type { RiskHook } from '../risk/hook.ts';
 import type { Database } from '../store/database.ts';
 import type { Keyring } from '../vault/crypto.ts';
 import { loadMasterKey } from '../vault/master-key.ts';
-import { openKeyring } from '../vault/root-key.ts';
+import { openKeyring, openStoredKeyring } from '../vault/root-key.ts';
 import { createCardVault } from '../vault/service.ts';
 import { createTopUpService, type TopUpService } from './service.ts';
 
@@ -27,10 +27,19 @@ export interface TopUpWiring {
 /** The vault's keyring: the configured master key (or the development key file) as the current
  * version, the previous ones, and the installation's root key read from the database. */
 export async function openVaultKeyring(config: Config, db: Database, logger: Logger): Promise<Keyring> {
+  return openKeyring(db, masterKeysOf(config, logger), config.vault.masterKeyVersion);
+}
+
+/** `openVaultKeyring` without creating the root: null while the installation has none. */
+export async function openStoredVaultKeyring(config: Config, db: Database, logger: Logger): Promise<Keyring | null> {
+  return openStoredKeyring(db, masterKeysOf(config, logger), config.vault.masterKeyVersion);
+}
+
+function masterKeysOf(config: Config, logger: Logger): Map<number, Buffer> {
   const masterKey = loadMasterKey({ configured: config.vault.masterKey, mode: config.mode, dataDir: config.dataDir, logger });
   const keys = new Map(config.vault.previousMasterKeys);
   keys.set(config.vault.masterKeyVersion, masterKey);
-  return openKeyring(db, keys, config.vault.masterKeyVersion);
+  return keys;
 }
 
 export function createTopUpServiceFromConfig(config: Config, wiring: TopUpWiring & { keyring: Keyring }): TopUpService {

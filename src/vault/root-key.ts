@@ -90,6 +90,12 @@ export async function loadRootKey(db: SqlClient, keyring: Keyring): Promise<Buff
   return openRoot(keyring, (await readRoot(db))!);
 }
 
+/** The keyring of these master keys with the installation's stored root, or null while none is stored
+ * (an installation whose vault never opened): for a report, which must not create the root. */
+export async function openStoredKeyring(db: SqlClient, keys: Map<number, Buffer>, currentVersion: number): Promise<Keyring | null> {
+  return (await readRoot(db)) ? openKeyring(db, keys, currentVersion) : null;
+}
+
 /** The keyring of these master keys with the installation's stored root. */
 export async function openKeyring(db: SqlClient, keys: Map<number, Buffer>, currentVersion: number): Promise<Keyring> {
   const root = await loadRootKey(db, createKeyring(keys, currentVersion));
