@@ -94,11 +94,15 @@ interface ReserveInput {
  * one, 0.44 statements and 0.75 ms, at the same throughput and latency (docs/performance.md). */
 const BATCH_OPTIONS = { batchMax: 500, inFlightMax: 1 };
 
-export function createIdempotencyStore(db: SqlClient): IdempotencyStore {
+/** `reservations`: where reservations are written, which may be a client whose commits do not wait for
+ * their WAL flush (`Database.unflushed`): a reservation lost in a crash was acknowledged to nobody,
+ * and the request's own commit, flushed, carries it to disk before the request's effect is durable
+ * (docs/api/conventions.md). Answers and releases are written through `db`. */
+export function createIdempotencyStore(db: SqlClient, reservations: SqlClient = db): IdempotencyStore {
   // One statement for a batch of distinct keys: insert new reservations, or take over an expired
   // record or an abandoned lease (same parameters only); and report what is there for the others.
   async function reserveBatch(inputs: ReserveInput[]): Promise<Map<string, KeyRow>> {
-    const { rows } = await db.query<KeyRow>(
+    const { rows } = await reservations.query<KeyRow>(
       `WITH input AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(owner text, key text, digest text)
        ), taken AS (

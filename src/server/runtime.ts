@@ -318,7 +318,7 @@ function createServices(
   });
   return {
     auth: createAuthService({ db }),
-    idempotency: createIdempotencyStore(db),
+    idempotency: createIdempotencyStore(db, db.unflushed),
     merchants,
     books,
     customers,

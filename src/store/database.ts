@@ -58,6 +58,13 @@ function milliseconds(value: number): number {
 
 export interface Database extends SqlClient {
   readonly kind: StoreKind;
+  /**
+   * Statements whose commit does not wait for its WAL flush (`synchronous_commit = off`, PostgreSQL; on
+   * PGlite, the database itself). Only for a write whose loss in a crash is harmless because whatever
+   * is acknowledged on the strength of it commits later with a flush, which carries this write too (the
+   * WAL is flushed in order): an Idempotency-Key reservation, which the request's own commit follows.
+   */
+  readonly unflushed: SqlClient;
   /** Runs `work` in one database transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: SqlClient) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
@@ -87,14 +94,19 @@ async function openPglite(dataDir: string): Promise<Database> {
     rows: result.rows as R[],
     rowCount: result.affectedRows ?? result.rows.length,
   });
-  return {
-    kind: 'pglite',
+  const client: SqlClient = {
     async query<R>(sql: string, params?: unknown[]) {
       return asResult<R>(await lite.query(sql, params));
     },
     async queryArrays<R extends unknown[]>(sql: string, params?: unknown[]) {
       return (await lite.query(sql, params, { rowMode: 'array' })).rows as R[];
     },
+  };
+  return {
+    kind: 'pglite',
+    ...client,
+    // PGlite runs with fsync off: no commit waits for a flush.
+    unflushed: client,
     transaction<T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}) {
       return lite.transaction(async (tx) => {
         if (options.advisoryLock !== undefined) await tx.query(`SELECT pg_advisory_xact_lock(${lockKey(options.advisoryLock)})`);
@@ -119,6 +131,13 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, types: types as pg.CustomTypesConfig });
   // A broken idle connection must not crash the process; the next query gets a fresh one.
   pool.on('error', () => undefined);
+  const unflushedPool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: Math.min(2, poolSize),
+    types: types as pg.CustomTypesConfig,
+    options: '-c synchronous_commit=off',
+  });
+  unflushedPool.on('error', () => undefined);
   const asResult = <R>(result: pg.QueryResult): QueryResult<R> => ({
     rows: result.rows as R[],
     rowCount: result.rowCount ?? result.rows.length,
@@ -132,6 +151,15 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     },
     async queryArrays<R extends unknown[]>(sql: string, params?: unknown[]) {
       return (await pool.query({ text: sql, values: params, rowMode: 'array' })).rows as R[];
+    },
+    unflushed: {
+      binaryArrays: true,
+      async query<R>(sql: string, params?: unknown[]) {
+        return asResult<R>(await unflushedPool.query(sql, params));
+      },
+      async queryArrays<R extends unknown[]>(sql: string, params?: unknown[]) {
+        return (await unflushedPool.query({ text: sql, values: params, rowMode: 'array' })).rows as R[];
+      },
     },
     async transaction<T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}) {
       const client = await pool.connect();
@@ -166,7 +194,9 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
         client.release(broken ? (broken as Error) : undefined);
       }
     },
-    close: () => pool.end(),
+    close: async () => {
+      await Promise.all([pool.end(), unflushedPool.end()]);
+    },
   };
 }
 
