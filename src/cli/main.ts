@@ -19,6 +19,7 @@ import {
   stateOf,
 } from '../receipts/signing-keys.ts';
 import { createFieldSealer } from '../vault/fields.ts';
+import { keyVersions } from '../vault/crypto.ts';
 import { rewrapVault, vaultVersions } from '../vault/rewrap.ts';
 import { bankAccountVersions, rewrapBankAccounts } from '../payouts/store.ts';
 
@@ -274,9 +275,7 @@ vault
     const { db, versions } = await withMigratedDatabase(async (settings, db, logger) => {
       const { openStoredVaultKeyring } = await import('../top-ups/wiring.ts');
       const keyring = await openStoredVaultKeyring(settings, db, logger);
-      const current = settings.vault.masterKeyVersion;
-      const older = [...settings.vault.previousMasterKeys.keys()].sort((a, b) => b - a);
-      return { db, versions: keyring?.versions ?? [current, ...older] };
+      return { db, versions: keyring?.versions ?? keyVersions(settings.vault.previousMasterKeys.keys(), settings.vault.masterKeyVersion) };
     });
     try {
       await reportVault({ db, current: versions[0]! }, { configured_versions: versions });

@@ -193,8 +193,9 @@ export function createPaymentService(deps: PaymentDependencies): PaymentService 
         const writes: UnitWrite[] = [store.paymentWrite(decided.payment, { inserted }), ...extraWrites, ...(decided.writes ?? [])];
         const shown = { ...decided.payment, version: decided.payment.version + (inserted ? 0 : 1) };
         // The caller's answer (an Idempotency-Key's, see CommitHow) is stored with a success.
-        const answered = decided.error === undefined && how.answer !== undefined;
-        if (answered) writes.push(how.answer!(shown));
+        const answer = decided.error === undefined ? how.answer?.(shown) : undefined;
+        if (answer) writes.push(answer);
+        const answered = answer !== undefined;
         for (const type of decided.events) {
           writes.push(
             eventWrite({

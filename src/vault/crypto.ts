@@ -57,6 +57,11 @@ function derive(masterKey: Buffer, purpose: string): Buffer {
  * ones. `root` is what fingerprint, digest and the other purpose keys derive from; without one (unit
  * tests) it is the key of the lowest version, which is what an installation's stored root starts as.
  */
+/** A keyring's versions as it lists them: the current one first, then the others newest first. */
+export function keyVersions(versions: Iterable<number>, currentVersion: number): number[] {
+  return [currentVersion, ...[...versions].filter((version) => version !== currentVersion).sort((a, b) => b - a)];
+}
+
 export function createKeyring(keys: Map<number, Buffer>, currentVersion: number, root?: Buffer): Keyring {
   const current = keys.get(currentVersion);
   if (!current) throw new Error(`the keyring has no key of its current version ${currentVersion}`);
@@ -69,7 +74,7 @@ export function createKeyring(keys: Map<number, Buffer>, currentVersion: number,
   return {
     currentVersion,
     keyOf: (version) => copies.get(version),
-    versions: [currentVersion, ...[...copies.keys()].filter((version) => version !== currentVersion).sort((a, b) => b - a)],
+    versions: keyVersions(copies.keys(), currentVersion),
     root: rootKey,
     fingerprintKey: derive(rootKey, 'card-fingerprint-v1'),
     requestDigestKey: derive(rootKey, 'request-digest-v1'),
