@@ -96,7 +96,9 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
     // PGlite has one connection: a second batch in flight would only wait for it.
     ...(db.kind === 'pglite' ? { batchesInFlightMax: 1 } : {}),
   };
-  const executor = createUnitOfWorkExecutor(writers);
+  // One batch in flight: a batch decided ahead is written by one statement on its own (docs/ledger.md,
+  // "A batch written alone").
+  const executor = createUnitOfWorkExecutor(writers, { alone: options.batchesInFlightMax === 1 });
   const pipeline = createCommitPipeline(db, executor, options);
   const assetCodes = createAssetCodes(db);
   let closed = false;

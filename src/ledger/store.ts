@@ -261,7 +261,7 @@ export function commitStatement(
   if (insert) params.push(...insert.params);
   return {
     ctes: [
-      'head AS (SELECT seq FROM ledger_head WHERE token = $1::uuid FOR UPDATE)',
+      HEAD_CTE,
       `inserted AS (${insert ? insert.sql : 'SELECT NULL::int8 AS seq WHERE false'})`,
       ...flushCte,
       `moved AS (
@@ -276,6 +276,22 @@ export function commitStatement(
   };
 }
 
+const HEAD_CTE = 'head AS (SELECT seq FROM ledger_head WHERE token = $1::uuid FOR UPDATE)';
+
+/** How a commit statement runs: in a transaction that holds the ledger lock (`locked`), or on its own,
+ * outside any transaction (`alone`): it then takes the lock and the head first, through
+ * `ledger_enter` (migration 0030), which fails the statement with a serialization failure (40001),
+ * undoing every part of it, when the head is not the expected one; `lockTimeoutMs` bounds its later
+ * lock waits as the transaction's `lock_timeout` does. */
+export type CommitMode = { kind: 'locked' } | { kind: 'alone'; lockTimeoutMs: number };
+
+/** The `head` part of a statement run alone: the gate, evaluated once (MATERIALIZED) by the first
+ * reference to it, which is the statement's first column, before any part that writes. */
+function aloneHeadCte(lockTimeoutMs: number): string {
+  if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 0) throw new RangeError('lockTimeoutMs is a whole number of milliseconds');
+  return `head AS MATERIALIZED (SELECT ledger_enter($1::uuid, ${BigInt.asIntN(64, LEDGER_LOCK_KEY)}, ${lockTimeoutMs}) AS seq)`;
+}
+
 /** More data-modifying statements for a commit statement's round trip (the batch's writers): each
  * `sql` one `WITH` part, its parameters numbered after the commit statement's; `columns` what the
  * statement answers for them after its own two. */
@@ -287,17 +303,23 @@ export interface CommitExtras {
 
 /** Runs a statement of `commitStatement`, with `extras` in the same statement: whether the head was still
  * the expected one (and so the batch written), whether the head moved, the batch's time (the
- * transaction's start, by the database clock), and the extras' columns. */
+ * transaction's start, by the database clock; for a statement run alone, its own start), and the
+ * extras' columns. */
 export async function runCommit(
-  tx: SqlClient,
+  client: SqlClient,
   statement: CommitStatement,
   extras: CommitExtras = { ctes: [], columns: [], params: [] },
+  mode: CommitMode = { kind: 'locked' },
 ): Promise<{ written: boolean; moved: boolean; now: Date; extras: unknown[] }> {
-  const ctes = [...statement.ctes, ...extras.ctes];
-  const sql = `${ctes.length > 0 ? `WITH ${ctes.join(',\n')}\n` : ''}SELECT ${[...statement.columns, ...extras.columns].join(', ')}`;
+  const alone = mode.kind === 'alone';
+  const ctes = alone
+    ? [aloneHeadCte(mode.lockTimeoutMs), ...statement.ctes.filter((cte) => cte !== HEAD_CTE), ...extras.ctes]
+    : [...statement.ctes, ...extras.ctes];
+  const columns = [...(alone ? ['(SELECT count(*) FROM head)'] : []), ...statement.columns, ...extras.columns];
+  const sql = `${ctes.length > 0 ? `WITH ${ctes.join(',\n')}\n` : ''}SELECT ${columns.join(', ')}`;
   const params = extras.params.length > 0 ? [...statement.params, ...extras.params] : statement.params;
-  const rows = await tx.queryArrays<[bigint, Date, ...unknown[]]>(sql, params);
-  const [matched, now, ...rest] = rows[0]!;
+  const rows = await client.queryArrays<unknown[]>(sql, params);
+  const [matched, now, ...rest] = rows[0]!.slice(alone ? 1 : 0) as [bigint, Date, ...unknown[]];
   const written = Number(matched) === 1;
   return { written, moved: written && statement.moves, now, extras: rest };
 }

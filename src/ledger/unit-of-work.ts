@@ -118,8 +118,64 @@ const IDLE_MAX_MS = 60_000;
  * with the batches: smaller pages keep a request from waiting long behind one. */
 const WARM_PAGE_ACCOUNTS = { postgres: 1_000, pglite: 250 } as const;
 
+/** A batch's units finished (`UnitOfWork.finish`) from its results: each unit's value, the writers'
+ * statements that ride in the ledger's statement (parameters numbered from the `first` they were
+ * built with), and the writers that run after it. */
+interface Finished {
+  results: CreateTransferResult[][];
+  first: number;
+  values: unknown[];
+  statements: WriterStatement[];
+  others: Array<[UnitWriter, unknown[]]>;
+}
+
+function finishUnits(
+  writers: Map<string, UnitWriter>,
+  units: UnitOfWork<unknown>[],
+  results: CreateTransferResult[][],
+  first: number,
+): Finished {
+  const values: unknown[] = [];
+  const others: Array<[UnitWriter, unknown[]]> = [];
+  const writesByWriter = new Map<string, unknown[]>();
+  units.forEach((unit, index) => {
+    const unitResults = results[index]!;
+    if (!unit.finish) {
+      values.push(unitResults);
+      return;
+    }
+    const finished = unit.finish(unitResults);
+    values.push(finished.value);
+    for (const write of finished.writes ?? []) {
+      const rows = writesByWriter.get(write.writer) ?? [];
+      rows.push(write.row);
+      writesByWriter.set(write.writer, rows);
+    }
+  });
+  const statements: WriterStatement[] = [];
+  for (const [name, rows] of writesByWriter) {
+    const writer = writers.get(name);
+    if (!writer) throw new Error(`no unit writer named ${name}`);
+    if (writer.statements && !writer.last) {
+      const next = first + statements.reduce((count, statement) => count + statement.params.length, 0);
+      statements.push(...writer.statements(rows, next));
+    } else {
+      others.push([writer, rows]);
+    }
+  }
+  return { results, first, values, statements, others };
+}
+
+export interface UnitOfWorkOptions {
+  /** Whether a batch decided ahead of the lock may be written by one statement on its own, outside
+   * any transaction (`commitAlone`). Only with one batch in flight: with two, the next batch's
+   * statement would wait for the lock inside PostgreSQL beside the batch holding it. */
+  alone: boolean;
+}
+
 export function createUnitOfWorkExecutor(
   writers: Map<string, UnitWriter>,
+  options: UnitOfWorkOptions = { alone: false },
 ): BatchExecutor<UnitOfWork<unknown>, unknown> & {
   peek(id: string): Account | null;
   observe(accounts: Account[]): void;
@@ -174,44 +230,35 @@ export function createUnitOfWorkExecutor(
     turn: (ticket) => chain.turn(ticket as Ticket),
     release: (ticket) => chain.close(ticket as Ticket),
     handOff: () => chain.handOff(),
-    async execute(tx, units, attempt, ticket) {
-      const values: unknown[] = [];
-      const others: Array<[UnitWriter, unknown[]]> = [];
+    direct(units, attempt, prepared, db) {
+      const ticket = prepared as Ticket | undefined;
+      if (!options.alone || attempt !== 0 || !ticket || ticket.empty) return null;
+      const decision = ticket.decision;
+      // Only what the one statement can say: no id to look up first, no hold to open or close.
+      if (decision === null || decision.failedIds.length > 0 || decision.openedHolds.length > 0 || decision.closedHolds.length > 0) {
+        return null;
+      }
+      const finished = finishUnits(writers, units, decision.results, decision.statement.params.length + 1);
+      // Writers that are not statements need the transaction; they get these finished units there.
+      ticket.finished = finished;
+      if (finished.others.length > 0) return null;
+      return commitAlone(db, chain, ticket, decision, finished);
+    },
+    async execute(tx, units, attempt, prepared) {
+      const ticket = prepared as Ticket | undefined;
+      const done: { finished: Finished | null } = { finished: null };
       // The units' writes, once the ledger decided their transfers. Writers made of statements go into
       // the ledger's own statement (one round trip for the whole batch), the others run after it (and
       // may read what it wrote), those marked `last` after every other.
       const writes = (results: CreateTransferResult[][], first: number): WriterStatement[] => {
-        const writesByWriter = new Map<string, unknown[]>();
-        units.forEach((unit, index) => {
-          const unitResults = results[index]!;
-          if (!unit.finish) {
-            values.push(unitResults);
-            return;
-          }
-          const finished = unit.finish(unitResults);
-          values.push(finished.value);
-          for (const write of finished.writes ?? []) {
-            const rows = writesByWriter.get(write.writer) ?? [];
-            rows.push(write.row);
-            writesByWriter.set(write.writer, rows);
-          }
-        });
-        const combined: WriterStatement[] = [];
-        for (const [name, rows] of writesByWriter) {
-          const writer = writers.get(name);
-          if (!writer) throw new Error(`no unit writer named ${name}`);
-          if (writer.statements && !writer.last) {
-            const next = first + combined.reduce((count, statement) => count + statement.params.length, 0);
-            combined.push(...writer.statements(rows, next));
-          } else {
-            others.push([writer, rows]);
-          }
-        }
-        return combined;
+        const kept = ticket?.finished;
+        done.finished = kept && kept.results === results && kept.first === first ? kept : finishUnits(writers, units, results, first);
+        return done.finished.statements;
       };
-      const { results, written } = await applyLedger(tx, units.map((unit) => unit.transfers), strategyFor(attempt), chain, ticket as Ticket, writes);
+      const { results, written } = await applyLedger(tx, units.map((unit) => unit.transfers), strategyFor(attempt), chain, ticket, writes);
       // A batch without transfers sends no ledger statement: its writers' statements go alone.
       if (!written) await runStatements(tx, writes(results, 1));
+      const { others, values } = done.finished!;
       for (const [writer, rows] of others) if (!writer.last) await writer(tx, rows);
       for (const [writer, rows] of others) if (writer.last) await writer(tx, rows);
       return values;
@@ -472,6 +519,9 @@ interface Ticket {
    * found to need the lock. */
   ahead: boolean;
   decision: Decision | null;
+  /** Its units finished from its decision's results when it was about to be written alone but needed
+   * its transaction after all (`direct`): the transaction reuses them for the same results. */
+  finished: Finished | null;
   /** Its statement went out, or it ended: a batch that committed before it may answer its callers. */
   sent: boolean;
   onSent: Array<() => void>;
@@ -492,6 +542,8 @@ export interface DecisionStats {
   redecided: number;
   /** Reads of accounts the cache did not know, made ahead of the lock. */
   readsAhead: number;
+  /** Decided ahead and written by one statement on its own (`commitAlone`), counted in decidedAhead. */
+  writtenAlone: number;
 }
 
 /**
@@ -507,7 +559,7 @@ export interface DecisionStats {
  */
 class DecisionChain {
   private readonly tickets: Ticket[] = [];
-  readonly stats: DecisionStats = { decidedAhead: 0, decidedUnderLock: 0, redecided: 0, readsAhead: 0 };
+  readonly stats: DecisionStats = { decidedAhead: 0, decidedUnderLock: 0, redecided: 0, readsAhead: 0, writtenAlone: 0 };
   constructor(readonly cache: AccountCache) {}
 
   open(units: LedgerCommand[][], strategy: BatchStrategy, db: Database): Ticket {
@@ -520,6 +572,7 @@ class DecisionChain {
       empty,
       ahead: strategy === 'insert_first',
       decision: null,
+      finished: null,
       sent: empty,
       onSent: [],
       locked: false,
@@ -647,6 +700,29 @@ class DecisionChain {
     });
     clearTimeout(timer);
   }
+}
+
+/**
+ * Writes a batch decided ahead of the lock by one statement on its own: no `BEGIN`, no `COMMIT`, one
+ * round trip instead of three. The statement takes the ledger lock and the head row before anything
+ * else (`store.runCommit` in mode `alone`), so its transfers get their seqs under the lock as in a
+ * transaction; if the head is not the one the batch was decided from, it fails with a serialization
+ * failure that undoes all of it (the writers' parts included), and the batch is redone under the lock
+ * in a transaction. Its transfers are dated by the statement's own clock, which it answers: the units
+ * were finished before it ran, from results whose times are not final yet (no finisher reads them).
+ */
+async function commitAlone(db: Database, chain: DecisionChain, ticket: Ticket, decision: Decision, finished: Finished): Promise<unknown[]> {
+  chain.markLocked(ticket);
+  const parts = asWithParts(finished.statements);
+  const running = store.runCommit(db, decision.statement, parts, { kind: 'alone', lockTimeoutMs: LOCK_WAIT_MAX_MS });
+  chain.markSent(ticket);
+  const { written, now, extras: counts } = await running;
+  if (!written) throw new Error('a batch written alone passed the ledger gate but not its head check');
+  checkCounts(finished.statements, parts.counted, counts);
+  for (const transfer of decision.created) transfer.createdAt = now;
+  chain.stats.decidedAhead += 1;
+  chain.stats.writtenAlone += 1;
+  return finished.values;
 }
 
 /**

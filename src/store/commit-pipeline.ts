@@ -19,6 +19,10 @@ export interface BatchExecutor<U, R> {
    * ledger opens a batch's transaction once the batches before it hold the ledger lock, so that they
    * take it in the order they were formed). */
   turn?(prepared: unknown): Promise<void>;
+  /** Called after `turn`: carries out the prepared attempt without opening a transaction (one
+   * autocommit statement, atomic on its own) when the executor can, or answers null for `execute` in
+   * a transaction. */
+  direct?(units: U[], attempt: number, prepared: unknown, db: Database): Promise<R[]> | null;
   /** Called when an attempt that was prepared ends, however it ends. */
   release?(prepared: unknown): void;
   /** Awaited after a batch committed and before its callers get their results: the executor may let
@@ -154,6 +158,8 @@ export function createCommitPipeline<U, R>(
       const prepared = executor.prepare?.(units, attempt, db);
       try {
         if (prepared !== undefined && executor.turn) await executor.turn(prepared);
+        const direct = executor.direct?.(units, attempt, prepared, db);
+        if (direct) return await direct;
         return await db.transaction((tx) => executor.execute(tx, units, attempt, prepared), executor.transaction);
       } catch (error) {
         if (attempt >= options.retriesMax || !executor.isRetryable(error)) throw error;

@@ -73,11 +73,26 @@ export async function assertMigrated(db: SqlClient): Promise<void> {
   if (pending.length > 0) throw new MigrationsPendingError(pending);
 }
 
-/** Splits a migration on lines that hold only `;`-terminated statements; migrations avoid `;` inside bodies. */
-function splitStatements(sql: string): string[] {
-  return sql
+/** Splits a migration into statements at a `;` that ends a line, except inside a dollar-quoted body
+ * (`$$ ... $$`, a function's), which is kept whole. */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let current = '';
+  sql
     .replace(/^\s*--.*$/gm, '')
-    .split(/;\s*$/m)
-    .map((statement) => statement.trim())
-    .filter((statement) => statement.length > 0);
+    .split('$$')
+    .forEach((part, index) => {
+      if (index % 2 === 1) {
+        current += `$$${part}$$`;
+        return;
+      }
+      const [first, ...rest] = part.split(/;\s*$/m);
+      current += first;
+      for (const next of rest) {
+        statements.push(current);
+        current = next;
+      }
+    });
+  statements.push(current);
+  return statements.map((statement) => statement.trim()).filter((statement) => statement.length > 0);
 }
