@@ -10,6 +10,10 @@ export interface StatementStats {
   cpuUserMs: number;
   cpuSystemMs: number;
   elapsedMs: number;
+  /** How late the server's event loop ran its timers (monitorEventLoopDelay), in milliseconds. */
+  eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
+  /** Garbage collection pauses: how many, their sum and the longest, in milliseconds. */
+  gc: { count: number; totalMs: number; maxMs: number };
 }
 
 /** A statement's kind: its verb and the table it works on ("SELECT customers", "INSERT payments",

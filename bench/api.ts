@@ -51,6 +51,7 @@ const USAGE = `usage: npm run bench:api -- [options]
   --log-level L           the server's LOG_LEVEL (default warn: no line per request, like the baseline)
   --without-idempotency-key   send payments without an Idempotency-Key (to measure what the key costs)
   --profile DIR           write a V8 CPU profile of the server process into DIR (--cpu-prof)
+  --server-node-flags S   Node flags of the Micropay server process, space-separated (default "--max-semi-space-size=64", as npm start)
   --keep-database         leave the database in place after the run, for inspection
   --drop-any-database     allow DATABASE_URL to name a database whose name lacks "bench"
 Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/micropay_bench_api).`;
@@ -68,6 +69,7 @@ const { values: args } = parseArgs({
     'log-level': { type: 'string', default: 'warn' },
     'without-idempotency-key': { type: 'boolean', default: false },
     profile: { type: 'string' },
+    'server-node-flags': { type: 'string' },
     'keep-database': { type: 'boolean', default: false },
     'drop-any-database': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -233,7 +235,7 @@ interface Child {
 
 /** Node's flags for both servers, the platform's and the hello-world: those `npm start` runs with (a
  * young generation large enough for the objects of requests in flight: docs/operations.md). */
-const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
+const SERVER_NODE_FLAGS = (args['server-node-flags'] ?? '--max-semi-space-size=64').split(' ').filter((flag) => flag.length > 0);
 
 async function startChild(script: string, env: Record<string, string>, execArgv: string[] = []): Promise<Child> {
   const child = fork(join(HERE, script), [], {
@@ -511,6 +513,11 @@ async function main(): Promise<void> {
         `(${cores(postgresCpu)} cores), autocannon ${perPayment(loaderCpuMs)} ms (${cores(loaderCpuMs)} cores); ` +
         `whole machine busy ${round(paymentsBusy * 100)} % of ${cpus().length} cores under payments, ${round(helloBusy * 100)} % under hello`,
     );
+    const { eventLoopDelay, gc } = stats;
+    log(
+      `server event loop: timers late by p50 ${eventLoopDelay.p50Ms} ms, p99 ${eventLoopDelay.p99Ms} ms, max ${eventLoopDelay.maxMs} ms; ` +
+        `GC ${gc.count} pauses, ${gc.totalMs} ms in all (${round((gc.totalMs / (payments.seconds * 1000)) * 100, 1)} % of the time), longest ${gc.maxMs} ms`,
+    );
 
     const errors = payments.non2xx + payments.socketErrors;
     const result = {
@@ -539,7 +546,11 @@ async function main(): Promise<void> {
       autocannon_cpu_ms_per_payment: perPayment(loaderCpuMs),
       machine_busy_payments: round(paymentsBusy, 2),
       machine_busy_hello: round(helloBusy, 2),
+      server_loop_delay_p99_ms: stats.eventLoopDelay.p99Ms,
+      server_gc_ms_per_s: round(stats.gc.totalMs / payments.seconds, 1),
+      server_gc_pause_max_ms: stats.gc.maxMs,
       connections: CONNECTIONS,
+      server_node_flags: SERVER_NODE_FLAGS.join(' '),
       seconds: SECONDS,
       buyers: BUYERS,
       merchants: MERCHANTS,
