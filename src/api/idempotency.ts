@@ -123,7 +123,6 @@ export function createIdempotencyStore(db: SqlClient, reservations: SqlClient = 
        FROM idempotency_keys k JOIN input i ON k.owner = i.owner AND k.key = i.key
        WHERE NOT EXISTS (SELECT 1 FROM taken t WHERE t.owner = k.owner AND t.key = k.key)`,
       [JSON.stringify(inputs), IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_HOURS],
-      { prepare: true },
     );
     return new Map(rows.map((row) => [`${row.owner}\n${row.key}`, row]));
   }
@@ -167,7 +166,7 @@ export function createIdempotencyStore(db: SqlClient, reservations: SqlClient = 
 
   const reserve = createMicroBatcher(reserveMany, BATCH_OPTIONS);
   const complete = createMicroBatcher(async (answers: StoredAnswer[]) => {
-    await db.query(storeAnswersSql(1), [JSON.stringify(answers)], { prepare: true });
+    await db.query(storeAnswersSql(1), [JSON.stringify(answers)]);
     return answers.map(() => undefined);
   }, BATCH_OPTIONS);
 

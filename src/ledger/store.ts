@@ -318,9 +318,7 @@ export async function runCommit(
   const columns = [...(alone ? ['(SELECT count(*) FROM head)'] : []), ...statement.columns, ...extras.columns];
   const sql = `${ctes.length > 0 ? `WITH ${ctes.join(',\n')}\n` : ''}SELECT ${columns.join(', ')}`;
   const params = extras.params.length > 0 ? [...statement.params, ...extras.params] : statement.params;
-  // Prepared: a batch's statement is one of a few texts (which writers it carries, whether it writes
-  // balances back), parsed and planned once per connection instead of for every batch.
-  const rows = await client.queryArrays<unknown[]>(sql, params, { prepare: true });
+  const rows = await client.queryArrays<unknown[]>(sql, params);
   const [matched, now, ...rest] = rows[0]!.slice(alone ? 1 : 0) as [bigint, Date, ...unknown[]];
   const written = Number(matched) === 1;
   return { written, moved: written && statement.moves, now, extras: rest };

@@ -1,6 +1,5 @@
 // One interface over the two stores: PGlite (embedded, in process) and PostgreSQL (through `pg`).
 // Both parse int8 to bigint, uuid to string, jsonb to objects and timestamptz to Date.
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
@@ -10,17 +9,10 @@ export interface QueryResult<R> {
   rowCount: number;
 }
 
-/** How a statement is sent. `prepare`: as a named prepared statement of its connection (PostgreSQL; named
- * from a digest of its text), so that a statement sent many times is parsed and analysed once per
- * connection and may get a generic plan, for the few hot statements whose texts are a handful. */
-export interface QueryOptions {
-  prepare?: boolean;
-}
-
 export interface SqlClient {
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
   /** Rows as arrays in column order: cheaper to parse than objects, for the ledger's hot statements. */
-  queryArrays<R extends unknown[] = unknown[]>(sql: string, params?: unknown[], options?: QueryOptions): Promise<R[]>;
+  queryArrays<R extends unknown[] = unknown[]>(sql: string, params?: unknown[]): Promise<R[]>;
   /** Whether a Buffer parameter reaches the server as a binary value (PostgreSQL through `pg`), so that
    * arrays can be sent in the binary format of src/store/binary-array.ts; PGlite takes text only. */
   readonly binaryArrays?: boolean;
@@ -150,24 +142,25 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     rows: result.rows as R[],
     rowCount: result.rowCount ?? result.rows.length,
   });
-  const config = (sql: string, params: unknown[] | undefined, options: QueryOptions | undefined, arrays: boolean): pg.QueryConfig => ({
-    text: sql,
-    values: params,
-    ...(arrays ? { rowMode: 'array' } : {}),
-    ...(options?.prepare ? { name: preparedName(sql) } : {}),
-  });
-  const on = (target: pg.Pool | pg.PoolClient): SqlClient => ({
-    binaryArrays: true,
-    query: async <R>(sql: string, params?: unknown[], options?: QueryOptions) =>
-      asResult<R>(await target.query(config(sql, params, options, false))),
-    queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[], options?: QueryOptions) =>
-      (await target.query(config(sql, params, options, true))).rows as R[],
-  });
   await pool.query('SELECT 1');
   return {
     kind: 'postgres',
-    ...on(pool),
-    unflushed: on(unflushedPool),
+    binaryArrays: true,
+    async query<R>(sql: string, params?: unknown[]) {
+      return asResult<R>(await pool.query(sql, params));
+    },
+    async queryArrays<R extends unknown[]>(sql: string, params?: unknown[]) {
+      return (await pool.query({ text: sql, values: params, rowMode: 'array' })).rows as R[];
+    },
+    unflushed: {
+      binaryArrays: true,
+      async query<R>(sql: string, params?: unknown[]) {
+        return asResult<R>(await unflushedPool.query(sql, params));
+      },
+      async queryArrays<R extends unknown[]>(sql: string, params?: unknown[]) {
+        return (await unflushedPool.query({ text: sql, values: params, rowMode: 'array' })).rows as R[];
+      },
+    },
     async transaction<T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}) {
       const client = await pool.connect();
       // A connection that breaks while checked out emits 'error'; without a listener that would end the
@@ -182,8 +175,11 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
         const opened = (await client.query(beginSql(options))) as pg.QueryResult | pg.QueryResult[];
         const results = Array.isArray(opened) ? opened : [opened];
         const value = await work({
-          ...on(client),
           opening: options.openingQuery === undefined ? undefined : (results[results.length - 1]!.rows as Array<Record<string, unknown>>),
+          binaryArrays: true,
+          query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await client.query(sql, params)),
+          queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
+            (await client.query({ text: sql, values: params, rowMode: 'array' })).rows as R[],
         });
         await client.query('COMMIT');
         return value;
@@ -202,22 +198,6 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
       await Promise.all([pool.end(), unflushedPool.end()]);
     },
   };
-}
-
-/** Names of prepared statements by their text: a digest, so that one text always has one name (pg refuses
- * a name given to two texts). Kept per process, at most PREPARED_NAMES_MAX (then forgotten, not the
- * statements: a name is the same whenever it is worked out again). */
-const preparedNames = new Map<string, string>();
-const PREPARED_NAMES_MAX = 1_000;
-
-function preparedName(sql: string): string {
-  let name = preparedNames.get(sql);
-  if (name === undefined) {
-    if (preparedNames.size >= PREPARED_NAMES_MAX) preparedNames.clear();
-    name = `micropay_${createHash('sha256').update(sql).digest('hex').slice(0, 32)}`;
-    preparedNames.set(sql, name);
-  }
-  return name;
 }
 
 /** An advisory lock key as an SQL literal (a bigint, checked to be one, so nothing else reaches the SQL). */
