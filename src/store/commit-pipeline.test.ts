@@ -114,6 +114,40 @@ describe('commit pipeline', () => {
     await pipeline.close();
   });
 
+  it('starts the next batch before the callers of a batch that committed run', async () => {
+    const events: string[] = [];
+    let releaseFirst = () => {};
+    const firstHeld = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
+    const pipeline = createCommitPipeline<Unit, number>(
+      store.db,
+      {
+        weight: () => 1,
+        isRetryable: () => false,
+        // Called as an attempt starts, before its transaction opens.
+        prepare(units) {
+          events.push(`batch ${units.map((unit) => unit.value).join(',')} started`);
+          return undefined;
+        },
+        async execute(tx, units) {
+          if (units[0]!.value === 1) await firstHeld;
+          await tx.query('SELECT 1');
+          return units.map((unit) => unit.value);
+        },
+      },
+      options,
+    );
+    const first = pipeline.submit({ value: 1 }).then(() => events.push('caller 1 answered'));
+    // Queued while the first batch is in flight: it is the next batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = pipeline.submit({ value: 2 }).then(() => events.push('caller 2 answered'));
+    releaseFirst();
+    await Promise.all([first, second]);
+    assert.deepEqual(events, ['batch 1 started', 'batch 2 started', 'caller 1 answered', 'caller 2 answered']);
+    await pipeline.close();
+  });
+
   it('refuses work beyond the queue bound at once, and after close', async () => {
     const log: number[][] = [];
     const pipeline = createCommitPipeline(store.db, executor(log), { ...options, queueWeightMax: 10 });

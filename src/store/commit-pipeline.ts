@@ -103,7 +103,12 @@ export function createCommitPipeline<U, R>(
       const keys = batch.flatMap((waiting) => waiting.keys);
       for (const key of keys) keysInFlight.set(key, (keysInFlight.get(key) ?? 0) + 1);
       inFlight += 1;
-      void runBatch(batch).finally(() => {
+      // The batch's slot is freed as soon as it committed (before its callers run: see runBatch), or
+      // when it ends otherwise; once, either way.
+      let freed = false;
+      const free = () => {
+        if (freed) return;
+        freed = true;
         for (const key of keys) {
           const holders = keysInFlight.get(key)! - 1;
           if (holders === 0) keysInFlight.delete(key);
@@ -111,6 +116,9 @@ export function createCommitPipeline<U, R>(
         }
         inFlight -= 1;
         schedule();
+      };
+      void runBatch(batch, free).finally(() => {
+        free();
         if (inFlight === 0 && queue.length === 0 && drained) drained();
       });
     }
@@ -129,11 +137,14 @@ export function createCommitPipeline<U, R>(
     return batch;
   }
 
-  async function runBatch(batch: Array<Waiting<U, R>>): Promise<void> {
+  async function runBatch(batch: Array<Waiting<U, R>>, free: () => void): Promise<void> {
     counters.batches += 1;
     counters.units += batch.length;
     try {
       const results = await executeWithRetries(batch.map((waiting) => waiting.unit));
+      // Committed: the next batch is formed and sent before this one's callers run, so that the
+      // database works on it while they do (their code would otherwise run first, every batch).
+      free();
       if (executor.handOff) await executor.handOff();
       batch.forEach((waiting, index) => waiting.resolve(results[index]!));
     } catch (error) {
