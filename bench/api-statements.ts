@@ -12,8 +12,9 @@ export interface StatementStats {
   elapsedMs: number;
   /** How late the server's event loop ran its timers (monitorEventLoopDelay), in milliseconds. */
   eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
-  /** Garbage collection pauses: how many, their sum and the longest, in milliseconds. */
-  gc: { count: number; totalMs: number; maxMs: number };
+  /** Garbage collection pauses: how many, their sum and the longest, in milliseconds; the longest
+   * scavenge (young generation), and how many mark-compacts (old generation) with the longest. */
+  gc: { count: number; totalMs: number; maxMs: number; minorMaxMs: number; majorCount: number; majorMaxMs: number };
 }
 
 /** A statement's kind: its verb and the table it works on ("SELECT customers", "INSERT payments",

@@ -516,7 +516,8 @@ async function main(): Promise<void> {
     const { eventLoopDelay, gc } = stats;
     log(
       `server event loop: timers late by p50 ${eventLoopDelay.p50Ms} ms, p99 ${eventLoopDelay.p99Ms} ms, max ${eventLoopDelay.maxMs} ms; ` +
-        `GC ${gc.count} pauses, ${gc.totalMs} ms in all (${round((gc.totalMs / (payments.seconds * 1000)) * 100, 1)} % of the time), longest ${gc.maxMs} ms`,
+        `GC ${gc.count} pauses, ${gc.totalMs} ms in all (${round((gc.totalMs / (payments.seconds * 1000)) * 100, 1)} % of the time), longest ${gc.maxMs} ms ` +
+        `(scavenges up to ${gc.minorMaxMs} ms; ${gc.majorCount} mark-compacts, up to ${gc.majorMaxMs} ms)`,
     );
 
     const errors = payments.non2xx + payments.socketErrors;
