@@ -90,8 +90,8 @@ const ANSWERED_IN_COMMIT_STATUS = 200;
 
 /**
  * For a keyed request whose success is decided inside a group commit (a payment created and confirmed
- * at once): a write storing its answer, the body the route will return (serialized by the route's own
- * 200 serializer, then kept as `onSend` would keep it), to add to that commit. Once the commit says it
+ * at once): a write storing its answer, the body the route will return as `onSend` would keep it (its
+ * secrets redacted), serialized by the route's own 200 serializer, to add to that commit. Once the commit says it
  * carried it, the route calls `markAnsweredInCommit` and `onSend` has nothing left to store: the effect
  * and its answer are durable together, and a request no longer waits for a statement after its
  * commit. Undefined without a key.
@@ -101,8 +101,9 @@ export function answerInCommit(request: FastifyRequest, reply: FastifyReply): ((
   if (!state) return undefined;
   const serialize = reply.getSerializationFunction(String(ANSWERED_IN_COMMIT_STATUS));
   if (!serialize) return undefined;
+  // Kept as onSend keeps it, redacted before it is serialized (once, into the text the commit stores).
   return (body) =>
-    answerWrite({ owner: state.owner, key: state.key, status: ANSWERED_IN_COMMIT_STATUS, body: storedBody(request, JSON.parse(serialize(body))) });
+    answerWrite({ owner: state.owner, key: state.key, status: ANSWERED_IN_COMMIT_STATUS, bodyJson: serialize(storedBody(request, body) as Record<string, unknown>) });
 }
 
 export function markAnsweredInCommit(request: FastifyRequest): void {
@@ -400,12 +401,32 @@ export function isFinalAnswer(status: number, body: unknown): boolean {
 const SECRET_FIELDS = new Set(['secret', 'token']);
 
 export function withoutSecrets(body: unknown, moreFields: readonly string[] = []): unknown {
-  if (Array.isArray(body)) return body.map((item) => withoutSecrets(item, moreFields));
-  if (body === null || typeof body !== 'object') return body;
   const secret = (name: string) => SECRET_FIELDS.has(name) || moreFields.includes(name);
-  return Object.fromEntries(
-    Object.entries(body).map(([name, value]) => [name, secret(name) && typeof value === 'string' ? '[redacted]' : withoutSecrets(value, moreFields)]),
-  );
+  const redact = (value: unknown): unknown => {
+    if (Array.isArray(value)) {
+      let copy: unknown[] | null = null;
+      value.forEach((item, index) => {
+        const redacted = redact(item);
+        if (redacted !== item) (copy ??= [...value])[index] = redacted;
+      });
+      return copy ?? value;
+    }
+    if (!isPlainObject(value)) return value;
+    let copy: Record<string, unknown> | null = null;
+    for (const [name, field] of Object.entries(value)) {
+      const redacted = secret(name) && typeof field === 'string' ? '[redacted]' : redact(field);
+      if (redacted !== field) (copy ??= { ...value })[name] = redacted;
+    }
+    return copy ?? value;
+  };
+  return redact(body);
+}
+
+/** An object made by a literal or JSON.parse (not a Date, a Buffer or another class's instance). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
 }
 
 /** A stored answer with its derived secrets (`derivedSecretFields`) computed again from their object's

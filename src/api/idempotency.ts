@@ -32,12 +32,16 @@ export interface IdempotencyStore {
   sweep(limit: number): Promise<number>;
 }
 
-/** A request's answer as stored for replays. */
-export interface StoredAnswer {
-  owner: string;
-  key: string;
-  status: number;
-  body: unknown;
+/** A request's answer as stored for replays: its body as a value, or already as JSON text (`bodyJson`). */
+export type StoredAnswer = { owner: string; key: string; status: number } & ({ body: unknown } | { bodyJson: string });
+
+/** Answers as the JSON array `storeAnswersSql` reads, a body given as JSON text taken as it is. */
+function answersJson(answers: StoredAnswer[]): string {
+  const items = answers.map((answer) => {
+    const body = 'bodyJson' in answer ? answer.bodyJson : JSON.stringify(answer.body ?? null);
+    return `{"owner":${JSON.stringify(answer.owner)},"key":${JSON.stringify(answer.key)},"status":${JSON.stringify(answer.status)},"body":${body}}`;
+  });
+  return `[${items.join(',')}]`;
 }
 
 /** Stores answers (parameter `$first`: a JSON array of StoredAnswer) on their keys' records. */
@@ -53,7 +57,7 @@ export const IDEMPOTENCY_ANSWERS_WRITER = 'idempotency_answers';
  * makes its effect stores its answer in that same transaction (`answerWrite`), so the effect and the
  * answer become durable together and nothing is left to store after it (docs/api/conventions.md). */
 export const writeIdempotencyAnswers = statementWriter((rows, first) => [
-  { sql: storeAnswersSql(first), params: [JSON.stringify(rows)], expectedRows: null },
+  { sql: storeAnswersSql(first), params: [answersJson(rows as StoredAnswer[])], expectedRows: null },
 ]);
 
 export function answerWrite(answer: StoredAnswer): UnitWrite {
@@ -166,7 +170,7 @@ export function createIdempotencyStore(db: SqlClient, reservations: SqlClient = 
 
   const reserve = createMicroBatcher(reserveMany, BATCH_OPTIONS);
   const complete = createMicroBatcher(async (answers: StoredAnswer[]) => {
-    await db.query(storeAnswersSql(1), [JSON.stringify(answers)]);
+    await db.query(storeAnswersSql(1), [answersJson(answers)]);
     return answers.map(() => undefined);
   }, BATCH_OPTIONS);
 
