@@ -5,10 +5,11 @@
 // For the report of where the time goes it also counts the SQL statements it sends, per kind
 // (api-statements.ts), and its own CPU time. The parent asks with { type: 'stats' } and resets with
 // { type: 'reset' }.
-import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/config.ts';
 import { startServer } from '../src/server/server.ts';
 import { installStatementCounter, type StatementStats } from './api-statements.ts';
+import { startGcMeter } from './gc-meter.ts';
 
 if (!process.send) {
   process.stderr.write('bench/api-server.ts is started by bench/api.ts (npm run bench:api), not by hand\n');
@@ -21,20 +22,7 @@ let timeAtReset = performance.now();
 // Where a request's tail may come from in the server itself: timers run late (a long task) and GC pauses.
 const loopDelay = monitorEventLoopDelay({ resolution: 5 });
 loopDelay.enable();
-const gc = { count: 0, totalMs: 0, maxMs: 0, minorMaxMs: 0, majorCount: 0, majorMaxMs: 0 };
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    gc.count += 1;
-    gc.totalMs += entry.duration;
-    gc.maxMs = Math.max(gc.maxMs, entry.duration);
-    const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
-    if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) gc.minorMaxMs = Math.max(gc.minorMaxMs, entry.duration);
-    if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
-      gc.majorCount += 1;
-      gc.majorMaxMs = Math.max(gc.majorMaxMs, entry.duration);
-    }
-  }
-}).observe({ entryTypes: ['gc'] });
+const gc = startGcMeter();
 const ms = (nanoseconds: number) => Math.round(nanoseconds / 1e4) / 100;
 
 const { url } = await startServer(loadConfig(process.env));
@@ -44,7 +32,7 @@ process.on('message', (message: { type?: string }) => {
   if (message.type === 'reset') {
     statements.clear();
     loopDelay.reset();
-    Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0, minorMaxMs: 0, majorCount: 0, majorMaxMs: 0 });
+    gc.reset();
     cpuAtReset = process.cpuUsage();
     timeAtReset = performance.now();
     process.send?.({ type: 'reset-done' });
@@ -56,14 +44,7 @@ process.on('message', (message: { type?: string }) => {
       cpuSystemMs: cpu.system / 1000,
       elapsedMs: performance.now() - timeAtReset,
       eventLoopDelay: { p50Ms: ms(loopDelay.percentile(50)), p99Ms: ms(loopDelay.percentile(99)), maxMs: ms(loopDelay.max) },
-      gc: {
-        count: gc.count,
-        totalMs: Math.round(gc.totalMs),
-        maxMs: Math.round(gc.maxMs * 10) / 10,
-        minorMaxMs: Math.round(gc.minorMaxMs * 10) / 10,
-        majorCount: gc.majorCount,
-        majorMaxMs: Math.round(gc.majorMaxMs * 10) / 10,
-      },
+      gc: gc.read(),
     };
     process.send?.({ type: 'stats', stats });
   }

@@ -3,6 +3,7 @@
 // for the "where the time goes" part of bench:api). Nothing here runs until installStatementCounter().
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import type { GcFigures } from './gc-meter.ts';
 
 export interface StatementStats {
   /** Statements by kind (kindOf), e.g. "INSERT payments": how many, and their summed milliseconds. */
@@ -14,7 +15,7 @@ export interface StatementStats {
   eventLoopDelay: { p50Ms: number; p99Ms: number; maxMs: number };
   /** Garbage collection pauses: how many, their sum and the longest, in milliseconds; the longest
    * scavenge (young generation), and how many mark-compacts (old generation) with the longest. */
-  gc: { count: number; totalMs: number; maxMs: number; minorMaxMs: number; majorCount: number; majorMaxMs: number };
+  gc: GcFigures;
 }
 
 /** A statement's kind: its verb and the table it works on ("SELECT customers", "INSERT payments",

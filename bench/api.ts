@@ -38,6 +38,7 @@ import { createLogger } from '../src/log/logger.ts';
 import { openRuntime, type Runtime } from '../src/server/runtime.ts';
 import { openDatabase } from '../src/store/database.ts';
 import type { StatementStats } from './api-statements.ts';
+import { describeGc } from './gc-meter.ts';
 
 const USAGE = `usage: npm run bench:api -- [options]
   --quick                 short phases and fewer buyers (the run takes under a minute)
@@ -516,8 +517,7 @@ async function main(): Promise<void> {
     const { eventLoopDelay, gc } = stats;
     log(
       `server event loop: timers late by p50 ${eventLoopDelay.p50Ms} ms, p99 ${eventLoopDelay.p99Ms} ms, max ${eventLoopDelay.maxMs} ms; ` +
-        `GC ${gc.count} pauses, ${gc.totalMs} ms in all (${round((gc.totalMs / (payments.seconds * 1000)) * 100, 1)} % of the time), longest ${gc.maxMs} ms ` +
-        `(scavenges up to ${gc.minorMaxMs} ms; ${gc.majorCount} mark-compacts, up to ${gc.majorMaxMs} ms)`,
+        describeGc(gc, payments.seconds),
     );
 
     const errors = payments.non2xx + payments.socketErrors;

@@ -30,6 +30,7 @@ import { createLedgerService, DEFAULT_PIPELINE_OPTIONS, type LedgerService } fro
 import { LEDGER_LOCK_KEY, transferColumns } from '../src/ledger/store.ts';
 import { openDatabase, sqlState, type Database, type SqlClient, type StoreKind } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrate.ts';
+import { describeGc, startGcMeter, type GcFigures } from './gc-meter.ts';
 import { timeStatements, type StatementTimer } from './timing.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -636,6 +637,8 @@ interface LedgerPhaseResult {
   retries: number;
   splits: number;
   drift: number;
+  /** This process's garbage-collection pauses during the phase. */
+  gc: GcFigures;
 }
 
 async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): Promise<LedgerPhaseResult> {
@@ -670,6 +673,7 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
         log(`  [${phase}] cache warmed: ${warmed.accounts} accounts in ${warmed.ms.toFixed(0)} ms`);
       }
       const cpu = await startCpuMeter(raw);
+      const gc = startGcMeter();
       const phaseStart = performance.now();
       const driven = await drive(phase, total, IN_FLIGHT, async () => {
         const transfer = make();
@@ -685,6 +689,8 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
       });
       const { ms, done } = driven;
       const cpuUsed = cpu(driven.totalMs);
+      const gcFigures = gc.read();
+      gc.stop();
       const stats = ledger.pipelineStats();
       const sorted = Float64Array.from(latencies).sort();
       // The same without the calls sent in the phase's first second, while the new service settles (its
@@ -706,6 +712,7 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
         retries: stats.retries,
         splits: stats.splits,
         drift: 0,
+        gc: gcFigures,
       };
       log(
         `  [${phase}] ${done} transfers in ${(ms / 1000).toFixed(2)} s: ${result.perSecond.toFixed(0)} transfers/s, ` +
@@ -713,6 +720,7 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
           (firstFailures.size > 0 ? ` (${[...firstFailures].map(([code, n]) => `${code}: ${n}`).join(', ')})` : ''),
       );
       log(`  [${phase}] ${cpuUsed}`);
+      log(`  [${phase}] ${describeGc(gcFigures, driven.totalMs / 1000)}`);
       log(
         `  [${phase}] pipelineStats: ${JSON.stringify(stats)}; average batch ${result.averageBatch.toFixed(1)} transfers, ` +
           `${(result.batches / (driven.totalMs / 1000)).toFixed(1)} batches/s, ` +
@@ -920,6 +928,8 @@ async function main(): Promise<void> {
       p50_ms: round(hot.p50, 2),
       p99_ms: round(hot.p99, 2),
       p99_after_first_second_ms: round(hot.p99Steady, 2),
+      hot_gc_pause_max_ms: hot.gc.maxMs,
+      hot_gc_ms: hot.gc.totalMs,
       cold_p50_ms: round(cold.p50, 2),
       cold_p99_ms: round(cold.p99, 2),
       naive_p50_ms: round(naive.p50, 2),
