@@ -400,6 +400,9 @@ export function isFinalAnswer(status: number, body: unknown): boolean {
  * caller that lost the secret rolls the key or rotates the signing secret. */
 const SECRET_FIELDS = new Set(['secret', 'token']);
 
+/** What a stored answer holds in place of a secret. */
+export const REDACTED = '[redacted]';
+
 export function withoutSecrets(body: unknown, moreFields: readonly string[] = []): unknown {
   const secret = (name: string) => SECRET_FIELDS.has(name) || moreFields.includes(name);
   const redact = (value: unknown): unknown => {
@@ -414,7 +417,7 @@ export function withoutSecrets(body: unknown, moreFields: readonly string[] = []
     if (!isPlainObject(value)) return value;
     let copy: Record<string, unknown> | null = null;
     for (const [name, field] of Object.entries(value)) {
-      const redacted = secret(name) && typeof field === 'string' ? '[redacted]' : redact(field);
+      const redacted = secret(name) && typeof field === 'string' ? REDACTED : redact(field);
       if (redacted !== field) (copy ??= { ...value })[name] = redacted;
     }
     return copy ?? value;
@@ -439,7 +442,7 @@ export function withDerivedSecrets(body: unknown, fields: Readonly<Record<string
   return Object.fromEntries(
     Object.entries(body).map(([name, value]) => {
       const derive = Object.hasOwn(fields, name) ? fields[name] : undefined;
-      if (derive && value === '[redacted]' && typeof id === 'string') return [name, derive(id)];
+      if (derive && value === REDACTED && typeof id === 'string') return [name, derive(id)];
       return [name, withDerivedSecrets(value, fields)];
     }),
   );

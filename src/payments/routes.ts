@@ -1,7 +1,7 @@
 // /v1/payments: create, read, list, confirm, capture, cancel.
 import type { FastifyInstance } from 'fastify';
 import { ApiError, type ApiErrorCode } from '../api/errors.ts';
-import { answerInCommit, errorResponses, idSeedOf, isResumed, markAnsweredInCommit, LIST_QUERY_PROPERTIES, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
+import { answerInCommit, REDACTED, errorResponses, idSeedOf, isResumed, markAnsweredInCommit, LIST_QUERY_PROPERTIES, listBody, listLimit, listSchema, requireMerchant } from '../api/http.ts';
 import { paymentJson, type LineItem, type Payment } from './model.ts';
 import type { ClientSecrets } from './client-secret.ts';
 import type { PaymentResult, PaymentService } from './service.ts';
@@ -89,7 +89,8 @@ export async function paymentRoutes(app: FastifyInstance, { payments, clientSecr
         },
         idSeedOf(request),
         isResumed(request),
-        answer && ((payment) => answer(shown(payment))),
+        // Stored with the client secret redacted: it is not derived for the stored answer at all.
+        answer && ((payment) => answer({ ...paymentJson(payment), client_secret: REDACTED })),
       );
       if (created.ok && created.answered) markAnsweredInCommit(request);
       return unwrap(created);
