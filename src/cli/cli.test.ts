@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { openDatabase } from '../store/database.ts';
+import { VAULT_MASTER_KEY_FILE } from '../vault/master-key.ts';
 import { createTestStore } from '../../test/support/stores.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/micropay.js', import.meta.url));
@@ -47,6 +48,7 @@ describe('micropay command', () => {
     } finally {
       await db.close();
     }
+    assert.equal(existsSync(join(dataDir, VAULT_MASTER_KEY_FILE)), false, 'nor the development master key file');
   });
 
   it('refuses to work on a database behind this release, changing nothing: migrating is its own step', async () => {

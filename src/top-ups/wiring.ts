@@ -32,7 +32,7 @@ export async function openVaultKeyring(config: Config, db: Database, logger: Log
 
 /** `openVaultKeyring` without creating the root: null while the installation has none. */
 export async function openStoredVaultKeyring(config: Config, db: Database, logger: Logger): Promise<Keyring | null> {
-  return openStoredKeyring(db, masterKeysOf(config, logger), config.vault.masterKeyVersion);
+  return openStoredKeyring(db, () => masterKeysOf(config, logger), config.vault.masterKeyVersion);
 }
 
 function masterKeysOf(config: Config, logger: Logger): Map<number, Buffer> {

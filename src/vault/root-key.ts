@@ -90,10 +90,20 @@ export async function loadRootKey(db: SqlClient, keyring: Keyring): Promise<Buff
   return openRoot(keyring, (await readRoot(db))!);
 }
 
-/** The keyring of these master keys with the installation's stored root, or null while none is stored
- * (an installation whose vault never opened): for a report, which must not create the root. */
-export async function openStoredKeyring(db: SqlClient, keys: Map<number, Buffer>, currentVersion: number): Promise<Keyring | null> {
-  return (await readRoot(db)) ? openKeyring(db, keys, currentVersion) : null;
+/** The keyring of the master keys `keys` gives with the installation's stored root, or null while none
+ * is stored (an installation whose vault never opened): for a report, which must not create the root.
+ * `keys` is called only once a root is found (loading them may create a development key file), and the
+ * root is read once. */
+export async function openStoredKeyring(db: SqlClient, keys: () => Map<number, Buffer>, currentVersion: number): Promise<Keyring | null> {
+  const stored = await readRoot(db);
+  if (!stored) return null;
+  const masterKeys = keys();
+  const root = openRoot(createKeyring(masterKeys, currentVersion), stored);
+  try {
+    return createKeyring(masterKeys, currentVersion, root);
+  } finally {
+    root.fill(0);
+  }
 }
 
 /** The keyring of these master keys with the installation's stored root. */
