@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { v5 as uuidv5 } from 'uuid';
 import { LEDGER_NAMESPACE, isId, ledgerId, newId, randomBase62 } from './ids.ts';
+import { expiryIdFor } from '../ledger/service.ts';
 
 test('ledgerId is the RFC 9562 version 5 UUID of the name in the ledger namespace', () => {
   // Checked against the uuid package's implementation, over ASCII and any Unicode names.
@@ -13,6 +14,8 @@ test('ledgerId is the RFC 9562 version 5 UUID of the name in the ledger namespac
     { numRuns: 2_000 },
   );
   assert.equal(ledgerId('pay_x:charge'), uuidv5('pay_x:charge', LEDGER_NAMESPACE));
+  // A hold's expiry id, in the expiry namespace, as stored by earlier releases.
+  assert.equal(expiryIdFor('0b8a6f2e-3c1d-4e5f-9a7b-6c5d4e3f2a10'), uuidv5('0b8a6f2e-3c1d-4e5f-9a7b-6c5d4e3f2a10', '6f1c2d0e-8b1a-4c59-9f3e-2a7d5e4b9c01'));
   assert.match(ledgerId('account:wallet:buy_1:test:USD'), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 });
 

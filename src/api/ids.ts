@@ -2,6 +2,7 @@
 // and cannot be guessed. Ledger ids are UUIDs derived from object ids so that a retry lands on the same
 // transfer.
 import { createHash, randomFillSync } from 'node:crypto';
+import { nameBasedUuid } from '../ledger/name-uuid.ts';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -61,15 +62,7 @@ export function isId(id: string, prefix: IdPrefix): boolean {
 }
 
 export const LEDGER_NAMESPACE = '0b8a6f2e-3c1d-4e5f-9a7b-6c5d4e3f2a10';
-const LEDGER_NAMESPACE_BYTES = Buffer.from(LEDGER_NAMESPACE.replaceAll('-', ''), 'hex');
 
 /** The UUID of a ledger account or transfer named by `name` (e.g. `pay_x:settle`): a name-based UUID,
- * version 5 (RFC 9562: SHA-1 of the namespace's 16 bytes and the name's UTF-8, with the version and
- * variant bits set), so the same name always gives the same id. */
-export function ledgerId(name: string): string {
-  const hash = createHash('sha1').update(LEDGER_NAMESPACE_BYTES).update(name, 'utf8').digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.toString('hex', 0, 16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
+ * version 5, in the ledger's namespace, so the same name always gives the same id. */
+export const ledgerId = nameBasedUuid(LEDGER_NAMESPACE);

@@ -1,5 +1,5 @@
 // The ledger service: the one interface through which every feature of Micropay moves money.
-import { v5 as uuidv5 } from 'uuid';
+import { nameBasedUuid } from './name-uuid.ts';
 import type { Database } from '../store/database.ts';
 import { createCommitPipeline, type CommitPipeline, type CommitPipelineOptions } from '../store/commit-pipeline.ts';
 import {
@@ -26,6 +26,7 @@ export const HISTORY_PAGE_MAX = 100;
 /** The longest daily balance history one read computes. */
 export const DAILY_BALANCE_DAYS_MAX = 366;
 const EXPIRY_NAMESPACE = '6f1c2d0e-8b1a-4c59-9f3e-2a7d5e4b9c01';
+const expiryId = nameBasedUuid(EXPIRY_NAMESPACE);
 
 export interface LedgerService {
   listAssets(): Promise<Asset[]>;
@@ -271,7 +272,7 @@ export function lastUtcDays(now: Date, days: number): string[] {
 
 /** The id of a hold's expiry is derived from the hold's (UUID v5), so that two workers expiring it collide. */
 export function expiryIdFor(pendingId: string): string {
-  return uuidv5(pendingId, EXPIRY_NAMESPACE);
+  return expiryId(pendingId);
 }
 
 export function normalSideOf(account: Account): 'credit' | 'debit' {
