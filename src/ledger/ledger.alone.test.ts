@@ -86,6 +86,26 @@ for (const kind of STORE_KINDS) {
       assert.equal(credited?.posted, 1n + (60n * 61n) / 2n);
       assert.deepEqual((await ledger.verify()).drift, []);
     });
+
+    it('opens a hold with a timeout in the same statement, in the index of open holds, and closes it when posted', async () => {
+      const [a, b] = await accounts(ledger, 2);
+      await ledger.createTransfers([transfer(a!, b!)]);
+      const alone = ledger.pipelineStats().writtenAlone;
+      const hold = { ...transfer(a!, b!, 40n), pending: true, timeoutSeconds: 3600 };
+      const [opened] = await ledger.createTransfers([hold]);
+      assert.ok(opened?.result === 'created');
+      assert.equal(ledger.pipelineStats().writtenAlone, alone + 1, 'the hold was written alone');
+      const stored = await ledger.getTransfer(hold.id);
+      assert.equal(stored?.expiresAt?.getTime(), opened.transfer.expiresAt?.getTime());
+      assert.equal(opened.transfer.expiresAt!.getTime() - opened.transfer.createdAt.getTime(), 3_600_000);
+      const index = await store.db.query<{ expires_at: Date }>('SELECT expires_at FROM ledger_open_holds WHERE pending_id = $1', [hold.id]);
+      assert.equal(index.rows[0]?.expires_at.getTime(), stored?.expiresAt?.getTime());
+      const [posted] = await ledger.createTransfers([{ id: uuid(), postPendingId: hold.id, code: 1 }]);
+      assert.equal(posted?.result, 'created');
+      const left = await store.db.query('SELECT 1 FROM ledger_open_holds WHERE pending_id = $1', [hold.id]);
+      assert.equal(left.rows.length, 0, 'a posted hold leaves the index');
+      assert.deepEqual((await ledger.verify()).drift, []);
+    });
   });
 }
 

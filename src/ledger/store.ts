@@ -214,7 +214,8 @@ export interface CommitStatement {
  * The statement that writes one batch, if the ledger head is still `expectedToken` (nothing committed by
  * anyone since the balances the batch was decided from): inserts its transfers, writes back the
  * balances of `flush` as they stand after the batch (with the seq they stand at: the batch's last
- * transfer, or the head's when it inserted none), and moves the head to `token`. Otherwise it writes
+ * transfer, or the head's when it inserted none), keeps the index of open holds (`holds`), and moves the
+ * head to `token`. Otherwise it writes
  * nothing and answers `written: false`. A batch with nothing to write (every transfer refused) only
  * checks the head, and leaves it (`moved: false`), so other processes' caches stay valid. Runs under the
  * ledger lock (LEDGER_LOCK_KEY); the head is read FOR UPDATE all the same, so that without the lock
@@ -226,6 +227,7 @@ export function commitStatement(
   flush: Account[],
   expectedToken: string,
   token: string,
+  holds: { opened: Transfer[]; closed: string[] } = { opened: [], closed: [] },
 ): CommitStatement {
   if (transfers.length === 0 && flush.length === 0) {
     return { ctes: [], columns: ['(SELECT count(*) FROM ledger_head WHERE token = $1::uuid)', NOW_MS], params: [expectedToken], moves: false };
@@ -259,11 +261,35 @@ export function commitStatement(
   const insert =
     transfers.length > 0 ? insertStatement(client, transfers, params.length + 1, 'EXISTS (SELECT 1 FROM head)') : null;
   if (insert) params.push(...insert.params);
+  // The index of open holds (what the expiry worker scans): holds opened with a timeout go in, expiring
+  // when their transfer's expires_at says (the same clock), and resolved ones come out. The two lists
+  // never share a hold (applyBatch leaves out a hold opened and resolved by the same batch), which
+  // matters here: the parts of one statement do not see each other's rows.
+  const { opened, closed } = holds;
+  const holdCtes = [
+    ...(opened.length === 0
+      ? []
+      : [`opened_holds AS (
+       INSERT INTO ledger_open_holds (pending_id, expires_at)
+       SELECT h.id, ${NOW_MS} + h.timeout_seconds * interval '1 second'
+       FROM unnest(${at(encode.uuid(opened.map((hold) => hold.id)))}::uuid[], ${at(encode.int4(opened.map((hold) => hold.timeoutSeconds)))}::int4[])
+         AS h(id, timeout_seconds)
+       WHERE EXISTS (SELECT 1 FROM head)
+       ON CONFLICT DO NOTHING
+     )`]),
+    ...(closed.length === 0
+      ? []
+      : [`closed_holds AS (
+       DELETE FROM ledger_open_holds
+       WHERE pending_id = ANY(${at(encode.uuid(closed))}::uuid[]) AND EXISTS (SELECT 1 FROM head)
+     )`]),
+  ];
   return {
     ctes: [
       HEAD_CTE,
       `inserted AS (${insert ? insert.sql : 'SELECT NULL::int8 AS seq WHERE false'})`,
       ...flushCte,
+      ...holdCtes,
       `moved AS (
        UPDATE ledger_head SET token = $2::uuid, seq = coalesce((SELECT max(seq) FROM inserted), seq)
        WHERE token = $1::uuid
@@ -384,20 +410,6 @@ export function transferColumns(client: SqlClient, transfers: Transfer[]): unkno
   const columns = insertColumns(client, transfers);
   const expiresAt = quotedArrayLiteral(transfers.map((t) => (t.expiresAt === null ? null : t.expiresAt.toISOString())));
   return [...columns.slice(0, 9), expiresAt, ...columns.slice(9)];
-}
-
-export async function openHolds(tx: SqlClient, holds: Transfer[]): Promise<void> {
-  if (holds.length === 0) return;
-  await tx.query(
-    `INSERT INTO ledger_open_holds (pending_id, expires_at)
-     SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) ON CONFLICT DO NOTHING`,
-    [holds.map((hold) => hold.id), holds.map((hold) => hold.expiresAt!.toISOString())],
-  );
-}
-
-export async function closeHolds(tx: SqlClient, pendingIds: string[]): Promise<void> {
-  if (pendingIds.length === 0) return;
-  await tx.query('DELETE FROM ledger_open_holds WHERE pending_id = ANY($1::uuid[])', [pendingIds]);
 }
 
 export async function dueHolds(db: SqlClient, limit: number): Promise<string[]> {

@@ -234,10 +234,8 @@ export function createUnitOfWorkExecutor(
       const ticket = prepared as Ticket | undefined;
       if (!options.alone || attempt !== 0 || !ticket || ticket.empty) return null;
       const decision = ticket.decision;
-      // Only what the one statement can say: no id to look up first, no hold to open or close.
-      if (decision === null || decision.failedIds.length > 0 || decision.openedHolds.length > 0 || decision.closedHolds.length > 0) {
-        return null;
-      }
+      // Only what the one statement can say: no id to look up first.
+      if (decision === null || decision.failedIds.length > 0) return null;
       const finished = finishUnits(writers, units, decision.results, decision.statement.params.length + 1);
       // Writers that are not statements need the transaction; they get these finished units there.
       ticket.finished = finished;
@@ -719,7 +717,7 @@ async function commitAlone(db: Database, chain: DecisionChain, ticket: Ticket, d
   const { written, now, extras: counts } = await running;
   if (!written) throw new Error('a batch written alone passed the ledger gate but not its head check');
   checkCounts(finished.statements, parts.counted, counts);
-  for (const transfer of decision.created) transfer.createdAt = now;
+  stampTimes(decision, now);
   chain.stats.decidedAhead += 1;
   chain.stats.writtenAlone += 1;
   return finished.values;
@@ -770,11 +768,7 @@ async function applyLedger(
   if (decision.failedIds.length > 0 && strategy === 'insert_first') await assertNoHiddenDuplicates(tx, decision.failedIds);
   // The statement stamps the transfers with the transaction's clock, which the head's read gave.
   const now = head.now;
-  for (const transfer of decision.created) {
-    transfer.createdAt = now;
-    if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
-  }
-  for (const hold of decision.openedHolds) hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
+  stampTimes(decision, now);
   // The units' writes ride in the same statement, as parts of its WITH; if the head turns out to have
   // moved, the error below rolls them back with the rest.
   const extras = writes(decision.results, decision.statement.params.length + 1);
@@ -785,9 +779,17 @@ async function applyLedger(
   if (!written) throw new Error('the ledger head moved while this transaction held the ledger lock');
   if (stamped.getTime() !== now.getTime()) throw new Error('the ledger statement ran on another clock than its transaction opened with');
   checkCounts(extras, parts.counted, counts);
-  await store.openHolds(tx, decision.openedHolds);
-  await store.closeHolds(tx, decision.closedHolds);
   return { results: decision.results, written: true };
+}
+
+/** Dates a batch's new transfers, and the expiry of the holds it opens, by the clock its statement
+ * runs on (`now()` there: the transaction's start, or the statement's when it runs alone). */
+function stampTimes(decision: Decision, now: Date): void {
+  for (const transfer of decision.created) {
+    transfer.createdAt = now;
+    if (transfer.expiresAt !== null) transfer.expiresAt = new Date(now.getTime() + transfer.timeoutSeconds * 1000);
+  }
+  for (const hold of decision.openedHolds) hold.expiresAt = new Date(now.getTime() + hold.timeoutSeconds * 1000);
 }
 
 /** Applies the batch to its accounts, picks the accounts to write back, builds the statement, and
@@ -816,7 +818,10 @@ function decide(
     }
   }
   const newToken = randomUUID();
-  const statement = store.commitStatement(client, outcome.created, flush, baseToken, newToken);
+  const statement = store.commitStatement(client, outcome.created, flush, baseToken, newToken, {
+    opened: outcome.openedHolds,
+    closed: outcome.closedHolds,
+  });
   cache.remember(accounts, unflushed, statement.moves ? newToken : baseToken);
   return {
     baseToken,
