@@ -91,10 +91,10 @@ const ANSWERED_IN_COMMIT_STATUS = 200;
 /**
  * For a keyed request whose success is decided inside a group commit (a payment created and confirmed
  * at once): a write storing its answer, the body the route will return as `onSend` would keep it (its
- * secrets redacted), serialized by the route's own 200 serializer, to add to that commit. Once the commit says it
- * carried it, the route calls `markAnsweredInCommit` and `onSend` has nothing left to store: the effect
- * and its answer are durable together, and a request no longer waits for a statement after its
- * commit. Undefined without a key.
+ * secrets redacted), serialized by the route's own 200 serializer, to add to that commit. Once the
+ * commit says it carried it, the route calls `markAnsweredInCommit` and `onSend` has nothing left to
+ * store: the effect and its answer are durable together, and a request no longer waits for a statement
+ * after its commit. Undefined without a key.
  */
 export function answerInCommit(request: FastifyRequest, reply: FastifyReply): ((body: Record<string, unknown>) => UnitWrite) | undefined {
   const state = request.idempotency;

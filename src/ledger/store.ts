@@ -214,9 +214,8 @@ export interface CommitStatement {
  * The statement that writes one batch, if the ledger head is still `expectedToken` (nothing committed by
  * anyone since the balances the batch was decided from): inserts its transfers, writes back the
  * balances of `flush` as they stand after the batch (with the seq they stand at: the batch's last
- * transfer, or the head's when it inserted none), keeps the index of open holds (`holds`), and moves the
- * head to `token`. Otherwise it writes
- * nothing and answers `written: false`. A batch with nothing to write (every transfer refused) only
+ * transfer, or the head's when it inserted none), keeps the index of open holds (`holds`), and moves
+ * the head to `token`. Otherwise it writes nothing and answers `written: false`. A batch with nothing to write (every transfer refused) only
  * checks the head, and leaves it (`moved: false`), so other processes' caches stay valid. Runs under the
  * ledger lock (LEDGER_LOCK_KEY); the head is read FOR UPDATE all the same, so that without the lock
  * the statement would still write nothing once another batch had moved the head.
