@@ -142,25 +142,18 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     rows: result.rows as R[],
     rowCount: result.rowCount ?? result.rows.length,
   });
+  // The statements of a pool or of one checked-out connection.
+  const on = (target: pg.Pool | pg.PoolClient): SqlClient => ({
+    binaryArrays: true,
+    query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await target.query(sql, params)),
+    queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
+      (await target.query({ text: sql, values: params, rowMode: 'array' })).rows as R[],
+  });
   await pool.query('SELECT 1');
   return {
     kind: 'postgres',
-    binaryArrays: true,
-    async query<R>(sql: string, params?: unknown[]) {
-      return asResult<R>(await pool.query(sql, params));
-    },
-    async queryArrays<R extends unknown[]>(sql: string, params?: unknown[]) {
-      return (await pool.query({ text: sql, values: params, rowMode: 'array' })).rows as R[];
-    },
-    unflushed: {
-      binaryArrays: true,
-      async query<R>(sql: string, params?: unknown[]) {
-        return asResult<R>(await unflushedPool.query(sql, params));
-      },
-      async queryArrays<R extends unknown[]>(sql: string, params?: unknown[]) {
-        return (await unflushedPool.query({ text: sql, values: params, rowMode: 'array' })).rows as R[];
-      },
-    },
+    ...on(pool),
+    unflushed: on(unflushedPool),
     async transaction<T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}) {
       const client = await pool.connect();
       // A connection that breaks while checked out emits 'error'; without a listener that would end the
@@ -175,11 +168,8 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
         const opened = (await client.query(beginSql(options))) as pg.QueryResult | pg.QueryResult[];
         const results = Array.isArray(opened) ? opened : [opened];
         const value = await work({
+          ...on(client),
           opening: options.openingQuery === undefined ? undefined : (results[results.length - 1]!.rows as Array<Record<string, unknown>>),
-          binaryArrays: true,
-          query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await client.query(sql, params)),
-          queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
-            (await client.query({ text: sql, values: params, rowMode: 'array' })).rows as R[],
         });
         await client.query('COMMIT');
         return value;

@@ -52,16 +52,16 @@ function derive(masterKey: Buffer, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', masterKey, HKDF_SALT, purpose, VAULT_KEY_BYTES));
 }
 
-/**
- * `keys` holds every master key still needed to open records, by version; `currentVersion` wraps new
- * ones. `root` is what fingerprint, digest and the other purpose keys derive from; without one (unit
- * tests) it is the key of the lowest version, which is what an installation's stored root starts as.
- */
 /** A keyring's versions as it lists them: the current one first, then the others newest first. */
 export function keyVersions(versions: Iterable<number>, currentVersion: number): number[] {
   return [currentVersion, ...[...versions].filter((version) => version !== currentVersion).sort((a, b) => b - a)];
 }
 
+/**
+ * `keys` holds every master key still needed to open records, by version; `currentVersion` wraps new
+ * ones. `root` is what fingerprint, digest and the other purpose keys derive from; without one (unit
+ * tests) it is the key of the lowest version, which is what an installation's stored root starts as.
+ */
 export function createKeyring(keys: Map<number, Buffer>, currentVersion: number, root?: Buffer): Keyring {
   const current = keys.get(currentVersion);
   if (!current) throw new Error(`the keyring has no key of its current version ${currentVersion}`);

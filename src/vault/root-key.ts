@@ -98,17 +98,16 @@ export async function openStoredKeyring(db: SqlClient, keys: () => Map<number, B
   const stored = await readRoot(db);
   if (!stored) return null;
   const masterKeys = keys();
-  const root = openRoot(createKeyring(masterKeys, currentVersion), stored);
-  try {
-    return createKeyring(masterKeys, currentVersion, root);
-  } finally {
-    root.fill(0);
-  }
+  return withRoot(masterKeys, currentVersion, openRoot(createKeyring(masterKeys, currentVersion), stored));
 }
 
 /** The keyring of these master keys with the installation's stored root. */
 export async function openKeyring(db: SqlClient, keys: Map<number, Buffer>, currentVersion: number): Promise<Keyring> {
-  const root = await loadRootKey(db, createKeyring(keys, currentVersion));
+  return withRoot(keys, currentVersion, await loadRootKey(db, createKeyring(keys, currentVersion)));
+}
+
+/** The keyring of these master keys with `root`, whose bytes are then wiped (the keyring keeps a copy). */
+function withRoot(keys: Map<number, Buffer>, currentVersion: number, root: Buffer): Keyring {
   try {
     return createKeyring(keys, currentVersion, root);
   } finally {
