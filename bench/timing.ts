@@ -4,7 +4,9 @@
 //   statement being sent (the pool's connect, BEGIN and whatever JS the batch runs first),
 // - "(JS between statements)": the engine's work between one statement's result and the next,
 // - "(after last statement: JS, COMMIT, release)": from the last statement's result to the transaction's
-//   promise settling (JS run after the last statement, then COMMIT and its WAL flush).
+//   promise settling (JS run after the last statement, then COMMIT and its WAL flush),
+// and every statement outside a transaction, as "[outside tx] ..." on the pool or "[serial] ..." on the
+// serial connection (`Database.serial`, where the ledger's batches written alone run).
 // Statement times are measured by the client, so they include the driver encoding the parameters and
 // decoding the rows. With BENCH_EXPLAIN=1 one transaction of each phase (the 10th) also runs every
 // statement first under EXPLAIN (ANALYZE, BUFFERS, WAL) inside a savepoint that is rolled back, and
@@ -66,64 +68,75 @@ export function timeStatements(db: Database, options: { explain?: (text: string)
     buckets.set(name, bucket);
   };
 
-  const outside = intercept(db, async (sql, _params, run) => {
-    const start = performance.now();
-    try {
-      return await run();
-    } finally {
-      add(`[outside tx] ${label(sql)}`, performance.now() - start);
-    }
-  });
+  // Statements outside any transaction, labelled with `where` they ran.
+  const outside = <C extends object>(client: C, where: string): C =>
+    intercept(client, async (sql, _params, run) => {
+      const start = performance.now();
+      try {
+        return await run();
+      } finally {
+        add(`[${where}] ${label(sql)}`, performance.now() - start);
+      }
+    });
 
-  const wrapped: Database = new Proxy(outside, {
-    get(target, property) {
-      if (property !== 'transaction') return Reflect.get(target, property, target);
-      return async <T>(work: (tx: SqlClient) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> => {
-        transactions += 1;
-        const explain = options.explain && transactions === EXPLAIN_TRANSACTION ? options.explain : null;
-        const start = performance.now();
-        let lastEnd = start;
-        let first = true;
-        try {
-          return await db.transaction((tx) =>
-            work(
-              intercept(tx, async (sql, params, run) => {
-                if (explain && !/^\s*SET\b/i.test(sql)) {
-                  await tx.query('SAVEPOINT bench_explain');
-                  const plan = await tx.query<Record<string, string>>(
-                    `EXPLAIN (ANALYZE, BUFFERS, WAL) ${sql}`,
-                    params as unknown[] | undefined,
-                  );
-                  await tx.query('ROLLBACK TO SAVEPOINT bench_explain');
-                  explain(
-                    [
-                      `  EXPLAIN ANALYZE of: ${label(sql)}`,
-                      ...plan.rows.map((row) => `    ${clip(String(Object.values(row)[0]), 160)}`),
-                    ].join('\n'),
-                  );
-                  lastEnd = performance.now();
-                }
-                const sent = performance.now();
-                add(first ? '(before 1st statement: connect, BEGIN, JS)' : '(JS between statements)', sent - lastEnd);
-                first = false;
-                try {
-                  return await run();
-                } finally {
-                  lastEnd = performance.now();
-                  add(label(sql), lastEnd - sent);
-                }
-              }),
-            ),
-            transactionOptions,
-          );
-        } finally {
-          const end = performance.now();
-          add('(after last statement: JS, COMMIT, release)', end - lastEnd);
-          add('== transaction total', end - start);
-        }
-      };
-    },
-  });
+  // The transactions of `source`, each statement timed with the gaps around it.
+  const timed =
+    (source: Pick<Database, 'transaction'>) =>
+    async <T>(work: (tx: SqlClient) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> => {
+      transactions += 1;
+      const explain = options.explain && transactions === EXPLAIN_TRANSACTION ? options.explain : null;
+      const start = performance.now();
+      let lastEnd = start;
+      let first = true;
+      try {
+        return await source.transaction((tx) =>
+          work(
+            intercept(tx, async (sql, params, run) => {
+              if (explain && !/^\s*SET\b/i.test(sql)) {
+                await tx.query('SAVEPOINT bench_explain');
+                const plan = await tx.query<Record<string, string>>(
+                  `EXPLAIN (ANALYZE, BUFFERS, WAL) ${sql}`,
+                  params as unknown[] | undefined,
+                );
+                await tx.query('ROLLBACK TO SAVEPOINT bench_explain');
+                explain(
+                  [
+                    `  EXPLAIN ANALYZE of: ${label(sql)}`,
+                    ...plan.rows.map((row) => `    ${clip(String(Object.values(row)[0]), 160)}`),
+                  ].join('\n'),
+                );
+                lastEnd = performance.now();
+              }
+              const sent = performance.now();
+              add(first ? '(before 1st statement: connect, BEGIN, JS)' : '(JS between statements)', sent - lastEnd);
+              first = false;
+              try {
+                return await run();
+              } finally {
+                lastEnd = performance.now();
+                add(label(sql), lastEnd - sent);
+              }
+            }),
+          ),
+          transactionOptions,
+        );
+      } finally {
+        const end = performance.now();
+        add('(after last statement: JS, COMMIT, release)', end - lastEnd);
+        add('== transaction total', end - start);
+      }
+    };
+
+  const withTimedTransactions = <C extends object>(client: C, source: Pick<Database, 'transaction'>, extra: Record<string, unknown> = {}): C =>
+    new Proxy(client, {
+      get(target, property) {
+        if (property === 'transaction') return timed(source);
+        if (typeof property === 'string' && property in extra) return extra[property];
+        return Reflect.get(target, property, target);
+      },
+    });
+  const serial = withTimedTransactions(outside(db.serial, 'serial'), db.serial);
+  const wrapped: Database = withTimedTransactions(outside(db, 'outside tx'), db, { serial });
 
   return {
     db: wrapped,

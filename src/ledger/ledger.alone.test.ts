@@ -191,3 +191,75 @@ describe('postgres: a batch written alone, beside another process', () => {
     }
   });
 });
+
+describe('postgres: two batches in flight on the serial connection', () => {
+  let store: TestStore;
+  let ledger: LedgerService;
+
+  before(async () => {
+    store = await createTestStore('postgres');
+    ledger = createLedgerService({ db: store.db, pipeline: { batchesInFlightMax: 2, serial: true } });
+  });
+
+  after(async () => {
+    await ledger?.close();
+    await store?.drop();
+  });
+
+  const waitingForLock = async () =>
+    Number((await store.db.query<{ count: string }>("SELECT count(*)::text AS count FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rows[0]!.count);
+
+  async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
+    for (let tries = 0; tries < 250; tries += 1) {
+      if (await condition()) return;
+      await sleep(20);
+    }
+    assert.fail(`timed out waiting until ${what}`);
+  }
+
+  it('queues the next batch behind the one at the server, in order, and writes both alone without a retry', async () => {
+    const [a, b, c] = await accounts(ledger, 3);
+    const [hold] = [{ ...transfer(a!, b!, 50n), pending: true }];
+    assert.equal((await ledger.createTransfers([hold]))[0]!.result, 'created');
+    await ledger.createTransfers([transfer(a!, c!)]);
+    const holder = new pg.Client({ connectionString: store.location.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock($1::int8)', [BigInt.asIntN(64, LEDGER_LOCK_KEY).toString()]);
+      const stats = ledger.pipelineStats();
+      const first = Array.from({ length: 5 }, (_, index) => transfer(a!, c!, BigInt(index + 1)));
+      const firstDone = Promise.all(first.map((input) => ledger.createTransfers([input])));
+      await until(async () => (await waitingForLock()) === 1, 'the first batch waits for the lock at the server');
+      // The second batch is formed while the first is at the server: decided ahead from where the first
+      // leaves the books, and queued behind it on the same connection rather than sent beside it.
+      const second = Array.from({ length: 5 }, (_, index) => transfer(b!, c!, BigInt(index + 10)));
+      const secondDone = Promise.all(second.map((input) => ledger.createTransfers([input])));
+      await until(() => ledger.pipelineStats().batches === stats.batches + 2, 'the second batch is formed');
+      await sleep(50);
+      assert.equal(await waitingForLock(), 1, 'one statement waits at the server; the second waits behind it on the connection');
+      // A batch that needs a transaction (posting a hold reads it under the lock) queues behind both.
+      const thirdDone = ledger.createTransfers([{ id: uuid(), postPendingId: hold.id, code: 1 }]);
+      await holder.query('COMMIT');
+      const [firstResults, secondResults, [posted]] = await Promise.all([firstDone, secondDone, thirdDone]);
+      assert.ok([...firstResults, ...secondResults].every(([result]) => result!.result === 'created'));
+      assert.equal(posted!.result, 'created');
+      const after = ledger.pipelineStats();
+      assert.equal(after.retries, stats.retries, 'no statement failed its gate');
+      assert.equal(after.writtenAlone, stats.writtenAlone + 2, 'both batches were written alone');
+      assert.equal(after.decidedUnderLock, stats.decidedUnderLock + 1, 'the post was decided under the lock');
+      // The batches reached the lock in the order they were formed.
+      const seqs = await store.db.query<{ id: string; seq: string }>('SELECT id, seq::text AS seq FROM ledger_transfers WHERE id = ANY($1::uuid[])', [
+        [...first, ...second].map((input) => input.id),
+      ]);
+      const seqOf = new Map(seqs.rows.map((row) => [row.id, BigInt(row.seq)]));
+      const lastOfFirst = first.reduce((max, input) => (seqOf.get(input.id)! > max ? seqOf.get(input.id)! : max), 0n);
+      assert.ok(second.every((input) => seqOf.get(input.id)! > lastOfFirst));
+      assert.equal((await ledger.getAccount(c!))?.creditsPosted, 1n + 15n + 60n);
+      assert.equal((await ledger.getAccount(b!))?.creditsPosted, 50n);
+      assert.deepEqual((await ledger.verify()).drift, []);
+    } finally {
+      await holder.end();
+    }
+  });
+});

@@ -83,10 +83,13 @@ export const WARM_ACCOUNTS_DEFAULT = 50_000;
 export const DEFAULT_PIPELINE_OPTIONS: CommitPipelineOptions = {
   batchWeightMax: BATCH_TRANSFERS_MAX,
   queueWeightMax: 200_000,
-  // Two: while one batch's statement runs, the next is decided and waits for the ledger lock with its
-  // statement ready (docs/ledger.md, "Deciding ahead"). The server sets its own (LEDGER_BATCHES_IN_FLIGHT_MAX).
+  // Two: while one batch's statement runs, the next is decided and queued behind it with its statement
+  // ready (docs/ledger.md, "Deciding ahead"). The server sets its own (LEDGER_BATCHES_IN_FLIGHT_MAX).
   batchesInFlightMax: 2,
   retriesMax: 4,
+  // Every batch on the serial connection, in the order the batches were formed: a batch decided ahead
+  // is then written by one statement on its own (docs/ledger.md, "A batch written alone").
+  serial: true,
 };
 
 export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDependencies): LedgerService {
@@ -97,9 +100,7 @@ export function createLedgerService({ db, pipeline: pipelineOptions }: LedgerDep
     // PGlite has one connection: a second batch in flight would only wait for it.
     ...(db.kind === 'pglite' ? { batchesInFlightMax: 1 } : {}),
   };
-  // One batch in flight: a batch decided ahead is written by one statement on its own (docs/ledger.md,
-  // "A batch written alone").
-  const executor = createUnitOfWorkExecutor(writers, { alone: options.batchesInFlightMax === 1 });
+  const executor = createUnitOfWorkExecutor(writers, { alone: options.serial === true || options.batchesInFlightMax === 1 });
   const pipeline = createCommitPipeline(db, executor, options);
   const assetCodes = createAssetCodes(db);
   let closed = false;

@@ -168,8 +168,10 @@ function finishUnits(
 
 export interface UnitOfWorkOptions {
   /** Whether a batch decided ahead of the lock may be written by one statement on its own, outside
-   * any transaction (`commitAlone`). Only with one batch in flight: with two, the next batch's
-   * statement would wait for the lock inside PostgreSQL beside the batch holding it. */
+   * any transaction (`commitAlone`), on the database's serial connection. Only when the pipeline runs
+   * its transactions there too (`CommitPipelineOptions.serial`) or has one batch in flight: a
+   * statement on a connection of its own could reach the lock before the batch it was decided after,
+   * and fail its gate. */
   alone: boolean;
 }
 
@@ -712,7 +714,7 @@ class DecisionChain {
 async function commitAlone(db: Database, chain: DecisionChain, ticket: Ticket, decision: Decision, finished: Finished): Promise<unknown[]> {
   chain.markLocked(ticket);
   const parts = asWithParts(finished.statements);
-  const running = store.runCommit(db, decision.statement, parts, { kind: 'alone', lockTimeoutMs: LOCK_WAIT_MAX_MS });
+  const running = store.runCommit(db.serial, decision.statement, parts, { kind: 'alone', lockTimeoutMs: LOCK_WAIT_MAX_MS });
   chain.markSent(ticket);
   const { written, now, extras: counts } = await running;
   if (!written) throw new Error('a batch written alone passed the ledger gate but not its head check');

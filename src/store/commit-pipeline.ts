@@ -44,9 +44,12 @@ export interface CommitPipelineOptions {
   batchWeightMax: number;
   /** Weight waiting in the queue beyond which new units are refused at once. */
   queueWeightMax: number;
-  /** Batches committing at the same time (on distinct connections). */
+  /** Batches committing at the same time: on distinct connections, or queued on one (`serial`). */
   batchesInFlightMax: number;
   retriesMax: number;
+  /** Whether the batches' transactions run on the database's serial connection (`Database.serial`),
+   * one after another in the order they open, instead of on connections of the pool. */
+  serial?: boolean;
 }
 
 export class PipelineOverloadedError extends Error {
@@ -92,6 +95,7 @@ export function createCommitPipeline<U, R>(
   const counters = { batches: 0, units: 0, retries: 0, splits: 0 };
   // Keys held by the batches in flight, with how many batches hold each.
   const keysInFlight = new Map<string, number>();
+  const transactions = options.serial ? db.serial : db;
 
   function schedule(): void {
     while (inFlight < options.batchesInFlightMax && queue.length > 0) {
@@ -171,7 +175,7 @@ export function createCommitPipeline<U, R>(
         if (prepared !== undefined && executor.turn) await executor.turn(prepared);
         const direct = executor.direct?.(units, attempt, prepared, db);
         if (direct) return await direct;
-        return await db.transaction((tx) => executor.execute(tx, units, attempt, prepared), executor.transaction);
+        return await transactions.transaction((tx) => executor.execute(tx, units, attempt, prepared), executor.transaction);
       } catch (error) {
         if (attempt >= options.retriesMax || !executor.isRetryable(error)) throw error;
         counters.retries += 1;

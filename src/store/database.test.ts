@@ -23,5 +23,24 @@ for (const kind of STORE_KINDS) {
       await store.db.unflushed.query('INSERT INTO unflushed_rows VALUES (1), (2)');
       assert.equal((await store.db.query('SELECT id FROM unflushed_rows')).rows.length, 2);
     });
+
+    it('runs the statements and transactions of `serial` one after another, in the order they were sent', async () => {
+      await store.db.query('CREATE TABLE serial_rows (seq int GENERATED ALWAYS AS IDENTITY, note text NOT NULL, pid int NOT NULL)');
+      const insert = 'INSERT INTO serial_rows (note, pid) VALUES ($1, pg_backend_pid())';
+      // A slow transaction first: what is sent after it waits for it instead of overtaking it.
+      const sent = [
+        store.db.serial.transaction(async (tx) => {
+          await tx.query('SELECT pg_sleep(0.1)');
+          await tx.query(insert, ['transaction']);
+        }),
+        store.db.serial.query(insert, ['statement']),
+        store.db.serial.transaction((tx) => tx.query(insert, ['second transaction'])),
+        store.db.serial.queryArrays(insert, ['arrays']),
+      ];
+      await Promise.all(sent);
+      const rows = (await store.db.query<{ note: string; pid: number }>('SELECT note, pid FROM serial_rows ORDER BY seq')).rows;
+      assert.deepEqual(rows.map((row) => row.note), ['transaction', 'statement', 'second transaction', 'arrays']);
+      assert.equal(new Set(rows.map((row) => row.pid)).size, 1, 'all on one connection');
+    });
   });
 }

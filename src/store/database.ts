@@ -65,10 +65,20 @@ export interface Database extends SqlClient {
    * WAL is flushed in order): an Idempotency-Key reservation, which the request's own commit follows.
    */
   readonly unflushed: SqlClient;
+  /**
+   * One connection of its own (PostgreSQL; on PGlite, the database itself): its statements and
+   * transactions run one after another, in the order they were sent, and the next one is sent the
+   * moment the one before it ends. For work that must reach the server in the order it was formed
+   * without waiting for a round trip in between: the ledger's batches (docs/ledger.md, "A batch
+   * written alone").
+   */
+  readonly serial: SerialClient;
   /** Runs `work` in one database transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: SqlClient) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
 }
+
+export type SerialClient = SqlClient & Pick<Database, 'transaction'>;
 
 export interface DatabaseOptions {
   /** A postgres:// URL selects PostgreSQL; otherwise the embedded database lives in `dataDir`. */
@@ -102,23 +112,25 @@ async function openPglite(dataDir: string): Promise<Database> {
       return (await lite.query(sql, params, { rowMode: 'array' })).rows as R[];
     },
   };
+  const transaction = <T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> =>
+    lite.transaction(async (tx) => {
+      if (options.advisoryLock !== undefined) await tx.query(`SELECT pg_advisory_xact_lock(${lockKey(options.advisoryLock)})`);
+      const opening = options.openingQuery === undefined ? undefined : (await tx.query<Record<string, unknown>>(options.openingQuery)).rows;
+      return work({
+        opening,
+        query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await tx.query(sql, params)),
+        queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
+          (await tx.query(sql, params, { rowMode: 'array' })).rows as R[],
+      });
+    });
   return {
     kind: 'pglite',
     ...client,
     // PGlite runs with fsync off: no commit waits for a flush.
     unflushed: client,
-    transaction<T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}) {
-      return lite.transaction(async (tx) => {
-        if (options.advisoryLock !== undefined) await tx.query(`SELECT pg_advisory_xact_lock(${lockKey(options.advisoryLock)})`);
-        const opening = options.openingQuery === undefined ? undefined : (await tx.query<Record<string, unknown>>(options.openingQuery)).rows;
-        return work({
-          opening,
-          query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await tx.query(sql, params)),
-          queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
-            (await tx.query(sql, params, { rowMode: 'array' })).rows as R[],
-        });
-      });
-    },
+    // One connection, whose queries and transactions PGlite runs in the order they were sent.
+    serial: { ...client, transaction },
+    transaction,
     close: () => lite.close(),
   };
 }
@@ -138,6 +150,9 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     options: '-c synchronous_commit=off',
   });
   unflushedPool.on('error', () => undefined);
+  // One connection: pg-pool hands it to its waiters in the order they asked, as soon as it is free.
+  const serialPool = new pg.Pool({ connectionString: databaseUrl, max: 1, types: types as pg.CustomTypesConfig });
+  serialPool.on('error', () => undefined);
   const asResult = <R>(result: pg.QueryResult): QueryResult<R> => ({
     rows: result.rows as R[],
     rowCount: result.rowCount ?? result.rows.length,
@@ -149,13 +164,10 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
       (await target.query({ text: sql, values: params, rowMode: 'array' })).rows as R[],
   });
-  await pool.query('SELECT 1');
-  return {
-    kind: 'postgres',
-    ...on(pool),
-    unflushed: on(unflushedPool),
-    async transaction<T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}) {
-      const client = await pool.connect();
+  // Transactions on a connection of `source`.
+  const transactionsOn = (source: pg.Pool) =>
+    async function transaction<T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+      const client = await source.connect();
       // A connection that breaks while checked out emits 'error'; without a listener that would end the
       // process. The failing query rejects as well, which is how the caller learns of it.
       let broken: unknown = null;
@@ -183,9 +195,16 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
         // A broken connection is destroyed rather than returned to the pool.
         client.release(broken ? (broken as Error) : undefined);
       }
-    },
+    };
+  await pool.query('SELECT 1');
+  return {
+    kind: 'postgres',
+    ...on(pool),
+    unflushed: on(unflushedPool),
+    serial: { ...on(serialPool), transaction: transactionsOn(serialPool) },
+    transaction: transactionsOn(pool),
     close: async () => {
-      await Promise.all([pool.end(), unflushedPool.end()]);
+      await Promise.all([pool.end(), unflushedPool.end(), serialPool.end()]);
     },
   };
 }
