@@ -42,5 +42,30 @@ for (const kind of STORE_KINDS) {
       assert.deepEqual(rows.map((row) => row.note), ['transaction', 'statement', 'second transaction', 'arrays']);
       assert.equal(new Set(rows.map((row) => row.pid)).size, 1, 'all on one connection');
     });
+
+    it('goes on with the next job on `serial` after a statement or a transaction fails', async () => {
+      const failing = store.db.serial.query('SELECT 1 / 0');
+      const rolledBack = store.db.serial.transaction(async (tx) => {
+        await tx.query("INSERT INTO serial_rows (note, pid) VALUES ('rolled back', 0)");
+        throw new Error('the work failed');
+      });
+      const next = store.db.serial.query<{ one: number }>('SELECT 1 AS one');
+      await assert.rejects(failing, /division by zero/);
+      await assert.rejects(rolledBack, /the work failed/);
+      assert.equal((await next).rows[0]!.one, 1);
+      assert.equal((await store.db.query("SELECT 1 FROM serial_rows WHERE note = 'rolled back'")).rows.length, 0);
+    });
+
+    if (kind === 'postgres') {
+      it('opens `serial` again after its connection broke', async () => {
+        const pid = async () => (await store.db.serial.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        const before = await pid();
+        await store.db.query('SELECT pg_terminate_backend($1)', [before]);
+        // What was written on the broken connection fails; the next job opens a new one.
+        let after: number | null = null;
+        for (let tries = 0; tries < 50 && after === null; tries += 1) after = await pid().catch(() => null);
+        assert.ok(after !== null && after !== before);
+      });
+    }
   });
 }

@@ -150,61 +150,168 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     options: '-c synchronous_commit=off',
   });
   unflushedPool.on('error', () => undefined);
-  // One connection: pg-pool hands it to its waiters in the order they asked, as soon as it is free.
-  const serialPool = new pg.Pool({ connectionString: databaseUrl, max: 1, types: types as pg.CustomTypesConfig });
-  serialPool.on('error', () => undefined);
   const asResult = <R>(result: pg.QueryResult): QueryResult<R> => ({
     rows: result.rows as R[],
     rowCount: result.rowCount ?? result.rows.length,
   });
   // The statements of a pool or of one checked-out connection.
-  const on = (target: pg.Pool | pg.PoolClient): SqlClient => ({
+  const on = (target: pg.Pool | pg.ClientBase): SqlClient => ({
     binaryArrays: true,
     query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await target.query(sql, params)),
     queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
       (await target.query({ text: sql, values: params, rowMode: 'array' })).rows as R[],
   });
-  // Transactions on a connection of `source`.
-  const transactionsOn = (source: pg.Pool) =>
-    async function transaction<T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-      const client = await source.connect();
-      // A connection that breaks while checked out emits 'error'; without a listener that would end the
-      // process. The failing query rejects as well, which is how the caller learns of it.
-      let broken: unknown = null;
-      const onError = (error: unknown) => {
-        broken = error;
-      };
-      client.on('error', onError);
-      try {
-        // Without parameters `pg` uses the simple protocol, which runs several statements in one round trip.
-        const opened = (await client.query(beginSql(options))) as pg.QueryResult | pg.QueryResult[];
-        const results = Array.isArray(opened) ? opened : [opened];
-        const value = await work({
-          ...on(client),
-          opening: options.openingQuery === undefined ? undefined : (results[results.length - 1]!.rows as Array<Record<string, unknown>>),
-        });
-        await client.query('COMMIT');
-        return value;
-      } catch (error) {
-        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-          broken ??= rollbackError;
-        });
-        throw error;
-      } finally {
-        client.off('error', onError);
-        // A broken connection is destroyed rather than returned to the pool.
-        client.release(broken ? (broken as Error) : undefined);
-      }
+  // `work` in a transaction on `client`, which is the transaction's alone until it ends; `broke` hears of
+  // a connection that broke meanwhile, which is then not to be used again.
+  async function transactionOn<T>(
+    client: pg.ClientBase,
+    work: (tx: SqlClient) => Promise<T>,
+    options: TransactionOptions,
+    broke: (error: unknown) => void,
+  ): Promise<T> {
+    // A connection that breaks during the transaction emits 'error'; without a listener that would end the
+    // process. The failing query rejects as well, which is how the caller learns of it.
+    let broken: unknown = null;
+    const onError = (error: unknown) => {
+      broken = error;
     };
+    client.on('error', onError);
+    try {
+      // Without parameters `pg` uses the simple protocol, which runs several statements in one round trip.
+      const opened = (await client.query(beginSql(options))) as pg.QueryResult | pg.QueryResult[];
+      const results = Array.isArray(opened) ? opened : [opened];
+      const value = await work({
+        ...on(client),
+        opening: options.openingQuery === undefined ? undefined : (results[results.length - 1]!.rows as Array<Record<string, unknown>>),
+      });
+      await client.query('COMMIT');
+      return value;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken ??= rollbackError;
+      });
+      throw error;
+    } finally {
+      client.off('error', onError);
+      if (broken) broke(broken);
+    }
+  }
+  const serial = openSerial({ connectionString: databaseUrl, types: types as pg.CustomTypesConfig }, on, transactionOn);
   await pool.query('SELECT 1');
   return {
     kind: 'postgres',
     ...on(pool),
     unflushed: on(unflushedPool),
-    serial: { ...on(serialPool), transaction: transactionsOn(serialPool) },
-    transaction: transactionsOn(pool),
+    serial,
+    async transaction<T>(work: (tx: SqlClient) => Promise<T>, options: TransactionOptions = {}) {
+      const client = await pool.connect();
+      let broken: unknown = null;
+      try {
+        return await transactionOn(client, work, options, (error) => {
+          broken = error;
+        });
+      } finally {
+        // A broken connection is destroyed rather than returned to the pool.
+        client.release(broken ? (broken as Error) : undefined);
+      }
+    },
     close: async () => {
-      await Promise.all([pool.end(), unflushedPool.end(), serialPool.end()]);
+      await Promise.all([pool.end(), unflushedPool.end(), serial.end()]);
+    },
+  };
+}
+
+interface SerialJob {
+  /** Whether the job has the connection to itself until it settles (a transaction). */
+  exclusive: boolean;
+  run(client: pg.Client): Promise<unknown>;
+  fail(error: unknown): void;
+}
+
+/**
+ * The serial connection of a PostgreSQL database (`Database.serial`): one `pg` client in pipeline mode,
+ * opened on first use and opened again after it broke. A statement is written to the server the moment
+ * it is sent, behind whatever was written before it, so the server starts it as soon as the one before
+ * ends, without waiting for a round trip through this process (whose event loop may be busy). A
+ * transaction is written behind what came before it too, but holds back whatever is sent after it
+ * until it has ended: those would otherwise run inside it. Jobs leave the queue in the order they were
+ * sent, by one synchronous loop, so nothing overtakes anything.
+ */
+function openSerial(
+  config: pg.ClientConfig,
+  on: (target: pg.ClientBase) => SqlClient,
+  transactionOn: <T>(
+    client: pg.ClientBase,
+    work: (tx: SqlClient) => Promise<T>,
+    options: TransactionOptions,
+    broke: (error: unknown) => void,
+  ) => Promise<T>,
+): SerialClient & { end(): Promise<void> } {
+  const queue: SerialJob[] = [];
+  let client: pg.Client | null = null;
+  let connecting = false;
+  let held = false;
+
+  function pump(): void {
+    while (queue.length > 0 && !held && !connecting) {
+      if (client === null) {
+        connect();
+        return;
+      }
+      const job = queue.shift()!;
+      const running = job.run(client);
+      if (job.exclusive) {
+        held = true;
+        void running.finally(() => {
+          held = false;
+          pump();
+        });
+      }
+    }
+  }
+
+  function connect(): void {
+    connecting = true;
+    const fresh = new pg.Client({ ...config, pipeline: true } as pg.ClientConfig);
+    // A broken connection rejects what was written on it; the next job opens a new one.
+    const forget = () => {
+      if (client === fresh) client = null;
+    };
+    fresh.on('error', forget);
+    fresh.on('end', forget);
+    fresh.connect().then(
+      () => {
+        connecting = false;
+        client = fresh;
+        pump();
+      },
+      (error: unknown) => {
+        connecting = false;
+        for (const job of queue.splice(0)) job.fail(error);
+      },
+    );
+  }
+
+  function send<T>(exclusive: boolean, run: (client: pg.Client) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ exclusive, run: (connection) => run(connection).then(resolve, reject), fail: reject });
+      pump();
+    });
+  }
+
+  return {
+    binaryArrays: true,
+    query: (sql, params) => send(false, (connection) => on(connection).query(sql, params)),
+    queryArrays: (sql, params) => send(false, (connection) => on(connection).queryArrays(sql, params)),
+    transaction: (work, options = {}) =>
+      send(true, (connection) =>
+        transactionOn(connection, work, options, () => {
+          if (client === connection) client = null;
+          connection.end().catch(() => undefined);
+        }),
+      ),
+    end: async () => {
+      await client?.end();
     },
   };
 }
