@@ -48,6 +48,9 @@ const USAGE = `usage: npm run bench:ledger -- [options]
   --ceiling N --cold N --hot N --naive N    transfers per phase (override the defaults)
   --phase-seconds N         time budget per phase (default 8 with --quick, else 45): a phase that
                             reaches it stops and reports the rate of the transfers done within it
+  --warm-up-seconds N       load of the same kind before each phase driven by callers (cold, hot,
+                            naive) is measured (default 1): the phase's rate and latencies are those of
+                            the transfers sent after it, by callers already in their stride
   --cold-start              do not warm the ledger service's cache before a ledger phase (LedgerService.warm):
                             the phase then starts as a process just started would, reading every account
                             its first batches meet
@@ -71,6 +74,7 @@ const { values: args } = parseArgs({
     hot: { type: 'string' },
     naive: { type: 'string' },
     'phase-seconds': { type: 'string' },
+    'warm-up-seconds': { type: 'string' },
     'cold-start': { type: 'boolean', default: false },
     'drop-any-database': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -92,6 +96,15 @@ function positive(name: string, raw: string | undefined, fallback: number): numb
   return Number(raw);
 }
 
+function nonNegative(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+(\.\d+)?$/.test(raw)) {
+    process.stderr.write(`--${name} must be a number of seconds, 0 or more, got "${raw}"\n${USAGE}\n`);
+    process.exit(2);
+  }
+  return Number(raw);
+}
+
 if (args.store !== 'postgres' && args.store !== 'pglite') {
   process.stderr.write(`--store must be postgres or pglite, got "${args.store}"\n${USAGE}\n`);
   process.exit(2);
@@ -101,8 +114,6 @@ const QUICK = args.quick;
 const WARM = !args['cold-start'];
 const TIMING = process.env.BENCH_TIMING === '1';
 const TRACE = process.env.BENCH_TRACE === '1';
-/** Calls sent before this point of a ledger phase are left out of `p99_after_first_second_ms`. */
-const WARM_UP_MS = 1000;
 const EXPLAIN = process.env.BENCH_EXPLAIN === '1';
 
 // Transfers per phase. PGlite runs the database in this process on one core, so it gets fewer.
@@ -133,6 +144,10 @@ const COUNTS = {
 // A time budget per phase, so that a slow machine still finishes: a phase that reaches it stops
 // issuing transfers and reports the rate of those done within it.
 const PHASE_SECONDS = positive('phase-seconds', args['phase-seconds'], QUICK ? 8 : 45);
+// Before a phase driven by callers is measured, the same load runs this long: a busy server's ledger
+// has its connections open, its code compiled and its callers arriving in their stride, where the
+// load's first instant has all of them start at once on a service just opened (see docs/performance.md).
+const WARM_UP_MS = nonNegative('warm-up-seconds', args['warm-up-seconds'], 1) * 1000;
 const CEILING_ROWS_PER_STATEMENT = 1000;
 const FUNDING = 1_000_000_000_000n; // per buyer wallet; transfers move 1..10,000 minor units
 const ASSET = 'USD';
@@ -360,55 +375,79 @@ function startProgress(phase: string, total: number, unit: string): Progress {
 interface Driven {
   /** The timed window: until the last call completed, or until the phase's time budget ran out. */
   ms: number;
-  /** Calls completed within the window. */
+  /** Calls completed within the window (some of the warm-up's among them). */
   done: number;
   /** Until every call issued completed (the calls in flight when the budget ran out included). */
   totalMs: number;
   /** Whether the time budget stopped the phase before `total` calls. */
   cut: boolean;
+  /** Calls of the warm-up, and how long it lasted. */
+  warmUp: { calls: number; ms: number };
 }
 
 /**
- * Runs `callers` loops that each call `next` until `total` calls were issued or the phase's time
- * budget ran out; the calls in flight then finish but are not counted in the window.
+ * Runs `callers` loops that each call `next` without a pause: first for `WARM_UP_MS` (calls made with
+ * `measured` false), then until `total` measured calls were issued or the phase's time budget ran out;
+ * the calls in flight then finish but are not counted in the window. The window opens, and `measuring`
+ * runs, when the first caller finds the warm-up over. Its rate counts every call completed in it: the
+ * warm-up's calls still in flight then finish inside it, and with a slow design (the naive baseline,
+ * whose calls take longer than the warm-up) leaving them out would undercount it.
  */
 async function drive(
   phase: string,
   total: number,
   callers: number,
-  next: (index: number) => Promise<void>,
+  next: (measured: boolean) => Promise<void>,
+  measuring: () => void = () => undefined,
 ): Promise<Driven> {
-  const progress = startProgress(phase, total, 'transfers');
+  const started = performance.now();
+  let progress: Progress | null = null;
+  let warmUpCalls = 0;
+  const begin = (): Progress => {
+    const warmUpMs = performance.now() - started;
+    if (WARM_UP_MS > 0) {
+      log(`  [${phase}] warm-up: ${warmUpCalls} transfers in ${(warmUpMs / 1000).toFixed(2)} s; measuring from here`);
+    }
+    measuring();
+    progress = startProgress(phase, total, 'transfers');
+    return progress;
+  };
   const budget: { cut: { ms: number; done: number } | null } = { cut: null };
   // Checked by the callers rather than by a timer, which PGlite could starve (see startProgress).
-  const budgetLeft = (): boolean => {
+  const budgetLeft = (window: Progress): boolean => {
     if (budget.cut) return false;
-    const elapsed = performance.now() - progress.started;
+    const elapsed = performance.now() - window.started;
     if (elapsed < PHASE_SECONDS * 1000) return true;
-    budget.cut = { ms: elapsed, done: progress.done };
+    budget.cut = { ms: elapsed, done: window.done };
     log(`  [${phase}] time budget of ${PHASE_SECONDS} s reached; draining the calls in flight`);
     return false;
   };
   let issued = 0;
   let failure: unknown = null;
   const loop = async () => {
-    while (issued < total && failure === null && budgetLeft()) {
-      const index = issued;
-      issued += 1;
+    while (failure === null) {
+      const warmingUp = progress === null && performance.now() - started < WARM_UP_MS;
+      const window = warmingUp ? null : (progress ?? begin());
+      if (window !== null && (issued >= total || !budgetLeft(window))) return;
+      if (window !== null) issued += 1;
+      else warmUpCalls += 1;
       try {
-        await next(index);
+        await next(window !== null);
       } catch (error) {
         failure ??= error;
         return;
       }
-      progress.add(1);
+      (progress as Progress | null)?.add(1);
     }
   };
   await Promise.all(Array.from({ length: Math.min(callers, total) }, loop));
-  const totalMs = progress.stop();
+  const window = progress as Progress | null;
   if (failure !== null) throw failure;
+  if (window === null) throw new Error(`${phase}: the phase ended before its warm-up did`);
+  const totalMs = window.stop();
+  const warmUp = { calls: warmUpCalls, ms: window.started - started };
   const { cut } = budget;
-  return cut ? { ...cut, totalMs, cut: true } : { ms: totalMs, done: progress.done, totalMs, cut: false };
+  return cut ? { ...cut, totalMs, cut: true, warmUp } : { ms: totalMs, done: window.done, totalMs, cut: false, warmUp };
 }
 
 /** Where the calls at or above p99 were sent, by 250 ms of the phase: whether the tail is a moment
@@ -439,6 +478,38 @@ function traceFirstBatches(phase: string, latencies: number[], sentAt: number[])
     first = index;
   }
   return `  [${phase}] first answers by batch: ${groups.join(', ')}`;
+}
+
+/** The pipeline's counters over the measured window: `after` less `before` (`queued` is a level, kept). */
+function since<T extends { queued: number }>(after: T, before: T): T {
+  const entries = Object.entries(after).map(([key, value]) => [key, key === 'queued' ? value : (value as number) - (before[key as keyof T] as number)]);
+  return Object.fromEntries(entries) as T;
+}
+
+/** Numbers a phase records, in one typed array allocated up front (doubled if it fills): recording
+ * 300,000 latencies in a growing array would hand the measured process's collector megabytes of
+ * discarded copies, and old-generation collections with them. */
+class Samples {
+  private data: Float64Array;
+  length = 0;
+  constructor(capacity: number) {
+    this.data = new Float64Array(Math.max(16, capacity));
+  }
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Float64Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length] = value;
+    this.length += 1;
+  }
+  values(): number[] {
+    return Array.from(this.data.subarray(0, this.length));
+  }
+  sorted(): Float64Array {
+    return this.data.slice(0, this.length).sort();
+  }
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -520,12 +591,14 @@ async function startCpuMeter(db: Database | null): Promise<(wallMs: number) => s
   };
 }
 
-/** Opens `connections` connections of a PostgreSQL pool before the clock starts (PGlite has one). */
+/** Opens `connections` connections of a PostgreSQL pool, and the serial one, before the clock starts
+ * (PGlite has one). */
 async function warmPool(db: Database, connections: number): Promise<void> {
   if (db.kind !== 'postgres') return;
-  await Promise.all(
-    Array.from({ length: connections }, () => db.transaction((tx) => tx.query('SELECT pg_sleep(0.05)'))),
-  );
+  await Promise.all([
+    ...Array.from({ length: connections }, () => db.transaction((tx) => tx.query('SELECT pg_sleep(0.05)'))),
+    db.serial.query('SELECT 1'),
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -629,8 +702,8 @@ interface LedgerPhaseResult {
   failed: number;
   p50: number;
   p99: number;
-  /** p99 of the calls sent after the phase's first WARM_UP_MS. */
-  p99Steady: number;
+  /** p99 of the warm-up's calls, the load's first instant included. */
+  warmUpP99: number;
   max: number;
   batches: number;
   averageBatch: number;
@@ -656,8 +729,8 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
       pipeline: { batchesInFlightMax: BATCHES_IN_FLIGHT },
     });
     try {
-      const latencies: number[] = [];
-      const sentAt: number[] = [];
+      const latencies = new Samples(total);
+      const sentAt = new Samples(total);
       let failed = 0;
       const firstFailures = new Map<string, number>();
       const make = (): TransferInput => {
@@ -672,32 +745,47 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
         const warmed = await ledger.warm();
         log(`  [${phase}] cache warmed: ${warmed.accounts} accounts in ${warmed.ms.toFixed(0)} ms`);
       }
-      const cpu = await startCpuMeter(raw);
+      const warmUpLatencies = new Samples(IN_FLIGHT * 100);
       const gc = startGcMeter();
-      const phaseStart = performance.now();
-      const driven = await drive(phase, total, IN_FLIGHT, async () => {
-        const transfer = make();
-        const sent = performance.now();
-        const [result] = await ledger.createTransfers([transfer]);
-        latencies.push(performance.now() - sent);
-        sentAt.push(sent - phaseStart);
-        if (result?.result !== 'created') {
-          failed += 1;
-          const code = result?.result ?? 'no result';
-          firstFailures.set(code, (firstFailures.get(code) ?? 0) + 1);
-        }
-      });
+      let phaseStart = performance.now();
+      let cpu: Promise<(wallMs: number) => string> | null = null;
+      let statsBefore = ledger.pipelineStats();
+      const driven = await drive(
+        phase,
+        total,
+        IN_FLIGHT,
+        async (measured) => {
+          const transfer = make();
+          const sent = performance.now();
+          const [result] = await ledger.createTransfers([transfer]);
+          if (measured) {
+            latencies.push(performance.now() - sent);
+            sentAt.push(sent - phaseStart);
+          } else {
+            warmUpLatencies.push(performance.now() - sent);
+          }
+          if (result?.result !== 'created') {
+            failed += 1;
+            const code = result?.result ?? 'no result';
+            firstFailures.set(code, (firstFailures.get(code) ?? 0) + 1);
+          }
+        },
+        () => {
+          phaseStart = performance.now();
+          gc.reset();
+          timer?.reset();
+          statsBefore = ledger.pipelineStats();
+          cpu = startCpuMeter(raw);
+        },
+      );
       const { ms, done } = driven;
-      const cpuUsed = cpu(driven.totalMs);
+      const cpuUsed = (await cpu!)(driven.totalMs);
       const gcFigures = gc.read();
       gc.stop();
-      const stats = ledger.pipelineStats();
-      const sorted = Float64Array.from(latencies).sort();
-      // The same without the calls sent in the phase's first second, while the new service settles (its
-      // compiled code, its connections; with --cold-start, its cache): reported beside p99, never instead of it.
-      const steady = Float64Array.from(latencies.filter((_, index) => sentAt[index]! >= WARM_UP_MS)).sort();
-      if (TRACE) log(traceSlowest(phase, sorted, latencies, sentAt));
-      if (TRACE) log(traceFirstBatches(phase, latencies, sentAt));
+      const stats = since(ledger.pipelineStats(), statsBefore);
+      const sorted = latencies.sorted();
+      if (TRACE) log(traceSlowest(phase, sorted, latencies.values(), sentAt.values()));
+      if (TRACE) log(traceFirstBatches(phase, latencies.values(), sentAt.values()));
       const result: LedgerPhaseResult = {
         perSecond: done / (ms / 1000),
         transfers: done,
@@ -705,7 +793,7 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
         failed,
         p50: percentile(sorted, 50),
         p99: percentile(sorted, 99),
-        p99Steady: percentile(steady, 99),
+        warmUpP99: percentile(warmUpLatencies.sorted(), 99),
         max: sorted[sorted.length - 1] ?? 0,
         batches: stats.batches,
         averageBatch: stats.batches > 0 ? stats.units / stats.batches : 0,
@@ -817,40 +905,48 @@ async function naivePhase(store: Store): Promise<NaiveResult> {
         ),
       { advisoryLock: LEDGER_LOCK_KEY },
     );
-    const latencies: number[] = [];
+    const latencies = new Samples(COUNTS.naive);
     let failed = 0;
     let retries = 0;
     await warmPool(db, poolSize);
-    const cpu = await startCpuMeter(db);
-    const driven = await drive('naive', COUNTS.naive, IN_FLIGHT, async () => {
-      const buyer = pickOne(accounts.buyers);
-      const amount = randomAmount();
-      const sent = performance.now();
-      for (let attempt = 0; ; attempt += 1) {
-        try {
-          await db.transaction((tx) => naiveTransfer(tx, buyer, accounts.merchant, amount));
-          break;
-        } catch (error) {
-          if (error instanceof LimitExceeded) {
-            failed += 1;
+    let cpu: Promise<(wallMs: number) => string> | null = null;
+    const driven = await drive(
+      'naive',
+      COUNTS.naive,
+      IN_FLIGHT,
+      async (measured) => {
+        const buyer = pickOne(accounts.buyers);
+        const amount = randomAmount();
+        const sent = performance.now();
+        for (let attempt = 0; ; attempt += 1) {
+          try {
+            await db.transaction((tx) => naiveTransfer(tx, buyer, accounts.merchant, amount));
             break;
+          } catch (error) {
+            if (error instanceof LimitExceeded) {
+              failed += 1;
+              break;
+            }
+            const state = sqlState(error);
+            if (attempt < 4 && (state === '40P01' || state === '40001')) {
+              retries += 1;
+              continue;
+            }
+            throw error;
           }
-          const state = sqlState(error);
-          if (attempt < 4 && (state === '40P01' || state === '40001')) {
-            retries += 1;
-            continue;
-          }
-          throw error;
         }
-      }
-      latencies.push(performance.now() - sent);
-    });
+        if (measured) latencies.push(performance.now() - sent);
+      },
+      () => {
+        cpu = startCpuMeter(db);
+      },
+    );
     const { ms, done } = driven;
-    const cpuUsed = cpu(driven.totalMs);
+    const cpuUsed = (await cpu!)(driven.totalMs);
     // Its inserts bypassed the ledger: move the head past them, as a batch would have, so that a later
     // write-back on this database cannot checkpoint a row below transfers it already holds.
     await db.query(`UPDATE ledger_head SET seq = (SELECT coalesce(max(seq), 0) FROM ledger_transfers), token = gen_random_uuid()`);
-    const sorted = Float64Array.from(latencies).sort();
+    const sorted = latencies.sorted();
     const result: NaiveResult = {
       perSecond: done / (ms / 1000),
       transfers: done,
@@ -927,7 +1023,8 @@ async function main(): Promise<void> {
       ceiling_transfers_per_s: round(ceiling.perSecond),
       p50_ms: round(hot.p50, 2),
       p99_ms: round(hot.p99, 2),
-      p99_after_first_second_ms: round(hot.p99Steady, 2),
+      warm_up_s: WARM_UP_MS / 1000,
+      hot_warm_up_p99_ms: round(hot.warmUpP99, 2),
       hot_gc_pause_max_ms: hot.gc.maxMs,
       hot_gc_ms: hot.gc.totalMs,
       cold_p50_ms: round(cold.p50, 2),
