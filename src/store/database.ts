@@ -67,10 +67,11 @@ export interface Database extends SqlClient {
   readonly unflushed: SqlClient;
   /**
    * One connection of its own (PostgreSQL; on PGlite, the database itself): its statements and
-   * transactions run one after another, in the order they were sent, and the next one is sent the
-   * moment the one before it ends. For work that must reach the server in the order it was formed
-   * without waiting for a round trip in between: the ledger's batches (docs/ledger.md, "A batch
-   * written alone").
+   * transactions run one after another, in the order they were sent. On PostgreSQL a statement is
+   * written to the server at once, behind those before it (pipelining), so no round trip separates one
+   * from the next; a transaction holds back what is sent after it until it ends. For work that must
+   * reach the server in the order it was formed: the ledger's batches (docs/ledger.md, "The serial
+   * connection").
    */
   readonly serial: SerialClient;
   /** Runs `work` in one database transaction: committed when it resolves, rolled back when it throws. */
