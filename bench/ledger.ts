@@ -381,8 +381,6 @@ interface Driven {
   totalMs: number;
   /** Whether the time budget stopped the phase before `total` calls. */
   cut: boolean;
-  /** Calls of the warm-up, and how long it lasted. */
-  warmUp: { calls: number; ms: number };
 }
 
 /**
@@ -445,9 +443,8 @@ async function drive(
   if (failure !== null) throw failure;
   if (window === null) throw new Error(`${phase}: the phase ended before its warm-up did`);
   const totalMs = window.stop();
-  const warmUp = { calls: warmUpCalls, ms: window.started - started };
   const { cut } = budget;
-  return cut ? { ...cut, totalMs, cut: true, warmUp } : { ms: totalMs, done: window.done, totalMs, cut: false, warmUp };
+  return cut ? { ...cut, totalMs, cut: true } : { ms: totalMs, done: window.done, totalMs, cut: false };
 }
 
 /** Where the calls at or above p99 were sent, by 250 ms of the phase: whether the tail is a moment
