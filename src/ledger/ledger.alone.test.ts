@@ -36,6 +36,16 @@ function transfer(debitAccountId: string, creditAccountId: string, amount = 1n):
   return { id: uuid(), debitAccountId, creditAccountId, amount, code: 1 };
 }
 
+/** Another session holding the ledger lock in an open transaction, as a batch of another process does
+ * (PostgreSQL): `COMMIT` on it lets the batches waiting for the lock go. */
+async function holdLedgerLock(store: TestStore): Promise<pg.Client> {
+  const holder = new pg.Client({ connectionString: store.location.databaseUrl });
+  await holder.connect();
+  await holder.query('BEGIN');
+  await holder.query('SELECT pg_advisory_xact_lock($1::int8)', [BigInt.asIntN(64, LEDGER_LOCK_KEY).toString()]);
+  return holder;
+}
+
 for (const kind of STORE_KINDS) {
   describe(`${kind}: a batch written alone`, () => {
     let store: TestStore;
@@ -157,11 +167,8 @@ describe('postgres: a batch written alone, beside another process', () => {
     const [a, b] = await accounts(first, 2);
     await first.createTransfers([transfer(a!, b!)]);
     await first.createTransfers([transfer(a!, b!)]);
-    const holder = new pg.Client({ connectionString: store.location.databaseUrl });
-    await holder.connect();
+    const holder = await holdLedgerLock(store);
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT pg_advisory_xact_lock($1::int8)', [BigInt.asIntN(64, LEDGER_LOCK_KEY).toString()]);
       const sequence = async () =>
         (await store.db.query<{ is_called: boolean; last_value: string }>('SELECT is_called, last_value::text FROM alone_probe_id_seq')).rows[0]!;
       const seen = await sequence();
@@ -222,11 +229,8 @@ describe('postgres: two batches in flight on the serial connection', () => {
     const [hold] = [{ ...transfer(a!, b!, 50n), pending: true }];
     assert.equal((await ledger.createTransfers([hold]))[0]!.result, 'created');
     await ledger.createTransfers([transfer(a!, c!)]);
-    const holder = new pg.Client({ connectionString: store.location.databaseUrl });
-    await holder.connect();
+    const holder = await holdLedgerLock(store);
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT pg_advisory_xact_lock($1::int8)', [BigInt.asIntN(64, LEDGER_LOCK_KEY).toString()]);
       const stats = ledger.pipelineStats();
       const first = Array.from({ length: 5 }, (_, index) => transfer(a!, c!, BigInt(index + 1)));
       const firstDone = Promise.all(first.map((input) => ledger.createTransfers([input])));
