@@ -6,6 +6,7 @@
 // same objects instead of creating new ones.
 import { createHash } from 'node:crypto';
 import type { SqlClient } from '../store/database.ts';
+import { jsonRecords } from '../store/json-records.ts';
 import { createMicroBatcher } from '../store/micro-batch.ts';
 import { statementWriter, type UnitWrite } from '../ledger/unit-of-work.ts';
 
@@ -44,10 +45,10 @@ function answersJson(answers: StoredAnswer[]): string {
   return `[${items.join(',')}]`;
 }
 
-/** Stores answers (parameter `$first`: a JSON array of StoredAnswer) on their keys' records. */
-function storeAnswersSql(first: number): string {
+/** Stores `count` answers (parameter `$first`: a JSON array of StoredAnswer) on their keys' records. */
+export function storeAnswersSql(first: number, count: number): string {
   return `UPDATE idempotency_keys AS k SET state = 'done', response_status = a.status, response_body = a.body
-     FROM jsonb_to_recordset($${first}::jsonb) AS a(owner text, key text, status integer, body jsonb)
+     FROM ${jsonRecords(`$${first}`, 'a(owner text, key text, status integer, body jsonb)', count)}
      WHERE k.owner = a.owner AND k.key = a.key`;
 }
 
@@ -57,7 +58,7 @@ export const IDEMPOTENCY_ANSWERS_WRITER = 'idempotency_answers';
  * makes its effect stores its answer in that same transaction (`answerWrite`), so the effect and the
  * answer become durable together and nothing is left to store after it (docs/api/conventions.md). */
 export const writeIdempotencyAnswers = statementWriter((rows, first) => [
-  { sql: storeAnswersSql(first), params: [answersJson(rows as StoredAnswer[])], expectedRows: null },
+  { sql: storeAnswersSql(first, rows.length), params: [answersJson(rows as StoredAnswer[])], expectedRows: null },
 ]);
 
 export function answerWrite(answer: StoredAnswer): UnitWrite {
@@ -98,34 +99,43 @@ interface ReserveInput {
  * one, 0.44 statements and 0.75 ms, at the same throughput and latency (docs/performance.md). */
 const BATCH_OPTIONS = { batchMax: 500, inFlightMax: 1 };
 
+/** One statement for `count` distinct keys (parameters: the keys as JSON, the lease in seconds, the
+ * retention in hours): insert new reservations, or take over an expired record or an abandoned lease
+ * (same parameters only); and report what is there for the others. Each key is looked up by the
+ * primary key, whatever the size of the table (see jsonRecords). */
+export function reserveSql(count: number): string {
+  return `WITH input AS (
+       SELECT * FROM ${jsonRecords('$1', 'r(owner text, key text, digest text)', count)}
+     ), taken AS (
+       INSERT INTO idempotency_keys AS k (owner, key, request_digest, state, locked_until)
+       SELECT owner, key, digest, 'running', now() + make_interval(secs => $2) FROM input ORDER BY owner, key
+       ON CONFLICT (owner, key) DO UPDATE
+         SET request_digest = EXCLUDED.request_digest, state = 'running', response_status = NULL,
+             response_body = NULL, locked_until = EXCLUDED.locked_until,
+             created_at = CASE WHEN k.created_at < now() - make_interval(hours => $3) THEN now() ELSE k.created_at END
+         WHERE k.created_at < now() - make_interval(hours => $3)
+            OR (k.state = 'running' AND k.locked_until < now() AND k.request_digest = EXCLUDED.request_digest)
+       RETURNING k.owner, k.key, k.request_digest, k.state, k.response_status, k.response_body, true AS taken,
+         (k.xmax = 0) AS inserted, (extract(epoch FROM k.created_at) * 1000000)::bigint::text AS started_us
+     )
+     SELECT * FROM taken
+     UNION ALL
+     SELECT k.owner, k.key, k.request_digest, k.state, k.response_status, k.response_body, false, false, ''
+     FROM input i CROSS JOIN LATERAL (
+       -- OFFSET 0 keeps this a lookup by the primary key for each input row (see jsonRecords).
+       SELECT * FROM idempotency_keys k WHERE k.owner = i.owner AND k.key = i.key OFFSET 0
+     ) k
+     WHERE NOT EXISTS (SELECT 1 FROM taken t WHERE t.owner = k.owner AND t.key = k.key)`;
+}
+
 /** `reservations`: where reservations are written, which may be a client whose commits do not wait for
  * their WAL flush (`Database.unflushed`): a reservation lost in a crash was acknowledged to nobody,
  * and the request's own commit, flushed, carries it to disk before the request's effect is durable
  * (docs/api/conventions.md). Answers and releases are written through `db`. */
 export function createIdempotencyStore(db: SqlClient, reservations: SqlClient = db): IdempotencyStore {
-  // One statement for a batch of distinct keys: insert new reservations, or take over an expired
-  // record or an abandoned lease (same parameters only); and report what is there for the others.
   async function reserveBatch(inputs: ReserveInput[]): Promise<Map<string, KeyRow>> {
     const { rows } = await reservations.query<KeyRow>(
-      `WITH input AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(owner text, key text, digest text)
-       ), taken AS (
-         INSERT INTO idempotency_keys AS k (owner, key, request_digest, state, locked_until)
-         SELECT owner, key, digest, 'running', now() + make_interval(secs => $2) FROM input ORDER BY owner, key
-         ON CONFLICT (owner, key) DO UPDATE
-           SET request_digest = EXCLUDED.request_digest, state = 'running', response_status = NULL,
-               response_body = NULL, locked_until = EXCLUDED.locked_until,
-               created_at = CASE WHEN k.created_at < now() - make_interval(hours => $3) THEN now() ELSE k.created_at END
-           WHERE k.created_at < now() - make_interval(hours => $3)
-              OR (k.state = 'running' AND k.locked_until < now() AND k.request_digest = EXCLUDED.request_digest)
-         RETURNING k.owner, k.key, k.request_digest, k.state, k.response_status, k.response_body, true AS taken,
-           (k.xmax = 0) AS inserted, (extract(epoch FROM k.created_at) * 1000000)::bigint::text AS started_us
-       )
-       SELECT * FROM taken
-       UNION ALL
-       SELECT k.owner, k.key, k.request_digest, k.state, k.response_status, k.response_body, false, false, ''
-       FROM idempotency_keys k JOIN input i ON k.owner = i.owner AND k.key = i.key
-       WHERE NOT EXISTS (SELECT 1 FROM taken t WHERE t.owner = k.owner AND t.key = k.key)`,
+      reserveSql(inputs.length),
       [JSON.stringify(inputs), IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_HOURS],
     );
     return new Map(rows.map((row) => [`${row.owner}\n${row.key}`, row]));
@@ -170,7 +180,7 @@ export function createIdempotencyStore(db: SqlClient, reservations: SqlClient = 
 
   const reserve = createMicroBatcher(reserveMany, BATCH_OPTIONS);
   const complete = createMicroBatcher(async (answers: StoredAnswer[]) => {
-    await db.query(storeAnswersSql(1), [answersJson(answers)]);
+    await db.query(storeAnswersSql(1, answers.length), [answersJson(answers)]);
     return answers.map(() => undefined);
   }, BATCH_OPTIONS);
 

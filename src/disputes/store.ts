@@ -6,6 +6,7 @@ import type { SqlClient } from '../store/database.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { Dispute } from './model.ts';
 import { merchantPage } from '../store/pages.ts';
+import { jsonRecords } from '../store/json-records.ts';
 
 export const DISPUTES_WRITER = 'disputes';
 
@@ -177,7 +178,7 @@ export async function writeDisputes(tx: SqlClient, rows: unknown[]): Promise<voi
          amount_from_merchant = r.amount_from_merchant, amount_from_platform = r.amount_from_platform,
          evidence = r.evidence, evidence_submitted_at = r.evidence_submitted_at, closed_at = r.closed_at,
          version = d.version + 1, updated_at = now()
-       FROM jsonb_to_recordset($1::jsonb) AS ${RECORD_COLUMNS}
+       FROM ${jsonRecords('$1', RECORD_COLUMNS, updates.length)}
        WHERE d.id = r.id AND d.version = r.expected_version`,
       [JSON.stringify(updates)],
     );

@@ -2,6 +2,7 @@
 import type { SqlClient } from '../store/database.ts';
 import { LOYALTY_TRANSFER_CODES, type LoyaltyProgram, type LoyaltyProgramInput, type RedemptionTerms } from './model.ts';
 import type { Badge, BadgeCode } from './badges.ts';
+import { jsonRecords } from '../store/json-records.ts';
 
 export const LOYALTY_EARNINGS_WRITER = 'loyalty_earnings';
 export const LOYALTY_CLAWBACKS_WRITER = 'loyalty_clawbacks';
@@ -233,7 +234,7 @@ export async function writeBadges(tx: SqlClient, rows: unknown[]): Promise<void>
 export async function writeBadgeRevocations(tx: SqlClient, rows: unknown[]): Promise<void> {
   await tx.query(
     `UPDATE loyalty_badges SET revoked_at = now()
-     WHERE revoked_at IS NULL AND payment_id IN (SELECT payment_id FROM jsonb_to_recordset($1::jsonb) AS r(payment_id text))`,
+     WHERE revoked_at IS NULL AND payment_id IN (SELECT payment_id FROM ${jsonRecords('$1', 'r(payment_id text)', rows.length)})`,
     [JSON.stringify(rows)],
   );
 }

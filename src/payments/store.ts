@@ -4,6 +4,7 @@ import type { SqlClient } from '../store/database.ts';
 import { statementWriter, type UnitWrite, type WriterStatement } from '../ledger/unit-of-work.ts';
 import type { LineItem, Payment } from './model.ts';
 import { merchantPage } from '../store/pages.ts';
+import { jsonRecords } from '../store/json-records.ts';
 
 export const PAYMENTS_WRITER = 'payments';
 
@@ -201,9 +202,9 @@ function paymentStatements(rows: unknown[], first: number): WriterStatement[] {
        fee_amount = r.fee_amount, capture_before = r.capture_before,
        risk_decision_id = r.risk_decision_id, last_error = r.last_error,
        cancellation_reason = r.cancellation_reason, version = p.version + 1, updated_at = now()
-     FROM jsonb_to_recordset($${first + statements.length}::jsonb) AS r(id text, expected_version integer, customer_id text, buyer_id text, status text,
+     FROM ${jsonRecords(`$${first + statements.length}`, `r(id text, expected_version integer, customer_id text, buyer_id text, status text,
        amount_captured bigint, amount_refunded bigint, points_redeemed bigint, amount_paid_in_points bigint, fee_amount bigint, capture_before timestamptz,
-       risk_decision_id text, last_error jsonb, cancellation_reason text)
+       risk_decision_id text, last_error jsonb, cancellation_reason text)`, updated.length)}
      WHERE p.id = r.id AND p.version = r.expected_version RETURNING 1`,
       params: [JSON.stringify(updated)],
       expectedRows: updated.length,

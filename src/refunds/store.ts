@@ -5,6 +5,7 @@ import type { SqlClient } from '../store/database.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { Refund } from './model.ts';
 import { merchantPage } from '../store/pages.ts';
+import { jsonRecords } from '../store/json-records.ts';
 
 export const REFUNDS_WRITER = 'refunds';
 
@@ -200,7 +201,7 @@ export async function writeRefunds(tx: SqlClient, rows: unknown[]): Promise<void
          pending_reason = r.pending_reason, failure_reason = r.failure_reason,
          cancellation_reason = r.cancellation_reason, risk_decision_id = r.risk_decision_id,
          version = f.version + 1, updated_at = now()
-       FROM jsonb_to_recordset($1::jsonb) AS ${RECORD_COLUMNS}
+       FROM ${jsonRecords('$1', RECORD_COLUMNS, updates.length)}
        WHERE f.id = r.id AND f.version = r.expected_version`,
       [JSON.stringify(updates)],
     );

@@ -4,6 +4,7 @@
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { Database, SqlClient } from '../store/database.ts';
 import type { RiskReason, RiskSubject, RiskVerdict } from './model.ts';
+import { jsonRecords } from '../store/json-records.ts';
 
 export type RuleMode = 'live' | 'shadow' | 'disabled';
 
@@ -265,7 +266,7 @@ export async function writeReviews(tx: SqlClient, rows: unknown[]): Promise<void
   if (updates.length === 0) return;
   const { rows: updated } = await tx.query(
     `UPDATE risk_reviews AS review SET status = r.status, decided_at = now(), note = r.note, version = review.version + 1
-     FROM jsonb_to_recordset($1::jsonb) AS r(id text, status text, note text, version integer)
+     FROM ${jsonRecords('$1', 'r(id text, status text, note text, version integer)', updates.length)}
      WHERE review.id = r.id AND review.version = r.version RETURNING review.id`,
     [JSON.stringify(updates)],
   );

@@ -5,6 +5,7 @@ import type { SqlClient } from '../store/database.ts';
 import type { UnitWrite } from '../ledger/unit-of-work.ts';
 import type { PaymentMethod, TopUp } from './model.ts';
 import { merchantPage } from '../store/pages.ts';
+import { jsonRecords } from '../store/json-records.ts';
 
 export const TOP_UPS_WRITER = 'top_ups';
 
@@ -210,9 +211,9 @@ export async function writeTopUps(tx: SqlClient, rows: unknown[]): Promise<void>
     `UPDATE top_ups AS t SET status = r.status, processor_authorization_id = r.processor_authorization_id,
        three_d_secure_url = r.three_d_secure_url, failure_code = r.failure_code, failure_message = r.failure_message,
        risk_decision_id = r.risk_decision_id, version = t.version + 1, updated_at = now()
-     FROM jsonb_to_recordset($1::jsonb) AS r(id text, expected_version integer, status text,
+     FROM ${jsonRecords('$1', `r(id text, expected_version integer, status text,
        processor_authorization_id text, three_d_secure_url text, failure_code text, failure_message text,
-       risk_decision_id text)
+       risk_decision_id text)`, rows.length)}
      WHERE t.id = r.id AND t.version = r.expected_version`,
     [JSON.stringify(rows)],
   );
