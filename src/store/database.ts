@@ -9,8 +9,16 @@ export interface QueryResult<R> {
   rowCount: number;
 }
 
+/** How a statement is sent. `prepared`: as the named prepared statement of that name on each
+ * PostgreSQL connection (parsed, analysed and, once PostgreSQL settles on a generic plan, planned once
+ * per connection), for a hot statement whose text never changes and whose plan does not depend on the
+ * tables' statistics (docs/performance.md, bench:api, eighteenth session). PGlite ignores it. */
+export interface QueryOptions {
+  prepared?: string;
+}
+
 export interface SqlClient {
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<QueryResult<R>>;
   /** Rows as arrays in column order: cheaper to parse than objects, for the ledger's hot statements. */
   queryArrays<R extends unknown[] = unknown[]>(sql: string, params?: unknown[]): Promise<R[]>;
   /** Whether a Buffer parameter reaches the server as a binary value (PostgreSQL through `pg`), so that
@@ -158,7 +166,8 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
   // The statements of a pool or of one checked-out connection.
   const on = (target: pg.Pool | pg.ClientBase): SqlClient => ({
     binaryArrays: true,
-    query: async <R>(sql: string, params?: unknown[]) => asResult<R>(await target.query(sql, params)),
+    query: async <R>(sql: string, params?: unknown[], options?: QueryOptions) =>
+      asResult<R>(await target.query(options?.prepared ? { name: options.prepared, text: sql, values: params } : { text: sql, values: params })),
     queryArrays: async <R extends unknown[]>(sql: string, params?: unknown[]) =>
       (await target.query({ text: sql, values: params, rowMode: 'array' })).rows as R[],
   });
@@ -302,7 +311,7 @@ function openSerial(
 
   return {
     binaryArrays: true,
-    query: (sql, params) => send(false, (connection) => on(connection).query(sql, params)),
+    query: (sql, params, options) => send(false, (connection) => on(connection).query(sql, params, options)),
     queryArrays: (sql, params) => send(false, (connection) => on(connection).queryArrays(sql, params)),
     transaction: (work, options = {}) =>
       send(true, (connection) =>
