@@ -12,7 +12,8 @@
 //      payments, `POST /v1/payments` with `confirm: true`, each from a random buyer, `--hot-share` of
 //      them to the hot merchant, each with its own Idempotency-Key (as the SDK sends). A warm-up first.
 //   4. hello: a plain Fastify hello-world in a child process (bench/api-hello.ts), loaded the same way
-//      (same connections, same duration, GET /).
+//      (same connections, same duration, GET /). Then the floor, on the same process: the payment
+//      requests themselves, validated and answered through the API's schemas and nothing else.
 //   5. verify: ledger.verify() on the database after the load: drift = drift rows + asset imbalances +
 //      limit violations (must be 0); the payments in the database are counted against the 2xx answers.
 //
@@ -413,6 +414,17 @@ function postgresCpuMs(): number {
   return (ticks / ticksPerSecond) * 1000;
 }
 
+/** CPU milliseconds a child process has used so far (from /proc; 0 where there is none). */
+function childCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / 100) * 1000;
+  } catch {
+    return 0;
+  }
+}
+
 /** Busy share of all cores between two snapshots of os.cpus(). */
 function cpuSnapshot() {
   return cpus().map((cpu) => ({ idle: cpu.times.idle, total: Object.values(cpu.times).reduce((sum, value) => sum + value, 0) }));
@@ -481,6 +493,12 @@ async function main(): Promise<void> {
     const helloFigures = await load('hello', hello.url, SECONDS, helloRequests);
     const helloBusy = busyShare(helloCpuBefore, cpuSnapshot());
     log(describeLoad('hello', helloFigures));
+    // The floor: what Fastify alone spends on these very requests (bench/api-hello.ts).
+    if (WARMUP_SECONDS > 0) await load('floor warm-up', hello.url, WARMUP_SECONDS, requests, true);
+    const floorCpuBefore = childCpuMs(hello.process.pid);
+    const floor = await load('floor', hello.url, SECONDS, requests);
+    const floorCpuMs = childCpuMs(hello.process.pid) - floorCpuBefore;
+    log(describeLoad('floor', floor));
     await hello.stop();
     hello = null;
 
@@ -536,6 +554,12 @@ async function main(): Promise<void> {
       hello_p50_ms: helloFigures.p50Ms,
       hello_p99_ms: helloFigures.p99Ms,
       hello_errors: helloFigures.non2xx + helloFigures.socketErrors,
+      // The same payment requests validated and answered by Fastify with the API's schemas, and nothing
+      // else: the share of it that payments reach, and what a request costs that server.
+      floor_rps: round(floor.perSecond),
+      payments_vs_floor: round(payments.perSecond / Math.max(1, floor.perSecond), 3),
+      floor_server_cpu_ms_per_request: round(floorCpuMs / Math.max(1, floor.ok), 3),
+      floor_errors: floor.non2xx + floor.socketErrors,
       payments_succeeded: payments.ok,
       payments_in_database: paymentsInDatabase,
       // autocannon stops with requests in flight; the server still completes them (at most one per
