@@ -44,8 +44,8 @@ process.on('message', (message: { type?: string }) => {
       cpuSystemMs: cpu.system / 1000,
       elapsedMs: performance.now() - timeAtReset,
       eventLoopDelay: { p50Ms: ms(loopDelay.percentile(50)), p99Ms: ms(loopDelay.percentile(99)), maxMs: ms(loopDelay.max) },
-      gc: gc.read(),
+      gc: { count: 0, totalMs: 0, maxMs: 0, minorMaxMs: 0, majorCount: 0, majorMaxMs: 0 },
     };
-    process.send?.({ type: 'stats', stats });
+    void gc.read().then((figures) => process.send?.({ type: 'stats', stats: { ...stats, gc: figures } }));
   }
 });

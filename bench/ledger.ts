@@ -777,7 +777,7 @@ async function ledgerPhase(store: Store, phase: 'cold' | 'hot', total: number): 
       );
       const { ms, done } = driven;
       const cpuUsed = (await cpu!)(driven.totalMs);
-      const gcFigures = gc.read();
+      const gcFigures = await gc.read();
       gc.stop();
       const stats = since(ledger.pipelineStats(), statsBefore);
       const sorted = latencies.sorted();
