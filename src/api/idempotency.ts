@@ -4,7 +4,7 @@
 // makes this hold across server processes. Objects a keyed request creates get ids derived from the key
 // (`seed`), so that a request re-run after a crash (its lease expired, no response stored) lands on the
 // same objects instead of creating new ones.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { SqlClient } from '../store/database.ts';
 import { jsonRecords } from '../store/json-records.ts';
 import { createMicroBatcher } from '../store/micro-batch.ts';
@@ -66,7 +66,7 @@ export function answerWrite(answer: StoredAnswer): UnitWrite {
 }
 
 export function requestDigest(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${JSON.stringify(body ?? null)}`).digest('base64url');
+  return hash('sha256', `${method} ${path}\n${JSON.stringify(body ?? null)}`, 'base64url');
 }
 
 export function isValidIdempotencyKey(key: string): boolean {
@@ -145,7 +145,7 @@ export function createIdempotencyStore(db: SqlClient, reservations: SqlClient = 
 
   function reservationOf(row: KeyRow, digest: string): Reservation {
     if (row.taken) {
-      const seed = createHash('sha256').update(`${row.owner}\n${row.key}\n${row.started_us}`).digest('base64url');
+      const seed = hash('sha256', `${row.owner}\n${row.key}\n${row.started_us}`, 'base64url');
       return { kind: 'reserved', seed, resumed: !row.inserted };
     }
     if (row.request_digest !== digest) return { kind: 'reused' };

@@ -1,7 +1,7 @@
 // Object ids: a type prefix and 128 random bits in base62 (`pay_4fQ...`), so that an id says what it is
 // and cannot be guessed. Ledger ids are UUIDs derived from object ids so that a retry lands on the same
 // transfer.
-import { createHash, randomFillSync } from 'node:crypto';
+import { randomFillSync, hash } from 'node:crypto';
 import { nameBasedUuid } from '../ledger/name-uuid.ts';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -53,7 +53,7 @@ export function newId(prefix: IdPrefix): string {
  * or a random one when there is no seed. */
 export function idFor(prefix: IdPrefix, seed: string | undefined): string {
   if (seed === undefined) return newId(prefix);
-  return `${prefix}_${createHash('sha256').update(`${seed}:${prefix}`).digest('hex').slice(0, 26)}`;
+  return `${prefix}_${hash('sha256', `${seed}:${prefix}`, 'hex').slice(0, 26)}`;
 }
 
 /** Whether `id` looks like an id of this prefix (cheap check before a lookup). */

@@ -1,7 +1,7 @@
 // API keys: created with a secret shown once, stored as a SHA-256 digest, scoped (write or read),
 // per mode (test or live), rotatable with an overlap, revocable. `authenticate` turns a presented key
 // into the principal a request acts as.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { SqlClient } from '../store/database.ts';
 import { newId, randomBase62 } from '../api/ids.ts';
 import type { StaffIdentity } from '../staff/model.ts';
@@ -66,7 +66,7 @@ function prefixOf(kind: KeyKind, livemode: boolean): string {
 }
 
 function digestOf(secret: string): Buffer {
-  return createHash('sha256').update(secret).digest();
+  return hash('sha256', secret, 'buffer');
 }
 
 interface KeyRow {

@@ -1,7 +1,7 @@
 // The event outbox: each change writes its events in the same database transaction (a unit-of-work
 // write), and the webhook worker delivers them later. An event's id is derived from the object and
 // what happened to it, so a retried change cannot announce itself twice.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { statementWriter, type UnitWrite } from '../ledger/unit-of-work.ts';
 import type { SqlClient } from '../store/database.ts';
 
@@ -19,7 +19,7 @@ export interface EventInput {
 }
 
 export function eventId(objectId: string, type: string, occurrence: string): string {
-  const digest = createHash('sha256').update(`${objectId}|${type}|${occurrence}`).digest('base64url');
+  const digest = hash('sha256', `${objectId}|${type}|${occurrence}`, 'base64url');
   return `evt_${digest.slice(0, 24).replace(/[-_]/g, 'x')}`;
 }
 
