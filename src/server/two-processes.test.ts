@@ -18,11 +18,30 @@ const BIN = fileURLToPath(new URL('../../bin/micropay.js', import.meta.url));
 const CUSTOMERS = 12;
 const PAYMENTS_PER_CUSTOMER = 8;
 
-async function startServer(databaseUrl: string, dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+interface Server {
+  url: string;
+  child: ChildProcess;
+  /** The process's log lines (the last ones), to show what it logged about a failed request. */
+  lines: string[];
+}
+
+const LOG_LINES_KEPT = 5_000;
+
+async function startServer(databaseUrl: string, dataDir: string): Promise<Server> {
   const child = spawn(process.execPath, [BIN, 'start'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, MICROPAY_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const lines: string[] = [];
+  let partial = '';
+  const keep = (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts);
+    if (lines.length > LOG_LINES_KEPT) lines.splice(0, lines.length - LOG_LINES_KEPT);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
   const url = await new Promise<string>((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${output}`)), 30_000);
@@ -36,13 +55,20 @@ async function startServer(databaseUrl: string, dataDir: string): Promise<{ url:
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
   });
-  return { url, child };
+  return { url, child, lines };
+}
+
+/** What the servers logged about a request that failed, found by its request id. */
+function loggedAbout(servers: Server[], answer: { body: { error?: { request_id?: string } } }): string {
+  const requestId = answer.body.error?.request_id;
+  if (!requestId) return '';
+  return servers.flatMap((server) => server.lines.filter((line) => line.includes(requestId))).join('\n');
 }
 
 describe('two server processes on one PostgreSQL', () => {
   let store: TestStore;
   let dataDir: string;
-  const servers: Array<{ url: string; child: ChildProcess }> = [];
+  const servers: Server[] = [];
   let secretKey = '';
   const customers: string[] = [];
 
@@ -107,7 +133,7 @@ describe('two server processes on one PostgreSQL', () => {
       }
     }
     const answers = await Promise.all(sends);
-    for (const answer of answers) assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    for (const answer of answers) assert.equal(answer.status, 200, `${JSON.stringify(answer.body)}\n${loggedAbout(servers, answer)}`);
     // Both answers of one key name the same payment.
     for (let index = 0; index < answers.length; index += 2) assert.equal(answers[index]!.body.id, answers[index + 1]!.body.id);
     for (const customer of customers) {
