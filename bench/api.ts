@@ -392,37 +392,38 @@ function codeVersion(): string {
  * is no /proc or the database is elsewhere). Backends that exit in between take their time with them,
  * which the pool's long-lived connections make negligible. */
 function postgresCpuMs(): number {
-  const ticksPerSecond = 100; // USER_HZ, which Linux fixes at 100 for /proc
-  let ticks = 0;
   let entries: string[];
   try {
     entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
   } catch {
     return 0;
   }
+  let ms = 0;
   for (const pid of entries) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
-      const fields = stat.slice(close + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime and stime, fields 14 and 15 of stat
-    } catch {
-      // The process ended between the listing and the read.
-    }
+    const used = processCpu(pid);
+    if (used?.command.startsWith('postgres')) ms += used.ms;
   }
-  return (ticks / ticksPerSecond) * 1000;
+  return ms;
 }
 
-/** CPU milliseconds a child process has used so far (from /proc; 0 where there is none). */
-function childCpuMs(pid: number | undefined): number {
+/** A process's command name and the CPU milliseconds it has used so far (from /proc/PID/stat; null
+ * where there is no such process, or no /proc). */
+function processCpu(pid: number | string | undefined): { command: string; ms: number } | null {
+  const ticksPerSecond = 100; // USER_HZ, which Linux fixes at 100 for /proc
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) / 100) * 1000;
+    const close = stat.lastIndexOf(')');
+    const fields = stat.slice(close + 2).split(' ');
+    // utime and stime, fields 14 and 15 of stat
+    return { command: stat.slice(stat.indexOf('(') + 1, close), ms: ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1000 };
   } catch {
-    return 0;
+    return null; // the process ended between the listing and the read
   }
+}
+
+/** CPU milliseconds a child process has used so far (0 where it cannot be read). */
+function childCpuMs(pid: number | undefined): number {
+  return processCpu(pid)?.ms ?? 0;
 }
 
 /** Busy share of all cores between two snapshots of os.cpus(). */

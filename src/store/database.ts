@@ -259,7 +259,8 @@ function openSerial(
 ): SerialClient & { end(): Promise<void> } {
   const queue: SerialJob[] = [];
   let client: pg.Client | null = null;
-  let connecting = false;
+  /** The connection being opened, if one is. */
+  let connecting: pg.Client | null = null;
   let held = false;
 
   function pump(): void {
@@ -281,8 +282,8 @@ function openSerial(
   }
 
   function connect(): void {
-    connecting = true;
     const fresh = new pg.Client({ ...config, pipeline: true } as pg.ClientConfig);
+    connecting = fresh;
     // A broken connection rejects what was written on it; the next job opens a new one.
     const forget = () => {
       if (client === fresh) client = null;
@@ -291,12 +292,12 @@ function openSerial(
     fresh.on('end', forget);
     fresh.connect().then(
       () => {
-        connecting = false;
+        connecting = null;
         client = fresh;
         pump();
       },
       (error: unknown) => {
-        connecting = false;
+        connecting = null;
         for (const job of queue.splice(0)) job.fail(error);
       },
     );
@@ -321,7 +322,8 @@ function openSerial(
         }),
       ),
     end: async () => {
-      await client?.end();
+      // A connection still being opened is ended too, rather than left open.
+      await Promise.all([client?.end(), connecting?.end().catch(() => undefined)]);
     },
   };
 }

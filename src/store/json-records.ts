@@ -9,9 +9,9 @@
  * `definition` is the alias with its column list, as in `r(id text, version integer)`; `count` is the
  * number of rows, or the parameter that carries it (`'$4'`) in a statement prepared once for any count. */
 export function jsonRecords(param: string, definition: string, count: number | `$${number}`): string {
-  const limit = typeof count === 'string' && /^\$[1-9][0-9]*$/.test(count) ? `${count}::bigint` : count;
-  if (typeof limit === 'number' && (!Number.isSafeInteger(limit) || limit < 0)) throw new Error(`not a row count: ${count}`);
-  if (typeof count === 'string' && limit === count) throw new Error(`not a row count: ${count}`);
+  const valid = typeof count === 'number' ? Number.isSafeInteger(count) && count >= 0 : /^\$[1-9][0-9]*$/.test(count);
+  if (!valid) throw new Error(`not a row count: ${count}`);
+  const limit = typeof count === 'number' ? count : `${count}::bigint`;
   const alias = definition.slice(0, definition.indexOf('(')).trim();
   if (!/^[a-z_][a-z0-9_]*$/.test(alias)) throw new Error(`not an alias with columns: ${definition}`);
   return `(SELECT * FROM jsonb_to_recordset(${param}::jsonb) AS ${definition} LIMIT ${limit}) AS ${alias}`;
