@@ -5,7 +5,14 @@
 //                      own schema and answered with a payment through the API's own response schema, with
 //                      nothing else (no key, no Idempotency-Key, no risk, no database). What a payment costs
 //                      above it is the platform's own work.
+//   POST /durable/v1/payments
+//                      the durable floor: the floor plus one row per payment made durable in PostgreSQL
+//                      (DATABASE_URL) before the answer, rows grouped into one INSERT per commit with one
+//                      commit in flight, as the ledger's serial connection groups its batches. No ledger, no
+//                      Idempotency-Key, no risk, no event: what any design that keeps a payment in this
+//                      PostgreSQL before answering pays at the least.
 import Fastify from 'fastify';
+import pg from 'pg';
 import { BUYER_CONTEXT_SCHEMA, CREATE_PAYMENT_BODY, PAYMENT_SCHEMA } from '../src/payments/schemas.ts';
 
 interface FloorBody {
@@ -21,8 +28,19 @@ app.get('/', async () => ({ hello: 'world' }));
 app.addSchema(BUYER_CONTEXT_SCHEMA);
 app.addSchema(PAYMENT_SCHEMA);
 let count = 0;
-app.post<{ Body: FloorBody }>('/v1/payments', { schema: { body: CREATE_PAYMENT_BODY, response: { 200: { $ref: 'Payment#' } } } }, async (request) => {
-  const body = request.body;
+const routeSchema = { schema: { body: CREATE_PAYMENT_BODY, response: { 200: { $ref: 'Payment#' } } } };
+app.post<{ Body: FloorBody }>('/v1/payments', routeSchema, async (request) => floorPayment(request.body));
+
+const durable = process.env.DATABASE_URL ? await durableRows(process.env.DATABASE_URL) : null;
+if (durable) {
+  app.post<{ Body: FloorBody }>('/durable/v1/payments', routeSchema, async (request) => {
+    const payment = floorPayment(request.body);
+    await durable.keep(payment);
+    return payment;
+  });
+}
+
+function floorPayment(body: FloorBody) {
   count += 1;
   return {
     id: `pay_floor${count}`,
@@ -47,9 +65,59 @@ app.post<{ Body: FloorBody }>('/v1/payments', { schema: { body: CREATE_PAYMENT_B
     metadata: {},
     created: Math.floor(Date.now() / 1000),
   };
-});
+}
+
+/** One table and a group commit: `keep(payment)` resolves once the payment's row is committed. Rows that
+ * arrive while a commit is in flight go together into the next one. */
+async function durableRows(connectionString: string) {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  await client.query(`CREATE TABLE IF NOT EXISTS bench_floor_payments (
+    id text PRIMARY KEY, customer text, amount bigint NOT NULL, currency text NOT NULL, line_items jsonb NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now())`);
+  type Waiting = { row: ReturnType<typeof floorPayment>; done: () => void; failed: (error: unknown) => void };
+  let waiting: Waiting[] = [];
+  let committing = false;
+  const commitNext = async (): Promise<void> => {
+    if (committing || waiting.length === 0) return;
+    committing = true;
+    const group = waiting;
+    waiting = [];
+    try {
+      await client.query(
+        `INSERT INTO bench_floor_payments (id, customer, amount, currency, line_items)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::jsonb[])`,
+        [
+          group.map((entry) => entry.row.id),
+          group.map((entry) => entry.row.customer),
+          group.map((entry) => entry.row.amount),
+          group.map((entry) => entry.row.currency),
+          group.map((entry) => JSON.stringify(entry.row.line_items)),
+        ],
+      );
+      for (const entry of group) entry.done();
+    } catch (error) {
+      for (const entry of group) entry.failed(error);
+    } finally {
+      committing = false;
+      void commitNext();
+    }
+  };
+  return {
+    keep: (row: ReturnType<typeof floorPayment>) =>
+      new Promise<void>((done, failed) => {
+        waiting.push({ row, done, failed });
+        void commitNext();
+      }),
+    close: () => client.end(),
+  };
+}
+
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
 process.send?.({ type: 'listening', url });
 process.once('SIGTERM', () => {
-  void app.close().then(() => process.exit(0));
+  void app.close().then(async () => {
+    await durable?.close();
+    process.exit(0);
+  });
 });

@@ -13,7 +13,8 @@
 //      them to the hot merchant, each with its own Idempotency-Key (as the SDK sends). A warm-up first.
 //   4. hello: a plain Fastify hello-world in a child process (bench/api-hello.ts), loaded the same way
 //      (same connections, same duration, GET /). Then the floor, on the same process: the payment
-//      requests themselves, validated and answered through the API's schemas and nothing else.
+//      requests themselves, validated and answered through the API's schemas and nothing else. Then the
+//      durable floor: the same, plus one row per payment committed in PostgreSQL before the answer.
 //   5. verify: ledger.verify() on the database after the load: drift = drift rows + asset imbalances +
 //      limit violations (must be 0); the payments in the database are counted against the 2xx answers.
 //
@@ -486,7 +487,7 @@ async function main(): Promise<void> {
     await server.stop();
     server = null;
 
-    hello = await startChild('api-hello.ts', {});
+    hello = await startChild('api-hello.ts', { DATABASE_URL });
     log(`hello: baseline at ${hello.url}`);
     const helloRequests: AutocannonRequest[] = [{ method: 'GET', path: '/' }];
     if (WARMUP_SECONDS > 0) await load('hello warm-up', hello.url, WARMUP_SECONDS, helloRequests, true);
@@ -500,6 +501,13 @@ async function main(): Promise<void> {
     const floor = await load('floor', hello.url, SECONDS, requests);
     const floorCpuMs = childCpuMs(hello.process.pid) - floorCpuBefore;
     log(describeLoad('floor', floor));
+    // The durable floor: the floor plus one row per payment committed in PostgreSQL (bench/api-hello.ts).
+    const durableRequests = requests.map((request) => ({ ...request, path: `/durable${request.path}` }));
+    if (WARMUP_SECONDS > 0) await load('durable floor warm-up', hello.url, WARMUP_SECONDS, durableRequests, true);
+    const durableCpuBefore = { child: childCpuMs(hello.process.pid), postgres: postgresCpuMs() };
+    const durableFloor = await load('durable floor', hello.url, SECONDS, durableRequests);
+    const durableCpu = { child: childCpuMs(hello.process.pid) - durableCpuBefore.child, postgres: postgresCpuMs() - durableCpuBefore.postgres };
+    log(describeLoad('durable floor', durableFloor));
     await hello.stop();
     hello = null;
 
@@ -561,6 +569,15 @@ async function main(): Promise<void> {
       payments_vs_floor: round(payments.perSecond / Math.max(1, floor.perSecond), 3),
       floor_server_cpu_ms_per_request: round(floorCpuMs / Math.max(1, floor.ok), 3),
       floor_errors: floor.non2xx + floor.socketErrors,
+      // The floor plus one row per payment committed in PostgreSQL before the answer, grouped: what any
+      // design that keeps a payment in this database before answering pays at the least.
+      durable_floor_rps: round(durableFloor.perSecond),
+      durable_floor_ratio: round(durableFloor.perSecond / Math.max(1, helloFigures.perSecond), 3),
+      payments_vs_durable_floor: round(payments.perSecond / Math.max(1, durableFloor.perSecond), 3),
+      durable_floor_p99_ms: durableFloor.p99Ms,
+      durable_floor_server_cpu_ms_per_request: round(durableCpu.child / Math.max(1, durableFloor.ok), 3),
+      durable_floor_postgres_cpu_ms_per_request: round(durableCpu.postgres / Math.max(1, durableFloor.ok), 3),
+      durable_floor_errors: durableFloor.non2xx + durableFloor.socketErrors,
       payments_succeeded: payments.ok,
       payments_in_database: paymentsInDatabase,
       // autocannon stops with requests in flight; the server still completes them (at most one per
