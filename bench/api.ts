@@ -532,6 +532,17 @@ async function main(): Promise<void> {
     const profile = statementProfile(stats, payments.ok);
     log('where the time goes, per successful payment (statements the server sent, mean time from send to answer):');
     for (const row of profile.slice(0, 20)) log(`  ${String(row.per_payment).padStart(7)} × ${String(row.mean_ms).padStart(6)} ms  ${row.statement}`);
+    // The ledger's batches: one statement each, opening with the `head` part (src/ledger/store.ts), one
+    // in flight on the serial connection. Its time from send to answer per payment is what that
+    // connection spends on each; its inverse caps payments/s while one batch is in flight at a time.
+    const batches = profile.find((row) => row.statement.startsWith('WITH head:'));
+    const batchMsPerPayment = batches ? round(batches.per_payment * batches.mean_ms, 3) : null;
+    log(
+      batchMsPerPayment === null
+        ? 'ledger batches: none seen'
+        : `ledger batches: ${round(1 / Math.max(0.001, batches!.per_payment), 1)} payments each, ${batchMsPerPayment} ms per payment from send to answer: ` +
+            `a batch in flight ${round((batchMsPerPayment * payments.perSecond) / 10)} % of the time, a ceiling of ${round(1000 / Math.max(0.001, batchMsPerPayment))} payments/s`,
+    );
     const serverCpuMs = stats.cpuUserMs + stats.cpuSystemMs;
     const loaderCpuMs = (loaderCpu.user + loaderCpu.system) / 1000;
     const perPayment = (milliseconds: number) => round(milliseconds / Math.max(1, payments.ok), 3);
@@ -584,6 +595,8 @@ async function main(): Promise<void> {
       // connection at each of the two stops), so the database holds slightly more than the 2xx seen.
       payments_unanswered_at_stops: (paymentsInDatabase.succeeded ?? 0) - payments.ok - (warmup?.ok ?? 0),
       statements_per_payment: round(profile.reduce((sum, row) => sum + row.per_payment, 0), 2),
+      batch_ms_per_payment: batchMsPerPayment,
+      batch_in_flight_share: batchMsPerPayment === null ? null : round((batchMsPerPayment * payments.perSecond) / 1000, 2),
       server_cpu_ms_per_payment: perPayment(serverCpuMs),
       postgres_cpu_ms_per_payment: perPayment(postgresCpu),
       autocannon_cpu_ms_per_payment: perPayment(loaderCpuMs),
