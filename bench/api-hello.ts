@@ -31,7 +31,7 @@ let count = 0;
 const routeSchema = { schema: { body: CREATE_PAYMENT_BODY, response: { 200: { $ref: 'Payment#' } } } };
 app.post<{ Body: FloorBody }>('/v1/payments', routeSchema, async (request) => floorPayment(request.body));
 
-const durable = process.env.DATABASE_URL ? await durableRows(process.env.DATABASE_URL) : null;
+const durable = process.env.DATABASE_URL ? await durableRows(process.env.DATABASE_URL, Number(process.env.DURABLE_FLOOR_CONNECTIONS ?? 1)) : null;
 if (durable) {
   app.post<{ Body: FloorBody }>('/durable/v1/payments', routeSchema, async (request) => {
     const payment = floorPayment(request.body);
@@ -67,20 +67,25 @@ function floorPayment(body: FloorBody) {
   };
 }
 
-/** One table and a group commit: `keep(payment)` resolves once the payment's row is committed. Rows that
- * arrive while a commit is in flight go together into the next one. */
-async function durableRows(connectionString: string) {
-  const client = new pg.Client({ connectionString });
-  await client.connect();
-  await client.query(`CREATE TABLE IF NOT EXISTS bench_floor_payments (
+/** One table and group commits: `keep(payment)` resolves once the payment's row is committed. Rows that
+ * arrive while every connection has a commit in flight go together into the next one. `inFlight`
+ * connections (DURABLE_FLOOR_CONNECTIONS) each carry one commit at a time. */
+async function durableRows(connectionString: string, inFlight: number) {
+  const idle: pg.Client[] = [];
+  for (let index = 0; index < inFlight; index += 1) {
+    const client = new pg.Client({ connectionString });
+    await client.connect();
+    idle.push(client);
+  }
+  const all = [...idle];
+  await idle[0]!.query(`CREATE TABLE IF NOT EXISTS bench_floor_payments (
     id text PRIMARY KEY, customer text, amount bigint NOT NULL, currency text NOT NULL, line_items jsonb NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now())`);
   type Waiting = { row: ReturnType<typeof floorPayment>; done: () => void; failed: (error: unknown) => void };
   let waiting: Waiting[] = [];
-  let committing = false;
   const commitNext = async (): Promise<void> => {
-    if (committing || waiting.length === 0) return;
-    committing = true;
+    if (idle.length === 0 || waiting.length === 0) return;
+    const client = idle.pop()!;
     const group = waiting;
     waiting = [];
     try {
@@ -99,7 +104,7 @@ async function durableRows(connectionString: string) {
     } catch (error) {
       for (const entry of group) entry.failed(error);
     } finally {
-      committing = false;
+      idle.push(client);
       void commitNext();
     }
   };
@@ -109,7 +114,7 @@ async function durableRows(connectionString: string) {
         waiting.push({ row, done, failed });
         void commitNext();
       }),
-    close: () => client.end(),
+    close: () => Promise.all(all.map((client) => client.end())),
   };
 }
 
