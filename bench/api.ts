@@ -497,16 +497,18 @@ async function main(): Promise<void> {
     log(describeLoad('hello', helloFigures));
     // The floor: what Fastify alone spends on these very requests (bench/api-hello.ts).
     if (WARMUP_SECONDS > 0) await load('floor warm-up', hello.url, WARMUP_SECONDS, requests, true);
-    const floorCpuBefore = childCpuMs(hello.process.pid);
+    const floorCpuBefore = { child: childCpuMs(hello.process.pid), machine: cpuSnapshot() };
     const floor = await load('floor', hello.url, SECONDS, requests);
-    const floorCpuMs = childCpuMs(hello.process.pid) - floorCpuBefore;
+    const floorCpuMs = childCpuMs(hello.process.pid) - floorCpuBefore.child;
+    const floorBusy = busyShare(floorCpuBefore.machine, cpuSnapshot());
     log(describeLoad('floor', floor));
     // The durable floor: the floor plus one row per payment committed in PostgreSQL (bench/api-hello.ts).
     const durableRequests = requests.map((request) => ({ ...request, path: `/durable${request.path}` }));
     if (WARMUP_SECONDS > 0) await load('durable floor warm-up', hello.url, WARMUP_SECONDS, durableRequests, true);
-    const durableCpuBefore = { child: childCpuMs(hello.process.pid), postgres: postgresCpuMs() };
+    const durableCpuBefore = { child: childCpuMs(hello.process.pid), postgres: postgresCpuMs(), machine: cpuSnapshot() };
     const durableFloor = await load('durable floor', hello.url, SECONDS, durableRequests);
     const durableCpu = { child: childCpuMs(hello.process.pid) - durableCpuBefore.child, postgres: postgresCpuMs() - durableCpuBefore.postgres };
+    const durableBusy = busyShare(durableCpuBefore.machine, cpuSnapshot());
     log(describeLoad('durable floor', durableFloor));
     await hello.stop();
     hello = null;
@@ -550,7 +552,8 @@ async function main(): Promise<void> {
     log(
       `CPU per payment: server process ${perPayment(serverCpuMs)} ms (${cores(serverCpuMs)} cores), PostgreSQL ${perPayment(postgresCpu)} ms ` +
         `(${cores(postgresCpu)} cores), autocannon ${perPayment(loaderCpuMs)} ms (${cores(loaderCpuMs)} cores); ` +
-        `whole machine busy ${round(paymentsBusy * 100)} % of ${cpus().length} cores under payments, ${round(helloBusy * 100)} % under hello`,
+        `whole machine busy ${round(paymentsBusy * 100)} % of ${cpus().length} cores under payments, ${round(helloBusy * 100)} % under hello, ` +
+          `${round(floorBusy * 100)} % under the floor, ${round(durableBusy * 100)} % under the durable floor`,
     );
     const { eventLoopDelay, gc } = stats;
     log(
@@ -602,6 +605,8 @@ async function main(): Promise<void> {
       autocannon_cpu_ms_per_payment: perPayment(loaderCpuMs),
       machine_busy_payments: round(paymentsBusy, 2),
       machine_busy_hello: round(helloBusy, 2),
+      machine_busy_floor: round(floorBusy, 2),
+      machine_busy_durable_floor: round(durableBusy, 2),
       server_loop_delay_p99_ms: stats.eventLoopDelay.p99Ms,
       server_gc_ms_per_s: round(stats.gc.totalMs / payments.seconds, 1),
       server_gc_pause_max_ms: stats.gc.maxMs,
