@@ -8,7 +8,8 @@
 //   POST /durable/v1/payments
 //                      the durable floor: the floor plus one row per payment made durable in PostgreSQL
 //                      (DATABASE_URL) before the answer, rows grouped into one INSERT per commit with one
-//                      commit in flight, as the ledger's serial connection groups its batches. No ledger, no
+//                      commit in flight (DURABLE_FLOOR_CONNECTIONS for more, one per connection), as the
+//                      ledger's serial connection groups its batches. No ledger, no
 //                      Idempotency-Key, no risk, no event: what any design that keeps a payment in this
 //                      PostgreSQL before answering pays at the least.
 import Fastify from 'fastify';
@@ -31,7 +32,11 @@ let count = 0;
 const routeSchema = { schema: { body: CREATE_PAYMENT_BODY, response: { 200: { $ref: 'Payment#' } } } };
 app.post<{ Body: FloorBody }>('/v1/payments', routeSchema, async (request) => floorPayment(request.body));
 
-const durable = process.env.DATABASE_URL ? await durableRows(process.env.DATABASE_URL, Number(process.env.DURABLE_FLOOR_CONNECTIONS ?? 1)) : null;
+const durableConnections = Number(process.env.DURABLE_FLOOR_CONNECTIONS ?? 1);
+if (!Number.isInteger(durableConnections) || durableConnections < 1 || durableConnections > 64) {
+  throw new RangeError('DURABLE_FLOOR_CONNECTIONS is a whole number from 1 to 64');
+}
+const durable = process.env.DATABASE_URL ? await durableRows(process.env.DATABASE_URL, durableConnections) : null;
 if (durable) {
   app.post<{ Body: FloorBody }>('/durable/v1/payments', routeSchema, async (request) => {
     const payment = floorPayment(request.body);

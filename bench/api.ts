@@ -57,7 +57,8 @@ const USAGE = `usage: npm run bench:api -- [options]
   --server-node-flags S   Node flags of the Micropay server process, space-separated (default "--max-semi-space-size=64", as npm start)
   --keep-database         leave the database in place after the run, for inspection
   --drop-any-database     allow DATABASE_URL to name a database whose name lacks "bench"
-Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/micropay_bench_api).`;
+Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/micropay_bench_api);
+  DURABLE_FLOOR_CONNECTIONS (default 1): commits the durable floor keeps in flight, one per connection.`;
 
 const { values: args } = parseArgs({
   options: {
@@ -539,11 +540,12 @@ async function main(): Promise<void> {
     // connection spends on each; its inverse caps payments/s while one batch is in flight at a time.
     const batches = profile.find((row) => row.statement.startsWith('WITH head:'));
     const batchMsPerPayment = batches ? round(batches.per_payment * batches.mean_ms, 3) : null;
+    const batchInFlightShare = batchMsPerPayment === null ? null : round((batchMsPerPayment * payments.perSecond) / 1000, 2);
     log(
       batchMsPerPayment === null
         ? 'ledger batches: none seen'
         : `ledger batches: ${round(1 / Math.max(0.001, batches!.per_payment), 1)} payments each, ${batchMsPerPayment} ms per payment from send to answer: ` +
-            `a batch in flight ${round((batchMsPerPayment * payments.perSecond) / 10)} % of the time, a ceiling of ${round(1000 / Math.max(0.001, batchMsPerPayment))} payments/s`,
+            `a batch in flight ${round(batchInFlightShare! * 100)} % of the time, a ceiling of ${round(1000 / Math.max(0.001, batchMsPerPayment))} payments/s`,
     );
     const serverCpuMs = stats.cpuUserMs + stats.cpuSystemMs;
     const loaderCpuMs = (loaderCpu.user + loaderCpu.system) / 1000;
@@ -599,7 +601,7 @@ async function main(): Promise<void> {
       payments_unanswered_at_stops: (paymentsInDatabase.succeeded ?? 0) - payments.ok - (warmup?.ok ?? 0),
       statements_per_payment: round(profile.reduce((sum, row) => sum + row.per_payment, 0), 2),
       batch_ms_per_payment: batchMsPerPayment,
-      batch_in_flight_share: batchMsPerPayment === null ? null : round((batchMsPerPayment * payments.perSecond) / 1000, 2),
+      batch_in_flight_share: batchInFlightShare,
       server_cpu_ms_per_payment: perPayment(serverCpuMs),
       postgres_cpu_ms_per_payment: perPayment(postgresCpu),
       autocannon_cpu_ms_per_payment: perPayment(loaderCpuMs),
