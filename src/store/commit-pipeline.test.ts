@@ -148,6 +148,87 @@ describe('commit pipeline', () => {
     await pipeline.close();
   });
 
+  it('with aheadOnlyWhenAsLarge, sends a second batch while one is in flight only once it is as large', async (t) => {
+    const started: number[][] = [];
+    let releaseFirst = () => {};
+    const firstHeld = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
+    const pipeline = createCommitPipeline<Unit, number>(
+      store.db,
+      {
+        weight: () => 1,
+        isRetryable: () => false,
+        // Called as an attempt starts, before its transaction opens (PGlite's one connection would
+        // hold the second batch's transaction back; its start is what the option decides).
+        prepare(units) {
+          started.push(units.map((unit) => unit.value));
+          return undefined;
+        },
+        async execute(tx, units) {
+          if (units[0]!.value === 1) await firstHeld;
+          await tx.query('SELECT 1');
+          return units.map((unit) => unit.value);
+        },
+      },
+      { ...options, batchesInFlightMax: 2, aheadOnlyWhenAsLarge: true },
+    );
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    // Released however the test ends, so that a failed assertion does not leave the pipeline hanging.
+    t.after(() => releaseFirst());
+    const answers = [1, 2, 3].map((value) => pipeline.submit({ value }));
+    await tick();
+    assert.deepEqual(started, [[1, 2, 3]]);
+    // Two units wait behind a batch of three: they stay.
+    answers.push(...[4, 5].map((value) => pipeline.submit({ value })));
+    await tick();
+    assert.deepEqual(started, [[1, 2, 3]]);
+    // A third makes them as large as the batch in flight: they leave, all three, before it answers.
+    answers.push(pipeline.submit({ value: 6 }));
+    await tick();
+    assert.deepEqual(started, [[1, 2, 3], [4, 5, 6]]);
+    // Behind that batch of three, one unit waits for a free slot and leaves when the first commits.
+    answers.push(pipeline.submit({ value: 7 }));
+    await tick();
+    assert.deepEqual(started, [[1, 2, 3], [4, 5, 6]]);
+    releaseFirst();
+    assert.deepEqual(await Promise.all(answers), [1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(started, [[1, 2, 3], [4, 5, 6], [7]]);
+    await pipeline.close();
+  });
+
+  it('without it, shares what waits over the free slots at once', async () => {
+    const started: number[][] = [];
+    let releaseFirst = () => {};
+    const firstHeld = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
+    const pipeline = createCommitPipeline<Unit, number>(
+      store.db,
+      {
+        weight: () => 1,
+        isRetryable: () => false,
+        prepare(units) {
+          started.push(units.map((unit) => unit.value));
+          return undefined;
+        },
+        async execute(tx, units) {
+          if (units[0]!.value === 1) await firstHeld;
+          await tx.query('SELECT 1');
+          return units.map((unit) => unit.value);
+        },
+      },
+      { ...options, batchesInFlightMax: 2 },
+    );
+    const answers = [1, 2, 3].map((value) => pipeline.submit({ value }));
+    await new Promise((resolve) => setImmediate(resolve));
+    const seen = structuredClone(started);
+    releaseFirst();
+    assert.deepEqual(await Promise.all(answers), [1, 2, 3]);
+    assert.deepEqual(seen, [[1, 2], [3]]);
+    await pipeline.close();
+  });
+
   it('refuses work beyond the queue bound at once, and after close', async () => {
     const log: number[][] = [];
     const pipeline = createCommitPipeline(store.db, executor(log), { ...options, queueWeightMax: 10 });
