@@ -521,7 +521,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     ledger: {
       batchTransfersMax: integer(env, 'LEDGER_BATCH_TRANSFERS_MAX', 8190, 1, 8190),
-      batchesInFlightMax: integer(env, 'LEDGER_BATCHES_IN_FLIGHT_MAX', 2, 1, 16),
+      batchesInFlightMax: integer(env, 'LEDGER_BATCHES_IN_FLIGHT_MAX', 1, 1, 16),
       queueTransfersMax: integer(env, 'LEDGER_QUEUE_TRANSFERS_MAX', 200_000, 1, 10_000_000),
       holdExpiryIntervalMs: integer(env, 'LEDGER_HOLD_EXPIRY_INTERVAL_MS', 1000, 10, 3_600_000),
       holdExpiryBatchMax: integer(env, 'LEDGER_HOLD_EXPIRY_BATCH_MAX', 1000, 1, 8190),

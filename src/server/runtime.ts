@@ -144,7 +144,6 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     pipeline: {
       batchWeightMax: config.ledger.batchTransfersMax,
       batchesInFlightMax: config.ledger.batchesInFlightMax,
-      aheadOnlyWhenAsLarge: true,
       queueWeightMax: config.ledger.queueTransfersMax,
     },
   });

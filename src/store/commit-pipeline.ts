@@ -46,12 +46,6 @@ export interface CommitPipelineOptions {
   queueWeightMax: number;
   /** Batches committing at the same time: on distinct connections, or queued on one (`serial`). */
   batchesInFlightMax: number;
-  /** With more than one batch in flight allowed: a batch leaves while another is in flight only once
-   * what waits weighs at least as much as the batch that left last, and then takes all it may (up to
-   * `batchWeightMax`); until then it waits as if one batch could be in flight. Without it, what waits
-   * leaves at once, shared over the free slots: small batches behind a large one, each paying a
-   * statement's fixed costs (docs/ledger.md, "A second batch only when it is as large"). */
-  aheadOnlyWhenAsLarge?: boolean;
   retriesMax: number;
   /** Whether the batches' transactions run on the database's serial connection (`Database.serial`),
    * one after another in the order they open, instead of on connections of the pool. */
@@ -98,8 +92,6 @@ export function createCommitPipeline<U, R>(
   let closed = false;
   let drained: (() => void) | null = null;
   let scheduled = false;
-  // The weight of the batch that left last (the one a batch leaving early would queue behind).
-  let lastBatchWeight = 0;
   const counters = { batches: 0, units: 0, retries: 0, splits: 0 };
   // Keys held by the batches in flight, with how many batches hold each.
   const keysInFlight = new Map<string, number>();
@@ -107,14 +99,11 @@ export function createCommitPipeline<U, R>(
 
   function schedule(): void {
     while (inFlight < options.batchesInFlightMax && queue.length > 0) {
-      if (options.aheadOnlyWhenAsLarge && inFlight > 0 && queuedWeight < lastBatchWeight) return;
-      // Without that option, share what waits across the free slots: callers that wait for their answer
-      // before sending more would otherwise fall into one batch at a time, with nothing overlapping its
-      // commit.
+      // Share what waits across the free slots: callers that wait for their answer before sending more
+      // would otherwise fall into one batch at a time, with nothing overlapping its commit.
       const freeSlots = options.batchesInFlightMax - inFlight;
-      const batch = takeBatch(options.aheadOnlyWhenAsLarge ? options.batchWeightMax : Math.min(options.batchWeightMax, Math.ceil(queuedWeight / freeSlots)));
+      const batch = takeBatch(Math.min(options.batchWeightMax, Math.ceil(queuedWeight / freeSlots)));
       if (batch.length === 0) return; // the head of the queue waits for a batch in flight
-      lastBatchWeight = batch.reduce((sum, waiting) => sum + waiting.weight, 0);
       const keys = batch.flatMap((waiting) => waiting.keys);
       for (const key of keys) keysInFlight.set(key, (keysInFlight.get(key) ?? 0) + 1);
       inFlight += 1;
