@@ -15,6 +15,7 @@
 import Fastify from 'fastify';
 import pg from 'pg';
 import { BUYER_CONTEXT_SCHEMA, CREATE_PAYMENT_BODY, PAYMENT_SCHEMA } from '../src/payments/schemas.ts';
+import { createMicroBatcher } from '../src/store/micro-batch.ts';
 
 interface FloorBody {
   customer?: string;
@@ -72,55 +73,33 @@ function floorPayment(body: FloorBody) {
   };
 }
 
-/** One table and group commits: `keep(payment)` resolves once the payment's row is committed. Rows that
- * arrive while every connection has a commit in flight go together into the next one. `inFlight`
- * connections (DURABLE_FLOOR_CONNECTIONS) each carry one commit at a time. */
+/** One table and group commits (src/store/micro-batch.ts, as the Idempotency-Key's statements group
+ * theirs): `keep(payment)` resolves once the payment's row is committed. Rows that arrive while every
+ * connection has a commit in flight go together into the next one; `inFlight` connections
+ * (DURABLE_FLOOR_CONNECTIONS) each carry one commit at a time. */
 async function durableRows(connectionString: string, inFlight: number) {
-  const idle: pg.Client[] = [];
-  for (let index = 0; index < inFlight; index += 1) {
-    const client = new pg.Client({ connectionString });
-    await client.connect();
-    idle.push(client);
-  }
-  const all = [...idle];
-  await idle[0]!.query(`CREATE TABLE IF NOT EXISTS bench_floor_payments (
+  const pool = new pg.Pool({ connectionString, max: inFlight });
+  await pool.query(`CREATE TABLE IF NOT EXISTS bench_floor_payments (
     id text PRIMARY KEY, customer text, amount bigint NOT NULL, currency text NOT NULL, line_items jsonb NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now())`);
-  type Waiting = { row: ReturnType<typeof floorPayment>; done: () => void; failed: (error: unknown) => void };
-  let waiting: Waiting[] = [];
-  const commitNext = async (): Promise<void> => {
-    if (idle.length === 0 || waiting.length === 0) return;
-    const client = idle.pop()!;
-    const group = waiting;
-    waiting = [];
-    try {
-      await client.query(
+  const keep = createMicroBatcher(
+    async (rows: Array<ReturnType<typeof floorPayment>>) => {
+      await pool.query(
         `INSERT INTO bench_floor_payments (id, customer, amount, currency, line_items)
          SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::jsonb[])`,
         [
-          group.map((entry) => entry.row.id),
-          group.map((entry) => entry.row.customer),
-          group.map((entry) => entry.row.amount),
-          group.map((entry) => entry.row.currency),
-          group.map((entry) => JSON.stringify(entry.row.line_items)),
+          rows.map((row) => row.id),
+          rows.map((row) => row.customer),
+          rows.map((row) => row.amount),
+          rows.map((row) => row.currency),
+          rows.map((row) => JSON.stringify(row.line_items)),
         ],
       );
-      for (const entry of group) entry.done();
-    } catch (error) {
-      for (const entry of group) entry.failed(error);
-    } finally {
-      idle.push(client);
-      void commitNext();
-    }
-  };
-  return {
-    keep: (row: ReturnType<typeof floorPayment>) =>
-      new Promise<void>((done, failed) => {
-        waiting.push({ row, done, failed });
-        void commitNext();
-      }),
-    close: () => Promise.all(all.map((client) => client.end())),
-  };
+      return rows.map(() => undefined);
+    },
+    { batchMax: 10_000, inFlightMax: inFlight },
+  );
+  return { keep, close: () => pool.end() };
 }
 
 const url = await app.listen({ port: 0, host: '127.0.0.1' });

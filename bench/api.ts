@@ -361,6 +361,21 @@ function paymentRequests(merchants: SeededMerchant[]): AutocannonRequest[] {
   ];
 }
 
+/** A warm-up, then `label`'s measured load against `child`, logged, with what it cost: the share of the
+ * machine's cores busy, and the CPU milliseconds of the child and of PostgreSQL. */
+async function measuredLoad(label: string, child: Child, requests: AutocannonRequest[]) {
+  if (WARMUP_SECONDS > 0) await load(`${label} warm-up`, child.url, WARMUP_SECONDS, requests, true);
+  const before = { machine: cpuSnapshot(), child: childCpuMs(child.process.pid), postgres: postgresCpuMs() };
+  const figures = await load(label, child.url, SECONDS, requests);
+  const cost = {
+    busy: busyShare(before.machine, cpuSnapshot()),
+    childCpuMs: childCpuMs(child.process.pid) - before.child,
+    postgresCpuMs: postgresCpuMs() - before.postgres,
+  };
+  log(describeLoad(label, figures));
+  return { figures, ...cost };
+}
+
 function describeLoad(label: string, figures: LoadFigures): string {
   return (
     `${label}: ${round(figures.perSecond)}/s over ${round(figures.seconds, 1)} s, p50 ${figures.p50Ms} ms, p90 ${figures.p90Ms} ms, ` +
@@ -490,27 +505,14 @@ async function main(): Promise<void> {
 
     hello = await startChild('api-hello.ts', { DATABASE_URL });
     log(`hello: baseline at ${hello.url}`);
-    const helloRequests: AutocannonRequest[] = [{ method: 'GET', path: '/' }];
-    if (WARMUP_SECONDS > 0) await load('hello warm-up', hello.url, WARMUP_SECONDS, helloRequests, true);
-    const helloCpuBefore = cpuSnapshot();
-    const helloFigures = await load('hello', hello.url, SECONDS, helloRequests);
-    const helloBusy = busyShare(helloCpuBefore, cpuSnapshot());
-    log(describeLoad('hello', helloFigures));
+    const helloPhase = await measuredLoad('hello', hello, [{ method: 'GET', path: '/' }]);
+    const helloFigures = helloPhase.figures;
     // The floor: what Fastify alone spends on these very requests (bench/api-hello.ts).
-    if (WARMUP_SECONDS > 0) await load('floor warm-up', hello.url, WARMUP_SECONDS, requests, true);
-    const floorCpuBefore = { child: childCpuMs(hello.process.pid), machine: cpuSnapshot() };
-    const floor = await load('floor', hello.url, SECONDS, requests);
-    const floorCpuMs = childCpuMs(hello.process.pid) - floorCpuBefore.child;
-    const floorBusy = busyShare(floorCpuBefore.machine, cpuSnapshot());
-    log(describeLoad('floor', floor));
+    const floorPhase = await measuredLoad('floor', hello, requests);
+    const floor = floorPhase.figures;
     // The durable floor: the floor plus one row per payment committed in PostgreSQL (bench/api-hello.ts).
-    const durableRequests = requests.map((request) => ({ ...request, path: `/durable${request.path}` }));
-    if (WARMUP_SECONDS > 0) await load('durable floor warm-up', hello.url, WARMUP_SECONDS, durableRequests, true);
-    const durableCpuBefore = { child: childCpuMs(hello.process.pid), postgres: postgresCpuMs(), machine: cpuSnapshot() };
-    const durableFloor = await load('durable floor', hello.url, SECONDS, durableRequests);
-    const durableCpu = { child: childCpuMs(hello.process.pid) - durableCpuBefore.child, postgres: postgresCpuMs() - durableCpuBefore.postgres };
-    const durableBusy = busyShare(durableCpuBefore.machine, cpuSnapshot());
-    log(describeLoad('durable floor', durableFloor));
+    const durablePhase = await measuredLoad('durable floor', hello, requests.map((request) => ({ ...request, path: `/durable${request.path}` })));
+    const durableFloor = durablePhase.figures;
     await hello.stop();
     hello = null;
 
@@ -554,8 +556,8 @@ async function main(): Promise<void> {
     log(
       `CPU per payment: server process ${perPayment(serverCpuMs)} ms (${cores(serverCpuMs)} cores), PostgreSQL ${perPayment(postgresCpu)} ms ` +
         `(${cores(postgresCpu)} cores), autocannon ${perPayment(loaderCpuMs)} ms (${cores(loaderCpuMs)} cores); ` +
-        `whole machine busy ${round(paymentsBusy * 100)} % of ${cpus().length} cores under payments, ${round(helloBusy * 100)} % under hello, ` +
-          `${round(floorBusy * 100)} % under the floor, ${round(durableBusy * 100)} % under the durable floor`,
+        `whole machine busy ${round(paymentsBusy * 100)} % of ${cpus().length} cores under payments, ${round(helloPhase.busy * 100)} % under hello, ` +
+          `${round(floorPhase.busy * 100)} % under the floor, ${round(durablePhase.busy * 100)} % under the durable floor`,
     );
     const { eventLoopDelay, gc } = stats;
     log(
@@ -583,7 +585,7 @@ async function main(): Promise<void> {
       // else: the share of it that payments reach, and what a request costs that server.
       floor_rps: round(floor.perSecond),
       payments_vs_floor: round(payments.perSecond / Math.max(1, floor.perSecond), 3),
-      floor_server_cpu_ms_per_request: round(floorCpuMs / Math.max(1, floor.ok), 3),
+      floor_server_cpu_ms_per_request: round(floorPhase.childCpuMs / Math.max(1, floor.ok), 3),
       floor_errors: floor.non2xx + floor.socketErrors,
       // The floor plus one row per payment committed in PostgreSQL before the answer, grouped: what any
       // design that keeps a payment in this database before answering pays at the least.
@@ -591,8 +593,8 @@ async function main(): Promise<void> {
       durable_floor_ratio: round(durableFloor.perSecond / Math.max(1, helloFigures.perSecond), 3),
       payments_vs_durable_floor: round(payments.perSecond / Math.max(1, durableFloor.perSecond), 3),
       durable_floor_p99_ms: durableFloor.p99Ms,
-      durable_floor_server_cpu_ms_per_request: round(durableCpu.child / Math.max(1, durableFloor.ok), 3),
-      durable_floor_postgres_cpu_ms_per_request: round(durableCpu.postgres / Math.max(1, durableFloor.ok), 3),
+      durable_floor_server_cpu_ms_per_request: round(durablePhase.childCpuMs / Math.max(1, durableFloor.ok), 3),
+      durable_floor_postgres_cpu_ms_per_request: round(durablePhase.postgresCpuMs / Math.max(1, durableFloor.ok), 3),
       durable_floor_errors: durableFloor.non2xx + durableFloor.socketErrors,
       payments_succeeded: payments.ok,
       payments_in_database: paymentsInDatabase,
@@ -606,9 +608,9 @@ async function main(): Promise<void> {
       postgres_cpu_ms_per_payment: perPayment(postgresCpu),
       autocannon_cpu_ms_per_payment: perPayment(loaderCpuMs),
       machine_busy_payments: round(paymentsBusy, 2),
-      machine_busy_hello: round(helloBusy, 2),
-      machine_busy_floor: round(floorBusy, 2),
-      machine_busy_durable_floor: round(durableBusy, 2),
+      machine_busy_hello: round(helloPhase.busy, 2),
+      machine_busy_floor: round(floorPhase.busy, 2),
+      machine_busy_durable_floor: round(durablePhase.busy, 2),
       server_loop_delay_p99_ms: stats.eventLoopDelay.p99Ms,
       server_gc_ms_per_s: round(stats.gc.totalMs / payments.seconds, 1),
       server_gc_pause_max_ms: stats.gc.maxMs,
